@@ -1,0 +1,1 @@
+//! Pure job follow-up decisions (filled in below).

@@ -1,0 +1,1 @@
+//! The pure retry decision (filled in below).

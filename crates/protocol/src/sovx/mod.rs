@@ -1,0 +1,1 @@
+//! Sovera SovX (filled in below).

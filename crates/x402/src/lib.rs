@@ -1,0 +1,2 @@
+//! Solana USDC payments for x402 (being built).
+#![forbid(unsafe_code)]
