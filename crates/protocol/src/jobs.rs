@@ -1,1 +1,276 @@
-//! Pure job follow-up decisions (filled in below).
+//! Pure job follow-up decisions for Sova Intel's two async patterns.
+//!
+//! * [`FollowUp::PrepaidRecall`] — pattern A (GET fallback): poll `/jobs/{id}` until
+//!   completed, then call the same GET again with `X-Prepaid-Job-Id`. One charge in total.
+//! * [`FollowUp::FetchResult`] — pattern B (POST jobs): poll, then fetch
+//!   `/jobs/result/by-key` within the 15-minute TTL.
+//! * [`FollowUp::PollResultKey`] — the deep bundle's similarity half: poll the result key
+//!   until it stops answering 404.
+//!
+//! [`Poller`] decides, from each status read and the elapsed time the caller measures, whether
+//! to poll again, proceed, or give up with a resumable [`JobHandle`].
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::x402::b64;
+
+/// The result TTL of Sova Intel async jobs.
+pub const RESULT_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// The documented poll interval.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The documented polling budget (60 × 5 s).
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(300);
+
+/// A job state reduced to what matters for the decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JobState {
+    /// `waiting`, `active`, `delayed`, `paused`, or a status this SDK does not know.
+    Pending,
+    /// `completed`.
+    Completed,
+    /// `failed`, with the server's reason when it gave one.
+    Failed(Option<String>),
+}
+
+impl JobState {
+    /// Maps a `/jobs/{id}` status string. Unknown statuses count as pending: the job is
+    /// neither done nor failed as far as the client can tell.
+    pub fn from_status(status: &str) -> JobState {
+        match status.to_ascii_lowercase().as_str() {
+            "completed" | "complete" | "succeeded" | "done" => JobState::Completed,
+            "failed" | "error" => JobState::Failed(None),
+            _ => JobState::Pending,
+        }
+    }
+}
+
+/// What to do after a job status read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PollDecision {
+    /// Read the status again after this delay.
+    PollAgain(Duration),
+    /// The job completed: run the follow-up.
+    Proceed,
+    /// The job failed.
+    Failed(Option<String>),
+    /// The wait budget is spent; return the handle so the caller can resume later.
+    GiveUp,
+}
+
+/// Poll settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollConfig {
+    /// Delay between status reads. Default 5 s.
+    pub interval: Duration,
+    /// Longest total wait. Default 300 s.
+    pub max_wait: Duration,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig {
+            interval: DEFAULT_POLL_INTERVAL,
+            max_wait: DEFAULT_MAX_WAIT,
+        }
+    }
+}
+
+/// The poll decision, as a pure function of the state and the time waited so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Poller {
+    /// Settings.
+    pub config: PollConfig,
+}
+
+impl Poller {
+    /// A poller with `config`.
+    pub fn new(config: PollConfig) -> Self {
+        Poller { config }
+    }
+
+    /// Decides after a status read that found `state`, `waited` after the job was queued.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sova_protocol::jobs::*;
+    /// let p = Poller::default();
+    /// assert_eq!(p.on_status(&JobState::from_status("active"), Duration::ZERO), PollDecision::PollAgain(Duration::from_secs(5)));
+    /// assert_eq!(p.on_status(&JobState::from_status("completed"), Duration::ZERO), PollDecision::Proceed);
+    /// ```
+    pub fn on_status(&self, state: &JobState, waited: Duration) -> PollDecision {
+        match state {
+            JobState::Completed => PollDecision::Proceed,
+            JobState::Failed(r) => PollDecision::Failed(r.clone()),
+            JobState::Pending => self.again(waited),
+        }
+    }
+
+    /// Decides after a result read answered 404 (not ready yet, or expired), `waited` after
+    /// the job was queued. Past the TTL, a 404 means the result expired.
+    pub fn on_result_missing(&self, waited: Duration) -> ResultDecision {
+        if waited >= RESULT_TTL {
+            return ResultDecision::Expired;
+        }
+        match self.again(waited) {
+            PollDecision::PollAgain(d) => ResultDecision::PollAgain(d),
+            _ => ResultDecision::GiveUp,
+        }
+    }
+
+    fn again(&self, waited: Duration) -> PollDecision {
+        if waited >= self.config.max_wait {
+            return PollDecision::GiveUp;
+        }
+        let left = self.config.max_wait - waited;
+        PollDecision::PollAgain(self.config.interval.min(left))
+    }
+}
+
+/// What to do after a result read answered 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResultDecision {
+    /// Not ready yet: read again after this delay.
+    PollAgain(Duration),
+    /// The 15-minute TTL has passed: the result is gone.
+    Expired,
+    /// The wait budget is spent.
+    GiveUp,
+}
+
+/// How a job's result is obtained once it completes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FollowUp {
+    /// Pattern A: call the same GET again with `X-Prepaid-Job-Id`.
+    PrepaidRecall {
+        /// `wallet_profile` or `wallet_hud`.
+        endpoint: String,
+        /// The wallet address.
+        address: String,
+        /// The id for `X-Prepaid-Job-Id`.
+        prepaid_job_id: String,
+    },
+    /// Pattern B: `GET /jobs/result/by-key?key=…`.
+    FetchResult {
+        /// The result key.
+        result_key: String,
+    },
+    /// Deep bundle, similarity half: poll the result key until it stops answering 404.
+    PollResultKey {
+        /// The result key.
+        result_key: String,
+    },
+}
+
+/// A resumable handle on a queued job: what to poll and how to get the result. It encodes to
+/// a compact, URL-safe string for command lines and storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobHandle {
+    /// The job to poll (`/jobs/{job_id}`); absent when only a result key is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    /// What to do once it completes.
+    pub follow_up: FollowUp,
+    /// Extra result keys to fetch (the deep bundle's holder result, full-shape keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
+    /// When it was queued, as Unix seconds, if the caller recorded it (for the TTL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_at_unix: Option<u64>,
+}
+
+/// A handle string that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a job handle: {0}")]
+pub struct HandleError(String);
+
+impl JobHandle {
+    /// Encodes as `job1.<base64url JSON>`.
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let b = b64::encode(&json).trim_end_matches('=').replace('+', "-").replace('/', "_");
+        format!("job1.{b}")
+    }
+
+    /// Decodes a handle made by [`JobHandle::encode`].
+    pub fn decode(s: &str) -> Result<JobHandle, HandleError> {
+        let body = s
+            .trim()
+            .strip_prefix("job1.")
+            .ok_or_else(|| HandleError("it does not start with job1.".into()))?;
+        let bytes = b64::decode(body).map_err(|e| HandleError(e.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| HandleError(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_statuses() {
+        assert_eq!(JobState::from_status("waiting"), JobState::Pending);
+        assert_eq!(JobState::from_status("delayed"), JobState::Pending);
+        assert_eq!(JobState::from_status("paused"), JobState::Pending);
+        assert_eq!(JobState::from_status("brand_new"), JobState::Pending);
+        assert_eq!(JobState::from_status("COMPLETED"), JobState::Completed);
+        assert_eq!(JobState::from_status("failed"), JobState::Failed(None));
+    }
+
+    #[test]
+    fn polls_until_the_budget_then_gives_up() {
+        let p = Poller::new(PollConfig {
+            interval: Duration::from_secs(5),
+            max_wait: Duration::from_secs(12),
+        });
+        let pending = JobState::Pending;
+        assert_eq!(p.on_status(&pending, Duration::ZERO), PollDecision::PollAgain(Duration::from_secs(5)));
+        assert_eq!(p.on_status(&pending, Duration::from_secs(10)), PollDecision::PollAgain(Duration::from_secs(2)));
+        assert_eq!(p.on_status(&pending, Duration::from_secs(12)), PollDecision::GiveUp);
+        assert_eq!(
+            p.on_status(&JobState::Failed(Some("boom".into())), Duration::ZERO),
+            PollDecision::Failed(Some("boom".into()))
+        );
+    }
+
+    #[test]
+    fn result_404_after_ttl_is_expiry() {
+        let p = Poller::new(PollConfig {
+            interval: Duration::from_secs(5),
+            max_wait: Duration::from_secs(3600),
+        });
+        assert_eq!(p.on_result_missing(Duration::from_secs(60)), ResultDecision::PollAgain(Duration::from_secs(5)));
+        assert_eq!(p.on_result_missing(RESULT_TTL), ResultDecision::Expired);
+        let short = Poller::new(PollConfig {
+            interval: Duration::from_secs(5),
+            max_wait: Duration::from_secs(30),
+        });
+        assert_eq!(short.on_result_missing(Duration::from_secs(30)), ResultDecision::GiveUp);
+    }
+
+    #[test]
+    fn handles_round_trip() {
+        let h = JobHandle {
+            job_id: Some("intel-holders-abc123".into()),
+            follow_up: FollowUp::FetchResult {
+                result_key: "holder-profiles:result:intel-holders-abc123".into(),
+            },
+            also: vec![],
+            queued_at_unix: Some(1_700_000_000),
+        };
+        let s = h.encode();
+        assert!(s.starts_with("job1.") && !s.contains('=') && !s.contains('+') && !s.contains('/'));
+        assert_eq!(JobHandle::decode(&s).unwrap(), h);
+        assert!(JobHandle::decode("job2.xxx").is_err());
+        assert!(JobHandle::decode("job1.!!!").is_err());
+        assert!(JobHandle::decode("job1.e30").is_err());
+    }
+}
