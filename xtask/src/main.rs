@@ -154,7 +154,7 @@ fn proptest(args: &[String]) -> Result<(), String> {
 }
 
 fn bench(args: &[String]) -> Result<(), String> {
-    let mut s = step("benchmarks", &["bench", "--workspace"]);
+    let mut s = step("benchmarks", &["bench", "--workspace", "--benches"]);
     if !args.is_empty() {
         s.args.push("--".to_owned());
         s.args.extend(args.iter().cloned());

@@ -1,7 +1,15 @@
-//! The Sova Rust SDK.
+//! The Sova Rust SDK: typed clients for **Sova Intel** and **Sovera SovX**, paying per call
+//! with Solana USDC over x402.
 //!
-//! This crate is a placeholder until the sdk issue lands: today it re-exports the sans-IO
-//! [`sova_protocol`] crate so that users can already build requests and parse responses.
+//! **State:** this crate is being built (issue 4). Today it holds the error type and the
+//! sans-IO call machine ([`call::CallMachine`]) that both clients will drive, and re-exports
+//! [`sova_protocol`] so the typed requests and responses are usable now.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod call;
+mod error;
+
+pub use error::{Error, PaymentRef, Reached};
 pub use sova_protocol as protocol;
+pub use sova_protocol::{intel as intel_types, sovx as sx_types};

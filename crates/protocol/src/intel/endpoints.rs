@@ -1,6 +1,10 @@
 //! Sova Intel endpoints.
 
+use std::fmt;
+use std::marker::PhantomData;
+
 use http::{HeaderMap, Method, Response, StatusCode};
+use serde_json::Value;
 
 use super::errors::api_error;
 use super::types::*;
@@ -489,4 +493,499 @@ similarity_job_endpoint! {
     ///
     /// Fetch an [`AgentSimilarityResult`] from the returned `agentResultKey`.
     SimilarityAgentRequest, "intel.similarity_agent", "/intel/wallets/similarity/agent", SimilarityAgentJobAccepted
+}
+
+/// `GET /jobs/{jobId}` — the state of a job (free, no credential). Poll about every 5 s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStatusRequest {
+    /// The job id (opaque).
+    pub job_id: String,
+}
+
+impl JobStatusRequest {
+    /// A status request for `job_id`.
+    pub fn new(job_id: impl Into<String>) -> Self {
+        JobStatusRequest { job_id: job_id.into() }
+    }
+}
+
+impl Endpoint for JobStatusRequest {
+    type Output = JobStatus;
+
+    fn name(&self) -> &'static str {
+        "intel.job_status"
+    }
+    fn method(&self) -> Method {
+        Method::GET
+    }
+    fn path(&self) -> Result<String, BuildError> {
+        Ok(format!("/jobs/{}", crate::base::encode_segment(&self.job_id)))
+    }
+    fn validate(&self) -> Result<(), BuildError> {
+        if self.job_id.trim().is_empty() {
+            return Err(BuildError::input("jobId", "the job id is empty"));
+        }
+        Ok(())
+    }
+    fn credential(&self) -> Credential {
+        Credential::None
+    }
+    fn parse(&self, response: &Response<Vec<u8>>) -> Result<Self::Output, ResponseError> {
+        parse_sync(response)
+    }
+}
+
+/// `GET /jobs/result/by-key?key=…` — the result of a completed POST job, typed as `T`.
+///
+/// A `404` means **not ready or expired** (results live 15 minutes); it surfaces as an
+/// [`crate::ApiError`] with status 404 (see [`is_not_ready`]). Use `T = serde_json::Value`
+/// for the raw document.
+pub struct ResultByKeyRequest<T> {
+    /// The result key, e.g. `holder-profiles:result:{jobId}`.
+    pub key: String,
+    output: PhantomData<fn() -> T>,
+}
+
+impl<T> ResultByKeyRequest<T> {
+    /// A request for the result stored under `key`.
+    pub fn new(key: impl Into<String>) -> Self {
+        ResultByKeyRequest { key: key.into(), output: PhantomData }
+    }
+
+    /// The same key, decoded as another type.
+    pub fn cast<U>(self) -> ResultByKeyRequest<U> {
+        ResultByKeyRequest::new(self.key)
+    }
+}
+
+impl<T> Clone for ResultByKeyRequest<T> {
+    fn clone(&self) -> Self {
+        ResultByKeyRequest::new(self.key.clone())
+    }
+}
+
+impl<T> PartialEq for ResultByKeyRequest<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl<T> Eq for ResultByKeyRequest<T> {}
+
+impl<T> fmt::Debug for ResultByKeyRequest<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResultByKeyRequest")
+            .field("key", &self.key)
+            .field("output", &std::any::type_name::<T>())
+            .finish()
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Endpoint for ResultByKeyRequest<T> {
+    type Output = T;
+
+    fn name(&self) -> &'static str {
+        "intel.result_by_key"
+    }
+    fn method(&self) -> Method {
+        Method::GET
+    }
+    fn path(&self) -> Result<String, BuildError> {
+        Ok("/jobs/result/by-key".to_owned())
+    }
+    fn query(&self) -> Vec<(String, String)> {
+        vec![("key".to_owned(), self.key.clone())]
+    }
+    fn validate(&self) -> Result<(), BuildError> {
+        if self.key.trim().is_empty() {
+            return Err(BuildError::input("key", "the result key is empty"));
+        }
+        Ok(())
+    }
+    fn credential(&self) -> Credential {
+        Credential::IntelAuthenticated
+    }
+    fn parse(&self, response: &Response<Vec<u8>>) -> Result<Self::Output, ResponseError> {
+        parse_sync(response)
+    }
+}
+
+/// Whether an error from [`ResultByKeyRequest`] means "not ready yet, or expired" (`404`).
+pub fn is_not_ready(error: &ResponseError) -> bool {
+    error.as_api().is_some_and(|e| e.status == StatusCode::NOT_FOUND)
+}
+
+/// Where the pricing endpoint lives: the docs and skill.md disagree (§12 row 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PricingPath {
+    /// `/intel/pricing` (the docs; tried first).
+    #[default]
+    Intel,
+    /// `/pricing` (skill.md; the fallback on 404).
+    Root,
+}
+
+impl PricingPath {
+    /// The path below the base URL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PricingPath::Intel => "/intel/pricing",
+            PricingPath::Root => "/pricing",
+        }
+    }
+
+    /// The path to try after a 404 on this one, if any.
+    pub fn fallback(self) -> Option<PricingPath> {
+        match self {
+            PricingPath::Intel => Some(PricingPath::Root),
+            PricingPath::Root => None,
+        }
+    }
+}
+
+/// `GET /intel/pricing` (or `/pricing`) — current prices (free, no credential). The shape is
+/// undocumented, so the output is raw JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PricingRequest {
+    /// Which path to call.
+    pub path: PricingPath,
+}
+
+impl PricingRequest {
+    /// A request on the documented path, `/intel/pricing`.
+    pub fn new() -> Self {
+        PricingRequest::default()
+    }
+
+    /// A request on another path.
+    pub fn at(path: PricingPath) -> Self {
+        PricingRequest { path }
+    }
+
+    /// The request to send after a 404 on this one, if any.
+    pub fn fallback(&self) -> Option<PricingRequest> {
+        self.path.fallback().map(PricingRequest::at)
+    }
+}
+
+impl Endpoint for PricingRequest {
+    type Output = Value;
+
+    fn name(&self) -> &'static str {
+        "intel.pricing"
+    }
+    fn method(&self) -> Method {
+        Method::GET
+    }
+    fn path(&self) -> Result<String, BuildError> {
+        Ok(self.path.as_str().to_owned())
+    }
+    fn credential(&self) -> Credential {
+        Credential::None
+    }
+    fn parse(&self, response: &Response<Vec<u8>>) -> Result<Self::Output, ResponseError> {
+        parse_sync(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BaseUrl, BodyKind};
+
+    const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+    const W1: &str = "2rPTgeNDLWeY1GPcPtB7t76PXu9eZfpzcUHxDxkhYzAU";
+    const MINT: &str = "So11111111111111111111111111111111111111112";
+
+    fn base() -> BaseUrl {
+        BaseUrl::parse(crate::intel::DEFAULT_BASE_URL).unwrap()
+    }
+
+    fn build<E: Endpoint>(e: &E) -> http::Request<Vec<u8>> {
+        e.to_request(&base()).unwrap()
+    }
+
+    fn invalid<E: Endpoint>(e: &E) -> (&'static str, String) {
+        match e.to_request(&base()).unwrap_err() {
+            BuildError::InvalidInput { field, reason } => (field, reason),
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    fn resp(status: u16, ct: &str, body: &str) -> Response<Vec<u8>> {
+        Response::builder().status(status).header("content-type", ct).body(body.as_bytes().to_vec()).unwrap()
+    }
+
+    fn wallets(n: usize) -> Vec<String> {
+        vec![WALLET.to_owned(); n]
+    }
+
+    #[test]
+    fn wallet_profile_request() {
+        let r = build(&WalletProfileRequest::new(WALLET));
+        assert_eq!(r.method(), Method::GET);
+        assert_eq!(r.uri().to_string(), format!("https://api.sova-intel.com/api/v1/intel/wallet/{WALLET}"));
+        assert_eq!(r.headers()["accept"], "application/json");
+        assert!(r.headers().get("x-prepaid-job-id").is_none());
+        assert!(r.headers().get("content-type").is_none());
+        assert!(r.body().is_empty());
+
+        let req = WalletProfileRequest::new(WALLET).prepaid_job_id("intel-flash-abc123");
+        let r = build(&req);
+        assert_eq!(r.headers()["X-Prepaid-Job-Id"], "intel-flash-abc123");
+        assert_eq!(req.credential(), Credential::IntelPaid);
+        assert!(req.idempotent());
+        assert_eq!(req.name(), "intel.wallet_profile");
+
+        let bad = WalletProfileRequest::new(WALLET).prepaid_job_id("a\nb");
+        assert!(matches!(bad.to_request(&base()), Err(BuildError::HeaderValue { name: "x-prepaid-job-id" })));
+    }
+
+    #[test]
+    fn wallet_hud_request_with_prepaid_id() {
+        let r = build(&WalletHudRequest::new(WALLET).prepaid_job_id("job-1"));
+        assert_eq!(r.uri().path(), format!("/api/v1/intel/wallet/{WALLET}/hud"));
+        assert_eq!(r.headers()["x-prepaid-job-id"], "job-1");
+    }
+
+    #[test]
+    fn wallet_tokens_request_and_query() {
+        let r = build(&WalletTokensRequest::new(WALLET));
+        assert_eq!(r.uri().to_string(), format!("https://api.sova-intel.com/api/v1/intel/wallet/{WALLET}/tokens"));
+        let params = TokenPnlParams::default().page(2).page_size(100).sort_by(TokenSortBy::Roi).sort_order(SortOrder::Asc);
+        let r = build(&WalletTokensRequest::new(WALLET).params(params));
+        assert_eq!(r.method(), Method::GET);
+        assert_eq!(r.uri().query(), Some("page=2&pageSize=100&sortBy=roi&sortOrder=ASC"));
+        let r = build(&WalletTokensRequest::new(WALLET).params(
+            TokenPnlParams::default().sort_by(TokenSortBy::TotalSolSpent).sort_order(SortOrder::Desc),
+        ));
+        assert_eq!(r.uri().query(), Some("sortBy=totalSolSpent&sortOrder=DESC"));
+        assert_eq!(TokenSortBy::NetSolProfitLoss.as_str(), "netSolProfitLoss");
+        assert_eq!(TokenSortBy::RealizedPnlSol.as_str(), "realizedPnlSol");
+
+        let p = |params| invalid(&WalletTokensRequest::new(WALLET).params(params));
+        assert_eq!(p(TokenPnlParams::default().page_size(101)).0, "pageSize");
+        assert_eq!(p(TokenPnlParams::default().page_size(0)).0, "pageSize");
+        assert_eq!(p(TokenPnlParams::default().page(0)).0, "page");
+        assert!(WalletTokensRequest::new(WALLET).params(TokenPnlParams::default().page_size(1)).validate().is_ok());
+    }
+
+    #[test]
+    fn batch_hud_request() {
+        let req = BatchHudRequest::new([WALLET, W1]);
+        let r = build(&req);
+        assert_eq!(r.method(), Method::POST);
+        assert_eq!(r.uri().to_string(), "https://api.sova-intel.com/api/v1/intel/wallets/batch-hud");
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert_eq!(r.body().as_slice(), format!(r#"{{"wallets":["{WALLET}","{W1}"]}}"#).as_bytes());
+        assert!(!req.idempotent());
+        assert_eq!(req.credential(), Credential::IntelPaid);
+
+        assert!(BatchHudRequest::new(wallets(30)).validate().is_ok());
+        let (field, reason) = invalid(&BatchHudRequest::new(wallets(31)));
+        assert_eq!(field, "wallets");
+        assert!(reason.contains("31"), "{reason}");
+        assert_eq!(invalid(&BatchHudRequest::new(Vec::<String>::new())).0, "wallets");
+    }
+
+    #[test]
+    fn address_validation() {
+        // Not base58 (0, O, I, l are excluded).
+        let (field, reason) = invalid(&WalletHudRequest::new("0OIl0OIl0OIl0OIl0OIl0OIl0OIl0OIl"));
+        assert_eq!(field, "address");
+        assert!(reason.contains("base58"), "{reason}");
+        // Valid base58, wrong length.
+        let (_, reason) = invalid(&WalletProfileRequest::new("abc"));
+        assert!(reason.contains("32 bytes"), "{reason}");
+        assert!(invalid(&WalletTokensRequest::new("")).1.contains("32 bytes"));
+        // Path injection never reaches the URL.
+        assert!(WalletHudRequest::new("../jobs/x").to_request(&base()).is_err());
+        // One bad entry in a list names its index.
+        let (field, reason) = invalid(&BatchHudRequest::new([WALLET, "not-base58!"]));
+        assert_eq!(field, "wallets");
+        assert!(reason.contains("entry 1"), "{reason}");
+        assert_eq!(invalid(&HoldersRequest::new("xyz")).0, "mint");
+    }
+
+    #[test]
+    fn holders_requests() {
+        let req = HoldersRequest::new(MINT);
+        let r = build(&req);
+        assert_eq!(r.method(), Method::POST);
+        assert_eq!(r.uri().to_string(), format!("https://api.sova-intel.com/api/v1/intel/token/{MINT}/holders"));
+        assert_eq!(r.body().as_slice(), br#"{"topN":20}"#);
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert!(!req.idempotent());
+        assert_eq!(req.credential(), Credential::IntelPaid);
+        assert_eq!(req.name(), "intel.holders");
+
+        let r = build(&HoldersAgentRequest::new(MINT).top_n(50));
+        assert_eq!(r.uri().path(), format!("/api/v1/intel/token/{MINT}/holders/agent"));
+        assert_eq!(r.body().as_slice(), br#"{"topN":50}"#);
+        let r = build(&DeepRequest::new(MINT).top_n(1));
+        assert_eq!(r.uri().path(), format!("/api/v1/intel/token/{MINT}/holders/deep"));
+        assert_eq!(r.body().as_slice(), br#"{"topN":1}"#);
+        assert!(!DeepRequest::new(MINT).idempotent());
+    }
+
+    #[test]
+    fn top_n_ranges() {
+        assert!(HoldersRequest::new(MINT).top_n(100).validate().is_ok());
+        let (field, reason) = invalid(&HoldersRequest::new(MINT).top_n(101));
+        assert_eq!(field, "topN");
+        assert!(reason.contains("between 1 and 100"), "{reason}");
+        assert_eq!(invalid(&HoldersRequest::new(MINT).top_n(0)).0, "topN");
+        assert!(HoldersAgentRequest::new(MINT).top_n(50).validate().is_ok());
+        assert!(invalid(&HoldersAgentRequest::new(MINT).top_n(51)).1.contains("between 1 and 50"));
+        assert!(DeepRequest::new(MINT).top_n(50).validate().is_ok());
+        assert_eq!(invalid(&DeepRequest::new(MINT).top_n(51)).0, "topN");
+        assert_eq!(invalid(&DeepRequest::new(MINT).top_n(0)).0, "topN");
+    }
+
+    #[test]
+    fn similarity_requests() {
+        let req = SimilarityRequest::new([WALLET, W1]);
+        let r = build(&req);
+        assert_eq!(r.method(), Method::POST);
+        assert_eq!(r.uri().to_string(), "https://api.sova-intel.com/api/v1/intel/wallets/similarity");
+        assert_eq!(r.body().as_slice(), format!(r#"{{"wallets":["{WALLET}","{W1}"]}}"#).as_bytes());
+        assert!(!req.idempotent());
+        let r = build(&SimilarityAgentRequest::new([WALLET, W1]));
+        assert_eq!(r.uri().path(), "/api/v1/intel/wallets/similarity/agent");
+        assert_eq!(SimilarityAgentRequest::new([WALLET, W1]).credential(), Credential::IntelPaid);
+
+        assert!(invalid(&SimilarityRequest::new([WALLET])).1.contains("between 2 and 30"));
+        assert!(SimilarityRequest::new(wallets(30)).validate().is_ok());
+        assert_eq!(invalid(&SimilarityRequest::new(wallets(31))).0, "wallets");
+        assert_eq!(invalid(&SimilarityAgentRequest::new(wallets(31))).0, "wallets");
+        assert_eq!(invalid(&SimilarityAgentRequest::new([WALLET, "1111"])).0, "wallets");
+    }
+
+    #[test]
+    fn job_status_request() {
+        let req = JobStatusRequest::new("holder-profiles-So111-10-1743600000000");
+        let r = build(&req);
+        assert_eq!(r.method(), Method::GET);
+        assert_eq!(r.uri().to_string(), "https://api.sova-intel.com/api/v1/jobs/holder-profiles-So111-10-1743600000000");
+        assert_eq!(req.credential(), Credential::None);
+        assert!(req.idempotent());
+        // Ids are one path segment, whatever they contain.
+        assert_eq!(build(&JobStatusRequest::new("a/b c")).uri().path(), "/api/v1/jobs/a%2Fb%20c");
+        assert_eq!(invalid(&JobStatusRequest::new(" ")).0, "jobId");
+    }
+
+    #[test]
+    fn result_by_key_request() {
+        let req = ResultByKeyRequest::<Value>::new("holder-profiles:result:intel-holders-abc123");
+        let r = build(&req);
+        assert_eq!(r.method(), Method::GET);
+        assert_eq!(
+            r.uri().to_string(),
+            "https://api.sova-intel.com/api/v1/jobs/result/by-key?key=holder-profiles:result:intel-holders-abc123"
+        );
+        assert_eq!(req.credential(), Credential::IntelAuthenticated);
+        assert!(req.idempotent());
+        // Characters outside the query-safe set are percent-encoded.
+        let r = build(&ResultByKeyRequest::<Value>::new("a&b=c d"));
+        assert_eq!(r.uri().query(), Some("key=a%26b%3Dc%20d"));
+        assert_eq!(invalid(&ResultByKeyRequest::<Value>::new("")).0, "key");
+        let typed: ResultByKeyRequest<JobStatus> = req.clone().cast();
+        assert_eq!(typed.key, req.key);
+        assert!(format!("{typed:?}").contains("JobStatus"));
+    }
+
+    #[test]
+    fn result_by_key_404_is_not_ready() {
+        let req = ResultByKeyRequest::<SimilarityResult>::new("similarity:result:r");
+        let err = req.parse(&resp(404, "application/json", r#"{"message":"Not Found","statusCode":404}"#)).unwrap_err();
+        assert!(is_not_ready(&err));
+        assert_eq!(err.status(), StatusCode::NOT_FOUND);
+        let err = req.parse(&resp(500, "application/json", r#"{"message":"boom","statusCode":500}"#)).unwrap_err();
+        assert!(!is_not_ready(&err));
+    }
+
+    #[test]
+    fn pricing_request_paths() {
+        let req = PricingRequest::new();
+        let r = build(&req);
+        assert_eq!(r.uri().to_string(), "https://api.sova-intel.com/api/v1/intel/pricing");
+        assert_eq!(req.credential(), Credential::None);
+        let fallback = req.fallback().unwrap();
+        assert_eq!(fallback.path, PricingPath::Root);
+        assert_eq!(build(&fallback).uri().to_string(), "https://api.sova-intel.com/api/v1/pricing");
+        assert_eq!(fallback.fallback(), None);
+    }
+
+    #[test]
+    fn html_502_is_an_api_error() {
+        let html = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+        let err = HoldersRequest::new(MINT).parse(&resp(502, "text/html", html)).unwrap_err();
+        let e = err.as_api().unwrap();
+        assert_eq!(e.status, StatusCode::BAD_GATEWAY);
+        assert_eq!(e.body_kind, BodyKind::Html);
+        assert_eq!(e.body, html.as_bytes());
+        // Same for an HTML page without a content type.
+        let r = Response::builder().status(502).body(html.as_bytes().to_vec()).unwrap();
+        assert_eq!(WalletHudRequest::new(WALLET).parse(&r).unwrap_err().as_api().unwrap().body_kind, BodyKind::Html);
+    }
+
+    #[test]
+    fn malformed_success_bodies_are_decode_errors() {
+        let truncated = r#"{"huds":{"9Wz":{"behaviorCode":"W","winRate":0.5"#;
+        let err = BatchHudRequest::new([WALLET]).parse(&resp(200, "application/json", truncated)).unwrap_err();
+        assert!(matches!(err.as_decode().unwrap().kind, DecodeErrorKind::Truncated { .. }));
+
+        let err = WalletTokensRequest::new(WALLET).parse(&resp(200, "application/json", "")).unwrap_err();
+        assert_eq!(err.as_decode().unwrap().kind, DecodeErrorKind::Empty);
+        let err = HoldersRequest::new(MINT).parse(&resp(202, "application/json", "  ")).unwrap_err();
+        assert_eq!(err.as_decode().unwrap().kind, DecodeErrorKind::Empty);
+        let err = JobStatusRequest::new("j").parse(&resp(200, "text/html", "<html></html>")).unwrap_err();
+        assert_eq!(err.as_decode().unwrap().kind, DecodeErrorKind::Html);
+
+        let err = HoldersRequest::new(MINT).parse(&resp(202, "application/json", r#"{"status":"queued"}"#)).unwrap_err();
+        assert!(matches!(&err.as_decode().unwrap().kind, DecodeErrorKind::Schema { message, .. } if message.contains("jobId")));
+
+        let err = JobStatusRequest::new("j").parse(&resp(200, "application/json", r#"{"status":42}"#)).unwrap_err();
+        assert!(matches!(&err.as_decode().unwrap().kind, DecodeErrorKind::Schema { path, .. } if path == "status"));
+
+        // An empty error body is still an API error with its status.
+        let err = WalletHudRequest::new(WALLET).parse(&resp(500, "application/json", "")).unwrap_err();
+        assert_eq!(err.as_api().unwrap().body_kind, BodyKind::Empty);
+    }
+
+    #[test]
+    fn unexpected_success_statuses() {
+        let body = r#"{"status":"queued","jobId":"j","requestId":"r"}"#;
+        // 206 (partial success of a bundle) is not decoded as an acceptance.
+        let err = DeepRequest::new(MINT).parse(&resp(206, "application/json", body)).unwrap_err();
+        let d = err.as_decode().unwrap();
+        assert_eq!(d.kind, DecodeErrorKind::UnexpectedStatus);
+        assert_eq!(d.body, body.as_bytes());
+        // A 202 on a synchronous endpoint keeps its body for the caller.
+        let err = WalletTokensRequest::new(WALLET).parse(&resp(202, "application/json", body)).unwrap_err();
+        assert_eq!(err.as_decode().unwrap().kind, DecodeErrorKind::UnexpectedStatus);
+        // 201 (NestJS's default for POST) is accepted for jobs and batch-hud.
+        assert_eq!(HoldersRequest::new(MINT).parse(&resp(201, "application/json", body)).unwrap().job_id, "j");
+        assert!(BatchHudRequest::new([WALLET]).parse(&resp(201, "application/json", "{}")).unwrap().huds.is_empty());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let bodies: [&[u8]; 8] =
+            [b"", b"\xff\xfe\x00", b"null", b"[]", b"{\"status\":", b"\"text\"", b"{}}", b"\xEF\xBB\xBF{\"a\":1}"];
+        for body in bodies {
+            for status in [200u16, 201, 202, 204, 206, 400, 402, 404, 422, 500, 502] {
+                for ct in ["application/json", "text/plain", "text/html"] {
+                    let r = Response::builder().status(status).header("content-type", ct).body(body.to_vec()).unwrap();
+                    let _ = WalletProfileRequest::new(WALLET).parse(&r);
+                    let _ = BatchHudRequest::new([WALLET]).parse(&r);
+                    let _ = SimilarityAgentRequest::new([WALLET, W1]).parse(&r);
+                    let _ = DeepRequest::new(MINT).parse(&r);
+                    let _ = JobStatusRequest::new("j").parse(&r);
+                    let _ = PricingRequest::new().parse(&r);
+                    let _ = ResultByKeyRequest::<AgentHolderProfilesResult>::new("k").parse(&r);
+                }
+            }
+        }
+    }
 }

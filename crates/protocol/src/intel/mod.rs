@@ -12,11 +12,13 @@
 mod auth;
 mod endpoints;
 mod errors;
+mod jobs;
 mod types;
 
 pub use auth::{ApiKey, ApiKeyError};
 pub use endpoints::*;
 pub use errors::api_error;
+pub use jobs::{JobHandle, JobKind};
 pub use types::*;
 
 /// The production base URL.

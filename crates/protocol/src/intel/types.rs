@@ -1308,3 +1308,83 @@ pub enum JobProgress {
     /// Anything else, kept as JSON.
     Other(Value),
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn open_enums_keep_unknown_values() {
+        let v: Vec<ExitPattern> = serde_json::from_value(json!(["partial_exit", "all_at_once", "drip"])).unwrap();
+        assert_eq!(v, [ExitPattern::PartialExit, ExitPattern::AllAtOnce, ExitPattern::Unknown("drip".into())]);
+        assert_eq!(serde_json::to_value(&v).unwrap(), json!(["partial_exit", "all_at_once", "drip"]));
+        let f: PairFlag = serde_json::from_value(json!("HIGH_OVERLAP")).unwrap();
+        assert_eq!(f, PairFlag::HighOverlap);
+        assert_eq!(PairFlag::parse("NEW_FLAG"), PairFlag::Unknown("NEW_FLAG".into()));
+        assert_eq!(JobState::parse("prioritized"), JobState::Unknown("prioritized".into()));
+        assert!(!JobState::parse("prioritized").is_terminal());
+        assert_eq!(ProfilesMode::parse("wallet"), ProfilesMode::Wallet);
+        assert_eq!(BehaviorType::parse("POSITION_TRADER"), BehaviorType::Position);
+        assert_eq!(BehaviorType::parse("HOLDER").as_str(), "HODLER");
+        assert_eq!(BehaviorCode::parse("SWING_TRADER").as_str(), "SWING_TRADER");
+    }
+
+    #[test]
+    fn batch_hud_accepts_an_empty_object() {
+        let r: BatchHudResponse = serde_json::from_value(json!({})).unwrap();
+        assert!(r.huds.is_empty() && r.is_complete());
+        let r: BatchHudResponse = serde_json::from_value(json!({"huds": {}, "notFound": ["a"]})).unwrap();
+        assert!(!r.is_complete());
+    }
+
+    #[test]
+    fn summary_aliases_and_extra_fields() {
+        let s: WalletSummary = serde_json::from_value(
+            json!({"realizedPnl": 1, "tradeCount": 3, "solBalance": null, "chain": "solana"}),
+        )
+        .unwrap();
+        assert_eq!(s.total_trades_count, 3);
+        assert_eq!(s.realized_pnl, 1.0);
+        assert_eq!(s.current_sol_balance, None);
+        assert_eq!(s.extra.get("chain"), Some(&json!("solana")));
+        // Encoding uses the documented names.
+        let out = serde_json::to_value(&s).unwrap();
+        assert_eq!(out["totalTradesCount"], 3);
+        assert!(out.get("tradeCount").is_none());
+    }
+
+    #[test]
+    fn job_progress_number_or_object() {
+        let s: JobStatus = serde_json::from_value(json!({"status": "active", "progress": 12.5})).unwrap();
+        assert_eq!(s.percent(), Some(12.5));
+        let s: JobStatus = serde_json::from_value(json!({"status": "active", "progress": {"step": 2}})).unwrap();
+        assert_eq!(s.progress, Some(JobProgress::Other(json!({"step": 2}))));
+        let s: JobStatus = serde_json::from_value(json!({"status": "waiting", "progress": null})).unwrap();
+        assert_eq!(s.progress, None);
+        assert_eq!(s.error_message(), None);
+    }
+
+    #[test]
+    fn null_means_in_agent_results_decode() {
+        let r: AgentSimilarityResult = serde_json::from_value(json!({"coordinationScore": null, "pairs": []})).unwrap();
+        assert_eq!(r.coordination_score, None);
+        let a: AgentHolderAggregate =
+            serde_json::from_value(json!({"totalHolders": 0, "analyzedHolders": 0, "avgWalletPnlSol": null})).unwrap();
+        assert_eq!(a.avg_wallet_pnl_sol, None);
+        assert!(a.behavior_distribution.is_empty());
+    }
+
+    #[test]
+    fn token_pnl_pages() {
+        let r = TokenPnlResponse { data: vec![], total: 0, page: 1, page_size: 20, extra: Map::new() };
+        assert_eq!(r.page_count(), 0);
+        assert!(!r.has_next_page());
+        let r = TokenPnlResponse { total: 40, page_size: 20, page: 2, ..r };
+        assert_eq!(r.page_count(), 2);
+        assert!(!r.has_next_page());
+        let r = TokenPnlResponse { page_size: 0, ..r };
+        assert_eq!(r.page_count(), 0);
+    }
+}
