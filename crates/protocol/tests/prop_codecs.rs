@@ -2,6 +2,8 @@
 //!
 //! Case counts come from `PROPTEST_CASES` (`cargo xtask proptest --cases N`).
 
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 use sova_protocol::jobs::{FollowUp, JobHandle};

@@ -3,6 +3,8 @@
 //! The golden base64 strings were computed independently (Python's `base64.b64encode` over
 //! the hand-written JSON shown next to each), not by this crate.
 
+#![allow(clippy::unwrap_used)]
+
 use sova_protocol::http::{HeaderMap, HeaderValue, Response, StatusCode};
 use sova_protocol::x402::*;
 

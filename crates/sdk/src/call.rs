@@ -44,6 +44,7 @@ impl RequestOptions {
 
 /// What the driver must do next.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // short-lived; boxing the request would cost an allocation per send
 pub enum Action {
     /// Send this request with this timeout, then call [`CallMachine::on_response`] or
     /// [`CallMachine::on_transport_error`].

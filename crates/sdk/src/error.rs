@@ -56,41 +56,41 @@ pub enum Error {
     #[error("could not build the request: {0}")]
     Build(#[source] BuildError),
     /// The transport failed.
-    #[error("{}{}", transport_message(.kind, .message), payment_suffix(.payment.as_ref()))]
+    #[error("{}{}", transport_message(.kind, .message), payment_suffix(.payment.as_deref()))]
     Transport {
         /// How it failed.
         kind: TransportErrorKind,
         /// The transport's description.
         message: String,
         /// The payment attached to the request, if any.
-        payment: Option<PaymentRef>,
+        payment: Option<Box<PaymentRef>>,
         /// The underlying error.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The whole call took longer than its budget.
-    #[error("the call did not finish within {after:?}{}", payment_suffix(.payment.as_ref()))]
+    #[error("the call did not finish within {after:?}{}", payment_suffix(.payment.as_deref()))]
     CallTimeout {
         /// The budget that ran out.
         after: Duration,
         /// The payment attached, if any.
-        payment: Option<PaymentRef>,
+        payment: Option<Box<PaymentRef>>,
     },
     /// The server answered with an error status.
-    #[error("{error}{}", payment_suffix(.payment.as_ref()))]
+    #[error("{error}{}", payment_suffix(.payment.as_deref()))]
     Api {
         /// The server's error.
         error: Box<ApiError>,
         /// The payment attached, if any.
-        payment: Option<PaymentRef>,
+        payment: Option<Box<PaymentRef>>,
     },
     /// The server answered with success but the body could not be read.
-    #[error("{error}{}", payment_suffix(.payment.as_ref()))]
+    #[error("{error}{}", payment_suffix(.payment.as_deref()))]
     Decode {
         /// What could not be read.
         error: Box<DecodeError>,
         /// The payment attached, if any.
-        payment: Option<PaymentRef>,
+        payment: Option<Box<PaymentRef>>,
     },
     /// The spend policy refused to pay; nothing was signed.
     #[error("payment refused by the spend policy: {0}")]
@@ -106,7 +106,7 @@ pub enum Error {
         /// What happened.
         reason: String,
         /// The payment.
-        payment: PaymentRef,
+        payment: Box<PaymentRef>,
     },
     /// Building or signing a payment failed; nothing was sent.
     #[error("could not build the payment: {0}")]
@@ -202,7 +202,7 @@ impl Error {
             Error::Transport { payment, .. }
             | Error::CallTimeout { payment, .. }
             | Error::Api { payment, .. }
-            | Error::Decode { payment, .. } => payment.as_ref(),
+            | Error::Decode { payment, .. } => payment.as_deref(),
             Error::PaymentUncertain { payment, .. } => Some(payment),
             _ => None,
         }
@@ -213,7 +213,7 @@ impl Error {
         matches!(self, Error::PaymentUncertain { .. })
     }
 
-    pub(crate) fn from_response(e: ResponseError, payment: Option<PaymentRef>) -> Error {
+    pub(crate) fn from_response(e: ResponseError, payment: Option<Box<PaymentRef>>) -> Error {
         match e {
             ResponseError::Api(error) => Error::Api { error, payment },
             ResponseError::Decode(error) => Error::Decode { error, payment },

@@ -40,7 +40,9 @@ impl ApiKey {
             return Err(ApiKeyError::Malformed("nothing follows ak_"));
         }
         if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ApiKeyError::Malformed("only hexadecimal digits may follow ak_"));
+            return Err(ApiKeyError::Malformed(
+                "only hexadecimal digits may follow ak_",
+            ));
         }
         Ok(ApiKey(k.to_owned()))
     }
@@ -76,6 +78,9 @@ mod tests {
                 assert!(!e.to_string().contains(bad), "{e} echoes the key");
             }
         }
-        assert_eq!(ApiKey::new(" ak_DEADbeef ").unwrap().expose(), "ak_DEADbeef");
+        assert_eq!(
+            ApiKey::new(" ak_DEADbeef ").unwrap().expose(),
+            "ak_DEADbeef"
+        );
     }
 }

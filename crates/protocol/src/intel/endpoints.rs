@@ -9,10 +9,14 @@ use serde_json::Value;
 use super::errors::api_error;
 use super::types::*;
 use crate::endpoint::{insert_header, json_body};
-use crate::{BuildError, Credential, DecodeError, DecodeErrorKind, Endpoint, ResponseError, decode};
+use crate::{
+    BuildError, Credential, DecodeError, DecodeErrorKind, Endpoint, ResponseError, decode,
+};
 
 /// Decodes a 2xx JSON body or turns an error status into an [`crate::ApiError`].
-pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(response: &Response<Vec<u8>>) -> Result<T, ResponseError> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    response: &Response<Vec<u8>>,
+) -> Result<T, ResponseError> {
     if !response.status().is_success() {
         return Err(api_error(response).into());
     }
@@ -36,7 +40,13 @@ pub(crate) fn parse_fetched<T: serde::de::DeserializeOwned>(
 pub(crate) fn check_address(field: &'static str, address: &str) -> Result<(), BuildError> {
     match bs58::decode(address).into_vec() {
         Ok(b) if b.len() == 32 => Ok(()),
-        Ok(b) => Err(BuildError::input(field, format!("a Solana address is 32 bytes, this one decodes to {}", b.len()))),
+        Ok(b) => Err(BuildError::input(
+            field,
+            format!(
+                "a Solana address is 32 bytes, this one decodes to {}",
+                b.len()
+            ),
+        )),
         Err(_) => Err(BuildError::input(field, "not valid base58")),
     }
 }
@@ -55,7 +65,10 @@ pub struct WalletHudRequest {
 impl WalletHudRequest {
     /// A HUD request for `address`.
     pub fn new(address: impl Into<String>) -> Self {
-        WalletHudRequest { address: address.into(), prepaid_job_id: None }
+        WalletHudRequest {
+            address: address.into(),
+            prepaid_job_id: None,
+        }
     }
 
     /// The re-call after a 202: carries `X-Prepaid-Job-Id`.
@@ -75,7 +88,10 @@ impl Endpoint for WalletHudRequest {
         Method::GET
     }
     fn path(&self) -> Result<String, BuildError> {
-        Ok(format!("/intel/wallet/{}/hud", crate::base::encode_segment(&self.address)))
+        Ok(format!(
+            "/intel/wallet/{}/hud",
+            crate::base::encode_segment(&self.address)
+        ))
     }
     fn validate(&self) -> Result<(), BuildError> {
         check_address("address", &self.address)
@@ -97,7 +113,9 @@ impl Endpoint for WalletHudRequest {
 /// Parses a synchronous answer: `200` (or another 2xx carrying data) decodes; `202` and
 /// `206`, which these endpoints do not document, are [`DecodeErrorKind::UnexpectedStatus`]
 /// with the raw body kept.
-pub(crate) fn parse_sync<T: serde::de::DeserializeOwned>(response: &Response<Vec<u8>>) -> Result<T, ResponseError> {
+pub(crate) fn parse_sync<T: serde::de::DeserializeOwned>(
+    response: &Response<Vec<u8>>,
+) -> Result<T, ResponseError> {
     match response.status() {
         s @ (StatusCode::ACCEPTED | StatusCode::PARTIAL_CONTENT | StatusCode::NO_CONTENT) => {
             Err(DecodeError::new(s, DecodeErrorKind::UnexpectedStatus, response.body()).into())
@@ -109,10 +127,14 @@ pub(crate) fn parse_sync<T: serde::de::DeserializeOwned>(response: &Response<Vec
 /// Parses the answer of a POST job: `202` is the documented success; `200` and `201` are
 /// accepted too when the body decodes. Other 2xx (e.g. `206`, partial success of a bundle)
 /// are [`DecodeErrorKind::UnexpectedStatus`] with the raw body kept.
-pub(crate) fn parse_accepted<T: serde::de::DeserializeOwned>(response: &Response<Vec<u8>>) -> Result<T, ResponseError> {
+pub(crate) fn parse_accepted<T: serde::de::DeserializeOwned>(
+    response: &Response<Vec<u8>>,
+) -> Result<T, ResponseError> {
     match response.status() {
         StatusCode::OK | StatusCode::CREATED | StatusCode::ACCEPTED => Ok(decode::json(response)?),
-        s if s.is_success() => Err(DecodeError::new(s, DecodeErrorKind::UnexpectedStatus, response.body()).into()),
+        s if s.is_success() => {
+            Err(DecodeError::new(s, DecodeErrorKind::UnexpectedStatus, response.body()).into())
+        }
         _ => Err(api_error(response).into()),
     }
 }
@@ -126,7 +148,10 @@ pub(crate) fn check_addresses(
 ) -> Result<(), BuildError> {
     let n = addresses.len();
     if n < min || n > max {
-        return Err(BuildError::input(field, format!("between {min} and {max} addresses are accepted, got {n}")));
+        return Err(BuildError::input(
+            field,
+            format!("between {min} and {max} addresses are accepted, got {n}"),
+        ));
     }
     for (i, a) in addresses.iter().enumerate() {
         if let Err(e) = check_address(field, a) {
@@ -134,7 +159,10 @@ pub(crate) fn check_addresses(
                 BuildError::InvalidInput { reason, .. } => reason,
                 other => other.to_string(),
             };
-            return Err(BuildError::input(field, format!("entry {i} ({a:?}): {reason}")));
+            return Err(BuildError::input(
+                field,
+                format!("entry {i} ({a:?}): {reason}"),
+            ));
         }
     }
     Ok(())
@@ -145,7 +173,10 @@ pub(crate) fn check_top_n(top_n: u32, max: u32) -> Result<(), BuildError> {
     if (1..=max).contains(&top_n) {
         Ok(())
     } else {
-        Err(BuildError::input("topN", format!("must be between 1 and {max}, got {top_n}")))
+        Err(BuildError::input(
+            "topN",
+            format!("must be between 1 and {max}, got {top_n}"),
+        ))
     }
 }
 
@@ -165,7 +196,10 @@ pub struct WalletProfileRequest {
 impl WalletProfileRequest {
     /// A profile request for `address`.
     pub fn new(address: impl Into<String>) -> Self {
-        WalletProfileRequest { address: address.into(), prepaid_job_id: None }
+        WalletProfileRequest {
+            address: address.into(),
+            prepaid_job_id: None,
+        }
     }
 
     /// The re-call after a 202: carries `X-Prepaid-Job-Id`.
@@ -185,7 +219,10 @@ impl Endpoint for WalletProfileRequest {
         Method::GET
     }
     fn path(&self) -> Result<String, BuildError> {
-        Ok(format!("/intel/wallet/{}", crate::base::encode_segment(&self.address)))
+        Ok(format!(
+            "/intel/wallet/{}",
+            crate::base::encode_segment(&self.address)
+        ))
     }
     fn validate(&self) -> Result<(), BuildError> {
         check_address("address", &self.address)
@@ -216,7 +253,10 @@ pub struct WalletTokensRequest {
 impl WalletTokensRequest {
     /// The first page with the server's defaults.
     pub fn new(address: impl Into<String>) -> Self {
-        WalletTokensRequest { address: address.into(), params: TokenPnlParams::default() }
+        WalletTokensRequest {
+            address: address.into(),
+            params: TokenPnlParams::default(),
+        }
     }
 
     /// Sets the query parameters.
@@ -236,7 +276,10 @@ impl Endpoint for WalletTokensRequest {
         Method::GET
     }
     fn path(&self) -> Result<String, BuildError> {
-        Ok(format!("/intel/wallet/{}/tokens", crate::base::encode_segment(&self.address)))
+        Ok(format!(
+            "/intel/wallet/{}/tokens",
+            crate::base::encode_segment(&self.address)
+        ))
     }
     fn query(&self) -> Vec<(String, String)> {
         self.params.to_query()
@@ -251,7 +294,10 @@ impl Endpoint for WalletTokensRequest {
         {
             return Err(BuildError::input(
                 "pageSize",
-                format!("must be between 1 and {}, got {size}", TokenPnlParams::MAX_PAGE_SIZE),
+                format!(
+                    "must be between 1 and {}, got {size}",
+                    TokenPnlParams::MAX_PAGE_SIZE
+                ),
             ));
         }
         Ok(())
@@ -295,7 +341,9 @@ impl BatchHudRequest {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        BatchHudRequest { wallets: wallets.into_iter().map(Into::into).collect() }
+        BatchHudRequest {
+            wallets: wallets.into_iter().map(Into::into).collect(),
+        }
     }
 }
 
@@ -312,7 +360,9 @@ impl Endpoint for BatchHudRequest {
         Ok("/intel/wallets/batch-hud".to_owned())
     }
     fn body(&self) -> Result<Option<Vec<u8>>, BuildError> {
-        json_body(&WalletsBody { wallets: &self.wallets })
+        json_body(&WalletsBody {
+            wallets: &self.wallets,
+        })
     }
     fn validate(&self) -> Result<(), BuildError> {
         check_addresses("wallets", &self.wallets, 1, Self::MAX_WALLETS)
@@ -505,7 +555,9 @@ pub struct JobStatusRequest {
 impl JobStatusRequest {
     /// A status request for `job_id`.
     pub fn new(job_id: impl Into<String>) -> Self {
-        JobStatusRequest { job_id: job_id.into() }
+        JobStatusRequest {
+            job_id: job_id.into(),
+        }
     }
 }
 
@@ -519,7 +571,10 @@ impl Endpoint for JobStatusRequest {
         Method::GET
     }
     fn path(&self) -> Result<String, BuildError> {
-        Ok(format!("/jobs/{}", crate::base::encode_segment(&self.job_id)))
+        Ok(format!(
+            "/jobs/{}",
+            crate::base::encode_segment(&self.job_id)
+        ))
     }
     fn validate(&self) -> Result<(), BuildError> {
         if self.job_id.trim().is_empty() {
@@ -549,7 +604,22 @@ pub struct ResultByKeyRequest<T> {
 impl<T> ResultByKeyRequest<T> {
     /// A request for the result stored under `key`.
     pub fn new(key: impl Into<String>) -> Self {
-        ResultByKeyRequest { key: key.into(), output: PhantomData }
+        ResultByKeyRequest {
+            key: key.into(),
+            output: PhantomData,
+        }
+    }
+
+    /// The result request of a job handle: its `FetchResult` or `PollResultKey` key; `None`
+    /// for a GET-fallback handle (which is re-called, not fetched from the store).
+    pub fn for_handle(handle: &crate::jobs::JobHandle) -> Option<Self> {
+        match &handle.follow_up {
+            crate::jobs::FollowUp::FetchResult { result_key }
+            | crate::jobs::FollowUp::PollResultKey { result_key } => {
+                Some(Self::new(result_key.clone()))
+            }
+            _ => None,
+        }
     }
 
     /// The same key, decoded as another type.
@@ -612,7 +682,9 @@ impl<T: serde::de::DeserializeOwned> Endpoint for ResultByKeyRequest<T> {
 
 /// Whether an error from [`ResultByKeyRequest`] means "not ready yet, or expired" (`404`).
 pub fn is_not_ready(error: &ResponseError) -> bool {
-    error.as_api().is_some_and(|e| e.status == StatusCode::NOT_FOUND)
+    error
+        .as_api()
+        .is_some_and(|e| e.status == StatusCode::NOT_FOUND)
 }
 
 /// Where the pricing endpoint lives: the docs and skill.md disagree (§12 row 1).
@@ -713,7 +785,11 @@ mod tests {
     }
 
     fn resp(status: u16, ct: &str, body: &str) -> Response<Vec<u8>> {
-        Response::builder().status(status).header("content-type", ct).body(body.as_bytes().to_vec()).unwrap()
+        Response::builder()
+            .status(status)
+            .header("content-type", ct)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
     }
 
     fn wallets(n: usize) -> Vec<String> {
@@ -724,7 +800,10 @@ mod tests {
     fn wallet_profile_request() {
         let r = build(&WalletProfileRequest::new(WALLET));
         assert_eq!(r.method(), Method::GET);
-        assert_eq!(r.uri().to_string(), format!("https://api.sova-intel.com/api/v1/intel/wallet/{WALLET}"));
+        assert_eq!(
+            r.uri().to_string(),
+            format!("https://api.sova-intel.com/api/v1/intel/wallet/{WALLET}")
+        );
         assert_eq!(r.headers()["accept"], "application/json");
         assert!(r.headers().get("x-prepaid-job-id").is_none());
         assert!(r.headers().get("content-type").is_none());
@@ -738,7 +817,12 @@ mod tests {
         assert_eq!(req.name(), "intel.wallet_profile");
 
         let bad = WalletProfileRequest::new(WALLET).prepaid_job_id("a\nb");
-        assert!(matches!(bad.to_request(&base()), Err(BuildError::HeaderValue { name: "x-prepaid-job-id" })));
+        assert!(matches!(
+            bad.to_request(&base()),
+            Err(BuildError::HeaderValue {
+                name: "x-prepaid-job-id"
+            })
+        ));
     }
 
     #[test]
@@ -751,14 +835,28 @@ mod tests {
     #[test]
     fn wallet_tokens_request_and_query() {
         let r = build(&WalletTokensRequest::new(WALLET));
-        assert_eq!(r.uri().to_string(), format!("https://api.sova-intel.com/api/v1/intel/wallet/{WALLET}/tokens"));
-        let params = TokenPnlParams::default().page(2).page_size(100).sort_by(TokenSortBy::Roi).sort_order(SortOrder::Asc);
+        assert_eq!(
+            r.uri().to_string(),
+            format!("https://api.sova-intel.com/api/v1/intel/wallet/{WALLET}/tokens")
+        );
+        let params = TokenPnlParams::default()
+            .page(2)
+            .page_size(100)
+            .sort_by(TokenSortBy::Roi)
+            .sort_order(SortOrder::Asc);
         let r = build(&WalletTokensRequest::new(WALLET).params(params));
         assert_eq!(r.method(), Method::GET);
-        assert_eq!(r.uri().query(), Some("page=2&pageSize=100&sortBy=roi&sortOrder=ASC"));
-        let r = build(&WalletTokensRequest::new(WALLET).params(
-            TokenPnlParams::default().sort_by(TokenSortBy::TotalSolSpent).sort_order(SortOrder::Desc),
-        ));
+        assert_eq!(
+            r.uri().query(),
+            Some("page=2&pageSize=100&sortBy=roi&sortOrder=ASC")
+        );
+        let r = build(
+            &WalletTokensRequest::new(WALLET).params(
+                TokenPnlParams::default()
+                    .sort_by(TokenSortBy::TotalSolSpent)
+                    .sort_order(SortOrder::Desc),
+            ),
+        );
         assert_eq!(r.uri().query(), Some("sortBy=totalSolSpent&sortOrder=DESC"));
         assert_eq!(TokenSortBy::NetSolProfitLoss.as_str(), "netSolProfitLoss");
         assert_eq!(TokenSortBy::RealizedPnlSol.as_str(), "realizedPnlSol");
@@ -767,7 +865,12 @@ mod tests {
         assert_eq!(p(TokenPnlParams::default().page_size(101)).0, "pageSize");
         assert_eq!(p(TokenPnlParams::default().page_size(0)).0, "pageSize");
         assert_eq!(p(TokenPnlParams::default().page(0)).0, "page");
-        assert!(WalletTokensRequest::new(WALLET).params(TokenPnlParams::default().page_size(1)).validate().is_ok());
+        assert!(
+            WalletTokensRequest::new(WALLET)
+                .params(TokenPnlParams::default().page_size(1))
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -775,9 +878,15 @@ mod tests {
         let req = BatchHudRequest::new([WALLET, W1]);
         let r = build(&req);
         assert_eq!(r.method(), Method::POST);
-        assert_eq!(r.uri().to_string(), "https://api.sova-intel.com/api/v1/intel/wallets/batch-hud");
+        assert_eq!(
+            r.uri().to_string(),
+            "https://api.sova-intel.com/api/v1/intel/wallets/batch-hud"
+        );
         assert_eq!(r.headers()["content-type"], "application/json");
-        assert_eq!(r.body().as_slice(), format!(r#"{{"wallets":["{WALLET}","{W1}"]}}"#).as_bytes());
+        assert_eq!(
+            r.body().as_slice(),
+            format!(r#"{{"wallets":["{WALLET}","{W1}"]}}"#).as_bytes()
+        );
         assert!(!req.idempotent());
         assert_eq!(req.credential(), Credential::IntelPaid);
 
@@ -785,7 +894,10 @@ mod tests {
         let (field, reason) = invalid(&BatchHudRequest::new(wallets(31)));
         assert_eq!(field, "wallets");
         assert!(reason.contains("31"), "{reason}");
-        assert_eq!(invalid(&BatchHudRequest::new(Vec::<String>::new())).0, "wallets");
+        assert_eq!(
+            invalid(&BatchHudRequest::new(Vec::<String>::new())).0,
+            "wallets"
+        );
     }
 
     #[test]
@@ -797,9 +909,17 @@ mod tests {
         // Valid base58, wrong length.
         let (_, reason) = invalid(&WalletProfileRequest::new("abc"));
         assert!(reason.contains("32 bytes"), "{reason}");
-        assert!(invalid(&WalletTokensRequest::new("")).1.contains("32 bytes"));
+        assert!(
+            invalid(&WalletTokensRequest::new(""))
+                .1
+                .contains("32 bytes")
+        );
         // Path injection never reaches the URL.
-        assert!(WalletHudRequest::new("../jobs/x").to_request(&base()).is_err());
+        assert!(
+            WalletHudRequest::new("../jobs/x")
+                .to_request(&base())
+                .is_err()
+        );
         // One bad entry in a list names its index.
         let (field, reason) = invalid(&BatchHudRequest::new([WALLET, "not-base58!"]));
         assert_eq!(field, "wallets");
@@ -812,7 +932,10 @@ mod tests {
         let req = HoldersRequest::new(MINT);
         let r = build(&req);
         assert_eq!(r.method(), Method::POST);
-        assert_eq!(r.uri().to_string(), format!("https://api.sova-intel.com/api/v1/intel/token/{MINT}/holders"));
+        assert_eq!(
+            r.uri().to_string(),
+            format!("https://api.sova-intel.com/api/v1/intel/token/{MINT}/holders")
+        );
         assert_eq!(r.body().as_slice(), br#"{"topN":20}"#);
         assert_eq!(r.headers()["content-type"], "application/json");
         assert!(!req.idempotent());
@@ -820,10 +943,16 @@ mod tests {
         assert_eq!(req.name(), "intel.holders");
 
         let r = build(&HoldersAgentRequest::new(MINT).top_n(50));
-        assert_eq!(r.uri().path(), format!("/api/v1/intel/token/{MINT}/holders/agent"));
+        assert_eq!(
+            r.uri().path(),
+            format!("/api/v1/intel/token/{MINT}/holders/agent")
+        );
         assert_eq!(r.body().as_slice(), br#"{"topN":50}"#);
         let r = build(&DeepRequest::new(MINT).top_n(1));
-        assert_eq!(r.uri().path(), format!("/api/v1/intel/token/{MINT}/holders/deep"));
+        assert_eq!(
+            r.uri().path(),
+            format!("/api/v1/intel/token/{MINT}/holders/deep")
+        );
         assert_eq!(r.body().as_slice(), br#"{"topN":1}"#);
         assert!(!DeepRequest::new(MINT).idempotent());
     }
@@ -836,7 +965,11 @@ mod tests {
         assert!(reason.contains("between 1 and 100"), "{reason}");
         assert_eq!(invalid(&HoldersRequest::new(MINT).top_n(0)).0, "topN");
         assert!(HoldersAgentRequest::new(MINT).top_n(50).validate().is_ok());
-        assert!(invalid(&HoldersAgentRequest::new(MINT).top_n(51)).1.contains("between 1 and 50"));
+        assert!(
+            invalid(&HoldersAgentRequest::new(MINT).top_n(51))
+                .1
+                .contains("between 1 and 50")
+        );
         assert!(DeepRequest::new(MINT).top_n(50).validate().is_ok());
         assert_eq!(invalid(&DeepRequest::new(MINT).top_n(51)).0, "topN");
         assert_eq!(invalid(&DeepRequest::new(MINT).top_n(0)).0, "topN");
@@ -847,18 +980,37 @@ mod tests {
         let req = SimilarityRequest::new([WALLET, W1]);
         let r = build(&req);
         assert_eq!(r.method(), Method::POST);
-        assert_eq!(r.uri().to_string(), "https://api.sova-intel.com/api/v1/intel/wallets/similarity");
-        assert_eq!(r.body().as_slice(), format!(r#"{{"wallets":["{WALLET}","{W1}"]}}"#).as_bytes());
+        assert_eq!(
+            r.uri().to_string(),
+            "https://api.sova-intel.com/api/v1/intel/wallets/similarity"
+        );
+        assert_eq!(
+            r.body().as_slice(),
+            format!(r#"{{"wallets":["{WALLET}","{W1}"]}}"#).as_bytes()
+        );
         assert!(!req.idempotent());
         let r = build(&SimilarityAgentRequest::new([WALLET, W1]));
         assert_eq!(r.uri().path(), "/api/v1/intel/wallets/similarity/agent");
-        assert_eq!(SimilarityAgentRequest::new([WALLET, W1]).credential(), Credential::IntelPaid);
+        assert_eq!(
+            SimilarityAgentRequest::new([WALLET, W1]).credential(),
+            Credential::IntelPaid
+        );
 
-        assert!(invalid(&SimilarityRequest::new([WALLET])).1.contains("between 2 and 30"));
+        assert!(
+            invalid(&SimilarityRequest::new([WALLET]))
+                .1
+                .contains("between 2 and 30")
+        );
         assert!(SimilarityRequest::new(wallets(30)).validate().is_ok());
         assert_eq!(invalid(&SimilarityRequest::new(wallets(31))).0, "wallets");
-        assert_eq!(invalid(&SimilarityAgentRequest::new(wallets(31))).0, "wallets");
-        assert_eq!(invalid(&SimilarityAgentRequest::new([WALLET, "1111"])).0, "wallets");
+        assert_eq!(
+            invalid(&SimilarityAgentRequest::new(wallets(31))).0,
+            "wallets"
+        );
+        assert_eq!(
+            invalid(&SimilarityAgentRequest::new([WALLET, "1111"])).0,
+            "wallets"
+        );
     }
 
     #[test]
@@ -866,11 +1018,17 @@ mod tests {
         let req = JobStatusRequest::new("holder-profiles-So111-10-1743600000000");
         let r = build(&req);
         assert_eq!(r.method(), Method::GET);
-        assert_eq!(r.uri().to_string(), "https://api.sova-intel.com/api/v1/jobs/holder-profiles-So111-10-1743600000000");
+        assert_eq!(
+            r.uri().to_string(),
+            "https://api.sova-intel.com/api/v1/jobs/holder-profiles-So111-10-1743600000000"
+        );
         assert_eq!(req.credential(), Credential::None);
         assert!(req.idempotent());
         // Ids are one path segment, whatever they contain.
-        assert_eq!(build(&JobStatusRequest::new("a/b c")).uri().path(), "/api/v1/jobs/a%2Fb%20c");
+        assert_eq!(
+            build(&JobStatusRequest::new("a/b c")).uri().path(),
+            "/api/v1/jobs/a%2Fb%20c"
+        );
         assert_eq!(invalid(&JobStatusRequest::new(" ")).0, "jobId");
     }
 
@@ -897,10 +1055,22 @@ mod tests {
     #[test]
     fn result_by_key_404_is_not_ready() {
         let req = ResultByKeyRequest::<SimilarityResult>::new("similarity:result:r");
-        let err = req.parse(&resp(404, "application/json", r#"{"message":"Not Found","statusCode":404}"#)).unwrap_err();
+        let err = req
+            .parse(&resp(
+                404,
+                "application/json",
+                r#"{"message":"Not Found","statusCode":404}"#,
+            ))
+            .unwrap_err();
         assert!(is_not_ready(&err));
         assert_eq!(err.status(), StatusCode::NOT_FOUND);
-        let err = req.parse(&resp(500, "application/json", r#"{"message":"boom","statusCode":500}"#)).unwrap_err();
+        let err = req
+            .parse(&resp(
+                500,
+                "application/json",
+                r#"{"message":"boom","statusCode":500}"#,
+            ))
+            .unwrap_err();
         assert!(!is_not_ready(&err));
     }
 
@@ -908,48 +1078,88 @@ mod tests {
     fn pricing_request_paths() {
         let req = PricingRequest::new();
         let r = build(&req);
-        assert_eq!(r.uri().to_string(), "https://api.sova-intel.com/api/v1/intel/pricing");
+        assert_eq!(
+            r.uri().to_string(),
+            "https://api.sova-intel.com/api/v1/intel/pricing"
+        );
         assert_eq!(req.credential(), Credential::None);
         let fallback = req.fallback().unwrap();
         assert_eq!(fallback.path, PricingPath::Root);
-        assert_eq!(build(&fallback).uri().to_string(), "https://api.sova-intel.com/api/v1/pricing");
+        assert_eq!(
+            build(&fallback).uri().to_string(),
+            "https://api.sova-intel.com/api/v1/pricing"
+        );
         assert_eq!(fallback.fallback(), None);
     }
 
     #[test]
     fn html_502_is_an_api_error() {
         let html = "<html><body><h1>502 Bad Gateway</h1></body></html>";
-        let err = HoldersRequest::new(MINT).parse(&resp(502, "text/html", html)).unwrap_err();
+        let err = HoldersRequest::new(MINT)
+            .parse(&resp(502, "text/html", html))
+            .unwrap_err();
         let e = err.as_api().unwrap();
         assert_eq!(e.status, StatusCode::BAD_GATEWAY);
         assert_eq!(e.body_kind, BodyKind::Html);
         assert_eq!(e.body, html.as_bytes());
         // Same for an HTML page without a content type.
-        let r = Response::builder().status(502).body(html.as_bytes().to_vec()).unwrap();
-        assert_eq!(WalletHudRequest::new(WALLET).parse(&r).unwrap_err().as_api().unwrap().body_kind, BodyKind::Html);
+        let r = Response::builder()
+            .status(502)
+            .body(html.as_bytes().to_vec())
+            .unwrap();
+        assert_eq!(
+            WalletHudRequest::new(WALLET)
+                .parse(&r)
+                .unwrap_err()
+                .as_api()
+                .unwrap()
+                .body_kind,
+            BodyKind::Html
+        );
     }
 
     #[test]
     fn malformed_success_bodies_are_decode_errors() {
         let truncated = r#"{"huds":{"9Wz":{"behaviorCode":"W","winRate":0.5"#;
-        let err = BatchHudRequest::new([WALLET]).parse(&resp(200, "application/json", truncated)).unwrap_err();
-        assert!(matches!(err.as_decode().unwrap().kind, DecodeErrorKind::Truncated { .. }));
+        let err = BatchHudRequest::new([WALLET])
+            .parse(&resp(200, "application/json", truncated))
+            .unwrap_err();
+        assert!(matches!(
+            err.as_decode().unwrap().kind,
+            DecodeErrorKind::Truncated { .. }
+        ));
 
-        let err = WalletTokensRequest::new(WALLET).parse(&resp(200, "application/json", "")).unwrap_err();
+        let err = WalletTokensRequest::new(WALLET)
+            .parse(&resp(200, "application/json", ""))
+            .unwrap_err();
         assert_eq!(err.as_decode().unwrap().kind, DecodeErrorKind::Empty);
-        let err = HoldersRequest::new(MINT).parse(&resp(202, "application/json", "  ")).unwrap_err();
+        let err = HoldersRequest::new(MINT)
+            .parse(&resp(202, "application/json", "  "))
+            .unwrap_err();
         assert_eq!(err.as_decode().unwrap().kind, DecodeErrorKind::Empty);
-        let err = JobStatusRequest::new("j").parse(&resp(200, "text/html", "<html></html>")).unwrap_err();
+        let err = JobStatusRequest::new("j")
+            .parse(&resp(200, "text/html", "<html></html>"))
+            .unwrap_err();
         assert_eq!(err.as_decode().unwrap().kind, DecodeErrorKind::Html);
 
-        let err = HoldersRequest::new(MINT).parse(&resp(202, "application/json", r#"{"status":"queued"}"#)).unwrap_err();
-        assert!(matches!(&err.as_decode().unwrap().kind, DecodeErrorKind::Schema { message, .. } if message.contains("jobId")));
+        let err = HoldersRequest::new(MINT)
+            .parse(&resp(202, "application/json", r#"{"status":"queued"}"#))
+            .unwrap_err();
+        assert!(
+            matches!(&err.as_decode().unwrap().kind, DecodeErrorKind::Schema { message, .. } if message.contains("jobId"))
+        );
 
-        let err = JobStatusRequest::new("j").parse(&resp(200, "application/json", r#"{"status":42}"#)).unwrap_err();
-        assert!(matches!(&err.as_decode().unwrap().kind, DecodeErrorKind::Schema { path, .. } if path == "status"));
+        let err = JobStatusRequest::new("j")
+            .parse(&resp(200, "application/json", r#"{"status":42}"#))
+            .unwrap_err();
+        assert!(
+            matches!(&err.as_decode().unwrap().kind, DecodeErrorKind::Schema { path, .. } if path == "status")
+        );
 
         // An empty error body is still an API error with its status.
-        let err = WalletHudRequest::new(WALLET).parse(&resp(500, "application/json", "")).unwrap_err();
+        let err = WalletHudRequest::new(WALLET)
+            .parse(&resp(500, "application/json", ""))
+            .unwrap_err();
         assert_eq!(err.as_api().unwrap().body_kind, BodyKind::Empty);
     }
 
@@ -957,26 +1167,57 @@ mod tests {
     fn unexpected_success_statuses() {
         let body = r#"{"status":"queued","jobId":"j","requestId":"r"}"#;
         // 206 (partial success of a bundle) is not decoded as an acceptance.
-        let err = DeepRequest::new(MINT).parse(&resp(206, "application/json", body)).unwrap_err();
+        let err = DeepRequest::new(MINT)
+            .parse(&resp(206, "application/json", body))
+            .unwrap_err();
         let d = err.as_decode().unwrap();
         assert_eq!(d.kind, DecodeErrorKind::UnexpectedStatus);
         assert_eq!(d.body, body.as_bytes());
         // A 202 on a synchronous endpoint keeps its body for the caller.
-        let err = WalletTokensRequest::new(WALLET).parse(&resp(202, "application/json", body)).unwrap_err();
-        assert_eq!(err.as_decode().unwrap().kind, DecodeErrorKind::UnexpectedStatus);
+        let err = WalletTokensRequest::new(WALLET)
+            .parse(&resp(202, "application/json", body))
+            .unwrap_err();
+        assert_eq!(
+            err.as_decode().unwrap().kind,
+            DecodeErrorKind::UnexpectedStatus
+        );
         // 201 (NestJS's default for POST) is accepted for jobs and batch-hud.
-        assert_eq!(HoldersRequest::new(MINT).parse(&resp(201, "application/json", body)).unwrap().job_id, "j");
-        assert!(BatchHudRequest::new([WALLET]).parse(&resp(201, "application/json", "{}")).unwrap().huds.is_empty());
+        assert_eq!(
+            HoldersRequest::new(MINT)
+                .parse(&resp(201, "application/json", body))
+                .unwrap()
+                .job_id,
+            "j"
+        );
+        assert!(
+            BatchHudRequest::new([WALLET])
+                .parse(&resp(201, "application/json", "{}"))
+                .unwrap()
+                .huds
+                .is_empty()
+        );
     }
 
     #[test]
     fn arbitrary_bytes_never_panic() {
-        let bodies: [&[u8]; 8] =
-            [b"", b"\xff\xfe\x00", b"null", b"[]", b"{\"status\":", b"\"text\"", b"{}}", b"\xEF\xBB\xBF{\"a\":1}"];
+        let bodies: [&[u8]; 8] = [
+            b"",
+            b"\xff\xfe\x00",
+            b"null",
+            b"[]",
+            b"{\"status\":",
+            b"\"text\"",
+            b"{}}",
+            b"\xEF\xBB\xBF{\"a\":1}",
+        ];
         for body in bodies {
             for status in [200u16, 201, 202, 204, 206, 400, 402, 404, 422, 500, 502] {
                 for ct in ["application/json", "text/plain", "text/html"] {
-                    let r = Response::builder().status(status).header("content-type", ct).body(body.to_vec()).unwrap();
+                    let r = Response::builder()
+                        .status(status)
+                        .header("content-type", ct)
+                        .body(body.to_vec())
+                        .unwrap();
                     let _ = WalletProfileRequest::new(WALLET).parse(&r);
                     let _ = BatchHudRequest::new([WALLET]).parse(&r);
                     let _ = SimilarityAgentRequest::new([WALLET, W1]).parse(&r);

@@ -42,26 +42,42 @@ pub fn api_error(response: &Response<Vec<u8>>) -> ApiError {
     if e.body_kind == BodyKind::Json {
         match serde_json::from_slice::<IntelErrorBody>(body) {
             Ok(b) => {
-                let other_shape = b.message.is_none() && b.error.is_none() && b.status_code.is_none() && b.skip_reason.is_none() && b.required.is_none();
+                let other_shape = b.message.is_none()
+                    && b.error.is_none()
+                    && b.status_code.is_none()
+                    && b.skip_reason.is_none()
+                    && b.required.is_none();
                 let code = b.error.as_ref().and_then(Value::as_str).map(str::to_owned);
                 match b.message {
-                    Some(Value::String(m)) => e.errors.push(ApiErrorDetail { code: code.clone(), message: m }),
+                    Some(Value::String(m)) => e.errors.push(ApiErrorDetail {
+                        code: code.clone(),
+                        message: m,
+                    }),
                     Some(Value::Array(items)) => {
                         for m in items {
                             let message = match m {
                                 Value::String(s) => s,
                                 other => other.to_string(),
                             };
-                            e.errors.push(ApiErrorDetail { code: code.clone(), message });
+                            e.errors.push(ApiErrorDetail {
+                                code: code.clone(),
+                                message,
+                            });
                         }
                     }
-                    Some(other) if !other.is_null() => e.errors.push(ApiErrorDetail { code: code.clone(), message: other.to_string() }),
+                    Some(other) if !other.is_null() => e.errors.push(ApiErrorDetail {
+                        code: code.clone(),
+                        message: other.to_string(),
+                    }),
                     _ => {}
                 }
                 if e.errors.is_empty()
                     && let Some(c) = code
                 {
-                    e.errors.push(ApiErrorDetail { code: None, message: c });
+                    e.errors.push(ApiErrorDetail {
+                        code: None,
+                        message: c,
+                    });
                 }
                 if other_shape {
                     e.body_kind = BodyKind::OtherJson;
@@ -92,7 +108,10 @@ pub fn api_error(response: &Response<Vec<u8>>) -> ApiError {
     {
         let reason = r.error_message.clone().or_else(|| r.error_reason.clone());
         if let Some(reason) = reason {
-            e.errors.push(ApiErrorDetail { code: r.error_reason.clone(), message: reason });
+            e.errors.push(ApiErrorDetail {
+                code: r.error_reason.clone(),
+                message: reason,
+            });
         }
     }
     e

@@ -18,7 +18,7 @@ mod types;
 pub use auth::{ApiKey, ApiKeyError};
 pub use endpoints::*;
 pub use errors::api_error;
-pub use jobs::{JobHandle, JobKind};
+pub use jobs::JobKind;
 pub use types::*;
 
 /// The production base URL.

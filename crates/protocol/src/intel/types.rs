@@ -1241,8 +1241,9 @@ pub struct DeepSimilarityJob {
 }
 
 crate::open_enum::open_enum! {
-    /// A job's state (`GET /jobs/{jobId}`).
-    pub enum JobState {
+    /// The `status` of `GET /jobs/{jobId}` as sent. [`JobStatus::state`] reduces it to the
+    /// [`crate::jobs::JobState`] the poll decision uses.
+    pub enum JobPhase {
         /// Queued, not started.
         Waiting = "waiting",
         /// Running.
@@ -1258,10 +1259,10 @@ crate::open_enum::open_enum! {
     }
 }
 
-impl JobState {
+impl JobPhase {
     /// `completed` or `failed`: polling can stop.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, JobState::Completed | JobState::Failed)
+        matches!(self, JobPhase::Completed | JobPhase::Failed)
     }
 }
 
@@ -1273,7 +1274,7 @@ impl JobState {
 #[serde(rename_all = "camelCase")]
 pub struct JobStatus {
     /// The state.
-    pub status: JobState,
+    pub status: JobPhase,
     /// Progress: a percentage, or an object on some backends.
     #[serde(default)]
     pub progress: Option<JobProgress>,
@@ -1297,6 +1298,22 @@ impl JobStatus {
             .iter()
             .find_map(|k| self.extra.get(*k).and_then(Value::as_str))
     }
+
+    /// The state the poll decision ([`crate::jobs::Poller`]) works on: `completed`,
+    /// `failed` (with [`JobStatus::error_message`]) or pending. Unknown statuses go through
+    /// [`crate::jobs::JobState::from_status`].
+    pub fn state(&self) -> crate::jobs::JobState {
+        use crate::jobs::JobState;
+        match &self.status {
+            JobPhase::Completed => JobState::Completed,
+            JobPhase::Failed => JobState::Failed(self.error_message().map(str::to_owned)),
+            JobPhase::Unknown(s) => match JobState::from_status(s) {
+                JobState::Failed(_) => JobState::Failed(self.error_message().map(str::to_owned)),
+                other => other,
+            },
+            _ => JobState::Pending,
+        }
+    }
 }
 
 /// The `progress` of a [`JobStatus`]: a number 0–100 per the docs, an object on some backends.
@@ -1317,16 +1334,36 @@ mod tests {
 
     #[test]
     fn open_enums_keep_unknown_values() {
-        let v: Vec<ExitPattern> = serde_json::from_value(json!(["partial_exit", "all_at_once", "drip"])).unwrap();
-        assert_eq!(v, [ExitPattern::PartialExit, ExitPattern::AllAtOnce, ExitPattern::Unknown("drip".into())]);
-        assert_eq!(serde_json::to_value(&v).unwrap(), json!(["partial_exit", "all_at_once", "drip"]));
+        let v: Vec<ExitPattern> =
+            serde_json::from_value(json!(["partial_exit", "all_at_once", "drip"])).unwrap();
+        assert_eq!(
+            v,
+            [
+                ExitPattern::PartialExit,
+                ExitPattern::AllAtOnce,
+                ExitPattern::Unknown("drip".into())
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(&v).unwrap(),
+            json!(["partial_exit", "all_at_once", "drip"])
+        );
         let f: PairFlag = serde_json::from_value(json!("HIGH_OVERLAP")).unwrap();
         assert_eq!(f, PairFlag::HighOverlap);
-        assert_eq!(PairFlag::parse("NEW_FLAG"), PairFlag::Unknown("NEW_FLAG".into()));
-        assert_eq!(JobState::parse("prioritized"), JobState::Unknown("prioritized".into()));
-        assert!(!JobState::parse("prioritized").is_terminal());
+        assert_eq!(
+            PairFlag::parse("NEW_FLAG"),
+            PairFlag::Unknown("NEW_FLAG".into())
+        );
+        assert_eq!(
+            JobPhase::parse("prioritized"),
+            JobPhase::Unknown("prioritized".into())
+        );
+        assert!(!JobPhase::parse("prioritized").is_terminal());
         assert_eq!(ProfilesMode::parse("wallet"), ProfilesMode::Wallet);
-        assert_eq!(BehaviorType::parse("POSITION_TRADER"), BehaviorType::Position);
+        assert_eq!(
+            BehaviorType::parse("POSITION_TRADER"),
+            BehaviorType::Position
+        );
         assert_eq!(BehaviorType::parse("HOLDER").as_str(), "HODLER");
         assert_eq!(BehaviorCode::parse("SWING_TRADER").as_str(), "SWING_TRADER");
     }
@@ -1335,7 +1372,8 @@ mod tests {
     fn batch_hud_accepts_an_empty_object() {
         let r: BatchHudResponse = serde_json::from_value(json!({})).unwrap();
         assert!(r.huds.is_empty() && r.is_complete());
-        let r: BatchHudResponse = serde_json::from_value(json!({"huds": {}, "notFound": ["a"]})).unwrap();
+        let r: BatchHudResponse =
+            serde_json::from_value(json!({"huds": {}, "notFound": ["a"]})).unwrap();
         assert!(!r.is_complete());
     }
 
@@ -1357,31 +1395,48 @@ mod tests {
 
     #[test]
     fn job_progress_number_or_object() {
-        let s: JobStatus = serde_json::from_value(json!({"status": "active", "progress": 12.5})).unwrap();
+        let s: JobStatus =
+            serde_json::from_value(json!({"status": "active", "progress": 12.5})).unwrap();
         assert_eq!(s.percent(), Some(12.5));
-        let s: JobStatus = serde_json::from_value(json!({"status": "active", "progress": {"step": 2}})).unwrap();
+        let s: JobStatus =
+            serde_json::from_value(json!({"status": "active", "progress": {"step": 2}})).unwrap();
         assert_eq!(s.progress, Some(JobProgress::Other(json!({"step": 2}))));
-        let s: JobStatus = serde_json::from_value(json!({"status": "waiting", "progress": null})).unwrap();
+        let s: JobStatus =
+            serde_json::from_value(json!({"status": "waiting", "progress": null})).unwrap();
         assert_eq!(s.progress, None);
         assert_eq!(s.error_message(), None);
     }
 
     #[test]
     fn null_means_in_agent_results_decode() {
-        let r: AgentSimilarityResult = serde_json::from_value(json!({"coordinationScore": null, "pairs": []})).unwrap();
+        let r: AgentSimilarityResult =
+            serde_json::from_value(json!({"coordinationScore": null, "pairs": []})).unwrap();
         assert_eq!(r.coordination_score, None);
-        let a: AgentHolderAggregate =
-            serde_json::from_value(json!({"totalHolders": 0, "analyzedHolders": 0, "avgWalletPnlSol": null})).unwrap();
+        let a: AgentHolderAggregate = serde_json::from_value(
+            json!({"totalHolders": 0, "analyzedHolders": 0, "avgWalletPnlSol": null}),
+        )
+        .unwrap();
         assert_eq!(a.avg_wallet_pnl_sol, None);
         assert!(a.behavior_distribution.is_empty());
     }
 
     #[test]
     fn token_pnl_pages() {
-        let r = TokenPnlResponse { data: vec![], total: 0, page: 1, page_size: 20, extra: Map::new() };
+        let r = TokenPnlResponse {
+            data: vec![],
+            total: 0,
+            page: 1,
+            page_size: 20,
+            extra: Map::new(),
+        };
         assert_eq!(r.page_count(), 0);
         assert!(!r.has_next_page());
-        let r = TokenPnlResponse { total: 40, page_size: 20, page: 2, ..r };
+        let r = TokenPnlResponse {
+            total: 40,
+            page_size: 20,
+            page: 2,
+            ..r
+        };
         assert_eq!(r.page_count(), 2);
         assert!(!r.has_next_page());
         let r = TokenPnlResponse { page_size: 0, ..r };
