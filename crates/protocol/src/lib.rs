@@ -33,6 +33,7 @@ pub mod intel;
 pub mod jobs;
 pub mod retry;
 pub mod sovx;
+pub mod transport;
 pub mod x402;
 
 pub use base::BaseUrl;

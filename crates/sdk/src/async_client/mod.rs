@@ -1,0 +1,3 @@
+//! The async clients (feature `async`), on `sova-transport-async` (reqwest).
+
+pub mod intel;

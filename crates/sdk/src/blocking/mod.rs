@@ -1,0 +1,8 @@
+//! The blocking clients (feature `blocking`), on `sova-transport-blocking` (ureq). They run
+//! no hidden async runtime and may be called from inside one.
+
+/// The blocking Sova Intel client and its builder.
+pub mod intel {
+    pub use crate::blocking_intel::Client;
+    pub use crate::intel::{ClientBuilder, Config, Progress};
+}
