@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use serde_json::Value;
 use sova_protocol::http::Response;
-use sova_protocol::{Endpoint, ResponseError, intel};
+use sova_protocol::{Endpoint, ResponseError, intel, sovx};
 
 const ADDR: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 
@@ -43,7 +43,90 @@ fn parse_all(r: &Response<Vec<u8>>) -> usize {
     n += ok(&intel::ResultByKeyRequest::<intel::AgentSimilarityResult>::new("k"), r);
     n += ok(&intel::ResultByKeyRequest::<Value>::new("k"), r);
     n += ok(&intel::PricingRequest::new(), r);
-    n
+    n + parse_all_sx(r)
+}
+
+fn ok_sx<E: Endpoint>(e: &E, r: &Response<Vec<u8>>) -> usize {
+    match e.parse(r) {
+        Ok(_) => 1,
+        Err(err) => {
+            let _ = err.to_string();
+            0
+        }
+    }
+}
+
+/// Every SovX parser (one request of each endpoint).
+fn parse_all_sx(r: &Response<Vec<u8>>) -> usize {
+    use sovx::*;
+    const USER: &str = "f4057807-52cf-4083-9ecb-283ef354fb2b";
+    const WALLET: &str = "7d9f1c1e-4b8a-4d6b-9a51-2f0e8c3b6a10";
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let user = NewUser::individual("A", "B", "a@b.c", "US", "1", Individual::default());
+    let wallet = NewWallet::new("w", vec![WalletNetwork::new("networks/solana-devnet", "sol")]);
+    let transfer = NewTransfer {
+        destination_wallet_id: "0b6e3a52-9c1d-4f7a-8e2b-5d4c3b2a1f00".into(),
+        transfer_type: TransferType::Payin,
+        purpose: "p".into(),
+        description: "d".into(),
+        currency: "USDC".into(),
+        amount: d("1"),
+    };
+    let all: Vec<Box<dyn ErasedParse>> = vec![
+        Box::new(HealthRequest::new()),
+        Box::new(GenerateUserTokenRequest::new(USER)),
+        Box::new(GenerateUserTokensRequest::new([USER])),
+        Box::new(CreateUserRequest::new(user)),
+        Box::new(GetUserRequest::new(USER)),
+        Box::new(UpdateUserRequest::new(USER, UserUpdate::default())),
+        Box::new(ActivateUserRequest::new(USER)),
+        Box::new(DeactivateUserRequest::new(USER)),
+        Box::new(DeleteUserRequest::new(USER)),
+        Box::new(ListMonetizationSettingsRequest::new()),
+        Box::new(GetMonetizationSettingRequest::new("1")),
+        Box::new(CreateMonetizationSettingRequest::new(FeatureCode::SpotTrade, MethodCode::FeeRate, d("0.01"))),
+        Box::new(UpdateMonetizationSettingRequest::new("1", d("0.02"))),
+        Box::new(DeleteMonetizationSettingRequest::new("1")),
+        Box::new(OwnerBalanceRequest::new()),
+        Box::new(OwnerTransactionsRequest::new()),
+        Box::new(ListCurrenciesRequest::new()),
+        Box::new(ListTradingPairsRequest::new()),
+        Box::new(CreateWalletRequest::new(USER, wallet)),
+        Box::new(ListWalletsRequest::new(USER)),
+        Box::new(WalletBalancesRequest::new(WALLET)),
+        Box::new(WalletTransactionsRequest::new(WALLET)),
+        Box::new(CreateAddressRequest::new(WALLET, "btc", "bitcoin-testnet")),
+        Box::new(ListAddressesRequest::new(WALLET)),
+        Box::new(UserBalanceRequest::new(USER)),
+        Box::new(UserTransactionsRequest::new(USER)),
+        Box::new(QuoteRequest::amount(WALLET, "btcusd", Side::Buy, d("10"))),
+        Box::new(PlaceOrderRequest::new(WALLET, "q")),
+        Box::new(InitiateWithdrawalRequest::new(USER, "btc", d("0.01"), "tb1q")),
+        Box::new(ConfirmWithdrawalRequest::new(USER, "w1", "1")),
+        Box::new(ResendWithdrawalCodeRequest::new(USER, "w1")),
+        Box::new(GetWithdrawalRequest::new(USER, "w1")),
+        Box::new(ListWithdrawalsRequest::new(USER)),
+        Box::new(CancelWithdrawalRequest::new(USER, "w1")),
+        Box::new(CreateTransferRequest::new(WALLET, transfer)),
+        Box::new(ConfirmTransferRequest::new(WALLET, "t1", "1")),
+        Box::new(ResendTransferCodeRequest::new(WALLET, "t1")),
+        Box::new(CancelTransferRequest::new(WALLET, "t1")),
+        Box::new(ListTransfersRequest::new(WALLET)),
+        Box::new(GetTransferRequest::new(WALLET, "t1")),
+    ];
+    assert_eq!(all.len(), sovx::routes::ALL.len(), "a SovX endpoint is missing from this test");
+    all.iter().map(|e| e.parse_count(r)).sum()
+}
+
+/// Object-safe view of `Endpoint::parse`, so endpoints with different outputs share a list.
+trait ErasedParse {
+    fn parse_count(&self, r: &Response<Vec<u8>>) -> usize;
+}
+
+impl<E: Endpoint> ErasedParse for E {
+    fn parse_count(&self, r: &Response<Vec<u8>>) -> usize {
+        ok_sx(self, r)
+    }
 }
 
 fn status() -> impl Strategy<Value = u16> {
