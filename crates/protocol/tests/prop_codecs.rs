@@ -44,6 +44,11 @@ fn shape() -> impl Strategy<Value = PayloadShape> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/prop_codecs.txt"))),
+        ..ProptestConfig::default()
+    })]
+
     #[test]
     fn payment_required_round_trips(req in required()) {
         let decoded = PaymentRequired::decode_header(&req.encode_header()).unwrap();

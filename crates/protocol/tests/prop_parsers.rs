@@ -196,6 +196,11 @@ fn response(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Optio
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/prop_parsers.txt"))),
+        ..ProptestConfig::default()
+    })]
+
     #[test]
     fn parsers_never_panic(status in status(), headers in prop::collection::vec(header(), 0..5), body in body()) {
         if let Some(r) = response(status, headers, body) {
@@ -219,8 +224,9 @@ proptest! {
         let r = response(200, vec![("content-type".into(), "application/json".into())], body).unwrap();
         let complete = cut >= doc.len();
         let n = parse_all(&r);
-        if !complete {
-            // A truncated document parses nowhere.
+        if !complete && cut > 0 {
+            // A truncated document parses nowhere (an empty body is a valid answer for
+            // SovX operations whose result may be empty, e.g. confirm/cancel).
             prop_assert_eq!(n, 0);
         }
     }

@@ -15,7 +15,7 @@ use crate::error::Error;
 
 /// Per-request overrides of the client's settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RequestOptions {
+pub struct CallOptions {
     /// Timeout of one attempt (overrides the client's `Timeouts::attempt`).
     pub attempt_timeout: Option<Duration>,
     /// Budget of the whole call, retries included (overrides `Timeouts::call`).
@@ -24,7 +24,7 @@ pub struct RequestOptions {
     pub retry: Option<RetryPolicy>,
 }
 
-impl RequestOptions {
+impl CallOptions {
     /// Sets the per-attempt timeout.
     pub fn attempt_timeout(mut self, d: Duration) -> Self {
         self.attempt_timeout = Some(d);

@@ -12,7 +12,7 @@ use sova_protocol::retry::RetryPolicy;
 use sova_protocol::transport::Timeouts;
 use sova_protocol::{BaseUrl, Credential};
 
-use crate::call::{Authorizer, CallSettings, RequestOptions};
+use crate::call::{Authorizer, CallSettings, CallOptions};
 use crate::error::Error;
 
 #[cfg(feature = "async")]
@@ -59,7 +59,7 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
-    pub(crate) fn settings(&self, options: &RequestOptions) -> CallSettings {
+    pub(crate) fn settings(&self, options: &CallOptions) -> CallSettings {
         CallSettings {
             attempt_timeout: options.attempt_timeout.unwrap_or(self.timeouts.attempt),
             call_timeout: options.call_timeout.unwrap_or(self.timeouts.call),
@@ -229,14 +229,14 @@ macro_rules! intel_methods {
         /// Any endpoint of `sova_protocol`, or a [`RawRequest`](sova_protocol::RawRequest)
         /// for operations the typed methods do not cover.
         pub $($async)? fn send<E: sova_protocol::Endpoint>(&self, endpoint: &E) -> Result<E::Output, crate::Error> {
-            io!(self.send_with(endpoint, &crate::call::RequestOptions::default()))
+            io!(self.send_with(endpoint, &crate::call::CallOptions::default()))
         }
 
         /// [`Self::send`] with per-request options (timeouts, retry).
         pub $($async)? fn send_with<E: sova_protocol::Endpoint>(
             &self,
             endpoint: &E,
-            options: &crate::call::RequestOptions,
+            options: &crate::call::CallOptions,
         ) -> Result<E::Output, crate::Error> {
             let machine = crate::call::CallMachine::new(
                 endpoint,

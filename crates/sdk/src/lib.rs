@@ -20,11 +20,14 @@ mod async_client;
 pub mod blocking;
 #[cfg(feature = "blocking")]
 mod blocking_intel;
+#[cfg(feature = "blocking")]
+mod blocking_sx;
 pub mod call;
 #[cfg(any(feature = "async", feature = "blocking"))]
 mod driver;
 mod error;
 pub mod intel;
+pub mod sx;
 
 pub use error::{Error, PaymentRef, Reached};
 pub use sova_protocol as protocol;

@@ -6,3 +6,9 @@ pub mod intel {
     pub use crate::blocking_intel::Client;
     pub use crate::intel::{ClientBuilder, Config, Progress};
 }
+
+/// The blocking Sovera SovX client and its builder.
+pub mod sx {
+    pub use crate::blocking_sx::Client;
+    pub use crate::sx::{ClientBuilder, Config};
+}

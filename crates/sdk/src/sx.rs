@@ -1,0 +1,365 @@
+//! Sovera SovX clients: configuration shared by both, and the typed methods written once and
+//! instantiated for the async client (`sova::sx::Client`) and the blocking one
+//! (`sova::blocking::sx::Client`).
+//!
+//! One client holds the owner key, a user token, or both. Owner operations (onboarding,
+//! tokens, fees, currencies) need the owner key; per-user operations use the user token when
+//! one is set (acting on the user's own behalf) and the owner key otherwise; trading and
+//! transfers need the user token. [`Client::for_user`](crate::sx::Client::for_user) derives a
+//! per-user client that shares the connection pool.
+
+use std::fmt;
+
+use sova_protocol::http::HeaderMap;
+use sova_protocol::retry::RetryPolicy;
+use sova_protocol::transport::Timeouts;
+use sova_protocol::{BaseUrl, Credential, Endpoint};
+
+use crate::call::{Authorizer, CallSettings, CallOptions};
+use crate::error::Error;
+
+#[cfg(feature = "async")]
+pub use crate::async_client::sx::Client;
+pub use sova_protocol::sovx::*;
+
+/// The sandbox base URL (the production URL is not documented).
+pub const DEFAULT_BASE_URL: &str = "https://api.sandbox.sovera.io/sovx/v1";
+
+/// Settings of a SovX client, validated once by the builder.
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) base: BaseUrl,
+    pub(crate) owner: Option<OwnerKey>,
+    pub(crate) user: Option<UserToken>,
+    pub(crate) placement: PlacementPolicy,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("base", &self.base)
+            .field("owner", &self.owner)
+            .field("user", &self.user)
+            .field("placement", &self.placement)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub(crate) fn settings(&self, options: &CallOptions) -> CallSettings {
+        CallSettings {
+            attempt_timeout: options.attempt_timeout.unwrap_or(self.timeouts.attempt),
+            call_timeout: options.call_timeout.unwrap_or(self.timeouts.call),
+            retry: options.retry.clone().unwrap_or_else(|| self.retry.clone()),
+            jitter_seed: crate::intel::jitter_seed(),
+        }
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    /// The same settings acting as `token`'s user.
+    pub fn for_user(&self, token: UserToken) -> Config {
+        Config {
+            user: Some(token),
+            ..self.clone()
+        }
+    }
+
+    fn credential_for(&self, required: Credential) -> Result<Option<SxCredential>, Error> {
+        let owner = || self.owner.clone().map(SxCredential::Owner);
+        let user = || self.user.clone().map(SxCredential::User);
+        let missing = |what: &str| Error::Config(format!("this SovX operation needs {what}, and the client has none"));
+        match required {
+            Credential::None => Ok(None),
+            Credential::SxOwner => owner().map(Some).ok_or_else(|| missing("the owner key")),
+            Credential::SxUser => user().map(Some).ok_or_else(|| missing("a user token")),
+            Credential::SxOwnerOrUser => user()
+                .or_else(owner)
+                .map(Some)
+                .ok_or_else(|| missing("the owner key or a user token")),
+            other => Err(Error::Config(format!("a SovX client cannot send a request that needs {other:?}"))),
+        }
+    }
+}
+
+/// Adds the credential an endpoint needs; the endpoint's name picks the token placement.
+pub(crate) struct SxAuth<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) endpoint_name: &'static str,
+}
+
+impl Authorizer for SxAuth<'_> {
+    fn authorize(&self, credential: Credential, headers: &mut HeaderMap) -> Result<(), Error> {
+        if let Some(c) = self.config.credential_for(credential)? {
+            let placement = self.config.placement.for_endpoint(self.endpoint_name);
+            c.apply(headers, placement)?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds a SovX client (async or blocking).
+#[derive(Clone, Default)]
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    owner: Option<String>,
+    user: Option<String>,
+    placement: PlacementPolicy,
+    timeouts: Timeouts,
+    retry: Option<RetryPolicy>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("owner", &self.owner.as_ref().map(|_| "[redacted]"))
+            .field("user", &self.user.as_ref().map(|_| "[redacted]"))
+            .field("placement", &self.placement)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with the sandbox base URL and no credential.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads `SOVX_BASE_URL`, `SOVX_OWNER_KEY` and `SOVX_USER_TOKEN` when set.
+    pub fn from_env() -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        ClientBuilder {
+            base_url: var("SOVX_BASE_URL"),
+            owner: var("SOVX_OWNER_KEY"),
+            user: var("SOVX_USER_TOKEN"),
+            ..Self::default()
+        }
+    }
+
+    /// The base URL (default: the sandbox, `https://api.sandbox.sovera.io/sovx/v1`).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The owner API key (`customer_secret`).
+    pub fn owner_key(mut self, key: impl Into<String>) -> Self {
+        self.owner = Some(key.into());
+        self
+    }
+
+    /// A user token, to act on that user's behalf.
+    pub fn user_token(mut self, token: impl Into<String>) -> Self {
+        self.user = Some(token.into());
+        self
+    }
+
+    /// Where user tokens go: `x-api-key` (default) or `Authorization: Bearer`, everywhere.
+    pub fn user_token_placement(mut self, placement: UserTokenPlacement) -> Self {
+        self.placement.default = placement;
+        self
+    }
+
+    /// Where user tokens go for one endpoint group (e.g. Bearer for trading only).
+    pub fn user_token_placement_for(mut self, group: Group, placement: UserTokenPlacement) -> Self {
+        self.placement = self.placement.with_group(group, placement);
+        self
+    }
+
+    /// Timeouts.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Retry policy.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    pub(crate) fn config(self) -> Result<Config, Error> {
+        let base = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let owner = self
+            .owner
+            .map(OwnerKey::new)
+            .transpose()
+            .map_err(|e| Error::Config(format!("owner key: {e}")))?;
+        let user = self
+            .user
+            .map(UserToken::new)
+            .transpose()
+            .map_err(|e| Error::Config(format!("user token: {e}")))?;
+        Ok(Config {
+            base,
+            owner,
+            user,
+            placement: self.placement,
+            timeouts: self.timeouts,
+            retry: self.retry.unwrap_or_default(),
+        })
+    }
+
+    pub(crate) fn timeouts_ref(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// Builds the async client with the default transport.
+    #[cfg(feature = "async")]
+    pub fn build(self) -> Result<crate::async_client::sx::Client, Error> {
+        crate::async_client::sx::Client::from_builder(self)
+    }
+
+    /// Builds the blocking client with the default transport.
+    #[cfg(feature = "blocking")]
+    pub fn build_blocking(self) -> Result<crate::blocking_sx::Client, Error> {
+        crate::blocking_sx::Client::from_builder(self)
+    }
+}
+
+/// A fresh trace id for `x-trace-id` (sent on every typed call unless the caller set one).
+pub(crate) fn trace_id() -> String {
+    format!("sova-rs-{:016x}", crate::intel::jitter_seed())
+}
+
+/// Sends an endpoint: shared by both clients through `io!`.
+pub(crate) fn prepare<'e, E: Endpoint>(
+    config: &Config,
+    endpoint: &'e E,
+    options: &CallOptions,
+) -> Result<crate::call::CallMachine<'e, E>, Error> {
+    let auth = SxAuth {
+        config,
+        endpoint_name: endpoint.name(),
+    };
+    crate::call::CallMachine::new(endpoint, &config.base, &auth, &config.settings(options), std::time::Instant::now())
+}
+
+/// Declares one typed method per SovX endpoint, for either client.
+macro_rules! sx_methods {
+    ($($async:ident)?) => {
+        /// Any endpoint of `sova_protocol` (SovX or raw), as is.
+        pub $($async)? fn send<E: sova_protocol::Endpoint>(&self, endpoint: &E) -> Result<E::Output, crate::Error> {
+            io!(self.send_with(endpoint, &crate::call::CallOptions::default()))
+        }
+
+        /// [`Self::send`] with per-request options.
+        pub $($async)? fn send_with<E: sova_protocol::Endpoint>(
+            &self,
+            endpoint: &E,
+            options: &crate::call::CallOptions,
+        ) -> Result<E::Output, crate::Error> {
+            let machine = crate::sx::prepare(&self.config, endpoint, options)?;
+            io!(self.drive(machine))
+        }
+
+        crate::sx::sx_methods!(@each [$($async)?]
+            /// `GET /health` (no auth, no envelope).
+            health() -> HealthRequest = HealthRequest::new();
+            /// Issues a user token (owner); a new token invalidates the previous one.
+            issue_user_token(user_id: &str) -> GenerateUserTokenRequest = GenerateUserTokenRequest::new(user_id);
+            /// Issues tokens for several users in one call (owner).
+            issue_user_tokens(user_ids: &[&str]) -> GenerateUserTokensRequest = GenerateUserTokensRequest::new(user_ids.iter().copied());
+            /// Creates a user (owner); it starts `PENDING`.
+            create_user(user: NewUser) -> CreateUserRequest = CreateUserRequest::new(user);
+            /// Reads a user (owner). Unconfirmed path.
+            get_user(user_id: &str) -> GetUserRequest = GetUserRequest::new(user_id);
+            /// Updates a user (owner). Unconfirmed path.
+            update_user(user_id: &str, update: UserUpdate) -> UpdateUserRequest = UpdateUserRequest::new(user_id, update);
+            /// Activates a user (owner). Unconfirmed path.
+            activate_user(user_id: &str) -> ActivateUserRequest = ActivateUserRequest::new(user_id);
+            /// Deactivates a user (owner). Unconfirmed path.
+            deactivate_user(user_id: &str) -> DeactivateUserRequest = DeactivateUserRequest::new(user_id);
+            /// Soft-deletes a user (owner). Unconfirmed path.
+            delete_user(user_id: &str) -> DeleteUserRequest = DeleteUserRequest::new(user_id);
+            /// Lists monetization settings (owner).
+            list_fees() -> ListMonetizationSettingsRequest = ListMonetizationSettingsRequest::new();
+            /// Reads a monetization setting (owner). Unconfirmed path.
+            get_fee(setting_id: &str) -> GetMonetizationSettingRequest = GetMonetizationSettingRequest::new(setting_id);
+            /// Creates a monetization setting (owner). Unconfirmed path.
+            create_fee(feature: FeatureCode, method: MethodCode, amount: Decimal) -> CreateMonetizationSettingRequest = CreateMonetizationSettingRequest::new(feature, method, amount);
+            /// Updates a monetization setting's amount (owner). Unconfirmed path.
+            update_fee(setting_id: &str, amount: Decimal) -> UpdateMonetizationSettingRequest = UpdateMonetizationSettingRequest::new(setting_id, amount);
+            /// Deletes a monetization setting (owner). Unconfirmed path.
+            delete_fee(setting_id: &str) -> DeleteMonetizationSettingRequest = DeleteMonetizationSettingRequest::new(setting_id);
+            /// The owner account's balances.
+            owner_balance() -> OwnerBalanceRequest = OwnerBalanceRequest::new();
+            /// The owner account's transactions.
+            owner_transactions() -> OwnerTransactionsRequest = OwnerTransactionsRequest::new();
+            /// Supported currencies.
+            currencies() -> ListCurrenciesRequest = ListCurrenciesRequest::new();
+            /// Trading pairs. Unconfirmed path.
+            trading_pairs() -> ListTradingPairsRequest = ListTradingPairsRequest::new();
+            /// Creates a wallet for an active user.
+            create_wallet(user_id: &str, wallet: NewWallet) -> CreateWalletRequest = CreateWalletRequest::new(user_id, wallet);
+            /// Lists a user's wallets.
+            list_wallets(user_id: &str) -> ListWalletsRequest = ListWalletsRequest::new(user_id);
+            /// A wallet's balances. Unconfirmed path.
+            wallet_balances(wallet_id: &str) -> WalletBalancesRequest = WalletBalancesRequest::new(wallet_id);
+            /// A wallet's transactions. Unconfirmed path.
+            wallet_transactions(wallet_id: &str) -> WalletTransactionsRequest = WalletTransactionsRequest::new(wallet_id);
+            /// Creates (or returns) a deposit address. Unconfirmed path suffix.
+            create_address(wallet_id: &str, currency: &str, network: &str) -> CreateAddressRequest = CreateAddressRequest::new(wallet_id, currency, network);
+            /// Lists a wallet's addresses. Unconfirmed path.
+            list_addresses(wallet_id: &str) -> ListAddressesRequest = ListAddressesRequest::new(wallet_id);
+            /// A user's balances across wallets.
+            user_balance(user_id: &str) -> UserBalanceRequest = UserBalanceRequest::new(user_id);
+            /// A user's transactions across wallets.
+            user_transactions(user_id: &str) -> UserTransactionsRequest = UserTransactionsRequest::new(user_id);
+            /// Requests a quote for `amount` of the quote currency (user token).
+            quote_amount(wallet_id: &str, pair: &str, side: Side, amount: Decimal) -> QuoteRequest = QuoteRequest::amount(wallet_id, pair, side, amount);
+            /// Requests a quote for `quantity` of the base currency (user token).
+            quote_quantity(wallet_id: &str, pair: &str, side: Side, quantity: Decimal) -> QuoteRequest = QuoteRequest::quantity(wallet_id, pair, side, quantity);
+            /// Places an order against a quote (user token). Unconfirmed path.
+            place_order(wallet_id: &str, quote_id: &str) -> PlaceOrderRequest = PlaceOrderRequest::new(wallet_id, quote_id);
+            /// Initiates a withdrawal; a code is emailed to the user.
+            initiate_withdrawal(user_id: &str, currency: &str, amount: Decimal, address: &str) -> InitiateWithdrawalRequest = InitiateWithdrawalRequest::new(user_id, currency, amount, address);
+            /// Confirms a withdrawal with its code. Unconfirmed path.
+            confirm_withdrawal(user_id: &str, withdrawal_id: &str, code: &str) -> ConfirmWithdrawalRequest = ConfirmWithdrawalRequest::new(user_id, withdrawal_id, code);
+            /// Resends a withdrawal code. Unconfirmed path.
+            resend_withdrawal_code(user_id: &str, withdrawal_id: &str) -> ResendWithdrawalCodeRequest = ResendWithdrawalCodeRequest::new(user_id, withdrawal_id);
+            /// Reads a withdrawal. Unconfirmed path.
+            get_withdrawal(user_id: &str, withdrawal_id: &str) -> GetWithdrawalRequest = GetWithdrawalRequest::new(user_id, withdrawal_id);
+            /// Lists withdrawals. Unconfirmed path.
+            list_withdrawals(user_id: &str) -> ListWithdrawalsRequest = ListWithdrawalsRequest::new(user_id);
+            /// Cancels a pending withdrawal. Unconfirmed path.
+            cancel_withdrawal(user_id: &str, withdrawal_id: &str) -> CancelWithdrawalRequest = CancelWithdrawalRequest::new(user_id, withdrawal_id);
+            /// Creates a wallet-to-wallet transfer (user token). Unconfirmed path.
+            create_transfer(wallet_id: &str, transfer: NewTransfer) -> CreateTransferRequest = CreateTransferRequest::new(wallet_id, transfer);
+            /// Confirms a transfer with its code. Unconfirmed path.
+            confirm_transfer(wallet_id: &str, transfer_id: &str, code: &str) -> ConfirmTransferRequest = ConfirmTransferRequest::new(wallet_id, transfer_id, code);
+            /// Resends a transfer code. Unconfirmed path.
+            resend_transfer_code(wallet_id: &str, transfer_id: &str) -> ResendTransferCodeRequest = ResendTransferCodeRequest::new(wallet_id, transfer_id);
+            /// Cancels a pending transfer. Unconfirmed path.
+            cancel_transfer(wallet_id: &str, transfer_id: &str) -> CancelTransferRequest = CancelTransferRequest::new(wallet_id, transfer_id);
+            /// Lists a wallet's transfers. Unconfirmed path.
+            list_transfers(wallet_id: &str) -> ListTransfersRequest = ListTransfersRequest::new(wallet_id);
+            /// Reads a transfer. Unconfirmed path.
+            get_transfer(wallet_id: &str, transfer_id: &str) -> GetTransferRequest = GetTransferRequest::new(wallet_id, transfer_id);
+        );
+    };
+    (@each [$($async:ident)?] $(
+        $(#[$doc:meta])*
+        $name:ident ( $($arg:ident : $ty:ty),* ) -> $ep:ident = $ctor:expr;
+    )*) => {
+        $(
+            $(#[$doc])*
+            pub $($async)? fn $name(&self $(, $arg: $ty)*) -> Result<<sova_protocol::sovx::$ep as sova_protocol::Endpoint>::Output, crate::Error> {
+                #[allow(unused_imports)]
+                use sova_protocol::sovx::*;
+                let mut endpoint = $ctor;
+                sova_protocol::sovx::SxEndpoint::set_trace_id_if_absent(&mut endpoint, crate::sx::trace_id);
+                io!(self.send(&endpoint))
+            }
+        )*
+    };
+}
+
+pub(crate) use sx_methods;
