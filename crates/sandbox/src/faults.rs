@@ -49,7 +49,10 @@ impl FaultKind {
     /// Whether this fault acts before the handler (latency, 429, 5xx) rather than at the
     /// billing point.
     pub fn is_front(&self) -> bool {
-        matches!(self, FaultKind::Latency { .. } | FaultKind::RateLimit { .. } | FaultKind::Status { .. })
+        matches!(
+            self,
+            FaultKind::Latency { .. } | FaultKind::RateLimit { .. } | FaultKind::Status { .. }
+        )
     }
 }
 
@@ -153,7 +156,13 @@ impl FaultTable {
     }
 
     /// Takes the faults of one phase that match (consuming one use of each counted rule).
-    pub fn take(&mut self, method: &str, template: &str, path: &str, front: bool) -> Vec<FaultKind> {
+    pub fn take(
+        &mut self,
+        method: &str,
+        template: &str,
+        path: &str,
+        front: bool,
+    ) -> Vec<FaultKind> {
         let mut out = Vec::new();
         for (_, rule) in self.rules.iter_mut() {
             if rule.kind.is_front() != front || !rule.matches(method, template, path) {
@@ -178,14 +187,40 @@ mod tests {
     #[test]
     fn matching_and_counting() {
         let mut t = FaultTable::default();
-        t.add(Fault::on("GET /api/v1/intel/wallet/{address}/hud", FaultKind::Status { status: 503 }).times(1));
-        t.add(Fault::on("/sovx/*", FaultKind::RateLimit { retry_after_secs: 1 }));
-        assert!(t.take("POST", "/api/v1/intel/wallet/{address}/hud", "/x", true).is_empty());
-        assert_eq!(t.take("GET", "/api/v1/intel/wallet/{address}/hud", "/x", true).len(), 1);
-        assert!(t.take("GET", "/api/v1/intel/wallet/{address}/hud", "/x", true).is_empty());
-        assert_eq!(t.take("GET", "/sovx/v1/users", "/sovx/v1/users", true).len(), 1);
+        t.add(
+            Fault::on(
+                "GET /api/v1/intel/wallet/{address}/hud",
+                FaultKind::Status { status: 503 },
+            )
+            .times(1),
+        );
+        t.add(Fault::on(
+            "/sovx/*",
+            FaultKind::RateLimit {
+                retry_after_secs: 1,
+            },
+        ));
+        assert!(
+            t.take("POST", "/api/v1/intel/wallet/{address}/hud", "/x", true)
+                .is_empty()
+        );
+        assert_eq!(
+            t.take("GET", "/api/v1/intel/wallet/{address}/hud", "/x", true)
+                .len(),
+            1
+        );
+        assert!(
+            t.take("GET", "/api/v1/intel/wallet/{address}/hud", "/x", true)
+                .is_empty()
+        );
+        assert_eq!(
+            t.take("GET", "/sovx/v1/users", "/sovx/v1/users", true)
+                .len(),
+            1
+        );
         assert_eq!(t.list().len(), 1);
-        let j: Fault = serde_json::from_str(r#"{"kind":"latency","ms":5,"times":2}"#).unwrap_or_else(|_| Fault::global(FaultKind::DropAfterSettlement));
+        let j: Fault = serde_json::from_str(r#"{"kind":"latency","ms":5,"times":2}"#)
+            .unwrap_or_else(|_| Fault::global(FaultKind::DropAfterSettlement));
         assert_eq!(j.kind, FaultKind::Latency { ms: 5 });
     }
 }

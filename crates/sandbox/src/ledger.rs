@@ -21,30 +21,37 @@ use crate::clock::Clock;
 use crate::rng::Rng;
 
 /// The classic SPL Token program.
-pub const TOKEN_PROGRAM_ID: Pubkey = Pubkey::from_str_const("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
+pub const TOKEN_PROGRAM_ID: Pubkey =
+    Pubkey::from_str_const("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
 /// The Token-2022 program.
-pub const TOKEN_2022_PROGRAM_ID: Pubkey = Pubkey::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
+pub const TOKEN_2022_PROGRAM_ID: Pubkey =
+    Pubkey::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
 /// The SPL Memo program (v2/v3).
-pub const MEMO_PROGRAM_ID: Pubkey = Pubkey::from_str_const("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
+pub const MEMO_PROGRAM_ID: Pubkey =
+    Pubkey::from_str_const("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
 /// The SPL Memo program (v1).
-pub const MEMO_V1_PROGRAM_ID: Pubkey = Pubkey::from_str_const("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo");
+pub const MEMO_V1_PROGRAM_ID: Pubkey =
+    Pubkey::from_str_const("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo");
 /// The Compute Budget program.
-pub const COMPUTE_BUDGET_PROGRAM_ID: Pubkey = Pubkey::from_str_const("ComputeBudget111111111111111111111111111111");
+pub const COMPUTE_BUDGET_PROGRAM_ID: Pubkey =
+    Pubkey::from_str_const("ComputeBudget111111111111111111111111111111");
 /// The Lighthouse program some wallets inject.
-pub const LIGHTHOUSE_PROGRAM_ID: Pubkey = Pubkey::from_str_const("L2TExMFKdjpN9kozasaurPirfHy9P8sbXoAN1qA3S95");
+pub const LIGHTHOUSE_PROGRAM_ID: Pubkey =
+    Pubkey::from_str_const("L2TExMFKdjpN9kozasaurPirfHy9P8sbXoAN1qA3S95");
 /// The mainnet USDC mint.
-pub const USDC_MINT: Pubkey = Pubkey::from_str_const("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
+pub const USDC_MINT: Pubkey =
+    Pubkey::from_str_const("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
 /// The system program.
 pub const SYSTEM_PROGRAM_ID: Pubkey = Pubkey::from_str_const("11111111111111111111111111111111");
 
 /// Blocks a blockhash stays valid for (as on mainnet).
 pub const BLOCKHASH_VALID_BLOCKS: u64 = 150;
-/// Lamports per signature.
-pub const LAMPORTS_PER_SIGNATURE: u64 = 5_000;
 
 /// The associated token account of `owner` for `mint` under `program`.
 pub fn ata(owner: &Pubkey, mint: &Pubkey, program: &Pubkey) -> Pubkey {
-    spl_associated_token_account_interface::address::get_associated_token_address_with_program_id(owner, mint, program)
+    spl_associated_token_account_interface::address::get_associated_token_address_with_program_id(
+        owner, mint, program,
+    )
 }
 
 /// What the signature index knows about a landed transaction.
@@ -102,8 +109,16 @@ fn keypair_from_seed(seed: u64, label: &str) -> Keypair {
 
 impl Ledger {
     /// Builds the ledger: programs, USDC mint, treasury wallet and ATA, optional Token-2022 mint.
-    pub fn new(clock: Clock, seed: u64, slot_ms: u64, token2022: bool, treasury: Option<Pubkey>) -> Ledger {
-        let svm = LiteSVM::new().with_blockhash_check(false).with_transaction_history(0);
+    pub fn new(
+        clock: Clock,
+        seed: u64,
+        slot_ms: u64,
+        token2022: bool,
+        treasury: Option<Pubkey>,
+    ) -> Ledger {
+        let svm = LiteSVM::new()
+            .with_blockhash_check(false)
+            .with_transaction_history(0);
         let treasury = treasury.unwrap_or_else(|| keypair_from_seed(seed, "treasury").pubkey());
         let facilitator = keypair_from_seed(seed, "facilitator");
         let mint_authority = keypair_from_seed(seed, "mint-authority").pubkey();
@@ -175,7 +190,9 @@ impl Ledger {
     /// Decimals of a mint.
     pub fn mint_decimals(&self, mint: &Pubkey) -> Option<u8> {
         let acc = self.svm.get_account(mint)?;
-        Mint::unpack_from_slice(acc.data.get(..Mint::LEN)?).ok().map(|m| m.decimals)
+        Mint::unpack_from_slice(acc.data.get(..Mint::LEN)?)
+            .ok()
+            .map(|m| m.decimals)
     }
 
     fn set_lamports(&mut self, address: &Pubkey, lamports: u64) {
@@ -191,7 +208,12 @@ impl Ledger {
     }
 
     /// Creates `owner`'s ATA for `mint` if missing; returns its address.
-    pub fn ensure_token_account(&mut self, owner: &Pubkey, mint: &Pubkey, program: &Pubkey) -> Pubkey {
+    pub fn ensure_token_account(
+        &mut self,
+        owner: &Pubkey,
+        mint: &Pubkey,
+        program: &Pubkey,
+    ) -> Pubkey {
         let address = ata(owner, mint, program);
         if self.svm.get_account(&address).is_none() {
             let acc = TokenAccount {
@@ -295,7 +317,8 @@ impl Ledger {
     }
 
     fn hash_for_height(&self, height: u64) -> Hash {
-        let mut rng = Rng::new(self.seed ^ 0xB10C_4A54 ^ height.wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let mut rng =
+            Rng::new(self.seed ^ 0xB10C_4A54 ^ height.wrapping_mul(0x2545_F491_4F6C_DD1D));
         Hash::new_from_array(rng.bytes::<32>())
     }
 
@@ -304,8 +327,8 @@ impl Ledger {
     pub fn latest_blockhash(&mut self) -> (Hash, u64) {
         let h = self.block_height();
         let hash = self.hash_for_height(h);
-        if !self.issued.contains_key(&hash) {
-            self.issued.insert(hash, h);
+        if let std::collections::hash_map::Entry::Vacant(e) = self.issued.entry(hash) {
+            e.insert(h);
             self.issued_order.push_back(hash);
             while self.issued_order.len() > 4096 {
                 if let Some(old) = self.issued_order.pop_front() {
@@ -319,7 +342,9 @@ impl Ledger {
     /// Whether `hash` was issued and has not expired.
     pub fn blockhash_valid(&self, hash: &Hash) -> bool {
         match self.issued.get(hash) {
-            Some(h) => *h >= self.min_valid_height && self.block_height() <= h + BLOCKHASH_VALID_BLOCKS,
+            Some(h) => {
+                *h >= self.min_valid_height && self.block_height() <= h + BLOCKHASH_VALID_BLOCKS
+            }
             None => false,
         }
     }
@@ -362,6 +387,20 @@ impl Ledger {
         }
     }
 
+    /// Simulates a transaction without changing state: (units consumed, logs) or the error.
+    pub fn simulate(
+        &self,
+        tx: VersionedTransaction,
+    ) -> Result<(u64, Vec<String>), (String, Vec<String>)> {
+        if !self.blockhash_valid(tx.message.recent_blockhash()) {
+            return Err(("BlockhashNotFound".into(), vec![]));
+        }
+        match self.svm.simulate_transaction(tx) {
+            Ok(info) => Ok((info.meta.compute_units_consumed, info.meta.logs)),
+            Err(failed) => Err((format!("{:?}", failed.err), failed.meta.logs)),
+        }
+    }
+
     /// Signs slot 0 with the facilitator key (sponsored mode).
     pub fn cosign(&self, tx: &mut VersionedTransaction) -> bool {
         let keys = tx.message.static_account_keys();
@@ -373,7 +412,13 @@ impl Ledger {
         true
     }
 
-    fn record(&mut self, sig: Signature, keys: &[Pubkey], err: Option<String>, memo: Option<String>) {
+    fn record(
+        &mut self,
+        sig: Signature,
+        keys: &[Pubkey],
+        err: Option<String>,
+        memo: Option<String>,
+    ) {
         let rec = SigRecord {
             slot: self.slot(),
             block_time_s: self.clock.now_ms() / 1000,
@@ -449,11 +494,15 @@ pub(crate) fn extract_memos(message: &VersionedMessage) -> Option<String> {
 /// Decodes a wire transaction (no trailing bytes).
 pub(crate) fn decode_transaction(bytes: &[u8]) -> Result<VersionedTransaction, String> {
     if bytes.len() > 1232 {
-        return Err(format!("transaction is {} bytes; the limit is 1232", bytes.len()));
+        return Err(format!(
+            "transaction is {} bytes; the limit is 1232",
+            bytes.len()
+        ));
     }
-    let tx: VersionedTransaction =
-        wincode::deserialize_exact(bytes).map_err(|e| format!("transaction could not be decoded: {e}"))?;
-    tx.sanitize().map_err(|e| format!("transaction is malformed: {e}"))?;
+    let tx: VersionedTransaction = wincode::deserialize_exact(bytes)
+        .map_err(|e| format!("transaction could not be decoded: {e}"))?;
+    tx.sanitize()
+        .map_err(|e| format!("transaction is malformed: {e}"))?;
     if tx.signatures.len() != usize::from(tx.message.header().num_required_signatures) {
         return Err("transaction signature count does not match its header".into());
     }

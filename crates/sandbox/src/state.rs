@@ -40,7 +40,9 @@ impl std::str::FromStr for Mode {
         match s.to_ascii_lowercase().as_str() {
             "sova" => Ok(Mode::Sova),
             "standard" | "spec" => Ok(Mode::Standard),
-            other => Err(format!("unknown mode {other:?} (expected sova or standard)")),
+            other => Err(format!(
+                "unknown mode {other:?} (expected sova or standard)"
+            )),
         }
     }
 }
@@ -62,6 +64,7 @@ pub(crate) struct Config {
     pub quote_ttl: Duration,
     pub user_token_ttl: Duration,
     pub max_timeout_seconds: u64,
+    pub strict_preflight: bool,
 }
 
 /// One settled x402 payment.
@@ -84,6 +87,11 @@ pub struct PaymentRecord {
     pub settled_at_ms: i64,
     /// Whether the paid response was delivered (false when a fault dropped or replaced it).
     pub delivered: bool,
+    /// The checks of the independent client-side verifier (`sova_x402::verify`) that this
+    /// payment failed; empty when it agreed. It is stricter than the server (exact amount,
+    /// exact `accepted` echo), so a failure here is informative unless
+    /// [`crate::SandboxBuilder::strict_preflight`] is on.
+    pub preflight_failures: Vec<String>,
 }
 
 /// Everything the inspection API reports.

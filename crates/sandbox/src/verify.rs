@@ -6,8 +6,8 @@ use solana_transaction::versioned::VersionedTransaction;
 use sova_protocol::x402::{PaymentPayload, PaymentRequirements, b64, networks};
 
 use crate::ledger::{
-    COMPUTE_BUDGET_PROGRAM_ID, LIGHTHOUSE_PROGRAM_ID, MEMO_PROGRAM_ID, MEMO_V1_PROGRAM_ID, TOKEN_2022_PROGRAM_ID,
-    TOKEN_PROGRAM_ID, ata, decode_transaction, extract_memos,
+    COMPUTE_BUDGET_PROGRAM_ID, LIGHTHOUSE_PROGRAM_ID, MEMO_PROGRAM_ID, MEMO_V1_PROGRAM_ID,
+    TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, ata, decode_transaction, extract_memos,
 };
 use crate::state::Mode;
 
@@ -62,7 +62,10 @@ pub(crate) fn verify(header: &str, expect: &Expect<'_>) -> Result<Verified, Refu
     let payload = PaymentPayload::decode(header)
         .map_err(|e| refuse("invalid_payload", format!("invalid payment payload: {e}")))?;
     if payload.x402_version != 2 {
-        return Err(refuse("invalid_x402_version", "unsupported x402Version (expected 2)"));
+        return Err(refuse(
+            "invalid_x402_version",
+            "unsupported x402Version (expected 2)",
+        ));
     }
     if expect.mode == Mode::Standard && payload.accepted.is_none() {
         return Err(refuse(
@@ -73,17 +76,26 @@ pub(crate) fn verify(header: &str, expect: &Expect<'_>) -> Result<Verified, Refu
     if let Some(scheme) = payload.scheme()
         && scheme != "exact"
     {
-        return Err(refuse("unsupported_scheme", format!("unsupported scheme {scheme:?}")));
+        return Err(refuse(
+            "unsupported_scheme",
+            format!("unsupported scheme {scheme:?}"),
+        ));
     }
     if let Some(network) = payload.network()
         && networks::normalize(network) != expect.requirement.network
     {
-        return Err(refuse("network_mismatch", format!("network mismatch: {network}")));
+        return Err(refuse(
+            "network_mismatch",
+            format!("network mismatch: {network}"),
+        ));
     }
     if let Some(accepted) = &payload.accepted
         && !accepted.same_payment(expect.requirement)
     {
-        return Err(refuse("accepted_requirements_mismatch", "No matching payment requirements"));
+        return Err(refuse(
+            "accepted_requirements_mismatch",
+            "No matching payment requirements",
+        ));
     }
     let bytes = b64::decode(&payload.payload.transaction).map_err(|e| {
         refuse(
@@ -101,14 +113,12 @@ pub(crate) fn verify(header: &str, expect: &Expect<'_>) -> Result<Verified, Refu
 }
 
 struct Transfer {
-    source: Pubkey,
     mint: Pubkey,
     destination: Pubkey,
     authority: Pubkey,
     program: Pubkey,
     amount: u64,
     decimals: u8,
-    accounts: Vec<Pubkey>,
 }
 
 fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Verified, Refusal> {
@@ -120,7 +130,9 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
         ));
     }
     let keys = msg.static_account_keys();
-    let fee_payer = *keys.first().ok_or_else(|| refuse("invalid_payload", "transaction has no accounts"))?;
+    let fee_payer = *keys
+        .first()
+        .ok_or_else(|| refuse("invalid_payload", "transaction has no accounts"))?;
     let required = usize::from(msg.header().num_required_signatures);
 
     let mut transfers = Vec::new();
@@ -147,14 +159,12 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
             let mut amount = [0u8; 8];
             amount.copy_from_slice(&ix.data[1..9]);
             transfers.push(Transfer {
-                source: accounts[0],
                 mint: accounts[1],
                 destination: accounts[2],
                 authority: accounts[3],
                 program,
                 amount: u64::from_le_bytes(amount),
                 decimals: ix.data[9],
-                accounts,
             });
         } else if program == COMPUTE_BUDGET_PROGRAM_ID {
             match ix.data.first() {
@@ -195,7 +205,10 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
             }
         } else if program == MEMO_PROGRAM_ID || program == MEMO_V1_PROGRAM_ID {
             if ix.data.len() > 566 || std::str::from_utf8(&ix.data).is_err() {
-                return Err(refuse("invalid_exact_svm_payload_memo_mismatch", "invalid payment: memo is not UTF-8"));
+                return Err(refuse(
+                    "invalid_exact_svm_payload_memo_mismatch",
+                    "invalid payment: memo is not UTF-8",
+                ));
             }
         } else if program == LIGHTHOUSE_PROGRAM_ID {
             // Tolerated (wallet-injected assertions).
@@ -233,11 +246,13 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
             ));
         }
     };
-    let _ = (&transfer.source, &transfer.accounts);
     if transfer.mint != expect.asset {
         return Err(refuse(
             "invalid_exact_svm_payload_mint_mismatch",
-            format!("invalid payment: mint {} is not the requested asset {}", transfer.mint, expect.asset),
+            format!(
+                "invalid payment: mint {} is not the requested asset {}",
+                transfer.mint, expect.asset
+            ),
         ));
     }
     if transfer.program != expect.asset_program {
@@ -248,19 +263,28 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
     }
     let treasury_ata = ata(&expect.pay_to, &expect.asset, &expect.asset_program);
     if transfer.destination != treasury_ata {
-        return Err(refuse("invalid_exact_svm_payload_recipient_mismatch", MSG_DESTINATION));
+        return Err(refuse(
+            "invalid_exact_svm_payload_recipient_mismatch",
+            MSG_DESTINATION,
+        ));
     }
     let required_amount = expect.requirement.amount.get();
     if transfer.amount < required_amount {
         return Err(refuse(
             "invalid_exact_svm_payload_amount_insufficient",
-            format!("USDC amount {} < required {}", transfer.amount, required_amount),
+            format!(
+                "USDC amount {} < required {}",
+                transfer.amount, required_amount
+            ),
         ));
     }
     if transfer.decimals != 6 {
         return Err(refuse(
             "invalid_exact_svm_payload_no_transfer_instruction",
-            format!("invalid payment: decimals {} do not match the mint (6)", transfer.decimals),
+            format!(
+                "invalid payment: decimals {} do not match the mint (6)",
+                transfer.decimals
+            ),
         ));
     }
 
@@ -268,7 +292,12 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
     let authority_index = keys
         .iter()
         .position(|k| *k == transfer.authority)
-        .ok_or_else(|| refuse("invalid_payload", "transfer authority is not an account of the transaction"))?;
+        .ok_or_else(|| {
+            refuse(
+                "invalid_payload",
+                "transfer authority is not an account of the transaction",
+            )
+        })?;
     if authority_index >= required {
         return Err(refuse(
             "invalid_exact_svm_payload_signature_invalid",

@@ -70,7 +70,7 @@ impl Client {
         &self.config
     }
 
-    fn drive<E: sova_protocol::Endpoint>(&self, machine: CallMachine<'_, E>) -> Result<E::Output, Error> {
+    fn drive<E: sova_protocol::Endpoint>(&self, machine: CallMachine<'_, E>) -> Result<crate::call::Paid<E::Output>, Error> {
         crate::driver::run_blocking(machine, self.transport.as_ref())
     }
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use sova_protocol::Endpoint;
 
-use crate::call::{Action, CallMachine};
+use crate::call::{Action, CallMachine, Paid};
 use crate::error::Error;
 
 /// Drives a call with an async transport.
@@ -13,13 +13,16 @@ use crate::error::Error;
 pub(crate) async fn run_async<E: Endpoint>(
     mut machine: CallMachine<'_, E>,
     transport: &dyn sova_transport_async::AsyncTransport,
-) -> Result<E::Output, Error> {
+) -> Result<Paid<E::Output>, Error> {
     let mut action = machine.start(Instant::now());
     loop {
         action = match action {
             Action::Send { request, timeout } => match transport.send(request, timeout).await {
                 Ok(response) => machine.on_response(response, Instant::now()),
-                Err(e) => machine.on_transport_error(e.kind, e.message, e.source, Instant::now()),
+                Err(e) => {
+                    let (kind, message) = (e.kind(), e.message().to_owned());
+                    machine.on_transport_error(kind, message, e.into_source(), Instant::now())
+                }
             },
             Action::Sleep(d) => {
                 tokio::time::sleep(d).await;
@@ -35,13 +38,16 @@ pub(crate) async fn run_async<E: Endpoint>(
 pub(crate) fn run_blocking<E: Endpoint>(
     mut machine: CallMachine<'_, E>,
     transport: &dyn sova_transport_blocking::BlockingTransport,
-) -> Result<E::Output, Error> {
+) -> Result<Paid<E::Output>, Error> {
     let mut action = machine.start(Instant::now());
     loop {
         action = match action {
             Action::Send { request, timeout } => match transport.send(request, timeout) {
                 Ok(response) => machine.on_response(response, Instant::now()),
-                Err(e) => machine.on_transport_error(e.kind, e.message, e.source, Instant::now()),
+                Err(e) => {
+                    let (kind, message) = (e.kind(), e.message().to_owned());
+                    machine.on_transport_error(kind, message, e.into_source(), Instant::now())
+                }
             },
             Action::Sleep(d) => {
                 std::thread::sleep(d);

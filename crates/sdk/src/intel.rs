@@ -44,6 +44,7 @@ pub struct Config {
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollConfig,
     pub(crate) progress: Option<ProgressFn>,
+    pub(crate) payments: Option<crate::call::Payments>,
 }
 
 impl fmt::Debug for Config {
@@ -54,6 +55,7 @@ impl fmt::Debug for Config {
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
             .field("poll", &self.poll)
+            .field("payments", &self.payments)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +73,11 @@ impl Config {
     /// The base URL.
     pub fn base_url(&self) -> &BaseUrl {
         &self.base
+    }
+
+    /// The x402 settings, when the client pays per call.
+    pub fn payments(&self) -> Option<&crate::call::Payments> {
+        self.payments.as_ref()
     }
 }
 
@@ -115,7 +122,15 @@ pub struct ClientBuilder {
     retry: Option<RetryPolicy>,
     poll: PollConfig,
     progress: Option<ProgressFn>,
+    payer: Option<Arc<sova_x402::Payer>>,
+    keypair_path: Option<String>,
+    rpc_url: Option<String>,
+    max_payment: Option<u64>,
+    budget: Option<u64>,
 }
+
+/// The public Solana mainnet RPC, used for blockhashes when no RPC URL is configured.
+pub const DEFAULT_RPC_URL: &str = "https://api.mainnet-beta.solana.com";
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -123,6 +138,8 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("timeouts", &self.timeouts)
+            .field("x402", &(self.payer.is_some() || self.keypair_path.is_some()))
+            .field("rpc_url", &self.rpc_url)
             .finish_non_exhaustive()
     }
 }
@@ -133,7 +150,8 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// Reads `SOVA_BASE_URL` and `SOVA_API_KEY` when set.
+    /// Reads `SOVA_BASE_URL`, `SOVA_API_KEY`, `SOVA_KEYPAIR` (a keypair file for x402) and
+    /// `SOLANA_RPC_URL` when set.
     pub fn from_env() -> Self {
         let mut b = Self::new();
         if let Ok(url) = std::env::var("SOVA_BASE_URL")
@@ -146,7 +164,51 @@ impl ClientBuilder {
         {
             b.api_key = Some(key);
         }
+        if let Ok(path) = std::env::var("SOVA_KEYPAIR")
+            && !path.trim().is_empty()
+        {
+            b.keypair_path = Some(path);
+        }
+        if let Ok(url) = std::env::var("SOLANA_RPC_URL")
+            && !url.trim().is_empty()
+        {
+            b.rpc_url = Some(url);
+        }
         b
+    }
+
+    /// Pays per call with x402 using this payer (its signer, spend policy and blockhash
+    /// cache). Share one payer between clients to share the budget.
+    pub fn x402(mut self, payer: Arc<sova_x402::Payer>) -> Self {
+        self.payer = Some(payer);
+        self
+    }
+
+    /// Pays per call with x402 from a Solana CLI keypair file (JSON array of 64 bytes), with a
+    /// spend policy from [`Self::max_payment`] and [`Self::budget`].
+    pub fn keypair_file(mut self, path: impl Into<String>) -> Self {
+        self.keypair_path = Some(path.into());
+        self
+    }
+
+    /// The Solana JSON-RPC URL for blockhashes and reconciliation (default: mainnet).
+    pub fn rpc_url(mut self, url: impl Into<String>) -> Self {
+        self.rpc_url = Some(url.into());
+        self
+    }
+
+    /// With [`Self::keypair_file`]: the largest single payment, in USDC base units
+    /// (default 1,000,000 = 1 USDC).
+    pub fn max_payment(mut self, base_units: u64) -> Self {
+        self.max_payment = Some(base_units);
+        self
+    }
+
+    /// With [`Self::keypair_file`]: the cumulative budget, in USDC base units (default
+    /// 10,000,000 = 10 USDC).
+    pub fn budget(mut self, base_units: u64) -> Self {
+        self.budget = Some(base_units);
+        self
     }
 
     /// The base URL (default `https://api.sova-intel.com/api/v1`).
@@ -195,6 +257,29 @@ impl ClientBuilder {
         if self.poll.interval.is_zero() {
             return Err(Error::Config("the poll interval must be above zero".into()));
         }
+        let payer = match (self.payer, &self.keypair_path) {
+            (Some(p), _) => Some(p),
+            (None, Some(path)) => {
+                let keypair = sova_x402::Keypair::from_file(path).map_err(|e| Error::Config(e.to_string()))?;
+                let usdc = sova_x402::programs::USDC_MAINNET;
+                let policy = sova_x402::SpendPolicy::builder()
+                    .max_per_payment(usdc, self.max_payment.unwrap_or(1_000_000))
+                    .budget(usdc, self.budget.unwrap_or(10_000_000))
+                    .build();
+                let payer = sova_x402::Payer::builder()
+                    .signer(keypair)
+                    .policy(Arc::new(policy))
+                    .build()
+                    .map_err(|e| Error::Config(e.to_string()))?;
+                Some(Arc::new(payer))
+            }
+            (None, None) => None,
+        };
+        let payments = payer.map(|payer| crate::call::Payments {
+            payer,
+            rpc_url: self.rpc_url.unwrap_or_else(|| DEFAULT_RPC_URL.to_owned()),
+            cache: Arc::default(),
+        });
         Ok(Config {
             base,
             api_key,
@@ -202,6 +287,7 @@ impl ClientBuilder {
             retry: self.retry.unwrap_or_default(),
             poll: self.poll,
             progress: self.progress,
+            payments,
         })
     }
 
@@ -227,37 +313,46 @@ impl ClientBuilder {
 macro_rules! intel_methods {
     ($($async:ident)?) => {
         /// Any endpoint of `sova_protocol`, or a [`RawRequest`](sova_protocol::RawRequest)
-        /// for operations the typed methods do not cover.
+        /// for operations the typed methods do not cover. Paid with x402 when configured.
         pub $($async)? fn send<E: sova_protocol::Endpoint>(&self, endpoint: &E) -> Result<E::Output, crate::Error> {
-            io!(self.send_with(endpoint, &crate::call::CallOptions::default()))
+            io!(self.send_with(endpoint, &crate::call::CallOptions::default())).map(crate::call::Paid::into_inner)
         }
 
-        /// [`Self::send`] with per-request options (timeouts, retry).
+        /// [`Self::send`] with per-request options (timeouts, retry), returning the receipt
+        /// of an x402 payment with the output.
         pub $($async)? fn send_with<E: sova_protocol::Endpoint>(
             &self,
             endpoint: &E,
             options: &crate::call::CallOptions,
-        ) -> Result<E::Output, crate::Error> {
+        ) -> Result<crate::call::Paid<E::Output>, crate::Error> {
             let machine = crate::call::CallMachine::new(
                 endpoint,
                 &self.config.base,
-                &self.config,
+                self.config.as_ref(),
                 &self.config.settings(options),
                 std::time::Instant::now(),
-            )?;
+            )?
+            .with_payments(self.config.payments.as_ref());
             io!(self.drive(machine))
+        }
+
+        /// [`Self::send`], returning the receipt of an x402 payment with the output.
+        pub $($async)? fn send_paid<E: sova_protocol::Endpoint>(&self, endpoint: &E) -> Result<crate::call::Paid<E::Output>, crate::Error> {
+            io!(self.send_with(endpoint, &crate::call::CallOptions::default()))
         }
 
         /// The wallet HUD (1 credit). A 202 fallback is followed: the job is polled and the
         /// HUD fetched again with `X-Prepaid-Job-Id` (charged once).
-        pub $($async)? fn wallet_hud(&self, address: &str) -> Result<sova_protocol::intel::WalletHud, crate::Error> {
+        pub $($async)? fn wallet_hud(&self, address: &str) -> Result<crate::call::Paid<sova_protocol::intel::WalletHud>, crate::Error> {
             let ep = sova_protocol::intel::WalletHudRequest::new(address);
-            match io!(self.send(&ep))? {
-                sova_protocol::intel::Fetched::Ready(v) => Ok(v),
+            let first = io!(self.send_paid(&ep))?;
+            match first.value {
+                sova_protocol::intel::Fetched::Ready(value) => Ok(crate::call::Paid { value, receipt: first.receipt }),
                 sova_protocol::intel::Fetched::Queued(q) => {
                     io!(self.wait_job(&ep.follow_up(&q)))?;
-                    match io!(self.send(&ep.recall(&q)))? {
-                        sova_protocol::intel::Fetched::Ready(v) => Ok(v),
+                    let again = io!(self.send_paid(&ep.recall(&q)))?;
+                    match again.value {
+                        sova_protocol::intel::Fetched::Ready(value) => Ok(crate::call::Paid { value, receipt: again.receipt.or(first.receipt) }),
                         sova_protocol::intel::Fetched::Queued(q2) => Err(crate::Error::JobPending {
                             waited: std::time::Duration::ZERO,
                             handle: ep.follow_up(&q2).encode(),
@@ -268,14 +363,16 @@ macro_rules! intel_methods {
         }
 
         /// The full wallet profile (5 credits), following a 202 fallback like [`Self::wallet_hud`].
-        pub $($async)? fn wallet_profile(&self, address: &str) -> Result<sova_protocol::intel::WalletProfileResponse, crate::Error> {
+        pub $($async)? fn wallet_profile(&self, address: &str) -> Result<crate::call::Paid<sova_protocol::intel::WalletProfileResponse>, crate::Error> {
             let ep = sova_protocol::intel::WalletProfileRequest::new(address);
-            match io!(self.send(&ep))? {
-                sova_protocol::intel::Fetched::Ready(v) => Ok(v),
+            let first = io!(self.send_paid(&ep))?;
+            match first.value {
+                sova_protocol::intel::Fetched::Ready(value) => Ok(crate::call::Paid { value, receipt: first.receipt }),
                 sova_protocol::intel::Fetched::Queued(q) => {
                     io!(self.wait_job(&ep.follow_up(&q)))?;
-                    match io!(self.send(&ep.recall(&q)))? {
-                        sova_protocol::intel::Fetched::Ready(v) => Ok(v),
+                    let again = io!(self.send_paid(&ep.recall(&q)))?;
+                    match again.value {
+                        sova_protocol::intel::Fetched::Ready(value) => Ok(crate::call::Paid { value, receipt: again.receipt.or(first.receipt) }),
                         sova_protocol::intel::Fetched::Queued(q2) => Err(crate::Error::JobPending {
                             waited: std::time::Duration::ZERO,
                             handle: ep.follow_up(&q2).encode(),
@@ -290,64 +387,64 @@ macro_rules! intel_methods {
             &self,
             address: &str,
             params: sova_protocol::intel::TokenPnlParams,
-        ) -> Result<sova_protocol::intel::TokenPnlResponse, crate::Error> {
+        ) -> Result<crate::call::Paid<sova_protocol::intel::TokenPnlResponse>, crate::Error> {
             let mut ep = sova_protocol::intel::WalletTokensRequest::new(address);
             ep.params = params;
-            io!(self.send(&ep))
+            io!(self.send_paid(&ep))
         }
 
         /// HUD for up to 30 wallets (5 credits flat).
-        pub $($async)? fn batch_hud(&self, wallets: &[&str]) -> Result<sova_protocol::intel::BatchHudResponse, crate::Error> {
-            io!(self.send(&sova_protocol::intel::BatchHudRequest::new(wallets.iter().copied())))
+        pub $($async)? fn batch_hud(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::BatchHudResponse>, crate::Error> {
+            io!(self.send_paid(&sova_protocol::intel::BatchHudRequest::new(wallets.iter().copied())))
         }
 
         /// Queues top-holder profiles (20 credits) and returns the accepted job.
-        pub $($async)? fn queue_holders(&self, mint: &str, top_n: u32) -> Result<sova_protocol::intel::JobAccepted, crate::Error> {
-            io!(self.send(&sova_protocol::intel::HoldersRequest::new(mint).top_n(top_n)))
+        pub $($async)? fn queue_holders(&self, mint: &str, top_n: u32) -> Result<crate::call::Paid<sova_protocol::intel::JobAccepted>, crate::Error> {
+            io!(self.send_paid(&sova_protocol::intel::HoldersRequest::new(mint).top_n(top_n)))
         }
 
         /// Queues top-holder profiles and waits for the result.
-        pub $($async)? fn holders_wait(&self, mint: &str, top_n: u32) -> Result<sova_protocol::intel::HolderProfilesResult, crate::Error> {
+        pub $($async)? fn holders_wait(&self, mint: &str, top_n: u32) -> Result<crate::call::Paid<sova_protocol::intel::HolderProfilesResult>, crate::Error> {
             let accepted = io!(self.queue_holders(mint, top_n))?;
-            io!(self.resume(&accepted.holder_profiles_handle()))
+            io!(self.resume(&accepted.value.holder_profiles_handle())).map(|value| crate::call::Paid { value, receipt: accepted.receipt })
         }
 
         /// Queues holder profiles in the compact agent shape (20 credits).
-        pub $($async)? fn queue_holders_agent(&self, mint: &str, top_n: u32) -> Result<sova_protocol::intel::HolderProfilesAgentJobAccepted, crate::Error> {
-            io!(self.send(&sova_protocol::intel::HoldersAgentRequest::new(mint).top_n(top_n)))
+        pub $($async)? fn queue_holders_agent(&self, mint: &str, top_n: u32) -> Result<crate::call::Paid<sova_protocol::intel::HolderProfilesAgentJobAccepted>, crate::Error> {
+            io!(self.send_paid(&sova_protocol::intel::HoldersAgentRequest::new(mint).top_n(top_n)))
         }
 
         /// Queues agent-shape holder profiles and waits for the result.
-        pub $($async)? fn holders_agent_wait(&self, mint: &str, top_n: u32) -> Result<sova_protocol::intel::AgentHolderProfilesResult, crate::Error> {
+        pub $($async)? fn holders_agent_wait(&self, mint: &str, top_n: u32) -> Result<crate::call::Paid<sova_protocol::intel::AgentHolderProfilesResult>, crate::Error> {
             let accepted = io!(self.queue_holders_agent(mint, top_n))?;
-            io!(self.resume(&accepted.handle()))
+            io!(self.resume(&accepted.value.handle())).map(|value| crate::call::Paid { value, receipt: accepted.receipt })
         }
 
         /// Queues wallet similarity (20 credits; 2 to 30 wallets).
-        pub $($async)? fn queue_similarity(&self, wallets: &[&str]) -> Result<sova_protocol::intel::JobAccepted, crate::Error> {
-            io!(self.send(&sova_protocol::intel::SimilarityRequest::new(wallets.iter().copied())))
+        pub $($async)? fn queue_similarity(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::JobAccepted>, crate::Error> {
+            io!(self.send_paid(&sova_protocol::intel::SimilarityRequest::new(wallets.iter().copied())))
         }
 
         /// Queues wallet similarity and waits for the result.
-        pub $($async)? fn similarity_wait(&self, wallets: &[&str]) -> Result<sova_protocol::intel::SimilarityResult, crate::Error> {
+        pub $($async)? fn similarity_wait(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::SimilarityResult>, crate::Error> {
             let accepted = io!(self.queue_similarity(wallets))?;
-            io!(self.resume(&accepted.similarity_handle()))
+            io!(self.resume(&accepted.value.similarity_handle())).map(|value| crate::call::Paid { value, receipt: accepted.receipt })
         }
 
         /// Queues similarity in the compact agent shape (20 credits).
-        pub $($async)? fn queue_similarity_agent(&self, wallets: &[&str]) -> Result<sova_protocol::intel::SimilarityAgentJobAccepted, crate::Error> {
-            io!(self.send(&sova_protocol::intel::SimilarityAgentRequest::new(wallets.iter().copied())))
+        pub $($async)? fn queue_similarity_agent(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::SimilarityAgentJobAccepted>, crate::Error> {
+            io!(self.send_paid(&sova_protocol::intel::SimilarityAgentRequest::new(wallets.iter().copied())))
         }
 
         /// Queues agent-shape similarity and waits for the result.
-        pub $($async)? fn similarity_agent_wait(&self, wallets: &[&str]) -> Result<sova_protocol::intel::AgentSimilarityResult, crate::Error> {
+        pub $($async)? fn similarity_agent_wait(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::AgentSimilarityResult>, crate::Error> {
             let accepted = io!(self.queue_similarity_agent(wallets))?;
-            io!(self.resume(&accepted.handle()))
+            io!(self.resume(&accepted.value.handle())).map(|value| crate::call::Paid { value, receipt: accepted.receipt })
         }
 
         /// Queues the deep bundle (35 credits): holder profiles, then similarity on them.
-        pub $($async)? fn queue_deep(&self, mint: &str, top_n: u32) -> Result<sova_protocol::intel::DeepJobAccepted, crate::Error> {
-            io!(self.send(&sova_protocol::intel::DeepRequest::new(mint).top_n(top_n)))
+        pub $($async)? fn queue_deep(&self, mint: &str, top_n: u32) -> Result<crate::call::Paid<sova_protocol::intel::DeepJobAccepted>, crate::Error> {
+            io!(self.send_paid(&sova_protocol::intel::DeepRequest::new(mint).top_n(top_n)))
         }
 
         /// Queues the deep bundle and waits for both halves.
@@ -355,11 +452,11 @@ macro_rules! intel_methods {
             &self,
             mint: &str,
             top_n: u32,
-        ) -> Result<(sova_protocol::intel::HolderProfilesResult, sova_protocol::intel::SimilarityResult), crate::Error> {
+        ) -> Result<crate::call::Paid<(sova_protocol::intel::HolderProfilesResult, sova_protocol::intel::SimilarityResult)>, crate::Error> {
             let accepted = io!(self.queue_deep(mint, top_n))?;
-            let holders = io!(self.resume(&accepted.holder_profiles_handle()))?;
-            let similarity = io!(self.resume(&accepted.handle()))?;
-            Ok((holders, similarity))
+            let holders = io!(self.resume(&accepted.value.holder_profiles_handle()))?;
+            let similarity = io!(self.resume(&accepted.value.handle()))?;
+            Ok(crate::call::Paid { value: (holders, similarity), receipt: accepted.receipt })
         }
 
         /// A job's status (free, no auth).

@@ -247,7 +247,7 @@ macro_rules! sx_methods {
     ($($async:ident)?) => {
         /// Any endpoint of `sova_protocol` (SovX or raw), as is.
         pub $($async)? fn send<E: sova_protocol::Endpoint>(&self, endpoint: &E) -> Result<E::Output, crate::Error> {
-            io!(self.send_with(endpoint, &crate::call::CallOptions::default()))
+            io!(self.send_with(endpoint, &crate::call::CallOptions::default())).map(crate::call::Paid::into_inner)
         }
 
         /// [`Self::send`] with per-request options.
@@ -255,7 +255,7 @@ macro_rules! sx_methods {
             &self,
             endpoint: &E,
             options: &crate::call::CallOptions,
-        ) -> Result<E::Output, crate::Error> {
+        ) -> Result<crate::call::Paid<E::Output>, crate::Error> {
             let machine = crate::sx::prepare(&self.config, endpoint, options)?;
             io!(self.drive(machine))
         }
@@ -345,11 +345,15 @@ macro_rules! sx_methods {
             get_transfer(wallet_id: &str, transfer_id: &str) -> GetTransferRequest = GetTransferRequest::new(wallet_id, transfer_id);
         );
     };
-    (@each [$($async:ident)?] $(
+    (@each $kw:tt $(
         $(#[$doc:meta])*
         $name:ident ( $($arg:ident : $ty:ty),* ) -> $ep:ident = $ctor:expr;
     )*) => {
         $(
+            crate::sx::sx_methods!(@one $kw $(#[$doc])* $name ( $($arg : $ty),* ) -> $ep = $ctor;);
+        )*
+    };
+    (@one [$($async:ident)?] $(#[$doc:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ep:ident = $ctor:expr;) => {
             $(#[$doc])*
             pub $($async)? fn $name(&self $(, $arg: $ty)*) -> Result<<sova_protocol::sovx::$ep as sova_protocol::Endpoint>::Output, crate::Error> {
                 #[allow(unused_imports)]
@@ -358,7 +362,6 @@ macro_rules! sx_methods {
                 sova_protocol::sovx::SxEndpoint::set_trace_id_if_absent(&mut endpoint, crate::sx::trace_id);
                 io!(self.send(&endpoint))
             }
-        )*
     };
 }
 

@@ -75,9 +75,12 @@ fn facts(seed: u64, address: &str) -> WalletFacts {
     let tokens_per_day = r.range(0.1, 80.0, 2);
     let holdings_sol = r.range(0.0, 400.0, 3);
     let total_trades = r.int(cycles * 2, cycles * 6 + 20);
-    let known = r
-        .chance(0.05)
-        .then(|| (*r.pick(&KNOWN_TYPES), format!("Sandbox label {}", &address[..address.len().min(6)])));
+    let known = r.chance(0.05).then(|| {
+        (
+            *r.pick(&KNOWN_TYPES),
+            format!("Sandbox label {}", &address[..address.len().min(6)]),
+        )
+    });
     let kol = r.chance(0.03).then(|| {
         json!({
             "name": format!("kol_{}", &address[..address.len().min(4)]),
@@ -98,7 +101,7 @@ fn facts(seed: u64, address: &str) -> WalletFacts {
         median_hold,
         avg_hold: round(median_hold * r.range(1.0, 2.5, 3), 3),
         entry_mcap: r.range(8_000.0, 2_000_000.0, 0),
-        bucket: r.pick(&BUCKETS),
+        bucket: r.pick::<&str>(&BUCKETS),
         sol_balance: r.range(0.01, 500.0, 4),
         realized_pnl: r.range(-50.0, 300.0, 4),
         unrealized_pnl: r.range(-20.0, 80.0, 4),
@@ -190,10 +193,18 @@ pub(crate) fn profile(seed: u64, address: &str, now_ms: i64) -> Value {
 }
 
 /// Sort keys of `/tokens`.
-pub(crate) const TOKEN_SORT_KEYS: [&str; 4] = ["netSolProfitLoss", "realizedPnlSol", "roi", "totalSolSpent"];
+pub(crate) const TOKEN_SORT_KEYS: [&str; 4] =
+    ["netSolProfitLoss", "realizedPnlSol", "roi", "totalSolSpent"];
 
 /// `TokenPnlResponse` (§7.6) for one page.
-pub(crate) fn tokens(seed: u64, address: &str, page: u64, page_size: u64, sort_by: &str, ascending: bool) -> Value {
+pub(crate) fn tokens(
+    seed: u64,
+    address: &str,
+    page: u64,
+    page_size: u64,
+    sort_by: &str,
+    ascending: bool,
+) -> Value {
     let mut r = Rng::keyed(seed ^ 0x70C3, address);
     let total = r.int(0, 137);
     let mut rows: Vec<(f64, Value)> = (0..total)
@@ -226,7 +237,12 @@ pub(crate) fn tokens(seed: u64, address: &str, page: u64, page_size: u64, sort_b
         if ascending { o } else { o.reverse() }
     });
     let start = (page.saturating_sub(1)).saturating_mul(page_size) as usize;
-    let data: Vec<Value> = rows.into_iter().skip(start).take(page_size as usize).map(|r| r.1).collect();
+    let data: Vec<Value> = rows
+        .into_iter()
+        .skip(start)
+        .take(page_size as usize)
+        .map(|r| r.1)
+        .collect();
     json!({"data": data, "total": total, "page": page, "pageSize": page_size})
 }
 
@@ -264,14 +280,36 @@ fn holder_profile(seed: u64, rank: u64, address: &str, supply: f64, full: bool) 
     let positions = r.int(1, 30);
     if let Value::Object(m) = &mut v {
         if full {
-            m.insert("avgHoldTimeHours".into(), if classified { Value::from(f.avg_hold) } else { Value::Null });
+            m.insert(
+                "avgHoldTimeHours".into(),
+                if classified {
+                    Value::from(f.avg_hold)
+                } else {
+                    Value::Null
+                },
+            );
             m.insert("dailyFlipRatio".into(), Value::from(r.range(0.0, 0.6, 3)));
-            m.insert("tokenHoldingValueSol".into(), Value::from(r.range(0.01, 300.0, 4)));
+            m.insert(
+                "tokenHoldingValueSol".into(),
+                Value::from(r.range(0.01, 300.0, 4)),
+            );
             m.insert("walletRealizedPnlSol".into(), Value::from(f.realized_pnl));
             m.insert("exitRate".into(), Value::from(r.range(0.0, 1.0, 3)));
             m.insert("totalTokensTraded".into(), Value::from(r.int(1, 400)));
-            m.insert("knownType".into(), f.known.as_ref().map(|k| Value::from(k.0)).unwrap_or(Value::Null));
-            m.insert("knownLabel".into(), f.known.as_ref().map(|k| Value::from(k.1.clone())).unwrap_or(Value::Null));
+            m.insert(
+                "knownType".into(),
+                f.known
+                    .as_ref()
+                    .map(|k| Value::from(k.0))
+                    .unwrap_or(Value::Null),
+            );
+            m.insert(
+                "knownLabel".into(),
+                f.known
+                    .as_ref()
+                    .map(|k| Value::from(k.1.clone()))
+                    .unwrap_or(Value::Null),
+            );
             m.insert("analysisSkipped".into(), Value::from(false));
             let holdings: Vec<Value> = (0..positions.min(10))
                 .map(|_| json!({"tokenAddress": r.address(), "valueSol": r.range(0.001, 50.0, 4)}))
@@ -332,7 +370,11 @@ pub(crate) fn agent_holder_profiles(seed: u64, mint: &str, top_n: u64) -> Value 
     let mut dist: Map<String, Value> = Map::new();
     let mut counts: Vec<(String, u64, f64)> = Vec::new();
     for (p, (_, pct)) in profiles.iter().zip(&holders) {
-        let t = p.get("behaviorType").and_then(Value::as_str).unwrap_or("FRESH").to_owned();
+        let t = p
+            .get("behaviorType")
+            .and_then(Value::as_str)
+            .unwrap_or("FRESH")
+            .to_owned();
         match counts.iter_mut().find(|c| c.0 == t) {
             Some(c) => {
                 c.1 += 1;
@@ -402,7 +444,9 @@ pub(crate) fn similarity(seed: u64, wallets: &[String]) -> Value {
         for b in wallets.iter().skip(i + 1) {
             let (binary, capital, shared, _, _) = pair_scores(seed, a, b);
             let mut r = Rng::keyed(seed ^ 0x7011, &format!("{a}|{b}"));
-            let shared_tokens: Vec<Value> = (0..shared.min(10)).map(|_| json!({"mint": r.address()})).collect();
+            let shared_tokens: Vec<Value> = (0..shared.min(10))
+                .map(|_| json!({"mint": r.address()}))
+                .collect();
             let score = round(binary * 0.6 + capital * 0.4, 4);
             total += score;
             pairs.push(json!({
@@ -421,7 +465,10 @@ pub(crate) fn similarity(seed: u64, wallets: &[String]) -> Value {
     let mut labels = Map::new();
     for w in wallets {
         let c = token_count(seed, w);
-        unique.insert(w.clone(), json!({"binary": c, "capital": c.saturating_sub(c / 5)}));
+        unique.insert(
+            w.clone(),
+            json!({"binary": c, "capital": c.saturating_sub(c / 5)}),
+        );
         let f = facts(seed, w);
         labels.insert(
             w.clone(),
@@ -508,7 +555,15 @@ mod tests {
         assert_eq!(hud(1, a, 0), hud(1, a, 0));
         assert_ne!(hud(1, a, 0), hud(2, a, 0));
         let h = hud(1, a, 0);
-        for k in ["signalType", "behaviorCode", "winRate", "dataQualityTier", "isBot", "isWhale", "calculatedAt"] {
+        for k in [
+            "signalType",
+            "behaviorCode",
+            "winRate",
+            "dataQualityTier",
+            "isBot",
+            "isWhale",
+            "calculatedAt",
+        ] {
             assert!(h.get(k).is_some(), "{k}");
         }
         let t = tokens(1, a, 1, 20, "roi", false);

@@ -71,7 +71,7 @@ impl Client {
         &self.config
     }
 
-    async fn drive<E: sova_protocol::Endpoint>(&self, machine: CallMachine<'_, E>) -> Result<E::Output, Error> {
+    async fn drive<E: sova_protocol::Endpoint>(&self, machine: CallMachine<'_, E>) -> Result<crate::call::Paid<E::Output>, Error> {
         crate::driver::run_async(machine, self.transport.as_ref()).await
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use sova_transport_async::{AsyncTransport, ReqwestTransport};
-use sova_protocol::sovx::UserToken;
+use sova_protocol::sovx::{Decimal, FeatureCode, MethodCode, NewTransfer, NewUser, NewWallet, Side, UserToken, UserUpdate};
 
 use crate::call::CallMachine;
 use crate::error::Error;
@@ -65,7 +65,7 @@ impl Client {
         &self.config
     }
 
-    async fn drive<E: sova_protocol::Endpoint>(&self, machine: CallMachine<'_, E>) -> Result<E::Output, Error> {
+    async fn drive<E: sova_protocol::Endpoint>(&self, machine: CallMachine<'_, E>) -> Result<crate::call::Paid<E::Output>, Error> {
         crate::driver::run_async(machine, self.transport.as_ref()).await
     }
 

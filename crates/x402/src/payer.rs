@@ -1,0 +1,946 @@
+//! The payer: from a decoded 402 to a signed, verified `PAYMENT-SIGNATURE`.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use solana_pubkey::Pubkey;
+use sova_protocol::x402::{PayloadShape, PaymentPayload, PaymentRequired, PaymentRequirements, SCHEME_EXACT, networks};
+
+use crate::blockhash::{BlockhashCache, BlockhashSource, LatestBlockhash};
+use crate::error::{Error, Refusal, RefusalReason};
+use crate::keys::Signer;
+use crate::mint::{MintInfo, MintRegistry, TokenProgram};
+use crate::nonce::{NonceSource, OsNonce, nonce_hex};
+use crate::policy::{Reservation, SpendPolicy};
+use crate::programs::{USDC_DEVNET, USDC_MAINNET};
+use crate::record::{PaymentMode, PaymentRecord};
+use crate::rpc::{GetLatestBlockhash, GetMintInfo};
+use crate::tx::{self, ComputeBudget, Layout, MAX_MEMO_BYTES, PaymentSpec};
+use crate::verify::{Against, VerifyOptions, verify};
+
+/// An asset the payer may pay with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssetConfig {
+    /// The mint.
+    pub mint: Pubkey,
+    /// Its decimals, when known (else read with `getAccountInfo`).
+    pub decimals: Option<u8>,
+    /// Its token program, when known (else read with `getAccountInfo`).
+    pub program: Option<TokenProgram>,
+}
+
+impl AssetConfig {
+    /// Mainnet USDC (6 decimals, classic Token program).
+    pub const fn usdc_mainnet() -> Self {
+        AssetConfig {
+            mint: USDC_MAINNET,
+            decimals: Some(6),
+            program: Some(TokenProgram::Token),
+        }
+    }
+
+    /// Devnet USDC (6 decimals, classic Token program).
+    pub const fn usdc_devnet() -> Self {
+        AssetConfig {
+            mint: USDC_DEVNET,
+            decimals: Some(6),
+            program: Some(TokenProgram::Token),
+        }
+    }
+
+    /// A mint whose decimals and program are learnt from the chain on first use.
+    pub const fn new(mint: Pubkey) -> Self {
+        AssetConfig {
+            mint,
+            decimals: None,
+            program: None,
+        }
+    }
+
+    /// A fully described mint (no RPC needed).
+    pub const fn known(mint: Pubkey, decimals: u8, program: TokenProgram) -> Self {
+        AssetConfig {
+            mint,
+            decimals: Some(decimals),
+            program: Some(program),
+        }
+    }
+}
+
+/// Where payments without `extra.feePayer` (the payer pays its own fee) are allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SelfPaid {
+    /// For every host (the default; Sova Intel works this way).
+    #[default]
+    Anywhere,
+    /// Only for these hosts (compared case-insensitively, without port).
+    Hosts(Vec<String>),
+    /// Never: only sponsored payments.
+    Never,
+}
+
+/// The transaction shape of self-paid payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SelfPaidLayout {
+    /// v0: [compute budget], `TransferChecked`, Memo nonce (the default: no two payments
+    /// are ever identical).
+    #[default]
+    Standard,
+    /// Exactly the documented Sova sample: a legacy message with one `TransferChecked`.
+    Minimal,
+}
+
+/// The order in which acceptable options are tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Preference {
+    /// Lowest value first (amounts compared across decimals), ties in server order.
+    #[default]
+    Cheapest,
+    /// The server's order.
+    AsOffered,
+}
+
+/// Inputs of one [`Payer::prepare`] call.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct PrepareContext<'a> {
+    /// The host the payment is for (pinned payTo, self-paid and shape rules).
+    pub host: Option<&'a str>,
+    /// The current time.
+    pub now: Instant,
+    /// A fresh `getLatestBlockhash` answer, after [`Prepared::NeedBlockhash`]. It is also
+    /// stored in the payer's blockhash cache. An all-zero hash is ignored.
+    pub blockhash: Option<LatestBlockhash>,
+}
+
+impl<'a> PrepareContext<'a> {
+    /// A context at `now`, without host or blockhash.
+    pub fn new(now: Instant) -> Self {
+        PrepareContext {
+            host: None,
+            now,
+            blockhash: None,
+        }
+    }
+
+    /// Sets the host.
+    pub fn host(mut self, host: &'a str) -> Self {
+        self.host = Some(host);
+        self
+    }
+
+    /// Supplies a fresh blockhash.
+    pub fn blockhash(mut self, blockhash: LatestBlockhash) -> Self {
+        self.blockhash = Some(blockhash);
+        self
+    }
+}
+
+/// The outcome of [`Payer::prepare`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Prepared {
+    /// A signed, verified payment.
+    Ready(Box<PreparedPayment>),
+    /// Neither `extra.recentBlockhash` nor a fresh cached blockhash is available: run this
+    /// call and prepare again with [`PrepareContext::blockhash`]. Nothing was reserved.
+    NeedBlockhash(GetLatestBlockhash),
+    /// An allowed mint's decimals and program are unknown: run this call, add the answer
+    /// with [`MintRegistry::insert`] (via [`Payer::mints`]) and prepare again.
+    NeedMintInfo(GetMintInfo),
+}
+
+impl Prepared {
+    /// The payment, if ready.
+    pub fn ready(self) -> Option<PreparedPayment> {
+        match self {
+            Prepared::Ready(p) => Some(*p),
+            _ => None,
+        }
+    }
+}
+
+/// A signed payment, ready to send, with its record and its budget reservation.
+#[derive(Debug)]
+pub struct PreparedPayment {
+    header: String,
+    shape: PayloadShape,
+    requirement: PaymentRequirements,
+    index: usize,
+    record: PaymentRecord,
+    transaction: Vec<u8>,
+    reservation: Reservation,
+}
+
+impl PreparedPayment {
+    /// The header to send it in.
+    pub const HEADER_NAME: &'static str = "PAYMENT-SIGNATURE";
+
+    /// The `PAYMENT-SIGNATURE` value.
+    pub fn header_value(&self) -> &str {
+        &self.header
+    }
+
+    /// The payload shape used.
+    pub fn shape(&self) -> PayloadShape {
+        self.shape
+    }
+
+    /// The requirement paid (as received).
+    pub fn requirement(&self) -> &PaymentRequirements {
+        &self.requirement
+    }
+
+    /// Its position in `accepts`.
+    pub fn requirement_index(&self) -> usize {
+        self.index
+    }
+
+    /// What was paid.
+    pub fn record(&self) -> &PaymentRecord {
+        &self.record
+    }
+
+    /// The serialized transaction.
+    pub fn transaction(&self) -> &[u8] {
+        &self.transaction
+    }
+
+    /// The budget reservation.
+    pub fn reservation(&self) -> &Reservation {
+        &self.reservation
+    }
+
+    /// The payment was accepted (or its outcome is unknown): keep the amount spent.
+    pub fn commit(self) -> PaymentRecord {
+        self.reservation.commit();
+        self.record
+    }
+
+    /// Nothing was charged (the payment never left the process, or the server said so):
+    /// give the amount back to the budget.
+    pub fn release(self) -> PaymentRecord {
+        self.reservation.release();
+        self.record
+    }
+
+    /// Header value, record and reservation.
+    pub fn into_parts(self) -> (String, PaymentRecord, Reservation) {
+        (self.header, self.record, self.reservation)
+    }
+}
+
+/// Builds a [`Payer`].
+pub struct PayerBuilder {
+    signer: Option<Arc<dyn Signer>>,
+    policy: Option<Arc<SpendPolicy>>,
+    network: String,
+    assets: Vec<AssetConfig>,
+    mints: Option<Arc<MintRegistry>>,
+    blockhashes: Option<Arc<BlockhashCache>>,
+    nonces: Arc<dyn NonceSource>,
+    preference: Preference,
+    compute_budget: ComputeBudget,
+    self_paid: SelfPaid,
+    self_paid_layout: SelfPaidLayout,
+    self_paid_compute_budget: bool,
+    create_recipient_ata: bool,
+    shape: PayloadShape,
+    host_shapes: HashMap<String, PayloadShape>,
+    always_verify_signatures: bool,
+}
+
+impl fmt::Debug for PayerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PayerBuilder")
+            .field("signer", &self.signer.as_ref().map(|s| s.pubkey()))
+            .field("network", &self.network)
+            .field("assets", &self.assets)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for PayerBuilder {
+    fn default() -> Self {
+        PayerBuilder {
+            signer: None,
+            policy: None,
+            network: networks::SOLANA_MAINNET.to_owned(),
+            assets: Vec::new(),
+            mints: None,
+            blockhashes: None,
+            nonces: Arc::new(OsNonce),
+            preference: Preference::default(),
+            compute_budget: ComputeBudget::default(),
+            self_paid: SelfPaid::default(),
+            self_paid_layout: SelfPaidLayout::default(),
+            self_paid_compute_budget: true,
+            create_recipient_ata: false,
+            shape: PayloadShape::Hybrid,
+            host_shapes: HashMap::new(),
+            always_verify_signatures: false,
+        }
+    }
+}
+
+impl PayerBuilder {
+    /// The wallet that pays (required).
+    pub fn signer(mut self, signer: impl Signer + 'static) -> Self {
+        self.signer = Some(Arc::new(signer));
+        self
+    }
+
+    /// The wallet that pays, already shared.
+    pub fn shared_signer(mut self, signer: Arc<dyn Signer>) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// The spend policy (required; [`SpendPolicy::unlimited`] when no limits are wanted).
+    pub fn policy(mut self, policy: Arc<SpendPolicy>) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// The CAIP-2 network to pay on (default mainnet; v1 names are accepted). Use devnet's
+    /// id, or a custom id for a local ledger.
+    pub fn network(mut self, network: &str) -> Self {
+        self.network = networks::normalize(network).to_owned();
+        self
+    }
+
+    /// Adds an allowed asset. Without any, USDC of the configured network is allowed
+    /// (mainnet USDC for mainnet and custom networks, devnet USDC for devnet).
+    pub fn asset(mut self, asset: AssetConfig) -> Self {
+        self.assets.push(asset);
+        self
+    }
+
+    /// A mint table shared with other payers (default: a new one).
+    pub fn mints(mut self, mints: Arc<MintRegistry>) -> Self {
+        self.mints = Some(mints);
+        self
+    }
+
+    /// A blockhash cache shared with other payers (default: a new 20-second cache).
+    pub fn blockhash_cache(mut self, cache: Arc<BlockhashCache>) -> Self {
+        self.blockhashes = Some(cache);
+        self
+    }
+
+    /// Where memo nonces come from (default: the operating system's generator).
+    pub fn nonce_source(mut self, nonces: Arc<dyn NonceSource>) -> Self {
+        self.nonces = nonces;
+        self
+    }
+
+    /// The order among acceptable options (default: cheapest first).
+    pub fn preference(mut self, preference: Preference) -> Self {
+        self.preference = preference;
+        self
+    }
+
+    /// Compute unit limit (default 20,000; clamped to ≤ 400,000).
+    pub fn compute_unit_limit(mut self, units: u32) -> Self {
+        self.compute_budget.unit_limit = units;
+        self
+    }
+
+    /// Compute unit price in micro-lamports (default 1; clamped to ≤ 1,000,000 and to a
+    /// total priority fee ≤ 100,000 lamports).
+    pub fn compute_unit_price(mut self, micro_lamports: u64) -> Self {
+        self.compute_budget.unit_price = micro_lamports;
+        self
+    }
+
+    /// Where self-paid payments are allowed (default: anywhere).
+    pub fn self_paid(mut self, rule: SelfPaid) -> Self {
+        self.self_paid = rule;
+        self
+    }
+
+    /// The self-paid layout (default: standard, with a Memo nonce).
+    pub fn self_paid_layout(mut self, layout: SelfPaidLayout) -> Self {
+        self.self_paid_layout = layout;
+        self
+    }
+
+    /// Whether standard self-paid payments carry compute-budget instructions (default yes).
+    pub fn self_paid_compute_budget(mut self, on: bool) -> Self {
+        self.self_paid_compute_budget = on;
+        self
+    }
+
+    /// Adds an idempotent create-account instruction for the recipient's token account
+    /// (default off; some facilitators refuse it).
+    pub fn create_recipient_ata(mut self, on: bool) -> Self {
+        self.create_recipient_ata = on;
+        self
+    }
+
+    /// The `PAYMENT-SIGNATURE` shape (default hybrid).
+    pub fn payload_shape(mut self, shape: PayloadShape) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    /// The shape for one host.
+    pub fn payload_shape_for_host(mut self, host: &str, shape: PayloadShape) -> Self {
+        self.host_shapes.insert(normalize_host(host), shape);
+        self
+    }
+
+    /// Re-verify signatures of in-memory keypairs too (remote signers are always verified).
+    pub fn always_verify_signatures(mut self, on: bool) -> Self {
+        self.always_verify_signatures = on;
+        self
+    }
+
+    /// The payer.
+    pub fn build(self) -> Result<Payer, Error> {
+        let signer = self
+            .signer
+            .ok_or_else(|| Error::Config("no signer: call .signer(..) with the paying keypair".into()))?;
+        let policy = self.policy.ok_or_else(|| {
+            Error::Config("no spend policy: call .policy(..) (SpendPolicy::unlimited() for none)".into())
+        })?;
+        let mints = self.mints.unwrap_or_default();
+        let mut assets = self.assets;
+        if assets.is_empty() {
+            assets.push(if self.network == networks::SOLANA_DEVNET {
+                AssetConfig::usdc_devnet()
+            } else {
+                AssetConfig::usdc_mainnet()
+            });
+        }
+        for a in &assets {
+            if let (Some(decimals), Some(program)) = (a.decimals, a.program) {
+                mints.insert(MintInfo {
+                    mint: a.mint,
+                    decimals,
+                    program,
+                });
+            }
+        }
+        let payer_key = signer.pubkey();
+        let verify_signatures = self.always_verify_signatures || !signer.is_trusted_local();
+        let verify_options = VerifyOptions::default()
+            .expected_payer(payer_key)
+            .mints(Arc::clone(&mints))
+            .verbose(false)
+            .verify_signatures(verify_signatures);
+        let self_paid = match self.self_paid {
+            SelfPaid::Hosts(h) => SelfPaid::Hosts(h.iter().map(|h| normalize_host(h)).collect()),
+            other => other,
+        };
+        Ok(Payer {
+            signer,
+            payer_key,
+            policy,
+            network: self.network,
+            assets,
+            mints,
+            blockhashes: self.blockhashes.unwrap_or_default(),
+            nonces: self.nonces,
+            preference: self.preference,
+            compute_budget: self.compute_budget.clamped(),
+            self_paid,
+            self_paid_layout: self.self_paid_layout,
+            self_paid_compute_budget: self.self_paid_compute_budget,
+            create_recipient_ata: self.create_recipient_ata,
+            shape: self.shape,
+            host_shapes: self.host_shapes,
+            verify_options,
+            recent: Mutex::new(RecentSignatures::default()),
+        })
+    }
+}
+
+fn normalize_host(host: &str) -> String {
+    let h = host.trim().trim_end_matches('.');
+    let h = match h.rsplit_once(':') {
+        Some((name, port))
+            if !name.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => h,
+    };
+    h.to_ascii_lowercase()
+}
+
+/// Signatures of recent payments, to refuse byte-identical ones.
+#[derive(Default)]
+struct RecentSignatures {
+    set: HashSet<u128>,
+    order: VecDeque<u128>,
+}
+
+const RECENT_CAPACITY: usize = 8192;
+
+impl RecentSignatures {
+    /// Inserts; `false` when already present.
+    fn insert(&mut self, sig: &[u8]) -> bool {
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&sig[..16]);
+        let key = u128::from_le_bytes(k);
+        if !self.set.insert(key) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > RECENT_CAPACITY
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
+}
+
+/// Pays x402 requirements: selects an option, applies the spend policy, builds, signs,
+/// verifies and encodes. Thread-safe; share it in an `Arc`.
+pub struct Payer {
+    signer: Arc<dyn Signer>,
+    payer_key: Pubkey,
+    policy: Arc<SpendPolicy>,
+    network: String,
+    assets: Vec<AssetConfig>,
+    mints: Arc<MintRegistry>,
+    blockhashes: Arc<BlockhashCache>,
+    nonces: Arc<dyn NonceSource>,
+    preference: Preference,
+    compute_budget: ComputeBudget,
+    self_paid: SelfPaid,
+    self_paid_layout: SelfPaidLayout,
+    self_paid_compute_budget: bool,
+    create_recipient_ata: bool,
+    shape: PayloadShape,
+    host_shapes: HashMap<String, PayloadShape>,
+    verify_options: VerifyOptions,
+    recent: Mutex<RecentSignatures>,
+}
+
+impl fmt::Debug for Payer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Payer")
+            .field("payer", &self.payer_key)
+            .field("network", &self.network)
+            .field("assets", &self.assets)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Candidate<'r> {
+    index: usize,
+    req: &'r PaymentRequirements,
+    mint: Pubkey,
+    info: Option<MintInfo>,
+    pay_to: Pubkey,
+    layout: Layout,
+    seller_memo: Option<&'r str>,
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+fn parse_key(field: &'static str, text: &str) -> Result<Pubkey, RefusalReason> {
+    let t = text.trim();
+    let bad = || RefusalReason::BadAddress {
+        field,
+        value: truncate(text),
+    };
+    if t.is_empty() || t.len() > 44 {
+        return Err(bad());
+    }
+    t.parse::<Pubkey>().map_err(|_| bad())
+}
+
+/// Value of `amount` base units at `decimals`, in units of 10^-18 of a token, for
+/// ordering options of different assets. Unknown decimals sort after known ones.
+fn value_key(amount: u64, decimals: Option<u8>) -> (u8, u128) {
+    match decimals {
+        // u64::MAX * 10^18 < u128::MAX, so this cannot overflow.
+        Some(d) if d <= 18 => (0, u128::from(amount) * 10u128.pow(u32::from(18 - d))),
+        Some(d) => (0, u128::from(amount) / 10u128.pow(u32::from(d - 18).min(38))),
+        None => (1, u128::from(amount)),
+    }
+}
+
+enum Attempt {
+    Ready(Box<PreparedPayment>),
+    Duplicate(Reservation),
+}
+
+impl Payer {
+    /// A builder.
+    pub fn builder() -> PayerBuilder {
+        PayerBuilder::default()
+    }
+
+    /// The paying wallet.
+    pub fn pubkey(&self) -> Pubkey {
+        self.payer_key
+    }
+
+    /// The network paid on.
+    pub fn network(&self) -> &str {
+        &self.network
+    }
+
+    /// The spend policy.
+    pub fn policy(&self) -> &Arc<SpendPolicy> {
+        &self.policy
+    }
+
+    /// The mint table (add [`crate::rpc::GetMintInfo`] answers here).
+    pub fn mints(&self) -> &Arc<MintRegistry> {
+        &self.mints
+    }
+
+    /// The blockhash cache (store [`GetLatestBlockhash`] answers here, or pass them in
+    /// [`PrepareContext::blockhash`]).
+    pub fn blockhash_cache(&self) -> &Arc<BlockhashCache> {
+        &self.blockhashes
+    }
+
+    /// The payload shape used for `host`.
+    pub fn shape_for(&self, host: Option<&str>) -> PayloadShape {
+        host.and_then(|h| self.host_shapes.get(&normalize_host(h)).copied())
+            .unwrap_or(self.shape)
+    }
+
+    fn self_paid_allowed(&self, host: Option<&str>) -> bool {
+        match &self.self_paid {
+            SelfPaid::Anywhere => true,
+            SelfPaid::Never => false,
+            SelfPaid::Hosts(list) => host.is_some_and(|h| {
+                let h = normalize_host(h);
+                list.contains(&h)
+            }),
+        }
+    }
+
+    fn evaluate<'r>(
+        &self,
+        index: usize,
+        req: &'r PaymentRequirements,
+        ctx: &PrepareContext<'_>,
+    ) -> Result<Candidate<'r>, RefusalReason> {
+        if req.version != 2 {
+            return Err(RefusalReason::Version(req.version));
+        }
+        if req.scheme != SCHEME_EXACT {
+            return Err(RefusalReason::Scheme(truncate(&req.scheme)));
+        }
+        if networks::normalize(&req.network) != self.network {
+            return Err(RefusalReason::Network {
+                network: truncate(&req.network),
+                configured: self.network.clone(),
+            });
+        }
+        let mint = parse_key("asset", &req.asset)?;
+        if !self.assets.iter().any(|a| a.mint == mint) {
+            return Err(RefusalReason::AssetNotAllowed(mint.to_string()));
+        }
+        let pay_to = parse_key("payTo", &req.pay_to)?;
+        let layout = match req.extra.get("feePayer") {
+            Some(v) => {
+                let text = v.as_str().ok_or(RefusalReason::BadExtra {
+                    key: "feePayer",
+                    problem: "it is not a string".into(),
+                })?;
+                let fee_payer = parse_key("extra.feePayer", text)?;
+                if fee_payer == self.payer_key {
+                    return Err(RefusalReason::FeePayerIsPayer(fee_payer.to_string()));
+                }
+                Layout::Sponsored { fee_payer }
+            }
+            None => {
+                if !self.self_paid_allowed(ctx.host) {
+                    return Err(RefusalReason::SelfPaidNotAllowed {
+                        host: ctx.host.map_or_else(|| "this payer (no host given)".to_owned(), |h| format!("host {h}")),
+                    });
+                }
+                match self.self_paid_layout {
+                    SelfPaidLayout::Standard => Layout::SelfPaid,
+                    SelfPaidLayout::Minimal => Layout::Minimal,
+                }
+            }
+        };
+        let seller_memo = match req.extra.get("memo") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(m)) => {
+                if m.len() > MAX_MEMO_BYTES {
+                    return Err(RefusalReason::MemoTooLong(m.len()));
+                }
+                if layout == Layout::Minimal {
+                    return Err(RefusalReason::MemoWithMinimalLayout);
+                }
+                Some(m.as_str())
+            }
+            Some(_) => {
+                return Err(RefusalReason::BadExtra {
+                    key: "memo",
+                    problem: "it is not a string".into(),
+                });
+            }
+        };
+        self.policy.check_static(&mint, req.amount.0, &req.pay_to, ctx.host)?;
+        Ok(Candidate {
+            index,
+            req,
+            mint,
+            info: self.mints.get(&mint),
+            pay_to,
+            layout,
+            seller_memo,
+        })
+    }
+
+    /// Resolves the blockhash: `extra.recentBlockhash`, then the context's, then the cache.
+    fn resolve_blockhash(
+        &self,
+        req: &PaymentRequirements,
+        ctx: &PrepareContext<'_>,
+        skip_requirement: bool,
+    ) -> Option<(LatestBlockhash, BlockhashSource)> {
+        if !skip_requirement
+            && let Some(hash) = req.recent_blockhash().and_then(LatestBlockhash::parse)
+        {
+            let last_valid_block_height = match req.extra.get("lastValidBlockHeight") {
+                Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+                Some(serde_json::Value::Number(n)) => n.as_u64(),
+                _ => None,
+            };
+            return Some((
+                LatestBlockhash {
+                    blockhash: hash,
+                    last_valid_block_height,
+                },
+                BlockhashSource::Requirement,
+            ));
+        }
+        if let Some(b) = ctx.blockhash.filter(LatestBlockhash::is_usable) {
+            return Some((b, BlockhashSource::Context));
+        }
+        self.blockhashes.get(ctx.now).map(|b| (b, BlockhashSource::Cache))
+    }
+
+    /// Prepares a payment for one of the options of `required`.
+    ///
+    /// Order of work: every option is checked (scheme, network, asset allowlist, addresses,
+    /// fee mode, memo, per-payment cap, pinned payTo); the acceptable ones are sorted by
+    /// preference; for the first that fits the budget and the rate limit, an amount is
+    /// reserved, the transaction is built and signed, the header is encoded and the
+    /// verifier checks it. Nothing is signed before the policy has agreed.
+    pub fn prepare(&self, required: &PaymentRequired, ctx: &PrepareContext<'_>) -> Result<Prepared, Error> {
+        if let Some(b) = ctx.blockhash.filter(LatestBlockhash::is_usable) {
+            self.blockhashes.store(b, ctx.now);
+        }
+        let mut refusals = Vec::new();
+        let mut candidates = Vec::with_capacity(required.accepts.len());
+        for (index, req) in required.accepts.iter().enumerate() {
+            match self.evaluate(index, req, ctx) {
+                Ok(c) => candidates.push(c),
+                Err(reason) => refusals.push(Refusal { index, reason }),
+            }
+        }
+        if let Some(c) = candidates.iter().find(|c| c.info.is_none()) {
+            return Ok(Prepared::NeedMintInfo(GetMintInfo::new(c.mint)));
+        }
+        if self.preference == Preference::Cheapest && candidates.len() > 1 {
+            candidates.sort_by_key(|c| value_key(c.req.amount.0, c.info.map(|i| i.decimals)));
+        }
+        for c in &candidates {
+            let Some(info) = c.info else { continue };
+            if let Err(p) = self
+                .policy
+                .check(&c.mint, c.req.amount.0, &c.req.pay_to, ctx.host, ctx.now)
+            {
+                refusals.push(Refusal {
+                    index: c.index,
+                    reason: p.into(),
+                });
+                continue;
+            }
+            let mut skip_requirement_hash = false;
+            loop {
+                let Some((blockhash, source)) = self.resolve_blockhash(c.req, ctx, skip_requirement_hash) else {
+                    return Ok(Prepared::NeedBlockhash(GetLatestBlockhash));
+                };
+                let reservation = match self
+                    .policy
+                    .reserve(&c.mint, c.req.amount.0, &c.req.pay_to, ctx.host, ctx.now)
+                {
+                    Ok(r) => r,
+                    Err(p) => {
+                        refusals.push(Refusal {
+                            index: c.index,
+                            reason: p.into(),
+                        });
+                        break;
+                    }
+                };
+                match self.attempt(required, c, info, blockhash, source, reservation, ctx)? {
+                    Attempt::Ready(p) => return Ok(Prepared::Ready(p)),
+                    Attempt::Duplicate(reservation) => {
+                        reservation.release();
+                        match source {
+                            BlockhashSource::Requirement => skip_requirement_hash = true,
+                            BlockhashSource::Cache => {
+                                self.blockhashes.invalidate_hash(&blockhash.blockhash);
+                                return Ok(Prepared::NeedBlockhash(GetLatestBlockhash));
+                            }
+                            _ => {
+                                self.blockhashes.invalidate_hash(&blockhash.blockhash);
+                                return Err(Error::Duplicate {
+                                    blockhash: blockhash.blockhash.to_string(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        refusals.sort_by_key(|r| r.index);
+        Err(Error::Refused(refusals))
+    }
+
+    /// Builds, signs, encodes and verifies one payment. On error the reservation is released.
+    #[allow(clippy::too_many_arguments)]
+    fn attempt(
+        &self,
+        required: &PaymentRequired,
+        c: &Candidate<'_>,
+        info: MintInfo,
+        blockhash: LatestBlockhash,
+        source: BlockhashSource,
+        reservation: Reservation,
+        ctx: &PrepareContext<'_>,
+    ) -> Result<Attempt, Error> {
+        let (memo, nonce) = match (c.layout, c.seller_memo) {
+            (Layout::Minimal, _) => (None, None),
+            (_, Some(m)) => (Some(m.to_owned()), None),
+            (_, None) => match self.nonces.next_nonce() {
+                Ok(n) => {
+                    let hex = nonce_hex(&n);
+                    (Some(hex.clone()), Some(hex))
+                }
+                Err(e) => {
+                    reservation.release();
+                    return Err(e.into());
+                }
+            },
+        };
+        let compute_budget = match c.layout {
+            Layout::Sponsored { .. } => Some(self.compute_budget),
+            Layout::SelfPaid if self.self_paid_compute_budget => Some(self.compute_budget),
+            _ => None,
+        };
+        let mut spec = PaymentSpec {
+            layout: c.layout,
+            mint: info,
+            amount: c.req.amount.0,
+            pay_to: c.pay_to,
+            memo,
+            compute_budget,
+            create_recipient_ata: self.create_recipient_ata,
+            blockhash: blockhash.blockhash,
+        };
+        let verify_signature = self.verify_options.verify_signatures;
+        // Identical inputs give identical signatures (Ed25519 is deterministic). With a
+        // compute budget, a one-unit change of the limit makes the payment distinct.
+        let mut signed = None;
+        for bump in 0..4u32 {
+            let s = match tx::build_payment(&spec, &*self.signer, verify_signature) {
+                Ok(s) => s,
+                Err(e) => {
+                    reservation.release();
+                    return Err(e.into());
+                }
+            };
+            let fresh = self
+                .recent
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(s.signature.as_ref());
+            if fresh {
+                signed = Some(s);
+                break;
+            }
+            match spec.compute_budget.as_mut() {
+                Some(b) if bump < 3 && b.unit_limit < ComputeBudget::MAX_UNIT_LIMIT => {
+                    b.unit_limit = s.compute_budget.map_or(b.unit_limit, |e| e.unit_limit) + 1;
+                }
+                _ => break,
+            }
+        }
+        let Some(signed) = signed else {
+            return Ok(Attempt::Duplicate(reservation));
+        };
+        let shape = self.shape_for(ctx.host);
+        let payload = PaymentPayload::new(Some(required), c.req, signed.to_base64());
+        let header = payload.encode(shape);
+        let report = verify(Against::Required(required), &header, &self.verify_options);
+        if !report.passed() {
+            reservation.release();
+            return Err(Error::Preflight(Box::new(report)));
+        }
+        let (mode, fee_payer) = match c.layout {
+            Layout::Sponsored { fee_payer } => (PaymentMode::Sponsored, fee_payer),
+            Layout::Minimal => (PaymentMode::Minimal, self.payer_key),
+            _ => (PaymentMode::SelfPaid, self.payer_key),
+        };
+        let payer_signature = signed.signature.to_string();
+        let record = PaymentRecord {
+            network: self.network.clone(),
+            asset: c.mint.to_string(),
+            amount: c.req.amount.0,
+            decimals: info.decimals,
+            pay_to: c.pay_to.to_string(),
+            destination: signed.destination.to_string(),
+            source: signed.source.to_string(),
+            payer: self.payer_key.to_string(),
+            fee_payer: fee_payer.to_string(),
+            mode,
+            memo: spec.memo,
+            nonce,
+            blockhash: blockhash.blockhash.to_string(),
+            blockhash_source: source,
+            last_valid_block_height: blockhash.last_valid_block_height,
+            transaction_signature: (fee_payer == self.payer_key).then(|| payer_signature.clone()),
+            payer_signature,
+        };
+        Ok(Attempt::Ready(Box::new(PreparedPayment {
+            header,
+            shape,
+            requirement: c.req.clone(),
+            index: c.index,
+            record,
+            transaction: signed.wire,
+            reservation,
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_keys_order_across_decimals() {
+        assert!(value_key(1_000_000, Some(6)) < value_key(2_000_000_000, Some(9)));
+        assert!(value_key(3_000_000, Some(6)) > value_key(2_000_000_000, Some(9)));
+        assert!(value_key(u64::MAX, Some(0)) > value_key(u64::MAX, Some(6)));
+        assert!(value_key(1, None) > value_key(u64::MAX, Some(0)));
+    }
+}
