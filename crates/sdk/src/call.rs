@@ -227,7 +227,11 @@ pub struct CallMachine<'e, E: Endpoint> {
     request: Request<Vec<u8>>,
     traits: RequestTraits,
     retry: RetryPolicy,
+    /// Attempts of the current request (reset when a payment is attached: its resends get
+    /// their own retry budget).
     attempt: u32,
+    /// API requests sent in all.
+    sends: u32,
     attempt_timeout: Duration,
     call_timeout: Duration,
     deadline: Instant,
@@ -264,6 +268,7 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
             request,
             retry: settings.retry.clone(),
             attempt: 0,
+            sends: 0,
             attempt_timeout: settings.attempt_timeout,
             call_timeout: settings.call_timeout,
             deadline: now + settings.call_timeout,
@@ -292,9 +297,9 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
         self.endpoint.name()
     }
 
-    /// API attempts so far.
+    /// API requests sent so far (every attempt, paid or not).
     pub fn attempts(&self) -> u32 {
-        self.attempt
+        self.sends
     }
 
     /// Solana RPC requests so far (blockhash, mint info, reconciliation).
@@ -335,6 +340,7 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
             }));
         }
         self.attempt += 1;
+        self.sends += 1;
         let mut request = clone_request(&self.request);
         if let Pay::Attached { payment } = &self.pay
             && let Ok(v) = HeaderValue::from_str(payment.header_value())
@@ -386,6 +392,7 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
             Ok(Prepared::Ready(payment)) => {
                 self.payments_made += 1;
                 self.traits.paid = true;
+                self.attempt = 0;
                 self.pay = Pay::Attached { payment };
                 self.send(now)
             }
