@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use sova_protocol::sovx::{
+    Decimal, FeatureCode, MethodCode, NewTransfer, NewUser, NewWallet, Side, UserToken, UserUpdate,
+};
 use sova_transport_blocking::{BlockingTransport, UreqTransport};
-use sova_protocol::sovx::{Decimal, FeatureCode, MethodCode, NewTransfer, NewUser, NewWallet, Side, UserToken, UserUpdate};
 
 use crate::call::CallMachine;
 use crate::error::Error;
@@ -24,7 +26,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -45,7 +49,10 @@ impl Client {
     }
 
     /// A client on a transport of your own.
-    pub fn with_transport(builder: ClientBuilder, transport: Arc<dyn BlockingTransport>) -> Result<Client, Error> {
+    pub fn with_transport(
+        builder: ClientBuilder,
+        transport: Arc<dyn BlockingTransport>,
+    ) -> Result<Client, Error> {
         Ok(Client {
             config: Arc::new(builder.config()?),
             transport,
@@ -65,7 +72,10 @@ impl Client {
         &self.config
     }
 
-     fn drive<E: sova_protocol::Endpoint>(&self, machine: CallMachine<'_, E>) -> Result<crate::call::Paid<E::Output>, Error> {
+    fn drive<E: sova_protocol::Endpoint>(
+        &self,
+        machine: CallMachine<'_, E>,
+    ) -> Result<crate::call::Paid<E::Output>, Error> {
         crate::driver::run_blocking(machine, self.transport.as_ref())
     }
 

@@ -22,11 +22,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sova_protocol::http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use sova_protocol::retry::{Decision, Outcome, RequestTraits, RetryPolicy, SplitMix, TransportErrorKind};
+use sova_protocol::retry::{
+    Decision, Outcome, RequestTraits, RetryPolicy, SplitMix, TransportErrorKind,
+};
 use sova_protocol::x402::{FailureReason, PaymentRequired, Settlement, headers as x402_headers};
 use sova_protocol::{BaseUrl, Credential, Endpoint, decode};
-use sova_x402::rpc::{GetBlockHeight, GetLatestBlockhash, GetMintInfo, GetSignatureStatuses, GetSignaturesForAddress, RpcCall};
-use sova_x402::{Evidence, Payer, PaymentRecord, PrepareContext, Prepared, PreparedPayment, Reconciliation};
+use sova_x402::rpc::{
+    GetBlockHeight, GetLatestBlockhash, GetMintInfo, GetSignatureStatuses, GetSignaturesForAddress,
+    RpcCall,
+};
+use sova_x402::{
+    Evidence, Payer, PaymentRecord, PrepareContext, Prepared, PreparedPayment, Reconciliation,
+};
 
 use crate::error::{Error, PaymentRef};
 
@@ -149,7 +156,11 @@ pub struct RequirementCache {
 
 impl RequirementCache {
     fn get(&self, key: &str) -> Option<PaymentRequired> {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
+        self.map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
     }
     fn put(&self, key: &str, required: PaymentRequired) {
         self.map
@@ -158,7 +169,10 @@ impl RequirementCache {
             .insert(key.to_owned(), required);
     }
     fn forget(&self, key: &str) {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+        self.map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
     }
     /// Remembers a challenge learned elsewhere (e.g. from the pricing endpoint) for a route
     /// `"{METHOD} {path}"`.
@@ -167,7 +181,10 @@ impl RequirementCache {
     }
     /// How many routes have a cached requirement.
     pub fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
@@ -332,7 +349,10 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
         if left.is_zero() {
             let payment = self.pending_ref();
             if let Pay::Attached { .. } = self.pay {
-                return self.uncertain("the call budget ran out after the payment was sent".into(), now);
+                return self.uncertain(
+                    "the call budget ran out after the payment was sent".into(),
+                    now,
+                );
             }
             return self.finish(Err(Error::CallTimeout {
                 after: self.call_timeout,
@@ -345,7 +365,9 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
         if let Pay::Attached { payment } = &self.pay
             && let Ok(v) = HeaderValue::from_str(payment.header_value())
         {
-            request.headers_mut().insert(x402_headers::PAYMENT_SIGNATURE, v);
+            request
+                .headers_mut()
+                .insert(x402_headers::PAYMENT_SIGNATURE, v);
         }
         Action::Send {
             request,
@@ -353,13 +375,19 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
         }
     }
 
-    fn send_rpc(&mut self, request: Result<Request<Vec<u8>>, sova_x402::rpc::RpcError>, now: Instant) -> Action {
+    fn send_rpc(
+        &mut self,
+        request: Result<Request<Vec<u8>>, sova_x402::rpc::RpcError>,
+        now: Instant,
+    ) -> Action {
         match request {
             Ok(request) => {
                 self.rpc_sent += 1;
                 Action::Send {
                     request,
-                    timeout: self.attempt_timeout.min(self.left(now).max(Duration::from_millis(1))),
+                    timeout: self
+                        .attempt_timeout
+                        .min(self.left(now).max(Duration::from_millis(1))),
                 }
             }
             Err(e) => self.rpc_failed(format!("bad RPC request: {e}"), now),
@@ -373,14 +401,21 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
 
     fn pending_ref(&self) -> Option<Box<PaymentRef>> {
         match &self.pay {
-            Pay::Attached { payment } | Pay::Reconciling { payment, .. } => Some(Box::new(payment_ref(payment.record()))),
+            Pay::Attached { payment } | Pay::Reconciling { payment, .. } => {
+                Some(Box::new(payment_ref(payment.record())))
+            }
             _ => None,
         }
     }
 
     // ---- paying -------------------------------------------------------------------------
 
-    fn prepare(&mut self, required: PaymentRequired, blockhash: Option<sova_x402::LatestBlockhash>, now: Instant) -> Action {
+    fn prepare(
+        &mut self,
+        required: PaymentRequired,
+        blockhash: Option<sova_x402::LatestBlockhash>,
+        now: Instant,
+    ) -> Action {
         let Some(p) = self.payments else {
             return self.finish(Err(Error::Config("x402 is not configured".into())));
         };
@@ -412,9 +447,15 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                 };
                 self.send_rpc(req, now)
             }
-            Ok(_) => self.finish(Err(Error::Payment("the payer asked for an unsupported step".into()))),
+            Ok(_) => self.finish(Err(Error::Payment(
+                "the payer asked for an unsupported step".into(),
+            ))),
             Err(sova_x402::Error::Refused(list)) => {
-                let text = list.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                let text = list
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 self.finish(Err(Error::PaymentRefused(text)))
             }
             Err(e) => self.finish(Err(Error::Payment(e.to_string()))),
@@ -451,7 +492,9 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
         }
         if status == StatusCode::PAYMENT_REQUIRED {
             let reason = failure_reason(&response);
-            let challenge = PaymentRequired::from_response(response.headers(), response.body()).ok().flatten();
+            let challenge = PaymentRequired::from_response(response.headers(), response.body())
+                .ok()
+                .flatten();
             if reason.as_ref().is_some_and(FailureReason::nothing_charged) {
                 // Verification refused it before settlement: nothing moved.
                 if let Pay::Attached { payment } = std::mem::replace(&mut self.pay, Pay::Unpaid) {
@@ -472,9 +515,9 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                 }
                 return self.parse_final(response, None);
             }
-            let text = reason
-                .map(|r| format!("{r:?}"))
-                .unwrap_or_else(|| "the server answered 402 to a signed payment without saying why".into());
+            let text = reason.map(|r| format!("{r:?}")).unwrap_or_else(|| {
+                "the server answered 402 to a signed payment without saying why".into()
+            });
             return self.uncertain(text, now);
         }
         // Another error status: first the retry decision (same signed header).
@@ -485,14 +528,20 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
         if let Some(action) = self.maybe_retry(&outcome, now) {
             return action;
         }
-        if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS && status != StatusCode::REQUEST_TIMEOUT {
+        if status.is_client_error()
+            && status != StatusCode::TOO_MANY_REQUESTS
+            && status != StatusCode::REQUEST_TIMEOUT
+        {
             // Refused before the handler ran: x402 servers settle only on success.
             if let Pay::Attached { payment } = std::mem::replace(&mut self.pay, Pay::Unpaid) {
                 let _ = payment.release();
             }
             return self.parse_final(response, None);
         }
-        self.uncertain(format!("the server answered {status} after the payment was sent"), now)
+        self.uncertain(
+            format!("the server answered {status} after the payment was sent"),
+            now,
+        )
     }
 
     /// Starts reconciliation: reads the chain before deciding anything.
@@ -531,7 +580,9 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
             Pay::Preparing { .. } => self.finish(Err(Error::Payment(format!(
                 "could not reach the Solana RPC to build the payment: {message}"
             )))),
-            Pay::Reconciling { payment, reason, .. } => {
+            Pay::Reconciling {
+                payment, reason, ..
+            } => {
                 let payment_ref = payment_ref(payment.record());
                 let _ = payment.commit();
                 self.finish(Err(Error::PaymentUncertain {
@@ -554,7 +605,10 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                 Rpc::Blockhash(call) => match call.parse(body) {
                     Ok(latest) => self.prepare(required, Some(latest), now),
                     Err(e) => {
-                        self.pay = Pay::Preparing { required, rpc: Rpc::Blockhash(call) };
+                        self.pay = Pay::Preparing {
+                            required,
+                            rpc: Rpc::Blockhash(call),
+                        };
                         self.rpc_failed(e.to_string(), now)
                     }
                 },
@@ -566,7 +620,10 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                         self.prepare(required, None, now)
                     }
                     Err(e) => {
-                        self.pay = Pay::Preparing { required, rpc: Rpc::Mint(call) };
+                        self.pay = Pay::Preparing {
+                            required,
+                            rpc: Rpc::Mint(call),
+                        };
                         self.rpc_failed(e.to_string(), now)
                     }
                 },
@@ -583,14 +640,28 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                     return self.finish(Err(Error::Config(reason)));
                 };
                 let step: Result<Option<u64>, String> = match &rpc {
-                    Rpc::Statuses(c) => c.parse(body).map(|v| statuses = Some(v)).map(|_| None).map_err(|e| e.to_string()),
-                    Rpc::Signatures(c) => c.parse(body).map(|v| signatures = Some(v)).map(|_| None).map_err(|e| e.to_string()),
+                    Rpc::Statuses(c) => c
+                        .parse(body)
+                        .map(|v| statuses = Some(v))
+                        .map(|_| None)
+                        .map_err(|e| e.to_string()),
+                    Rpc::Signatures(c) => c
+                        .parse(body)
+                        .map(|v| signatures = Some(v))
+                        .map(|_| None)
+                        .map_err(|e| e.to_string()),
                     Rpc::Height(c) => c.parse(body).map(Some).map_err(|e| e.to_string()),
                     _ => Err("unexpected RPC state".into()),
                 };
                 match step {
                     Err(e) => {
-                        self.pay = Pay::Reconciling { payment, reason, rpc, statuses, signatures };
+                        self.pay = Pay::Reconciling {
+                            payment,
+                            reason,
+                            rpc,
+                            statuses,
+                            signatures,
+                        };
                         self.rpc_failed(e, now)
                     }
                     Ok(Some(height)) => {
@@ -605,7 +676,9 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                         // Next: the memo search when the status lookup found nothing (or was
                         // not possible), then the block height.
                         let calls = payment.record().reconcile_calls();
-                        let not_found = statuses.as_ref().is_none_or(|s| s.iter().all(Option::is_none));
+                        let not_found = statuses
+                            .as_ref()
+                            .is_none_or(|s| s.iter().all(Option::is_none));
                         let (next, req) = match (&rpc, calls.signatures) {
                             (Rpc::Statuses(_), Some(c)) if not_found => {
                                 let r = c.http_request(&p.rpc_url, 2);
@@ -617,19 +690,33 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                                 (Rpc::Height(c), r)
                             }
                         };
-                        self.pay = Pay::Reconciling { payment, reason, rpc: next, statuses, signatures };
+                        self.pay = Pay::Reconciling {
+                            payment,
+                            reason,
+                            rpc: next,
+                            statuses,
+                            signatures,
+                        };
                         self.send_rpc(req, now)
                     }
                 }
             }
             other => {
                 self.pay = other;
-                self.finish(Err(Error::Payment("an RPC answer arrived when none was expected".into())))
+                self.finish(Err(Error::Payment(
+                    "an RPC answer arrived when none was expected".into(),
+                )))
             }
         }
     }
 
-    fn decide(&mut self, payment: Box<PreparedPayment>, reason: String, verdict: Reconciliation, now: Instant) -> Action {
+    fn decide(
+        &mut self,
+        payment: Box<PreparedPayment>,
+        reason: String,
+        verdict: Reconciliation,
+        now: Instant,
+    ) -> Action {
         let payment_ref = payment_ref(payment.record());
         match verdict {
             Reconciliation::Landed { signature, .. } => {
@@ -653,7 +740,9 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
             _ => {
                 let _ = payment.commit();
                 self.finish(Err(Error::PaymentUncertain {
-                    reason: format!("{reason}; the transaction is not on chain yet and may still land"),
+                    reason: format!(
+                        "{reason}; the transaction is not on chain yet and may still land"
+                    ),
                     payment: Box::new(payment_ref),
                 }))
             }
@@ -670,7 +759,8 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
     pub fn on_response(&mut self, response: Response<Vec<u8>>, now: Instant) -> Action {
         if self.awaiting_rpc() {
             if !response.status().is_success() {
-                return self.rpc_failed(format!("the RPC node answered {}", response.status()), now);
+                return self
+                    .rpc_failed(format!("the RPC node answered {}", response.status()), now);
             }
             return self.on_rpc_response(response, now);
         }
@@ -688,7 +778,9 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                     self.prepare(required, None, now)
                 }
                 Ok(None) => self.parse_final(response, None),
-                Err(e) => self.finish(Err(Error::Payment(format!("the payment challenge could not be read: {e}")))),
+                Err(e) => self.finish(Err(Error::Payment(format!(
+                    "the payment challenge could not be read: {e}"
+                )))),
             };
         }
         if !status.is_success() {
@@ -718,7 +810,10 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
             Err(e) => {
                 let mut err = Error::from_response(e, payment);
                 if response.status() == StatusCode::PAYMENT_REQUIRED
-                    && let Error::Api { error, payment: None } = err
+                    && let Error::Api {
+                        error,
+                        payment: None,
+                    } = err
                 {
                     err = Error::PaymentRequired(error);
                 }
@@ -756,7 +851,10 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                     }));
                 }
             }
-            return self.uncertain(format!("the connection failed after the payment was sent ({message})"), now);
+            return self.uncertain(
+                format!("the connection failed after the payment was sent ({message})"),
+                now,
+            );
         }
         self.finish(Err(Error::Transport {
             kind,
@@ -772,7 +870,10 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
     }
 
     fn maybe_retry(&mut self, outcome: &Outcome, now: Instant) -> Option<Action> {
-        match self.retry.decide(self.attempt, outcome, self.traits, &mut self.jitter) {
+        match self
+            .retry
+            .decide(self.attempt, outcome, self.traits, &mut self.jitter)
+        {
             Decision::Retry(delay) => (delay < self.left(now)).then_some(Action::Sleep(delay)),
             Decision::Stop(_) => None,
         }
@@ -780,8 +881,11 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
 
     /// The result, once [`Action::Done`] was returned.
     pub fn into_result(self) -> Result<Paid<E::Output>, Error> {
-        self.result
-            .unwrap_or_else(|| Err(Error::Config("the call was not driven to completion".into())))
+        self.result.unwrap_or_else(|| {
+            Err(Error::Config(
+                "the call was not driven to completion".into(),
+            ))
+        })
     }
 }
 
@@ -796,7 +900,8 @@ fn payment_ref(r: &PaymentRecord) -> PaymentRef {
 }
 
 fn not_charged_error(reason: &str) -> sova_protocol::ApiError {
-    let mut e = sova_protocol::ApiError::new(sova_protocol::Service::Intel, StatusCode::PAYMENT_REQUIRED);
+    let mut e =
+        sova_protocol::ApiError::new(sova_protocol::Service::Intel, StatusCode::PAYMENT_REQUIRED);
     e.errors.push(sova_protocol::ApiErrorDetail {
         code: Some("payment_not_settled".into()),
         message: format!("{reason}; the chain shows the payment did not land and can no longer land, so nothing was charged"),

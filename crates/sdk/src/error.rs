@@ -37,7 +37,11 @@ pub struct PaymentRef {
 
 impl fmt::Display for PaymentRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} base units of {} to {} (signature {}", self.amount, self.asset, self.pay_to, self.signature)?;
+        write!(
+            f,
+            "{} base units of {} to {} (signature {}",
+            self.amount, self.asset, self.pay_to, self.signature
+        )?;
         if let Some(m) = &self.memo {
             write!(f, ", memo {m}")?;
         }
@@ -101,7 +105,9 @@ pub enum Error {
     PaymentRequired(Box<ApiError>),
     /// A payment was signed and sent, and the outcome is unknown: it **may have been
     /// charged**. The SDK does not pay again; reconcile with the reference.
-    #[error("a payment may have been charged but the call did not complete: {reason}; payment {payment}")]
+    #[error(
+        "a payment may have been charged but the call did not complete: {reason}; payment {payment}"
+    )]
     PaymentUncertain {
         /// What happened.
         reason: String,
@@ -161,7 +167,9 @@ impl Error {
     /// Whether the request may have reached the server.
     pub fn reached(&self) -> Reached {
         match self {
-            Error::Config(_) | Error::Build(_) | Error::PaymentRefused(_) | Error::Payment(_) => Reached::No,
+            Error::Config(_) | Error::Build(_) | Error::PaymentRefused(_) | Error::Payment(_) => {
+                Reached::No
+            }
             Error::Transport { kind, .. } => {
                 if kind.may_have_been_sent() {
                     Reached::Maybe

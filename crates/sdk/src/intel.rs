@@ -12,7 +12,7 @@ use sova_protocol::retry::RetryPolicy;
 use sova_protocol::transport::Timeouts;
 use sova_protocol::{BaseUrl, Credential};
 
-use crate::call::{Authorizer, CallSettings, CallOptions};
+use crate::call::{Authorizer, CallOptions, CallSettings};
 use crate::error::Error;
 
 #[cfg(feature = "async")]
@@ -96,8 +96,9 @@ impl Authorizer for Config {
         match credential {
             Credential::IntelPaid | Credential::IntelAuthenticated => {
                 if let Some(key) = &self.api_key {
-                    let mut v = HeaderValue::from_str(key.expose())
-                        .map_err(|_| Error::Config("the API key cannot be sent as a header".into()))?;
+                    let mut v = HeaderValue::from_str(key.expose()).map_err(|_| {
+                        Error::Config("the API key cannot be sent as a header".into())
+                    })?;
                     v.set_sensitive(true);
                     headers.insert(API_KEY_HEADER, v);
                 }
@@ -138,7 +139,10 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("timeouts", &self.timeouts)
-            .field("x402", &(self.payer.is_some() || self.keypair_path.is_some()))
+            .field(
+                "x402",
+                &(self.payer.is_some() || self.keypair_path.is_some()),
+            )
             .field("rpc_url", &self.rpc_url)
             .finish_non_exhaustive()
     }
@@ -260,7 +264,8 @@ impl ClientBuilder {
         let payer = match (self.payer, &self.keypair_path) {
             (Some(p), _) => Some(p),
             (None, Some(path)) => {
-                let keypair = sova_x402::Keypair::from_file(path).map_err(|e| Error::Config(e.to_string()))?;
+                let keypair = sova_x402::Keypair::from_file(path)
+                    .map_err(|e| Error::Config(e.to_string()))?;
                 let usdc = sova_x402::programs::USDC_MAINNET;
                 let policy = sova_x402::SpendPolicy::builder()
                     .max_per_payment(usdc, self.max_payment.unwrap_or(1_000_000))

@@ -11,7 +11,10 @@
 //! paid Intel calls work with an API key.
 #![forbid(unsafe_code)]
 // Without a client feature only the shared core is compiled.
-#![cfg_attr(not(any(feature = "async", feature = "blocking")), allow(dead_code, unused_macros, unused_imports))]
+#![cfg_attr(
+    not(any(feature = "async", feature = "blocking")),
+    allow(dead_code, unused_macros, unused_imports)
+)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 #[cfg(feature = "async")]

@@ -15,7 +15,7 @@ use sova_protocol::retry::RetryPolicy;
 use sova_protocol::transport::Timeouts;
 use sova_protocol::{BaseUrl, Credential, Endpoint};
 
-use crate::call::{Authorizer, CallSettings, CallOptions};
+use crate::call::{Authorizer, CallOptions, CallSettings};
 use crate::error::Error;
 
 #[cfg(feature = "async")]
@@ -74,7 +74,11 @@ impl Config {
     fn credential_for(&self, required: Credential) -> Result<Option<SxCredential>, Error> {
         let owner = || self.owner.clone().map(SxCredential::Owner);
         let user = || self.user.clone().map(SxCredential::User);
-        let missing = |what: &str| Error::Config(format!("this SovX operation needs {what}, and the client has none"));
+        let missing = |what: &str| {
+            Error::Config(format!(
+                "this SovX operation needs {what}, and the client has none"
+            ))
+        };
         match required {
             Credential::None => Ok(None),
             Credential::SxOwner => owner().map(Some).ok_or_else(|| missing("the owner key")),
@@ -83,7 +87,9 @@ impl Config {
                 .or_else(owner)
                 .map(Some)
                 .ok_or_else(|| missing("the owner key or a user token")),
-            other => Err(Error::Config(format!("a SovX client cannot send a request that needs {other:?}"))),
+            other => Err(Error::Config(format!(
+                "a SovX client cannot send a request that needs {other:?}"
+            ))),
         }
     }
 }
@@ -239,7 +245,13 @@ pub(crate) fn prepare<'e, E: Endpoint>(
         config,
         endpoint_name: endpoint.name(),
     };
-    crate::call::CallMachine::new(endpoint, &config.base, &auth, &config.settings(options), std::time::Instant::now())
+    crate::call::CallMachine::new(
+        endpoint,
+        &config.base,
+        &auth,
+        &config.settings(options),
+        std::time::Instant::now(),
+    )
 }
 
 /// Declares one typed method per SovX endpoint, for either client.

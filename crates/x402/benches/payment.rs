@@ -14,8 +14,8 @@ use sova_protocol::x402::{PayloadShape, PaymentPayload, PaymentRequired, b64};
 use sova_x402::programs::{TOKEN_PROGRAM_ID, USDC_MAINNET};
 use sova_x402::tx::{ComputeBudget, Layout, PaymentSpec, build_payment};
 use sova_x402::{
-    Keypair, LatestBlockhash, MintInfo, NonceSource, OsNonce, Payer, PrepareContext, Signer, SpendPolicy, VerifyOptions,
-    nonce_hex, verify,
+    Keypair, LatestBlockhash, MintInfo, NonceSource, OsNonce, Payer, PrepareContext, Signer,
+    SpendPolicy, VerifyOptions, nonce_hex, verify,
 };
 
 const PAY_TO: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
@@ -55,15 +55,24 @@ fn benches(c: &mut Criterion) {
             spec.memo = Some(nonce_hex(&nonce));
             let signed = build_payment(spec, &key, false).unwrap_or_else(|e| panic!("{e}"));
             let tx_len = signed.wire.len();
-            (PaymentPayload::new(Some(req), &req.accepts[0], signed.to_base64()).encode(PayloadShape::Hybrid), tx_len)
+            (
+                PaymentPayload::new(Some(req), &req.accepts[0], signed.to_base64())
+                    .encode(PayloadShape::Hybrid),
+                tx_len,
+            )
         };
         let (header, tx_len) = once(&mut spec); // warms the ATA cache
         println!(
             "{name}: transaction {tx_len} bytes, PAYMENT-SIGNATURE (hybrid) {} bytes, flat {} bytes",
             header.len(),
-            PaymentPayload::decode(&header).unwrap_or_else(|e| panic!("{e}")).encode(PayloadShape::Flat).len()
+            PaymentPayload::decode(&header)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .encode(PayloadShape::Flat)
+                .len()
         );
-        c.bench_function(&format!("build+sign+encode/{name}"), |b| b.iter(|| black_box(once(&mut spec))));
+        c.bench_function(&format!("build+sign+encode/{name}"), |b| {
+            b.iter(|| black_box(once(&mut spec)))
+        });
     }
 
     let ctx = PrepareContext::new(Instant::now()).blockhash(LatestBlockhash::new(blockhash));
@@ -74,14 +83,24 @@ fn benches(c: &mut Criterion) {
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
         c.bench_function(&format!("prepare/{name}"), |b| {
-            b.iter(|| payer.prepare(black_box(req), &ctx).map(|p| p.ready().map(|p| p.release())))
+            b.iter(|| {
+                payer
+                    .prepare(black_box(req), &ctx)
+                    .map(|p| p.ready().map(|p| p.release()))
+            })
         });
-        let p = payer.prepare(req, &ctx).ok().and_then(|p| p.ready()).unwrap_or_else(|| panic!("not ready"));
+        let p = payer
+            .prepare(req, &ctx)
+            .ok()
+            .and_then(|p| p.ready())
+            .unwrap_or_else(|| panic!("not ready"));
         let opts = VerifyOptions::default();
         c.bench_function(&format!("verify (with Ed25519)/{name}"), |b| {
             b.iter(|| verify(black_box(req), p.header_value(), &opts).passed())
         });
-        let fast = VerifyOptions::default().verify_signatures(false).verbose(false);
+        let fast = VerifyOptions::default()
+            .verify_signatures(false)
+            .verbose(false);
         c.bench_function(&format!("verify (structure only)/{name}"), |b| {
             b.iter(|| verify(black_box(req), p.header_value(), &fast).passed())
         });
@@ -98,7 +117,9 @@ fn benches(c: &mut Criterion) {
         })
     });
     let message = vec![0x80u8; 330];
-    c.bench_function("reference: one Ed25519 signature", |b| b.iter(|| key.sign_message(black_box(&message))));
+    c.bench_function("reference: one Ed25519 signature", |b| {
+        b.iter(|| key.sign_message(black_box(&message)))
+    });
 }
 
 criterion_group!(payment, benches);

@@ -17,7 +17,8 @@ const CAPACITY: usize = 4096;
 
 type Key = (Pubkey, Pubkey, Pubkey);
 
-static CACHE: LazyLock<RwLock<HashMap<Key, Pubkey>>> = LazyLock::new(|| RwLock::new(HashMap::new()));
+static CACHE: LazyLock<RwLock<HashMap<Key, Pubkey>>> =
+    LazyLock::new(|| RwLock::new(HashMap::new()));
 
 /// The associated token account of `owner` for `mint` under `token_program`
 /// (seeds `[owner, token_program, mint]` under the Associated Token program).
@@ -32,7 +33,11 @@ static CACHE: LazyLock<RwLock<HashMap<Key, Pubkey>>> = LazyLock::new(|| RwLock::
 /// ```
 pub fn associated_token_address(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
     let key = (*owner, *mint, *token_program);
-    if let Some(found) = CACHE.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+    if let Some(found) = CACHE
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+    {
         return *found;
     }
     let derived = derive(owner, mint, token_program);
@@ -71,7 +76,10 @@ mod tests {
                 );
                 assert_eq!(ours, theirs);
                 // warm path gives the same answer
-                assert_eq!(associated_token_address(&owner, &USDC_MAINNET, &program), theirs);
+                assert_eq!(
+                    associated_token_address(&owner, &USDC_MAINNET, &program),
+                    theirs
+                );
             }
         }
     }

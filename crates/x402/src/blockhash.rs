@@ -139,7 +139,10 @@ mod tests {
         assert_eq!(LatestBlockhash::parse("not base58!"), None);
         assert_eq!(LatestBlockhash::parse(""), None);
         let text = Hash::new_from_array([5; 32]).to_string();
-        assert_eq!(LatestBlockhash::parse(&text), Some(Hash::new_from_array([5; 32])));
+        assert_eq!(
+            LatestBlockhash::parse(&text),
+            Some(Hash::new_from_array([5; 32]))
+        );
         assert_eq!(LatestBlockhash::parse("11111"), None);
         assert_eq!(LatestBlockhash::parse(&Hash::default().to_string()), None);
     }

@@ -60,10 +60,14 @@ pub enum RefusalReason {
         problem: String,
     },
     /// The server's fee payer is this wallet.
-    #[error("extra.feePayer {0} is this wallet; a sponsored payment needs the facilitator's fee payer")]
+    #[error(
+        "extra.feePayer {0} is this wallet; a sponsored payment needs the facilitator's fee payer"
+    )]
     FeePayerIsPayer(String),
     /// Self-paid payments are not enabled here.
-    #[error("the option has no extra.feePayer, so this wallet would pay the network fee, and self-paid payments are not enabled for {host}")]
+    #[error(
+        "the option has no extra.feePayer, so this wallet would pay the network fee, and self-paid payments are not enabled for {host}"
+    )]
     SelfPaidNotAllowed {
         /// The host (or "this payer" when none was given).
         host: String,
@@ -72,7 +76,9 @@ pub enum RefusalReason {
     #[error("extra.memo is {0} bytes; x402 allows at most 256")]
     MemoTooLong(usize),
     /// The minimal layout cannot carry the seller's memo.
-    #[error("extra.memo asks for a Memo instruction, which the minimal self-paid layout does not carry")]
+    #[error(
+        "extra.memo asks for a Memo instruction, which the minimal self-paid layout does not carry"
+    )]
     MemoWithMinimalLayout,
     /// The spend policy refused.
     #[error(transparent)]
@@ -98,7 +104,9 @@ pub enum Error {
     Preflight(Box<Report>),
     /// The payment would be byte-identical to an earlier one (same blockhash, amount,
     /// recipient and no nonce); a server would reject it as a replay.
-    #[error("this payment would be identical to an earlier one signed over blockhash {blockhash}; fetch a newer blockhash and try again")]
+    #[error(
+        "this payment would be identical to an earlier one signed over blockhash {blockhash}; fetch a newer blockhash and try again"
+    )]
     Duplicate {
         /// The blockhash both would share.
         blockhash: String,
@@ -116,7 +124,11 @@ impl fmt::Display for RefusalList<'_> {
             [] => f.write_str("the 402 offers no payment options"),
             [one] => write!(f, "the payment cannot be made: {}", one.reason),
             many => {
-                write!(f, "none of the {} payment options can be paid: ", many.len())?;
+                write!(
+                    f,
+                    "none of the {} payment options can be paid: ",
+                    many.len()
+                )?;
                 for (i, r) in many.iter().enumerate() {
                     if i > 0 {
                         f.write_str("; ")?;

@@ -155,7 +155,9 @@ impl Keypair {
         match bytes.len() {
             64 => solana_keypair::Keypair::try_from(bytes)
                 .map(Keypair)
-                .map_err(|_| KeyError::Mismatch { origin: origin.into() }),
+                .map_err(|_| KeyError::Mismatch {
+                    origin: origin.into(),
+                }),
             32 => {
                 let mut seed = [0u8; 32];
                 seed.copy_from_slice(bytes);
@@ -195,19 +197,27 @@ impl Keypair {
             origin: origin.into(),
             problem,
         };
-        let values: Vec<serde_json::Value> = match serde_json::from_str::<serde_json::Value>(text.trim()) {
-            Ok(serde_json::Value::Array(v)) => v,
-            Ok(_) => return Err(malformed("it is JSON but not an array of 64 numbers".into())),
-            Err(e) => {
-                return Err(malformed(format!(
-                    "it is not a JSON array of 64 numbers (syntax error at line {}, column {})",
-                    e.line(),
-                    e.column()
-                )));
-            }
-        };
+        let values: Vec<serde_json::Value> =
+            match serde_json::from_str::<serde_json::Value>(text.trim()) {
+                Ok(serde_json::Value::Array(v)) => v,
+                Ok(_) => {
+                    return Err(malformed(
+                        "it is JSON but not an array of 64 numbers".into(),
+                    ));
+                }
+                Err(e) => {
+                    return Err(malformed(format!(
+                        "it is not a JSON array of 64 numbers (syntax error at line {}, column {})",
+                        e.line(),
+                        e.column()
+                    )));
+                }
+            };
         if values.len() != 64 {
-            return Err(malformed(format!("the array has {} elements; it must have 64", values.len())));
+            return Err(malformed(format!(
+                "the array has {} elements; it must have 64",
+                values.len()
+            )));
         }
         let mut bytes = [0u8; 64];
         for (i, v) in values.iter().enumerate() {
@@ -215,7 +225,9 @@ impl Keypair {
                 Some(b) => bytes[i] = b,
                 None => {
                     bytes.fill(0);
-                    return Err(malformed(format!("element {i} is not a number from 0 to 255")));
+                    return Err(malformed(format!(
+                        "element {i} is not a number from 0 to 255"
+                    )));
                 }
             }
         }
@@ -230,10 +242,12 @@ impl Keypair {
     }
 
     fn from_base58_at(text: &str, origin: &str) -> Result<Keypair, KeyError> {
-        let mut bytes = bs58::decode(text.trim()).into_vec().map_err(|_| KeyError::Malformed {
-            origin: origin.into(),
-            problem: "it is not valid base58".into(),
-        })?;
+        let mut bytes = bs58::decode(text.trim())
+            .into_vec()
+            .map_err(|_| KeyError::Malformed {
+                origin: origin.into(),
+                problem: "it is not valid base58".into(),
+            })?;
         let k = Self::from_bytes_at(&bytes, origin);
         bytes.fill(0);
         k
@@ -273,7 +287,10 @@ pub fn default_keypair_path() -> Result<PathBuf, KeyError> {
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var_os("USERPROFILE").filter(|h| !h.is_empty()))
         .ok_or(KeyError::NoHome)?;
-    Ok(PathBuf::from(home).join(".config").join("solana").join("id.json"))
+    Ok(PathBuf::from(home)
+        .join(".config")
+        .join("solana")
+        .join("id.json"))
 }
 
 #[cfg(test)]
@@ -282,7 +299,10 @@ mod tests {
 
     fn json_of(k: &Keypair) -> String {
         let b = k.as_solana().to_bytes();
-        format!("[{}]", b.iter().map(u8::to_string).collect::<Vec<_>>().join(","))
+        format!(
+            "[{}]",
+            b.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
+        )
     }
 
     #[test]
@@ -292,7 +312,12 @@ mod tests {
         assert_eq!(Keypair::from_json(&j).unwrap().pubkey(), k.pubkey());
         let b58 = k.as_solana().to_base58_string();
         assert_eq!(Keypair::from_base58(&b58).unwrap().pubkey(), k.pubkey());
-        assert_eq!(Keypair::from_base58(&bs58::encode([7u8; 32]).into_string()).unwrap().pubkey(), k.pubkey());
+        assert_eq!(
+            Keypair::from_base58(&bs58::encode([7u8; 32]).into_string())
+                .unwrap()
+                .pubkey(),
+            k.pubkey()
+        );
         let dir = std::env::temp_dir().join(format!("sova-x402-key-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("id.json");
@@ -313,21 +338,37 @@ mod tests {
         // Mismatched public half.
         let mut bytes = k.as_solana().to_bytes();
         bytes[40] ^= 1;
-        let bad = format!("[{}]", bytes.iter().map(u8::to_string).collect::<Vec<_>>().join(","));
+        let bad = format!(
+            "[{}]",
+            bytes
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         let e = Keypair::from_json(&bad).unwrap_err().to_string();
         assert!(e.contains("does not match"), "{e}");
         // An element out of range, a syntax error, bad base58.
-        let e = Keypair::from_json(&j.replacen('[', "[300,", 1).replacen(",", "", 0)).unwrap_err().to_string();
+        let e = Keypair::from_json(&j.replacen('[', "[300,", 1).replacen(",", "", 0))
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains(&j[1..20]), "{e}");
         let e = Keypair::from_json("[1,2,").unwrap_err().to_string();
         assert!(e.contains("syntax error"), "{e}");
-        let e = Keypair::from_base58(&(secret_b58.clone() + "0")).unwrap_err().to_string();
+        let e = Keypair::from_base58(&(secret_b58.clone() + "0"))
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains(&secret_b58[..10]), "{e}");
-        let e = Keypair::from_file("/nonexistent/sova/id.json").unwrap_err().to_string();
+        let e = Keypair::from_file("/nonexistent/sova/id.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/nonexistent/sova/id.json"), "{e}");
         // Debug shows the public key only.
         let d = format!("{k:?}");
-        assert!(d.contains(&k.pubkey().to_string()) && d.contains("redacted"), "{d}");
+        assert!(
+            d.contains(&k.pubkey().to_string()) && d.contains("redacted"),
+            "{d}"
+        );
         assert!(!d.contains(&secret_b58[..10]));
     }
 }

@@ -101,11 +101,14 @@ pub use keys::{KeyError, Keypair, Signer, SignerError, default_keypair_path};
 pub use mint::{MintError, MintInfo, MintRegistry, TokenProgram};
 pub use nonce::{NonceError, NonceSource, OsNonce, SeededNonce, nonce_hex};
 pub use payer::{
-    AssetConfig, Payer, PayerBuilder, Preference, PrepareContext, Prepared, PreparedPayment, SelfPaid, SelfPaidLayout,
+    AssetConfig, Payer, PayerBuilder, Preference, PrepareContext, Prepared, PreparedPayment,
+    SelfPaid, SelfPaidLayout,
 };
 pub use policy::{AssetLimits, PolicyRefusal, Reservation, SpendPolicy, SpendPolicyBuilder};
 pub use record::{Evidence, PaymentMode, PaymentRecord, ReconcileCalls, Reconciliation};
-pub use verify::{Against, Check, Report, VerifyOptions, verify, verify_payload, verify_transaction};
+pub use verify::{
+    Against, Check, Report, VerifyOptions, verify, verify_payload, verify_transaction,
+};
 
 pub use solana_hash::Hash;
 pub use solana_pubkey::Pubkey;

@@ -72,7 +72,9 @@ pub enum MintError {
         mint: String,
     },
     /// The account is not owned by a token program.
-    #[error("account {mint} is owned by {owner}, not by the SPL Token or Token-2022 program, so it is not a mint")]
+    #[error(
+        "account {mint} is owned by {owner}, not by the SPL Token or Token-2022 program, so it is not a mint"
+    )]
     NotTokenProgram {
         /// The mint asked for.
         mint: String,
@@ -165,12 +167,18 @@ impl MintRegistry {
         let mut map = HashMap::new();
         map.insert(USDC_MAINNET, MintInfo::USDC_MAINNET);
         map.insert(USDC_DEVNET, MintInfo::USDC_DEVNET);
-        MintRegistry { map: RwLock::new(map) }
+        MintRegistry {
+            map: RwLock::new(map),
+        }
     }
 
     /// What is known about `mint`.
     pub fn get(&self, mint: &Pubkey) -> Option<MintInfo> {
-        self.map.read().unwrap_or_else(PoisonError::into_inner).get(mint).copied()
+        self.map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(mint)
+            .copied()
     }
 
     /// Records (or replaces) a mint.
@@ -199,7 +207,8 @@ mod tests {
         let info = MintInfo::from_account(m, &TOKEN_2022_PROGRAM_ID, &mint_data(9, true)).unwrap();
         assert_eq!(info.decimals, 9);
         assert_eq!(info.program, TokenProgram::Token2022);
-        let e = MintInfo::from_account(m, &Pubkey::new_from_array([1; 32]), &mint_data(6, true)).unwrap_err();
+        let e = MintInfo::from_account(m, &Pubkey::new_from_array([1; 32]), &mint_data(6, true))
+            .unwrap_err();
         assert!(e.to_string().contains("not a mint"), "{e}");
         assert!(MintInfo::from_account(m, &TOKEN_PROGRAM_ID, &mint_data(6, false)).is_err());
         assert!(MintInfo::from_account(m, &TOKEN_PROGRAM_ID, &[0; 10]).is_err());

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use solana_pubkey::Pubkey;
-use sova_protocol::x402::{PayloadShape, PaymentPayload, PaymentRequired, PaymentRequirements, SCHEME_EXACT, networks};
+use sova_protocol::x402::{
+    PayloadShape, PaymentPayload, PaymentRequired, PaymentRequirements, SCHEME_EXACT, networks,
+};
 
 use crate::blockhash::{BlockhashCache, BlockhashSource, LatestBlockhash};
 use crate::error::{Error, Refusal, RefusalReason};
@@ -403,11 +405,13 @@ impl PayerBuilder {
 
     /// The payer.
     pub fn build(self) -> Result<Payer, Error> {
-        let signer = self
-            .signer
-            .ok_or_else(|| Error::Config("no signer: call .signer(..) with the paying keypair".into()))?;
+        let signer = self.signer.ok_or_else(|| {
+            Error::Config("no signer: call .signer(..) with the paying keypair".into())
+        })?;
         let policy = self.policy.ok_or_else(|| {
-            Error::Config("no spend policy: call .policy(..) (SpendPolicy::unlimited() for none)".into())
+            Error::Config(
+                "no spend policy: call .policy(..) (SpendPolicy::unlimited() for none)".into(),
+            )
         })?;
         let mints = self.mints.unwrap_or_default();
         let mut assets = self.assets;
@@ -570,7 +574,10 @@ fn value_key(amount: u64, decimals: Option<u8>) -> (u8, u128) {
     match decimals {
         // u64::MAX * 10^18 < u128::MAX, so this cannot overflow.
         Some(d) if d <= 18 => (0, u128::from(amount) * 10u128.pow(u32::from(18 - d))),
-        Some(d) => (0, u128::from(amount) / 10u128.pow(u32::from(d - 18).min(38))),
+        Some(d) => (
+            0,
+            u128::from(amount) / 10u128.pow(u32::from(d - 18).min(38)),
+        ),
         None => (1, u128::from(amount)),
     }
 }
@@ -667,7 +674,10 @@ impl Payer {
             None => {
                 if !self.self_paid_allowed(ctx.host) {
                     return Err(RefusalReason::SelfPaidNotAllowed {
-                        host: ctx.host.map_or_else(|| "this payer (no host given)".to_owned(), |h| format!("host {h}")),
+                        host: ctx.host.map_or_else(
+                            || "this payer (no host given)".to_owned(),
+                            |h| format!("host {h}"),
+                        ),
                     });
                 }
                 match self.self_paid_layout {
@@ -694,7 +704,8 @@ impl Payer {
                 });
             }
         };
-        self.policy.check_static(&mint, req.amount.0, &req.pay_to, ctx.host)?;
+        self.policy
+            .check_static(&mint, req.amount.0, &req.pay_to, ctx.host)?;
         Ok(Candidate {
             index,
             req,
@@ -732,7 +743,9 @@ impl Payer {
         if let Some(b) = ctx.blockhash.filter(LatestBlockhash::is_usable) {
             return Some((b, BlockhashSource::Context));
         }
-        self.blockhashes.get(ctx.now).map(|b| (b, BlockhashSource::Cache))
+        self.blockhashes
+            .get(ctx.now)
+            .map(|b| (b, BlockhashSource::Cache))
     }
 
     /// Prepares a payment for one of the options of `required`.
@@ -742,7 +755,11 @@ impl Payer {
     /// preference; for the first that fits the budget and the rate limit, an amount is
     /// reserved, the transaction is built and signed, the header is encoded and the
     /// verifier checks it. Nothing is signed before the policy has agreed.
-    pub fn prepare(&self, required: &PaymentRequired, ctx: &PrepareContext<'_>) -> Result<Prepared, Error> {
+    pub fn prepare(
+        &self,
+        required: &PaymentRequired,
+        ctx: &PrepareContext<'_>,
+    ) -> Result<Prepared, Error> {
         if let Some(b) = ctx.blockhash.filter(LatestBlockhash::is_usable) {
             self.blockhashes.store(b, ctx.now);
         }
@@ -762,9 +779,9 @@ impl Payer {
         }
         for c in &candidates {
             let Some(info) = c.info else { continue };
-            if let Err(p) = self
-                .policy
-                .check(&c.mint, c.req.amount.0, &c.req.pay_to, ctx.host, ctx.now)
+            if let Err(p) =
+                self.policy
+                    .check(&c.mint, c.req.amount.0, &c.req.pay_to, ctx.host, ctx.now)
             {
                 refusals.push(Refusal {
                     index: c.index,
@@ -774,13 +791,18 @@ impl Payer {
             }
             let mut skip_requirement_hash = false;
             loop {
-                let Some((blockhash, source)) = self.resolve_blockhash(c.req, ctx, skip_requirement_hash) else {
+                let Some((blockhash, source)) =
+                    self.resolve_blockhash(c.req, ctx, skip_requirement_hash)
+                else {
                     return Ok(Prepared::NeedBlockhash(GetLatestBlockhash));
                 };
-                let reservation = match self
-                    .policy
-                    .reserve(&c.mint, c.req.amount.0, &c.req.pay_to, ctx.host, ctx.now)
-                {
+                let reservation = match self.policy.reserve(
+                    &c.mint,
+                    c.req.amount.0,
+                    &c.req.pay_to,
+                    ctx.host,
+                    ctx.now,
+                ) {
                     Ok(r) => r,
                     Err(p) => {
                         refusals.push(Refusal {

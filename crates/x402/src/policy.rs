@@ -23,7 +23,9 @@ pub enum PolicyRefusal {
         cap: u64,
     },
     /// The amount is above what is left of the cumulative budget of its asset.
-    #[error("amount {amount} exceeds the remaining budget {remaining} (spent {spent} of {budget}, asset {asset})")]
+    #[error(
+        "amount {amount} exceeds the remaining budget {remaining} (spent {spent} of {budget}, asset {asset})"
+    )]
     OverBudget {
         /// The asset (mint).
         asset: String,
@@ -37,7 +39,9 @@ pub enum PolicyRefusal {
         remaining: u64,
     },
     /// Too many payments in the last minute.
-    #[error("payment rate limit reached: {count} payments in the last 60 s (limit {limit} per minute)")]
+    #[error(
+        "payment rate limit reached: {count} payments in the last 60 s (limit {limit} per minute)"
+    )]
     RateLimited {
         /// Payments in the window.
         count: usize,
@@ -170,7 +174,13 @@ fn normalize_host(host: &str) -> String {
     let h = host.trim().trim_end_matches('.');
     // Strip a port, keeping bracketed IPv6 literals intact.
     let h = match h.rsplit_once(':') {
-        Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && (!name.contains(':') || name.ends_with(']')) => name,
+        Some((name, port))
+            if !name.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
         _ => h,
     };
     h.to_ascii_lowercase()
@@ -210,7 +220,13 @@ impl SpendPolicy {
     }
 
     /// The rules that do not depend on history: the per-payment cap and the pinned payTo.
-    pub fn check_static(&self, asset: &Pubkey, amount: u64, pay_to: &str, host: Option<&str>) -> Result<(), PolicyRefusal> {
+    pub fn check_static(
+        &self,
+        asset: &Pubkey,
+        amount: u64,
+        pay_to: &str,
+        host: Option<&str>,
+    ) -> Result<(), PolicyRefusal> {
         let limits = self.limits(asset);
         if let Some(cap) = limits.max_per_payment
             && amount > cap
@@ -238,7 +254,13 @@ impl SpendPolicy {
         Ok(())
     }
 
-    fn check_dynamic(&self, state: &mut State, asset: &Pubkey, amount: u64, now: Instant) -> Result<(), PolicyRefusal> {
+    fn check_dynamic(
+        &self,
+        state: &mut State,
+        asset: &Pubkey,
+        amount: u64,
+        now: Instant,
+    ) -> Result<(), PolicyRefusal> {
         if let Some(budget) = self.limits(asset).budget {
             let spent = state.spent.get(asset).copied().unwrap_or(0);
             let remaining = budget.saturating_sub(spent);
@@ -265,7 +287,14 @@ impl SpendPolicy {
     }
 
     /// Every rule, without reserving anything (the answer may change before a reservation).
-    pub fn check(&self, asset: &Pubkey, amount: u64, pay_to: &str, host: Option<&str>, now: Instant) -> Result<(), PolicyRefusal> {
+    pub fn check(
+        &self,
+        asset: &Pubkey,
+        amount: u64,
+        pay_to: &str,
+        host: Option<&str>,
+        now: Instant,
+    ) -> Result<(), PolicyRefusal> {
         self.check_static(asset, amount, pay_to, host)?;
         let mut state = self.lock();
         self.check_dynamic(&mut state, asset, amount, now)
@@ -388,19 +417,37 @@ mod tests {
         let t = Instant::now();
         assert!(matches!(
             p.reserve(&USDC_MAINNET, 101, "X", None, t),
-            Err(PolicyRefusal::OverCap { amount: 101, cap: 100, .. })
+            Err(PolicyRefusal::OverCap {
+                amount: 101,
+                cap: 100,
+                ..
+            })
         ));
-        let e = p.reserve(&USDC_MAINNET, 1, "X", Some("api.sova-intel.com"), t).unwrap_err();
+        let e = p
+            .reserve(&USDC_MAINNET, 1, "X", Some("api.sova-intel.com"), t)
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "payTo X is not the recipient pinned for host api.sova-intel.com (TREASURY)"
         );
-        let a = p.reserve(&USDC_MAINNET, 100, "TREASURY", Some("api.sova-intel.com"), t).unwrap();
-        let b = p.reserve(&USDC_MAINNET, 100, "X", Some("other.example"), t).unwrap();
+        let a = p
+            .reserve(
+                &USDC_MAINNET,
+                100,
+                "TREASURY",
+                Some("api.sova-intel.com"),
+                t,
+            )
+            .unwrap();
+        let b = p
+            .reserve(&USDC_MAINNET, 100, "X", Some("other.example"), t)
+            .unwrap();
         let e = p.reserve(&USDC_MAINNET, 100, "X", None, t).unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("amount 100 exceeds the remaining budget 50 (spent 200 of 250, asset {USDC_MAINNET})")
+            format!(
+                "amount 100 exceeds the remaining budget 50 (spent 200 of 250, asset {USDC_MAINNET})"
+            )
         );
         let c = p.reserve(&USDC_MAINNET, 50, "X", None, t).unwrap();
         assert_eq!(p.remaining(&USDC_MAINNET), Some(0));
@@ -412,7 +459,10 @@ mod tests {
         let d = p.reserve(&other, 1_000_000, "X", None, t).unwrap();
         let e2 = p.reserve(&other, 1, "X", None, t).unwrap();
         let e = p.reserve(&other, 1, "X", None, t).unwrap_err();
-        assert_eq!(e.to_string(), "payment rate limit reached: 3 payments in the last 60 s (limit 3 per minute)");
+        assert_eq!(
+            e.to_string(),
+            "payment rate limit reached: 3 payments in the last 60 s (limit 3 per minute)"
+        );
         assert!(p.reserve(&other, 1, "X", None, t + WINDOW).is_ok());
         a.commit();
         drop(d);

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use solana_pubkey::Pubkey;
 
 use crate::blockhash::BlockhashSource;
-use crate::rpc::{GetBlockHeight, GetSignatureStatuses, GetSignaturesForAddress, SignatureInfo, SignatureStatus};
+use crate::rpc::{
+    GetBlockHeight, GetSignatureStatuses, GetSignaturesForAddress, SignatureInfo, SignatureStatus,
+};
 
 /// How a payment's fee was paid and its transaction laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -89,7 +91,10 @@ pub enum Reconciliation {
 impl Reconciliation {
     /// Whether a new payment cannot double-pay.
     pub fn safe_to_pay_again(&self) -> bool {
-        matches!(self, Reconciliation::FailedOnChain { .. } | Reconciliation::Expired)
+        matches!(
+            self,
+            Reconciliation::FailedOnChain { .. } | Reconciliation::Expired
+        )
     }
 }
 
@@ -120,9 +125,12 @@ pub struct Evidence<'a> {
 impl PaymentRecord {
     /// The calls whose answers [`reconcile`](Self::reconcile) needs.
     pub fn reconcile_calls(&self) -> ReconcileCalls {
-        let statuses = self.transaction_signature.as_ref().map(|s| GetSignatureStatuses {
-            signatures: vec![s.clone()],
-        });
+        let statuses = self
+            .transaction_signature
+            .as_ref()
+            .map(|s| GetSignatureStatuses {
+                signatures: vec![s.clone()],
+            });
         let signatures = match (&self.transaction_signature, self.source.parse::<Pubkey>()) {
             (None, Ok(source)) => Some(GetSignaturesForAddress::new(source, 100)),
             _ => None,
@@ -154,10 +162,11 @@ impl PaymentRecord {
         if let (Some(memo), Some(list)) = (&self.memo, evidence.signatures) {
             // Nodes report memos as "[len] text", several joined by "; ".
             let needle = format!("] {memo}");
-            if let Some(found) = list
-                .iter()
-                .find(|s| s.memo.as_deref().is_some_and(|m| m.contains(&needle) || m == memo))
-            {
+            if let Some(found) = list.iter().find(|s| {
+                s.memo
+                    .as_deref()
+                    .is_some_and(|m| m.contains(&needle) || m == memo)
+            }) {
                 return match &found.err {
                     Some(e) if !e.is_null() => Reconciliation::FailedOnChain {
                         signature: found.signature.clone(),

@@ -82,7 +82,9 @@ pub trait RpcCall {
 
     /// A `POST` request to `rpc_url` with the body and a JSON content type.
     fn http_request(&self, rpc_url: &str, id: u64) -> Result<http::Request<Vec<u8>>, RpcError> {
-        let bad = || RpcError::BadUrl { url: rpc_url.to_owned() };
+        let bad = || RpcError::BadUrl {
+            url: rpc_url.to_owned(),
+        };
         if !(rpc_url.starts_with("http://") || rpc_url.starts_with("https://")) {
             return Err(bad());
         }
@@ -127,7 +129,10 @@ fn malformed(method: &'static str, problem: impl Into<String>) -> RpcError {
     }
 }
 
-fn from_value<T: for<'de> Deserialize<'de>>(method: &'static str, v: &Value) -> Result<T, RpcError> {
+fn from_value<T: for<'de> Deserialize<'de>>(
+    method: &'static str,
+    v: &Value,
+) -> Result<T, RpcError> {
     T::deserialize(v).map_err(|e| malformed(method, e.to_string()))
 }
 
@@ -151,7 +156,9 @@ impl RpcCall for GetLatestBlockhash {
             last_valid_block_height: u64,
         }
         let m = self.method();
-        let value = result.get("value").ok_or_else(|| malformed(m, "no `value`"))?;
+        let value = result
+            .get("value")
+            .ok_or_else(|| malformed(m, "no `value`"))?;
         let v: V = from_value(m, value)?;
         let blockhash = LatestBlockhash::parse(&v.blockhash)
             .ok_or_else(|| malformed(m, "the blockhash is not base58 of 32 bytes"))?;
@@ -175,9 +182,12 @@ impl RpcCall for GetBlockHeight {
         json!([{"commitment": "confirmed"}])
     }
     fn parse_result(&self, result: &Value) -> Result<u64, RpcError> {
-        result
-            .as_u64()
-            .ok_or_else(|| malformed(self.method(), "the block height is not a non-negative integer"))
+        result.as_u64().ok_or_else(|| {
+            malformed(
+                self.method(),
+                "the block height is not a non-negative integer",
+            )
+        })
     }
 }
 
@@ -205,7 +215,9 @@ impl RpcCall for GetMintInfo {
     }
     fn parse_result(&self, result: &Value) -> Result<MintInfo, RpcError> {
         let m = self.method();
-        let value = result.get("value").ok_or_else(|| malformed(m, "no `value`"))?;
+        let value = result
+            .get("value")
+            .ok_or_else(|| malformed(m, "no `value`"))?;
         if value.is_null() {
             return Err(MintError::NotFound {
                 mint: self.mint.to_string(),
@@ -227,7 +239,8 @@ impl RpcCall for GetMintInfo {
         let bytes = if data.is_empty() {
             Vec::new()
         } else {
-            sova_protocol::x402::b64::decode(data).map_err(|e| malformed(m, format!("`data` is not base64: {e}")))?
+            sova_protocol::x402::b64::decode(data)
+                .map_err(|e| malformed(m, format!("`data` is not base64: {e}")))?
         };
         Ok(MintInfo::from_account(self.mint, &owner, &bytes)?)
     }
@@ -334,12 +347,18 @@ impl RpcCall for GetSignatureStatuses {
     }
     fn parse_result(&self, result: &Value) -> Result<Vec<Option<SignatureStatus>>, RpcError> {
         let m = self.method();
-        let value = result.get("value").ok_or_else(|| malformed(m, "no `value`"))?;
+        let value = result
+            .get("value")
+            .ok_or_else(|| malformed(m, "no `value`"))?;
         let out: Vec<Option<SignatureStatus>> = from_value(m, value)?;
         if out.len() != self.signatures.len() {
             return Err(malformed(
                 m,
-                format!("{} statuses for {} signatures", out.len(), self.signatures.len()),
+                format!(
+                    "{} statuses for {} signatures",
+                    out.len(),
+                    self.signatures.len()
+                ),
             ));
         }
         Ok(out)
@@ -365,21 +384,42 @@ mod tests {
         g.before = Some("sig".into());
         assert!(g.body(1).contains(r#""limit":1000"#), "{}", g.body(1));
         assert!(g.body(1).contains(r#""before":"sig""#));
-        assert!(GetSignatureStatuses { signatures: vec!["x".into()] }.body(1).contains("searchTransactionHistory"));
-        let r = GetLatestBlockhash.http_request("http://127.0.0.1:8899", 1).unwrap();
+        assert!(
+            GetSignatureStatuses {
+                signatures: vec!["x".into()]
+            }
+            .body(1)
+            .contains("searchTransactionHistory")
+        );
+        let r = GetLatestBlockhash
+            .http_request("http://127.0.0.1:8899", 1)
+            .unwrap();
         assert_eq!(r.method(), http::Method::POST);
         assert!(GetLatestBlockhash.http_request("ftp://x", 1).is_err());
-        assert!(GetLatestBlockhash.http_request("http://bad url", 1).is_err());
+        assert!(
+            GetLatestBlockhash
+                .http_request("http://bad url", 1)
+                .is_err()
+        );
     }
 
     #[test]
     fn answers() {
         let e = GetLatestBlockhash
-            .parse(br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"Node is behind"}}"#)
+            .parse(
+                br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"Node is behind"}}"#,
+            )
             .unwrap_err();
-        assert_eq!(e.to_string(), "the Solana RPC node refused getLatestBlockhash: Node is behind (code -32005)");
+        assert_eq!(
+            e.to_string(),
+            "the Solana RPC node refused getLatestBlockhash: Node is behind (code -32005)"
+        );
         assert!(GetLatestBlockhash.parse(b"<html>").is_err());
-        assert!(GetLatestBlockhash.parse(br#"{"result":{"value":{"blockhash":"zz","lastValidBlockHeight":1}}}"#).is_err());
+        assert!(
+            GetLatestBlockhash
+                .parse(br#"{"result":{"value":{"blockhash":"zz","lastValidBlockHeight":1}}}"#)
+                .is_err()
+        );
         assert!(GetLatestBlockhash.parse(br#"{"result":{"value":{"blockhash":"11111111111111111111111111111111","lastValidBlockHeight":-1}}}"#).is_err());
         assert_eq!(GetBlockHeight.parse(br#"{"result":1233}"#).unwrap(), 1233);
 
@@ -393,9 +433,15 @@ mod tests {
         );
         let info = GetMintInfo::new(mint).parse(body.as_bytes()).unwrap();
         assert_eq!((info.decimals, info.program), (9, TokenProgram::Token2022));
-        let e = GetMintInfo::new(USDC_MAINNET).parse(br#"{"result":{"value":null}}"#).unwrap_err();
+        let e = GetMintInfo::new(USDC_MAINNET)
+            .parse(br#"{"result":{"value":null}}"#)
+            .unwrap_err();
         assert!(e.to_string().contains("does not exist"), "{e}");
-        assert!(GetMintInfo::new(mint).parse(br#"{"result":{"value":{"data":"x","owner":"y"}}}"#).is_err());
+        assert!(
+            GetMintInfo::new(mint)
+                .parse(br#"{"result":{"value":{"data":"x","owner":"y"}}}"#)
+                .is_err()
+        );
 
         let sigs = GetSignaturesForAddress::new(mint, 10)
             .parse(br#"{"result":[{"signature":"abc","slot":114,"err":null,"memo":"[32] deadbeef","blockTime":null,"confirmationStatus":"finalized"}]}"#)
@@ -406,8 +452,12 @@ mod tests {
             .unwrap();
         assert_eq!(st[0].as_ref().unwrap().slot, 48);
         assert!(st[1].is_none());
-        assert!(GetSignatureStatuses { signatures: vec!["a".into()] }
+        assert!(
+            GetSignatureStatuses {
+                signatures: vec!["a".into()]
+            }
             .parse(br#"{"result":{"value":[null,null]}}"#)
-            .is_err());
+            .is_err()
+        );
     }
 }

@@ -22,7 +22,8 @@ use crate::ata::associated_token_address;
 use crate::keys::{Signer, SignerError};
 use crate::mint::MintInfo;
 use crate::programs::{
-    ASSOCIATED_TOKEN_PROGRAM_ID, CREATE_IDEMPOTENT_DISC, MEMO_PROGRAM_ID, SYSTEM_PROGRAM_ID, TRANSFER_CHECKED_DISC,
+    ASSOCIATED_TOKEN_PROGRAM_ID, CREATE_IDEMPOTENT_DISC, MEMO_PROGRAM_ID, SYSTEM_PROGRAM_ID,
+    TRANSFER_CHECKED_DISC,
 };
 
 /// Largest serialized transaction Solana accepts (bytes).
@@ -70,7 +71,10 @@ impl ComputeBudget {
             let fee_cap = Self::MAX_PRIORITY_FEE_LAMPORTS * 1_000_000 / u64::from(unit_limit);
             unit_price = unit_price.min(fee_cap);
         }
-        ComputeBudget { unit_limit, unit_price }
+        ComputeBudget {
+            unit_limit,
+            unit_price,
+        }
     }
 
     /// Total priority fee in lamports (rounded up, as the runtime does).
@@ -125,7 +129,9 @@ pub struct PaymentSpec {
 #[non_exhaustive]
 pub enum BuildError {
     /// The sponsored fee payer is the paying wallet.
-    #[error("the fee payer {0} offered by the server is this wallet; a sponsored payment needs a different fee payer")]
+    #[error(
+        "the fee payer {0} offered by the server is this wallet; a sponsored payment needs a different fee payer"
+    )]
     FeePayerIsPayer(String),
     /// The memo is too long.
     #[error("the memo is {0} bytes; x402 allows at most 256")]
@@ -180,7 +186,13 @@ impl SignedPayment {
 }
 
 /// The `TransferChecked` instruction on the mint's program.
-pub fn transfer_checked(mint: &MintInfo, source: Pubkey, destination: Pubkey, authority: Pubkey, amount: u64) -> Instruction {
+pub fn transfer_checked(
+    mint: &MintInfo,
+    source: Pubkey,
+    destination: Pubkey,
+    authority: Pubkey,
+    amount: u64,
+) -> Instruction {
     let mut data = Vec::with_capacity(10);
     data.push(TRANSFER_CHECKED_DISC);
     data.extend_from_slice(&amount.to_le_bytes());
@@ -204,7 +216,10 @@ pub fn create_ata_idempotent(funder: Pubkey, owner: Pubkey, mint: &MintInfo) -> 
         program_id: ASSOCIATED_TOKEN_PROGRAM_ID,
         accounts: vec![
             AccountMeta::new(funder, true),
-            AccountMeta::new(associated_token_address(&owner, &mint.mint, &program), false),
+            AccountMeta::new(
+                associated_token_address(&owner, &mint.mint, &program),
+                false,
+            ),
             AccountMeta::new_readonly(owner, false),
             AccountMeta::new_readonly(mint.mint, false),
             AccountMeta::new_readonly(SYSTEM_PROGRAM_ID, false),
@@ -256,7 +271,12 @@ pub fn compile(spec: &PaymentSpec, payer: &Pubkey) -> Result<UnsignedPayment, Bu
                 return Err(BuildError::FeePayerIsPayer(fee_payer.to_string()));
             }
             let memo = spec.memo.as_deref().ok_or(BuildError::MissingMemo)?;
-            (fee_payer, Some(spec.compute_budget.unwrap_or_default()), Some(memo), false)
+            (
+                fee_payer,
+                Some(spec.compute_budget.unwrap_or_default()),
+                Some(memo),
+                false,
+            )
         }
         Layout::SelfPaid => (*payer, spec.compute_budget, spec.memo.as_deref(), false),
         Layout::Minimal => {
@@ -276,13 +296,23 @@ pub fn compile(spec: &PaymentSpec, payer: &Pubkey) -> Result<UnsignedPayment, Bu
     });
     let mut ixs = Vec::with_capacity(5);
     if let Some(b) = budget {
-        ixs.push(ComputeBudgetInstruction::set_compute_unit_limit(b.unit_limit));
-        ixs.push(ComputeBudgetInstruction::set_compute_unit_price(b.unit_price));
+        ixs.push(ComputeBudgetInstruction::set_compute_unit_limit(
+            b.unit_limit,
+        ));
+        ixs.push(ComputeBudgetInstruction::set_compute_unit_price(
+            b.unit_price,
+        ));
     }
     if spec.create_recipient_ata {
         ixs.push(create_ata_idempotent(fee_payer, spec.pay_to, &spec.mint));
     }
-    ixs.push(transfer_checked(&spec.mint, source, destination, *payer, spec.amount));
+    ixs.push(transfer_checked(
+        &spec.mint,
+        source,
+        destination,
+        *payer,
+        spec.amount,
+    ));
     if let Some(text) = memo_text {
         ixs.push(memo(text));
     }
@@ -329,7 +359,11 @@ fn assemble(unsigned: &UnsignedPayment, signature: &Signature) -> (Vec<u8>, usiz
 /// Compiles, signs (the payer's slot only) and serializes a payment.
 ///
 /// `verify_signature` re-checks the signer's output with Ed25519 (use it for remote signers).
-pub fn build_payment(spec: &PaymentSpec, signer: &dyn Signer, verify_signature: bool) -> Result<SignedPayment, BuildError> {
+pub fn build_payment(
+    spec: &PaymentSpec,
+    signer: &dyn Signer,
+    verify_signature: bool,
+) -> Result<SignedPayment, BuildError> {
     let payer = signer.pubkey();
     let unsigned = compile(spec, &payer)?;
     let signature = signer.sign_message(&unsigned.message)?;
@@ -371,6 +405,14 @@ mod tests {
         .clamped();
         assert_eq!(b.unit_price, 1_000_000);
         assert_eq!(ComputeBudget::default().priority_fee_lamports(), 1);
-        assert_eq!(ComputeBudget { unit_limit: 0, unit_price: 5 }.clamped().unit_price, 5);
+        assert_eq!(
+            ComputeBudget {
+                unit_limit: 0,
+                unit_price: 5
+            }
+            .clamped()
+            .unit_price,
+            5
+        );
     }
 }

@@ -14,8 +14,8 @@ use sova_protocol::x402::{PaymentPayload, PaymentRequired, PaymentRequirements, 
 use crate::ata::associated_token_address;
 use crate::mint::{MintInfo, MintRegistry, TokenProgram};
 use crate::programs::{
-    ASSOCIATED_TOKEN_PROGRAM_ID, COMPUTE_BUDGET_PROGRAM_ID, CREATE_IDEMPOTENT_DISC, CU_LIMIT_DISC, CU_PRICE_DISC,
-    MEMO_PROGRAM_ID, SYSTEM_PROGRAM_ID, TRANSFER_CHECKED_DISC,
+    ASSOCIATED_TOKEN_PROGRAM_ID, COMPUTE_BUDGET_PROGRAM_ID, CREATE_IDEMPOTENT_DISC, CU_LIMIT_DISC,
+    CU_PRICE_DISC, MEMO_PROGRAM_ID, SYSTEM_PROGRAM_ID, TRANSFER_CHECKED_DISC,
 };
 use crate::tx::{ComputeBudget, MAX_MEMO_BYTES, MAX_TRANSACTION_SIZE};
 use crate::wire::{self, ParsedIx, ParsedTx};
@@ -63,7 +63,12 @@ impl fmt::Display for Report {
         if failed.is_empty() {
             return write!(f, "all {} checks passed", self.checks.len());
         }
-        write!(f, "{} of {} checks failed: ", failed.len(), self.checks.len())?;
+        write!(
+            f,
+            "{} of {} checks failed: ",
+            failed.len(),
+            self.checks.len()
+        )?;
         for (i, c) in failed.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
@@ -198,13 +203,23 @@ impl Rec {
     }
 
     fn check(&mut self, name: &'static str, passed: bool, detail: impl FnOnce() -> String) -> bool {
-        let detail = if !passed || self.verbose { detail() } else { String::new() };
-        self.checks.push(Check { name, passed, detail });
+        let detail = if !passed || self.verbose {
+            detail()
+        } else {
+            String::new()
+        };
+        self.checks.push(Check {
+            name,
+            passed,
+            detail,
+        });
         passed
     }
 
     fn finish(self) -> Report {
-        Report { checks: self.checks }
+        Report {
+            checks: self.checks,
+        }
     }
 }
 
@@ -225,11 +240,17 @@ impl Rec {
 /// assert!(!report.passed());
 /// assert_eq!(report.checks[0].name, "payload_decodes");
 /// ```
-pub fn verify<'a>(against: impl Into<Against<'a>>, payment_header: &str, options: &VerifyOptions) -> Report {
+pub fn verify<'a>(
+    against: impl Into<Against<'a>>,
+    payment_header: &str,
+    options: &VerifyOptions,
+) -> Report {
     let mut rec = Rec::new(options.verbose);
     let payload = match PaymentPayload::decode(payment_header) {
         Ok(p) => {
-            rec.check("payload_decodes", true, || "the header is base64 JSON of a PaymentPayload".into());
+            rec.check("payload_decodes", true, || {
+                "the header is base64 JSON of a PaymentPayload".into()
+            });
             p
         }
         Err(e) => {
@@ -242,27 +263,42 @@ pub fn verify<'a>(against: impl Into<Against<'a>>, payment_header: &str, options
 }
 
 /// Verifies a decoded payload.
-pub fn verify_payload<'a>(against: impl Into<Against<'a>>, payload: &PaymentPayload, options: &VerifyOptions) -> Report {
+pub fn verify_payload<'a>(
+    against: impl Into<Against<'a>>,
+    payload: &PaymentPayload,
+    options: &VerifyOptions,
+) -> Report {
     let mut rec = Rec::new(options.verbose);
     payload_checks(&mut rec, against.into(), payload, options);
     rec.finish()
 }
 
 /// Verifies serialized transaction bytes against one requirement (no payload checks).
-pub fn verify_transaction(requirement: &PaymentRequirements, transaction: &[u8], options: &VerifyOptions) -> Report {
+pub fn verify_transaction(
+    requirement: &PaymentRequirements,
+    transaction: &[u8],
+    options: &VerifyOptions,
+) -> Report {
     let mut rec = Rec::new(options.verbose);
     transaction_checks(&mut rec, requirement, transaction, options);
     rec.finish()
 }
 
-fn payload_checks(rec: &mut Rec, against: Against<'_>, payload: &PaymentPayload, options: &VerifyOptions) {
+fn payload_checks(
+    rec: &mut Rec,
+    against: Against<'_>,
+    payload: &PaymentPayload,
+    options: &VerifyOptions,
+) {
     let offered = against.offered();
     match &payload.accepted {
         Some(accepted) => {
             let exact = offered.iter().find(|r| r.raw_json() == accepted.raw_json());
             let req = match exact {
                 Some(r) => {
-                    rec.check("accepted_echo", true, || "accepted is an exact copy of an offered requirement".into());
+                    rec.check("accepted_echo", true, || {
+                        "accepted is an exact copy of an offered requirement".into()
+                    });
                     r
                 }
                 None => match offered.iter().find(|r| r.same_payment(accepted)) {
@@ -274,7 +310,10 @@ fn payload_checks(rec: &mut Rec, against: Against<'_>, payload: &PaymentPayload,
                     }
                     None => {
                         rec.check("accepted_echo", false, || {
-                            format!("accepted matches none of the {} offered requirements", offered.len())
+                            format!(
+                                "accepted matches none of the {} offered requirements",
+                                offered.len()
+                            )
                         });
                         return;
                     }
@@ -298,7 +337,8 @@ fn payload_checks(rec: &mut Rec, against: Against<'_>, payload: &PaymentPayload,
                 }
                 [one] => {
                     rec.check("accepted_echo", true, || {
-                        "flat payload (no accepted): matched the requirement by scheme and network".into()
+                        "flat payload (no accepted): matched the requirement by scheme and network"
+                            .into()
                     });
                     one_requirement(rec, one, payload, options);
                 }
@@ -327,7 +367,12 @@ fn payload_checks(rec: &mut Rec, against: Against<'_>, payload: &PaymentPayload,
     }
 }
 
-fn one_requirement(rec: &mut Rec, req: &PaymentRequirements, payload: &PaymentPayload, options: &VerifyOptions) {
+fn one_requirement(
+    rec: &mut Rec,
+    req: &PaymentRequirements,
+    payload: &PaymentPayload,
+    options: &VerifyOptions,
+) {
     let version = payload.x402_version;
     rec.check("x402_version", version == req.version, || {
         format!("x402Version {version}, requirement version {}", req.version)
@@ -340,12 +385,17 @@ fn one_requirement(rec: &mut Rec, req: &PaymentRequirements, payload: &PaymentPa
     );
     let network = payload.network().unwrap_or("");
     rec.check("network", network == req.network, || {
-        format!("payload network {network:?}, requirement network {:?}", req.network)
+        format!(
+            "payload network {network:?}, requirement network {:?}",
+            req.network
+        )
     });
     let bytes = match b64::decode(&payload.payload.transaction) {
         Ok(b) => b,
         Err(e) => {
-            rec.check("transaction_decodes", false, || format!("payload.transaction is not base64: {e}"));
+            rec.check("transaction_decodes", false, || {
+                format!("payload.transaction is not base64: {e}")
+            });
             return;
         }
     };
@@ -432,7 +482,12 @@ fn le_u64(data: &[u8], at: usize) -> Option<u64> {
 }
 
 #[allow(clippy::too_many_lines)]
-fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], options: &VerifyOptions) {
+fn transaction_checks(
+    rec: &mut Rec,
+    req: &PaymentRequirements,
+    bytes: &[u8],
+    options: &VerifyOptions,
+) {
     let tx = match wire::parse(bytes) {
         Ok(t) => {
             rec.check("transaction_decodes", true, || {
@@ -451,9 +506,11 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
             return;
         }
     };
-    rec.check("transaction_size", bytes.len() <= MAX_TRANSACTION_SIZE, || {
-        format!("{} bytes (limit {MAX_TRANSACTION_SIZE})", bytes.len())
-    });
+    rec.check(
+        "transaction_size",
+        bytes.len() <= MAX_TRANSACTION_SIZE,
+        || format!("{} bytes (limit {MAX_TRANSACTION_SIZE})", bytes.len()),
+    );
 
     let fee_payer_extra = req.extra.get("feePayer");
     let sponsored = fee_payer_extra.is_some();
@@ -468,13 +525,17 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
     rec.check("no_lookup_tables", tx.lookup_tables == 0, || {
         format!("{} address lookup table(s)", tx.lookup_tables)
     });
-    rec.check("recent_blockhash", tx.blockhash.as_bytes() != &[0u8; 32], || {
-        if tx.blockhash.as_bytes() == &[0u8; 32] {
-            "the blockhash is all zeros (never a real blockhash)".into()
-        } else {
-            format!("blockhash {}", tx.blockhash)
-        }
-    });
+    rec.check(
+        "recent_blockhash",
+        tx.blockhash.as_bytes() != &[0u8; 32],
+        || {
+            if tx.blockhash.as_bytes() == &[0u8; 32] {
+                "the blockhash is all zeros (never a real blockhash)".into()
+            } else {
+                format!("blockhash {}", tx.blockhash)
+            }
+        },
+    );
 
     // Layout.
     let kinds: Vec<Kind> = tx.instructions.iter().map(|ix| classify(&tx, ix)).collect();
@@ -497,7 +558,10 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
         .collect();
     let [transfer] = transfers.as_slice() else {
         rec.check("transfer_instruction", false, || {
-            format!("{} TransferChecked instructions; a payment has exactly one", transfers.len())
+            format!(
+                "{} TransferChecked instructions; a payment has exactly one",
+                transfers.len()
+            )
         });
         return;
     };
@@ -518,7 +582,10 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
                     v.is_some_and(|v| v <= options.max_unit_limit) && ix.accounts.is_empty(),
                     || match v {
                         Some(v) => format!("{v} units (limit {})", options.max_unit_limit),
-                        None => format!("malformed SetComputeUnitLimit data ({} bytes)", ix.data.len()),
+                        None => format!(
+                            "malformed SetComputeUnitLimit data ({} bytes)",
+                            ix.data.len()
+                        ),
                     },
                 );
             }
@@ -529,8 +596,14 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
                     "compute_unit_price",
                     v.is_some_and(|v| v <= options.max_unit_price) && ix.accounts.is_empty(),
                     || match v {
-                        Some(v) => format!("{v} micro-lamports per unit (limit {})", options.max_unit_price),
-                        None => format!("malformed SetComputeUnitPrice data ({} bytes)", ix.data.len()),
+                        Some(v) => format!(
+                            "{v} micro-lamports per unit (limit {})",
+                            options.max_unit_price
+                        ),
+                        None => format!(
+                            "malformed SetComputeUnitPrice data ({} bytes)",
+                            ix.data.len()
+                        ),
                     },
                 );
             }
@@ -539,9 +612,16 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
     }
     if kinds.contains(&Kind::Price) {
         let fee = budget.priority_fee_lamports();
-        rec.check("priority_fee", fee <= options.max_priority_fee_lamports, || {
-            format!("{fee} lamports (limit {})", options.max_priority_fee_lamports)
-        });
+        rec.check(
+            "priority_fee",
+            fee <= options.max_priority_fee_lamports,
+            || {
+                format!(
+                    "{fee} lamports (limit {})",
+                    options.max_priority_fee_lamports
+                )
+            },
+        );
     }
 
     // The transfer.
@@ -554,7 +634,11 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
         "token_program",
         known.is_none_or(|k| k.program.id() == program),
         || match known {
-            Some(k) => format!("transfer on {program}; the mint belongs to {} ({})", k.program, k.program.id()),
+            Some(k) => format!(
+                "transfer on {program}; the mint belongs to {} ({})",
+                k.program,
+                k.program.id()
+            ),
             None => format!("transfer on {program}"),
         },
     );
@@ -564,7 +648,10 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
         "transfer_instruction",
         shape_ok
             && known.is_none_or(|k| Some(k.decimals) == decimals)
-            && transfer.accounts.first().is_some_and(|a| tx.is_writable(*a))
+            && transfer
+                .accounts
+                .first()
+                .is_some_and(|a| tx.is_writable(*a))
             && transfer.accounts.get(2).is_some_and(|a| tx.is_writable(*a)),
         || {
             if !shape_ok {
@@ -574,7 +661,11 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
                     transfer.accounts.len()
                 )
             } else if let Some(k) = known.filter(|k| Some(k.decimals) != decimals) {
-                format!("decimals {} but the mint has {}", decimals.unwrap_or(0), k.decimals)
+                format!(
+                    "decimals {} but the mint has {}",
+                    decimals.unwrap_or(0),
+                    k.decimals
+                )
             } else {
                 "TransferChecked, 10 data bytes, 4 accounts, source and destination writable".into()
             }
@@ -592,8 +683,14 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
     };
 
     rec.check("mint", asset == Some(mint), || match asset {
-        Some(_) => format!("transfer of mint {mint}; the requirement asks for {}", req.asset),
-        None => format!("the requirement's asset {:?} is not a Solana address", req.asset),
+        Some(_) => format!(
+            "transfer of mint {mint}; the requirement asks for {}",
+            req.asset
+        ),
+        None => format!(
+            "the requirement's asset {:?} is not a Solana address",
+            req.asset
+        ),
     });
     let pay_to = parse_key(&req.pay_to);
     let expected_destination = pay_to.map(|p| associated_token_address(&p, &mint, &program));
@@ -610,11 +707,21 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
     });
     let amount = le_u64(transfer.data, 1);
     rec.check("amount", amount == Some(req.amount.0), || match amount {
-        Some(a) => format!("transfer of {a}; the requirement asks for exactly {}", req.amount.0),
+        Some(a) => format!(
+            "transfer of {a}; the requirement asks for exactly {}",
+            req.amount.0
+        ),
         None => "the transfer amount is unreadable".into(),
     });
     rec.check("authority_signs", tx.is_signer(authority_index), || {
-        format!("the token authority {authority} is {}a signer", if tx.is_signer(authority_index) { "" } else { "not " })
+        format!(
+            "the token authority {authority} is {}a signer",
+            if tx.is_signer(authority_index) {
+                ""
+            } else {
+                "not "
+            }
+        )
     });
     if let Some(expected) = options.expected_payer {
         rec.check("expected_payer", authority == expected, || {
@@ -689,12 +796,18 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
         let problem = if memos.iter().any(|m| !m.accounts.is_empty()) {
             Some("a Memo instruction lists accounts".to_owned())
         } else if let Some(m) = memos.iter().find(|m| m.data.len() > MAX_MEMO_BYTES) {
-            Some(format!("a memo is {} bytes (limit {MAX_MEMO_BYTES})", m.data.len()))
+            Some(format!(
+                "a memo is {} bytes (limit {MAX_MEMO_BYTES})",
+                m.data.len()
+            ))
         } else if memos.iter().any(|m| std::str::from_utf8(m.data).is_err()) {
             Some("a memo is not UTF-8".to_owned())
         } else if let Some(w) = wanted {
             if memos.len() != 1 {
-                Some(format!("{} memos; extra.memo requires exactly one", memos.len()))
+                Some(format!(
+                    "{} memos; extra.memo requires exactly one",
+                    memos.len()
+                ))
             } else if memos[0].data != w.as_bytes() {
                 Some("the memo differs from extra.memo".to_owned())
             } else {
@@ -706,13 +819,21 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
         rec.check("memo", problem.is_none(), || {
             problem.unwrap_or_else(|| match wanted {
                 Some(_) => "exactly one memo, equal to extra.memo".into(),
-                None => format!("{} memo(s), UTF-8, within {MAX_MEMO_BYTES} bytes", memos.len()),
+                None => format!(
+                    "{} memo(s), UTF-8, within {MAX_MEMO_BYTES} bytes",
+                    memos.len()
+                ),
             })
         });
     }
 
     // Create-ATA.
-    for (ix, _) in tx.instructions.iter().zip(&kinds).filter(|(_, k)| **k == Kind::CreateAta) {
+    for (ix, _) in tx
+        .instructions
+        .iter()
+        .zip(&kinds)
+        .filter(|(_, k)| **k == Kind::CreateAta)
+    {
         let acc = |n| tx.account_of(ix, n).copied();
         let problem = if !options.allow_create_ata {
             Some("create-ATA instructions are not accepted".to_owned())
@@ -736,7 +857,9 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
             None
         };
         rec.check("create_ata", problem.is_none(), || {
-            problem.unwrap_or_else(|| "CreateIdempotent for payTo's token account, funded by the fee payer".into())
+            problem.unwrap_or_else(|| {
+                "CreateIdempotent for payTo's token account, funded by the fee payer".into()
+            })
         });
     }
 
@@ -760,7 +883,9 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
             };
             let s = solana_signature::Signature::from(**sig);
             if !s.verify(key.as_ref(), tx.message) {
-                problem = Some(format!("the signature in slot {i} does not verify for {key}"));
+                problem = Some(format!(
+                    "the signature in slot {i} does not verify for {key}"
+                ));
                 break;
             }
             verified += 1;
@@ -769,7 +894,11 @@ fn transaction_checks(rec: &mut Rec, req: &PaymentRequirements, bytes: &[u8], op
             problem.unwrap_or_else(|| {
                 format!(
                     "{verified} signature(s) verified{}",
-                    if empty_fee_payer { ", fee payer slot left for the facilitator" } else { "" }
+                    if empty_fee_payer {
+                        ", fee payer slot left for the facilitator"
+                    } else {
+                        ""
+                    }
                 )
             })
         });

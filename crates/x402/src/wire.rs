@@ -41,7 +41,10 @@ impl<'a> Cursor<'a> {
                 self.pos = end;
                 Ok(s)
             }
-            None => Err(format!("the transaction ends inside {what} (byte {})", self.pos)),
+            None => Err(format!(
+                "the transaction ends inside {what} (byte {})",
+                self.pos
+            )),
         }
     }
 
@@ -91,7 +94,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedTx<'_>, String> {
     let (versioned, num_required_signatures) = if first & 0x80 != 0 {
         let version = first & 0x7f;
         if version != 0 {
-            return Err(format!("message version {version} is not supported (only legacy and v0)"));
+            return Err(format!(
+                "message version {version} is not supported (only legacy and v0)"
+            ));
         }
         (true, c.byte("the message header")?)
     } else {
@@ -114,12 +119,20 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedTx<'_>, String> {
         let ndata = c.short_u16("an instruction's data")?;
         let data = c.take(ndata, "an instruction's data")?;
         if usize::from(program) >= nkeys || program == 0 {
-            return Err(format!("instruction {i} names program index {program}, which is not a valid program account"));
+            return Err(format!(
+                "instruction {i} names program index {program}, which is not a valid program account"
+            ));
         }
         if let Some(bad) = accounts.iter().find(|a| usize::from(**a) >= nkeys) {
-            return Err(format!("instruction {i} names account index {bad}, beyond the {nkeys} account keys"));
+            return Err(format!(
+                "instruction {i} names account index {bad}, beyond the {nkeys} account keys"
+            ));
         }
-        instructions.push(ParsedIx { program, accounts, data });
+        instructions.push(ParsedIx {
+            program,
+            accounts,
+            data,
+        });
     }
     let mut lookup_tables = 0;
     if versioned {
@@ -133,13 +146,18 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedTx<'_>, String> {
         }
     }
     if c.pos != bytes.len() {
-        return Err(format!("{} unexpected bytes follow the message", bytes.len() - c.pos));
+        return Err(format!(
+            "{} unexpected bytes follow the message",
+            bytes.len() - c.pos
+        ));
     }
     let message = &bytes[message_start..];
     // Header sanity, as the runtime's sanitize does it.
     let req = usize::from(num_required_signatures);
     if req == 0 || req > nkeys {
-        return Err(format!("the header requires {req} signatures with {nkeys} account keys"));
+        return Err(format!(
+            "the header requires {req} signatures with {nkeys} account keys"
+        ));
     }
     if num_readonly_signed >= num_required_signatures {
         return Err("the header makes the fee payer read-only".into());
@@ -212,15 +230,30 @@ mod tests {
 
     #[test]
     fn short_vec() {
-        let mut c = Cursor { bytes: &[0x80, 0x01], pos: 0 };
+        let mut c = Cursor {
+            bytes: &[0x80, 0x01],
+            pos: 0,
+        };
         assert_eq!(c.short_u16("x").unwrap(), 128);
-        let mut c = Cursor { bytes: &[0x80, 0x00], pos: 0 };
+        let mut c = Cursor {
+            bytes: &[0x80, 0x00],
+            pos: 0,
+        };
         assert!(c.short_u16("x").is_err());
-        let mut c = Cursor { bytes: &[0xff, 0xff, 0x03], pos: 0 };
+        let mut c = Cursor {
+            bytes: &[0xff, 0xff, 0x03],
+            pos: 0,
+        };
         assert_eq!(c.short_u16("x").unwrap(), 0xffff);
-        let mut c = Cursor { bytes: &[0xff, 0xff, 0x04], pos: 0 };
+        let mut c = Cursor {
+            bytes: &[0xff, 0xff, 0x04],
+            pos: 0,
+        };
         assert!(c.short_u16("x").is_err());
-        let mut c = Cursor { bytes: &[0xff], pos: 0 };
+        let mut c = Cursor {
+            bytes: &[0xff],
+            pos: 0,
+        };
         assert!(c.short_u16("x").is_err());
     }
 

@@ -1,5 +1,6 @@
 //! 32 threads paying against one budget never exceed it, whether they share one payer or
 //! each has its own payer sharing the policy.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
@@ -10,7 +11,10 @@ use solana_hash::Hash;
 use solana_pubkey::Pubkey;
 use sova_protocol::x402::{PaymentRequired, b64, networks};
 use sova_x402::programs::USDC_MAINNET;
-use sova_x402::{Error, Keypair, LatestBlockhash, Payer, PolicyRefusal, PrepareContext, RefusalReason, SpendPolicy};
+use sova_x402::{
+    Error, Keypair, LatestBlockhash, Payer, PolicyRefusal, PrepareContext, RefusalReason,
+    SpendPolicy,
+};
 
 const THREADS: usize = 32;
 const AMOUNT: u64 = 15_000;
@@ -45,9 +49,17 @@ fn run(shared_payer: bool, release_every: Option<u64>) {
     let blockhash = LatestBlockhash::new(Hash::new_from_array([4; 32]));
     let handles: Vec<_> = (0..THREADS)
         .map(|i| {
-            let payer = if shared_payer { Arc::clone(&shared) } else { make(i as u8 + 2) };
-            let (req, barrier, paid, released) =
-                (Arc::clone(&req), Arc::clone(&barrier), Arc::clone(&paid), Arc::clone(&released));
+            let payer = if shared_payer {
+                Arc::clone(&shared)
+            } else {
+                make(i as u8 + 2)
+            };
+            let (req, barrier, paid, released) = (
+                Arc::clone(&req),
+                Arc::clone(&barrier),
+                Arc::clone(&paid),
+                Arc::clone(&released),
+            );
             thread::spawn(move || {
                 barrier.wait();
                 let ctx = PrepareContext::new(now).blockhash(blockhash);
@@ -57,7 +69,7 @@ fn run(shared_payer: bool, release_every: Option<u64>) {
                         Ok(p) => {
                             let p = p.ready().unwrap();
                             n += 1;
-                            if release_every.is_some_and(|k| n % k == 0) {
+                            if release_every.is_some_and(|k| n.is_multiple_of(k)) {
                                 released.fetch_add(AMOUNT, Ordering::SeqCst);
                                 p.release();
                             } else {
@@ -67,7 +79,10 @@ fn run(shared_payer: bool, release_every: Option<u64>) {
                         }
                         Err(Error::Refused(r)) => {
                             assert!(
-                                matches!(r[0].reason, RefusalReason::Policy(PolicyRefusal::OverBudget { .. })),
+                                matches!(
+                                    r[0].reason,
+                                    RefusalReason::Policy(PolicyRefusal::OverBudget { .. })
+                                ),
                                 "{r:?}"
                             );
                         }
@@ -86,7 +101,12 @@ fn run(shared_payer: bool, release_every: Option<u64>) {
     assert!(paid <= BUDGET, "paid {paid} > budget {BUDGET}");
     assert_eq!(policy.spent(&USDC_MAINNET), paid);
     // 128 attempts for 37 slots: the budget is used up to the last whole payment.
-    assert_eq!(paid, 37 * AMOUNT, "released {}", released.load(Ordering::SeqCst));
+    assert_eq!(
+        paid,
+        37 * AMOUNT,
+        "released {}",
+        released.load(Ordering::SeqCst)
+    );
 }
 
 #[test]

@@ -1,15 +1,18 @@
 //! Golden vectors: fixed keys, blockhash and nonce → exact transaction bytes for every
 //! layout, checked byte by byte against the reference layout (`x402-solana.md` §3.2, §3.6,
 //! §3.7). A change in any byte fails here first.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use solana_hash::Hash;
 use solana_message::VersionedMessage;
 use solana_pubkey::Pubkey;
 use solana_transaction::versioned::VersionedTransaction;
-use sova_protocol::x402::{PayloadShape, PaymentPayload, PaymentRequired, PaymentRequirements, b64, networks};
+use sova_protocol::x402::{
+    PayloadShape, PaymentPayload, PaymentRequired, PaymentRequirements, b64, networks,
+};
 use sova_x402::programs::*;
 use sova_x402::tx::{ComputeBudget, Layout, PaymentSpec, build_payment};
-use sova_x402::{Keypair, MintInfo, Signer, VerifyOptions, associated_token_address, nonce_hex, verify};
+use sova_x402::{Keypair, MintInfo, VerifyOptions, associated_token_address, nonce_hex, verify};
 
 fn payer() -> Keypair {
     Keypair::from_seed([0x11; 32])
@@ -145,18 +148,45 @@ fn sponsored_layout() {
     assert_eq!(d.keys[1], payer().pubkey());
     let src = associated_token_address(&payer().pubkey(), &USDC_MAINNET, &TOKEN_PROGRAM_ID);
     let dst = associated_token_address(&pay_to(), &USDC_MAINNET, &TOKEN_PROGRAM_ID);
-    let mut w = vec![src, dst];
+    let mut w = [src, dst];
     w.sort();
-    assert_eq!(d.keys[2..4], w[..], "writable non-signers: the two token accounts");
-    let mut ro = vec![USDC_MAINNET, COMPUTE_BUDGET_PROGRAM_ID, TOKEN_PROGRAM_ID, MEMO_PROGRAM_ID];
+    assert_eq!(
+        d.keys[2..4],
+        w[..],
+        "writable non-signers: the two token accounts"
+    );
+    let mut ro = [
+        USDC_MAINNET,
+        COMPUTE_BUDGET_PROGRAM_ID,
+        TOKEN_PROGRAM_ID,
+        MEMO_PROGRAM_ID,
+    ];
     ro.sort();
-    assert_eq!(d.keys[4..8], ro[..], "read-only non-signers: mint and programs");
+    assert_eq!(
+        d.keys[4..8],
+        ro[..],
+        "read-only non-signers: mint and programs"
+    );
     assert!(sorted(&d.keys[2..4]) && sorted(&d.keys[4..8]));
     assert_eq!(d.blockhash, blockhash().to_bytes());
     let idx = |k: &Pubkey| d.keys.iter().position(|x| x == k).unwrap() as u8;
     assert_eq!(d.ixs.len(), 4);
-    assert_eq!(d.ixs[0], (idx(&COMPUTE_BUDGET_PROGRAM_ID), vec![], vec![2, 0x20, 0x4e, 0, 0]));
-    assert_eq!(d.ixs[1], (idx(&COMPUTE_BUDGET_PROGRAM_ID), vec![], vec![3, 1, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(
+        d.ixs[0],
+        (
+            idx(&COMPUTE_BUDGET_PROGRAM_ID),
+            vec![],
+            vec![2, 0x20, 0x4e, 0, 0]
+        )
+    );
+    assert_eq!(
+        d.ixs[1],
+        (
+            idx(&COMPUTE_BUDGET_PROGRAM_ID),
+            vec![],
+            vec![3, 1, 0, 0, 0, 0, 0, 0, 0]
+        )
+    );
     assert_eq!(
         d.ixs[2],
         (
@@ -165,7 +195,14 @@ fn sponsored_layout() {
             transfer_data()
         )
     );
-    assert_eq!(d.ixs[3], (idx(&MEMO_PROGRAM_ID), vec![], b"00112233445566778899aabbccddeeff".to_vec()));
+    assert_eq!(
+        d.ixs[3],
+        (
+            idx(&MEMO_PROGRAM_ID),
+            vec![],
+            b"00112233445566778899aabbccddeeff".to_vec()
+        )
+    );
     assert_eq!(d.message[0], 0x80);
     assert!(p.signature.verify(payer().pubkey().as_ref(), &d.message));
     assert_eq!(d.sigs[1], <[u8; 64]>::from(p.signature));
@@ -190,10 +227,15 @@ fn self_paid_default_layout() {
     assert_eq!(d.keys[0], payer().pubkey());
     let src = associated_token_address(&payer().pubkey(), &USDC_MAINNET, &TOKEN_PROGRAM_ID);
     let dst = associated_token_address(&pay_to(), &USDC_MAINNET, &TOKEN_PROGRAM_ID);
-    let mut w = vec![src, dst];
+    let mut w = [src, dst];
     w.sort();
     assert_eq!(d.keys[1..3], w[..]);
-    let mut ro = vec![USDC_MAINNET, COMPUTE_BUDGET_PROGRAM_ID, TOKEN_PROGRAM_ID, MEMO_PROGRAM_ID];
+    let mut ro = [
+        USDC_MAINNET,
+        COMPUTE_BUDGET_PROGRAM_ID,
+        TOKEN_PROGRAM_ID,
+        MEMO_PROGRAM_ID,
+    ];
     ro.sort();
     assert_eq!(d.keys[3..7], ro[..]);
     let idx = |k: &Pubkey| d.keys.iter().position(|x| x == k).unwrap() as u8;
@@ -229,10 +271,10 @@ fn self_paid_minimal_layout() {
     assert_eq!(d.keys[0], payer().pubkey());
     let src = associated_token_address(&payer().pubkey(), &USDC_MAINNET, &TOKEN_PROGRAM_ID);
     let dst = associated_token_address(&pay_to(), &USDC_MAINNET, &TOKEN_PROGRAM_ID);
-    let mut w = vec![src, dst];
+    let mut w = [src, dst];
     w.sort();
     assert_eq!(d.keys[1..3], w[..]);
-    let mut ro = vec![USDC_MAINNET, TOKEN_PROGRAM_ID];
+    let mut ro = [USDC_MAINNET, TOKEN_PROGRAM_ID];
     ro.sort();
     assert_eq!(d.keys[3..5], ro[..]);
     let idx = |k: &Pubkey| d.keys.iter().position(|x| x == k).unwrap() as u8;
@@ -244,7 +286,10 @@ fn self_paid_minimal_layout() {
             transfer_data()
         )]
     );
-    assert_eq!(p.wire.len(), 1 + 64 + 3 + 1 + 5 * 32 + 32 + 1 + 1 + 1 + 4 + 1 + 10);
+    assert_eq!(
+        p.wire.len(),
+        1 + 64 + 3 + 1 + 5 * 32 + 32 + 1 + 1 + 1 + 4 + 1 + 10
+    );
     assert!(p.signature.verify(payer().pubkey().as_ref(), &d.message));
     let tx: VersionedTransaction = wincode::deserialize(&p.wire).unwrap();
     assert!(matches!(tx.message, VersionedMessage::Legacy(_)));
@@ -263,11 +308,14 @@ fn sponsored_header_and_verifier() {
     let required = PaymentRequired::decode_header(&b64::encode(json.as_bytes())).unwrap();
     let req: PaymentRequirements = required.accepts[0].clone();
     let p = build_payment(&spec(Layout::Sponsored { fee_payer: fac }), &payer(), true).unwrap();
-    let header = PaymentPayload::new(Some(&required), &req, p.to_base64()).encode(PayloadShape::Hybrid);
+    let header =
+        PaymentPayload::new(Some(&required), &req, p.to_base64()).encode(PayloadShape::Hybrid);
     print_if_empty("SPONSORED_HEADER_HYBRID", SPONSORED_HEADER_HYBRID, &header);
     assert_eq!(header, SPONSORED_HEADER_HYBRID);
     let json = String::from_utf8(b64::decode(&header).unwrap()).unwrap();
-    assert!(json.contains(r#""extra":{"feePayer":"Bow1CGKGDB9mNxeWdw85E2aCthQ1oZX4oFEe7fYT17ew","unknownKey":[1,2]}"#));
+    assert!(json.contains(
+        r#""extra":{"feePayer":"Bow1CGKGDB9mNxeWdw85E2aCthQ1oZX4oFEe7fYT17ew","unknownKey":[1,2]}"#
+    ));
     assert!(json.starts_with(r#"{"x402Version":2,"scheme":"exact","network":"solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp","resource":{"url":"https://api.example.com/x"},"accepted":{"scheme":"exact","network""#), "{json}");
     let report = verify(&required, &header, &VerifyOptions::default());
     assert!(report.passed(), "{report}");

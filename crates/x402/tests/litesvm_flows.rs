@@ -1,6 +1,8 @@
 //! Payments executed by litesvm with the real SPL Token and Token-2022 programs: balances
 //! move by exactly the amount, the sponsored client needs no SOL, a missing recipient
 //! account fails cleanly, and a replayed transaction is refused.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+#![allow(clippy::result_large_err)] // litesvm's error type
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,10 +15,13 @@ use solana_program_pack::Pack;
 use solana_pubkey::Pubkey;
 use solana_transaction::versioned::VersionedTransaction;
 use sova_protocol::x402::{PaymentPayload, PaymentRequired, b64, networks};
-use sova_x402::programs::{SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, USDC_MAINNET};
+use sova_x402::programs::{
+    SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, USDC_MAINNET,
+};
 use sova_x402::{
-    AssetConfig, Keypair, LatestBlockhash, Payer, PaymentMode, PrepareContext, SeededNonce, SelfPaidLayout, Signer,
-    SpendPolicy, TokenProgram, VerifyOptions, associated_token_address, verify,
+    AssetConfig, Keypair, LatestBlockhash, Payer, PaymentMode, PrepareContext, SeededNonce,
+    SelfPaidLayout, Signer, SpendPolicy, TokenProgram, VerifyOptions, associated_token_address,
+    verify,
 };
 use spl_token_interface::state::{Account as TokenAccount, AccountState, Mint};
 
@@ -29,7 +34,9 @@ struct Chain {
 
 impl Chain {
     fn new() -> Chain {
-        let mut c = Chain { svm: LiteSVM::new() };
+        let mut c = Chain {
+            svm: LiteSVM::new(),
+        };
         c.create_mint(USDC_MAINNET, TOKEN_PROGRAM_ID, 6);
         c
     }
@@ -46,11 +53,26 @@ impl Chain {
         mint.pack_into_slice(&mut data);
         let lamports = self.svm.minimum_balance_for_rent_exemption(Mint::LEN);
         self.svm
-            .set_account(address, Account { lamports, data, owner: program, executable: false, rent_epoch: 0 })
+            .set_account(
+                address,
+                Account {
+                    lamports,
+                    data,
+                    owner: program,
+                    executable: false,
+                    rent_epoch: 0,
+                },
+            )
             .unwrap();
     }
 
-    fn create_token_account(&mut self, owner: &Pubkey, mint: &Pubkey, program: &Pubkey, amount: u64) -> Pubkey {
+    fn create_token_account(
+        &mut self,
+        owner: &Pubkey,
+        mint: &Pubkey,
+        program: &Pubkey,
+        amount: u64,
+    ) -> Pubkey {
         let address = associated_token_address(owner, mint, program);
         let acc = TokenAccount {
             mint: *mint,
@@ -64,16 +86,36 @@ impl Chain {
         };
         let mut data = vec![0u8; TokenAccount::LEN];
         acc.pack_into_slice(&mut data);
-        let lamports = self.svm.minimum_balance_for_rent_exemption(TokenAccount::LEN);
+        let lamports = self
+            .svm
+            .minimum_balance_for_rent_exemption(TokenAccount::LEN);
         self.svm
-            .set_account(address, Account { lamports, data, owner: *program, executable: false, rent_epoch: 0 })
+            .set_account(
+                address,
+                Account {
+                    lamports,
+                    data,
+                    owner: *program,
+                    executable: false,
+                    rent_epoch: 0,
+                },
+            )
             .unwrap();
         address
     }
 
     fn fund(&mut self, wallet: &Pubkey, lamports: u64) {
         self.svm
-            .set_account(*wallet, Account { lamports, data: vec![], owner: SYSTEM_PROGRAM_ID, executable: false, rent_epoch: 0 })
+            .set_account(
+                *wallet,
+                Account {
+                    lamports,
+                    data: vec![],
+                    owner: SYSTEM_PROGRAM_ID,
+                    executable: false,
+                    rent_epoch: 0,
+                },
+            )
             .unwrap();
     }
 
@@ -82,7 +124,9 @@ impl Chain {
         if acc.data.is_empty() {
             return None;
         }
-        TokenAccount::unpack_from_slice(&acc.data[..TokenAccount::LEN]).ok().map(|a| a.amount)
+        TokenAccount::unpack_from_slice(&acc.data[..TokenAccount::LEN])
+            .ok()
+            .map(|a| a.amount)
     }
 
     fn lamports(&self, wallet: &Pubkey) -> u64 {
@@ -90,7 +134,10 @@ impl Chain {
     }
 
     fn blockhash(&self) -> LatestBlockhash {
-        LatestBlockhash { blockhash: self.svm.latest_blockhash(), last_valid_block_height: Some(150) }
+        LatestBlockhash {
+            blockhash: self.svm.latest_blockhash(),
+            last_valid_block_height: Some(150),
+        }
     }
 }
 
@@ -106,7 +153,10 @@ fn required(asset: &Pubkey, pay_to: &Pubkey, fee_payer: Option<&Pubkey>) -> Paym
     PaymentRequired::decode_header(&b64::encode(json.as_bytes())).unwrap()
 }
 
-fn payer_for(key: Keypair, configure: impl FnOnce(sova_x402::PayerBuilder) -> sova_x402::PayerBuilder) -> Payer {
+fn payer_for(
+    key: Keypair,
+    configure: impl FnOnce(sova_x402::PayerBuilder) -> sova_x402::PayerBuilder,
+) -> Payer {
     configure(
         Payer::builder()
             .signer(key)
@@ -154,13 +204,28 @@ fn sponsored_flow_client_holds_no_sol() {
     let message = tx.message.serialize();
     tx.signatures[0] = Signer::sign_message(&facilitator, &message).unwrap();
     // Still a valid payment once co-signed.
-    let cosigned = PaymentPayload::new(Some(&req), &req.accepts[0], b64::encode(&wincode::serialize(&tx).unwrap()));
-    let report = verify(&req, &cosigned.encode(Default::default()), &VerifyOptions::default());
+    let cosigned = PaymentPayload::new(
+        Some(&req),
+        &req.accepts[0],
+        b64::encode(&wincode::serialize(&tx).unwrap()),
+    );
+    let report = verify(
+        &req,
+        &cosigned.encode(Default::default()),
+        &VerifyOptions::default(),
+    );
     assert!(report.passed(), "{report}");
 
     let fac_before = chain.lamports(&fac);
-    let meta = chain.svm.send_transaction(tx).unwrap_or_else(|e| panic!("{:?}\n{}", e.err, e.meta.pretty_logs()));
-    assert!(meta.compute_units_consumed <= 20_000, "{} CU", meta.compute_units_consumed);
+    let meta = chain
+        .svm
+        .send_transaction(tx)
+        .unwrap_or_else(|e| panic!("{:?}\n{}", e.err, e.meta.pretty_logs()));
+    assert!(
+        meta.compute_units_consumed <= 20_000,
+        "{} CU",
+        meta.compute_units_consumed
+    );
     assert_eq!(chain.tokens(&src), Some(START - AMOUNT));
     assert_eq!(chain.tokens(&dst), Some(AMOUNT));
     assert_eq!(chain.lamports(&client_key), 0, "the client paid no fee");
@@ -182,13 +247,20 @@ fn self_paid_flow_and_replay_rejected() {
     assert_eq!(payment.record().mode, PaymentMode::SelfPaid);
     assert!(payment.record().nonce.is_some());
     let tx = transaction_of(payment.header_value());
-    assert_eq!(payment.record().transaction_signature, Some(tx.signatures[0].to_string()));
+    assert_eq!(
+        payment.record().transaction_signature,
+        Some(tx.signatures[0].to_string())
+    );
     let sol_before = chain.lamports(&client_key);
     let meta = chain
         .svm
         .send_transaction(tx.clone())
         .unwrap_or_else(|e| panic!("{:?}\n{}", e.err, e.meta.pretty_logs()));
-    assert!(meta.compute_units_consumed <= 20_000, "{} CU", meta.compute_units_consumed);
+    assert!(
+        meta.compute_units_consumed <= 20_000,
+        "{} CU",
+        meta.compute_units_consumed
+    );
     assert_eq!(chain.tokens(&src), Some(START - AMOUNT));
     assert_eq!(chain.tokens(&dst), Some(AMOUNT));
     assert_eq!(chain.lamports(&client_key), sol_before - meta.fee);
@@ -202,7 +274,10 @@ fn self_paid_flow_and_replay_rejected() {
     // A second payment for the same requirement is a different transaction and lands.
     let second = prepare(&payer, &chain, &req);
     assert_ne!(second.header_value(), payment.header_value());
-    chain.svm.send_transaction(transaction_of(second.header_value())).unwrap();
+    chain
+        .svm
+        .send_transaction(transaction_of(second.header_value()))
+        .unwrap();
     assert_eq!(chain.tokens(&dst), Some(2 * AMOUNT));
 }
 
@@ -220,9 +295,15 @@ fn minimal_layout_flow() {
     assert_eq!(payment.record().mode, PaymentMode::Minimal);
     assert_eq!(payment.record().memo, None);
     let tx = transaction_of(payment.header_value());
-    assert!(matches!(tx.message, solana_message::VersionedMessage::Legacy(_)));
+    assert!(matches!(
+        tx.message,
+        solana_message::VersionedMessage::Legacy(_)
+    ));
     assert_eq!(tx.message.instructions().len(), 1);
-    chain.svm.send_transaction(tx).unwrap_or_else(|e| panic!("{:?}\n{}", e.err, e.meta.pretty_logs()));
+    chain
+        .svm
+        .send_transaction(tx)
+        .unwrap_or_else(|e| panic!("{:?}\n{}", e.err, e.meta.pretty_logs()));
     assert_eq!(chain.tokens(&src), Some(START - AMOUNT));
     assert_eq!(chain.tokens(&dst), Some(AMOUNT));
 
@@ -230,11 +311,17 @@ fn minimal_layout_flow() {
     // so the payer refuses rather than produce a replay.
     let ctx = PrepareContext::new(Instant::now()).blockhash(chain.blockhash());
     let err = payer.prepare(&req, &ctx).unwrap_err();
-    assert!(err.to_string().contains("identical to an earlier one"), "{err}");
+    assert!(
+        err.to_string().contains("identical to an earlier one"),
+        "{err}"
+    );
     // With a newer blockhash it pays again.
     chain.svm.expire_blockhash();
     let again = prepare(&payer, &chain, &req);
-    chain.svm.send_transaction(transaction_of(again.header_value())).unwrap();
+    chain
+        .svm
+        .send_transaction(transaction_of(again.header_value()))
+        .unwrap();
     assert_eq!(chain.tokens(&dst), Some(2 * AMOUNT));
 }
 
@@ -249,8 +336,13 @@ fn token_2022_mint() {
     let src = chain.create_token_account(&client.pubkey(), &mint, &TOKEN_2022_PROGRAM_ID, START);
     let dst = chain.create_token_account(&treasury, &mint, &TOKEN_2022_PROGRAM_ID, 0);
     // The classic-program ATA differs: a client that ignored the program would miss.
-    assert_ne!(dst, associated_token_address(&treasury, &mint, &TOKEN_PROGRAM_ID));
-    let payer = payer_for(client, |b| b.asset(AssetConfig::known(mint, 9, TokenProgram::Token2022)));
+    assert_ne!(
+        dst,
+        associated_token_address(&treasury, &mint, &TOKEN_PROGRAM_ID)
+    );
+    let payer = payer_for(client, |b| {
+        b.asset(AssetConfig::known(mint, 9, TokenProgram::Token2022))
+    });
     let req = required(&mint, &treasury, None);
     let payment = prepare(&payer, &chain, &req);
     assert_eq!(payment.record().destination, dst.to_string());
@@ -276,7 +368,8 @@ fn missing_recipient_account_then_opt_in_create() {
         if !sponsored {
             chain.fund(&client.pubkey(), 1_000_000_000);
         }
-        let src = chain.create_token_account(&client.pubkey(), &USDC_MAINNET, &TOKEN_PROGRAM_ID, START);
+        let src =
+            chain.create_token_account(&client.pubkey(), &USDC_MAINNET, &TOKEN_PROGRAM_ID, START);
         let dst = associated_token_address(&treasury, &USDC_MAINNET, &TOKEN_PROGRAM_ID);
         let req = required(&USDC_MAINNET, &treasury, sponsored.then_some(&fac));
         let send = |chain: &mut Chain, header: &str| {
@@ -292,18 +385,28 @@ fn missing_recipient_account_then_opt_in_create() {
         let payment = prepare(&plain, &chain, &req);
         let err = send(&mut chain, payment.header_value()).unwrap_err();
         let logs = err.meta.pretty_logs();
-        assert!(format!("{:?}", err.err).contains("InstructionError"), "{:?}\n{logs}", err.err);
+        assert!(
+            format!("{:?}", err.err).contains("InstructionError"),
+            "{:?}\n{logs}",
+            err.err
+        );
         assert_eq!(chain.tokens(&src), Some(START), "nothing moved");
         assert_eq!(chain.tokens(&dst), None, "no account was created");
         drop(client);
 
-        let creating = payer_for(Keypair::from_seed([11; 32]), |b| b.create_recipient_ata(true));
+        let creating = payer_for(Keypair::from_seed([11; 32]), |b| {
+            b.create_recipient_ata(true)
+        });
         chain.svm.expire_blockhash();
         let payment = prepare(&creating, &chain, &req);
         assert!(verify(&req, payment.header_value(), &VerifyOptions::default()).passed());
         let meta = send(&mut chain, payment.header_value())
             .unwrap_or_else(|e| panic!("{:?}\n{}", e.err, e.meta.pretty_logs()));
-        assert!(meta.compute_units_consumed <= 40_000, "{} CU", meta.compute_units_consumed);
+        assert!(
+            meta.compute_units_consumed <= 40_000,
+            "{} CU",
+            meta.compute_units_consumed
+        );
         assert_eq!(chain.tokens(&src), Some(START - AMOUNT));
         assert_eq!(chain.tokens(&dst), Some(AMOUNT));
     }

@@ -1,5 +1,6 @@
 //! The payer's decisions: selection, refusals, blockhash and mint sourcing, budgets,
 //! shapes, memos and reconciliation.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,9 +11,9 @@ use sova_protocol::x402::{PayloadShape, PaymentPayload, PaymentRequired, b64, ne
 use sova_x402::programs::{TOKEN_2022_PROGRAM_ID, USDC_MAINNET};
 use sova_x402::rpc::{GetSignatureStatuses, RpcCall, SignatureInfo};
 use sova_x402::{
-    AssetConfig, BlockhashSource, Error, Evidence, Keypair, LatestBlockhash, MintInfo, Payer, PayerBuilder, PaymentMode,
-    Preference, PrepareContext, Prepared, Reconciliation, RefusalReason, SeededNonce, SelfPaid, Signer, SignerError,
-    SpendPolicy, TokenProgram, VerifyOptions, verify,
+    AssetConfig, BlockhashSource, Error, Evidence, Keypair, LatestBlockhash, MintInfo, Payer,
+    PayerBuilder, PaymentMode, Preference, PrepareContext, Prepared, Reconciliation, RefusalReason,
+    SeededNonce, SelfPaid, Signer, SignerError, SpendPolicy, TokenProgram, VerifyOptions, verify,
 };
 
 fn key(n: u8) -> Pubkey {
@@ -43,11 +44,19 @@ fn required(options: &[String]) -> PaymentRequired {
 }
 
 fn usdc(amount: u64, pay_to: &Pubkey, extra: &str) -> String {
-    option(&USDC_MAINNET.to_string(), &amount.to_string(), &pay_to.to_string(), extra)
+    option(
+        &USDC_MAINNET.to_string(),
+        &amount.to_string(),
+        &pay_to.to_string(),
+        extra,
+    )
 }
 
 fn bh(n: u8) -> LatestBlockhash {
-    LatestBlockhash { blockhash: Hash::new_from_array([n; 32]), last_valid_block_height: Some(1000 + u64::from(n)) }
+    LatestBlockhash {
+        blockhash: Hash::new_from_array([n; 32]),
+        last_valid_block_height: Some(1000 + u64::from(n)),
+    }
 }
 
 fn ready(p: Result<Prepared, Error>) -> sova_x402::PreparedPayment {
@@ -70,7 +79,12 @@ fn blockhash_sources_in_order() {
     assert_eq!(payer.policy().spent(&USDC_MAINNET), 0);
     // An all-zero hash is not a blockhash.
     assert!(matches!(
-        payer.prepare(&req, &PrepareContext::new(t0).blockhash(LatestBlockhash::new(Hash::default()))).unwrap(),
+        payer
+            .prepare(
+                &req,
+                &PrepareContext::new(t0).blockhash(LatestBlockhash::new(Hash::default()))
+            )
+            .unwrap(),
         Prepared::NeedBlockhash(_)
     ));
     // The answer, passed in: used and cached.
@@ -82,22 +96,33 @@ fn blockhash_sources_in_order() {
     assert_eq!(p.record().blockhash, bh(2).blockhash.to_string());
     // Too old: ask again.
     assert!(matches!(
-        payer.prepare(&req, &PrepareContext::new(t0 + Duration::from_secs(20))).unwrap(),
+        payer
+            .prepare(&req, &PrepareContext::new(t0 + Duration::from_secs(20)))
+            .unwrap(),
         Prepared::NeedBlockhash(_)
     ));
     // The server's hint wins, with its lastValidBlockHeight.
     let hinted = required(&[usdc(
         15_000,
         &key(9),
-        &format!(r#","extra":{{"recentBlockhash":"{}","lastValidBlockHeight":"777"}}"#, bh(5).blockhash),
+        &format!(
+            r#","extra":{{"recentBlockhash":"{}","lastValidBlockHeight":"777"}}"#,
+            bh(5).blockhash
+        ),
     )]);
     let p = ready(payer.prepare(&hinted, &PrepareContext::new(t0 + Duration::from_secs(60))));
     assert_eq!(p.record().blockhash_source, BlockhashSource::Requirement);
     assert_eq!(p.record().last_valid_block_height, Some(777));
     // A malformed hint is ignored.
-    let bad = required(&[usdc(15_000, &key(9), r#","extra":{"recentBlockhash":"nope"}"#)]);
+    let bad = required(&[usdc(
+        15_000,
+        &key(9),
+        r#","extra":{"recentBlockhash":"nope"}"#,
+    )]);
     assert!(matches!(
-        payer.prepare(&bad, &PrepareContext::new(t0 + Duration::from_secs(60))).unwrap(),
+        payer
+            .prepare(&bad, &PrepareContext::new(t0 + Duration::from_secs(60)))
+            .unwrap(),
         Prepared::NeedBlockhash(_)
     ));
 }
@@ -110,27 +135,56 @@ fn refusals_name_the_rule_and_the_figures() {
             .pin_pay_to("api.sova-intel.com", &key(9).to_string())
             .build(),
     );
-    let payer = builder().policy(policy).self_paid(SelfPaid::Hosts(vec!["api.sova-intel.com".into()])).build().unwrap();
-    let ctx = PrepareContext::new(Instant::now()).blockhash(bh(1)).host("api.sova-intel.com");
-    let e = payer.prepare(&required(&[usdc(300_000, &key(9), "")]), &ctx).unwrap_err();
+    let payer = builder()
+        .policy(policy)
+        .self_paid(SelfPaid::Hosts(vec!["api.sova-intel.com".into()]))
+        .build()
+        .unwrap();
+    let ctx = PrepareContext::new(Instant::now())
+        .blockhash(bh(1))
+        .host("api.sova-intel.com");
+    let e = payer
+        .prepare(&required(&[usdc(300_000, &key(9), "")]), &ctx)
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("the payment cannot be made: amount 300000 exceeds per-payment cap 100000 (asset {USDC_MAINNET})")
+        format!(
+            "the payment cannot be made: amount 300000 exceeds per-payment cap 100000 (asset {USDC_MAINNET})"
+        )
     );
-    let e = payer.prepare(&required(&[usdc(1, &key(8), "")]), &ctx).unwrap_err();
+    let e = payer
+        .prepare(&required(&[usdc(1, &key(8), "")]), &ctx)
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("the payment cannot be made: payTo {} is not the recipient pinned for host api.sova-intel.com ({})", key(8), key(9))
+        format!(
+            "the payment cannot be made: payTo {} is not the recipient pinned for host api.sova-intel.com ({})",
+            key(8),
+            key(9)
+        )
     );
     let other_mint = key(40).to_string();
     let many = required(&[
         option(&USDC_MAINNET.to_string(), "1", &key(9).to_string(), "").replace("exact", "upto"),
-        option(&USDC_MAINNET.to_string(), "1", &key(9).to_string(), "").replace(networks::SOLANA_MAINNET, networks::SOLANA_DEVNET),
+        option(&USDC_MAINNET.to_string(), "1", &key(9).to_string(), "")
+            .replace(networks::SOLANA_MAINNET, networks::SOLANA_DEVNET),
         option(&other_mint, "1", &key(9).to_string(), ""),
         option(&USDC_MAINNET.to_string(), "1", "not-base58-0OIl", ""),
-        usdc(1, &key(9), &format!(r#","extra":{{"feePayer":"{}"}}"#, me().pubkey())),
+        usdc(
+            1,
+            &key(9),
+            &format!(r#","extra":{{"feePayer":"{}"}}"#, me().pubkey()),
+        ),
         usdc(1, &key(9), r#","extra":{"feePayer":42}"#),
-        usdc(1, &key(9), &format!(r#","extra":{{"feePayer":"{}","memo":"{}"}}"#, key(3), "m".repeat(257))),
+        usdc(
+            1,
+            &key(9),
+            &format!(
+                r#","extra":{{"feePayer":"{}","memo":"{}"}}"#,
+                key(3),
+                "m".repeat(257)
+            ),
+        ),
         usdc(1, &key(9), r#","extra":{"memo":7}"#),
     ]);
     let e = payer.prepare(&many, &ctx).unwrap_err();
@@ -139,24 +193,53 @@ fn refusals_name_the_rule_and_the_figures() {
     assert!(matches!(reasons[0], RefusalReason::Scheme(s) if s == "upto"));
     assert!(matches!(reasons[1], RefusalReason::Network { .. }));
     assert!(matches!(reasons[2], RefusalReason::AssetNotAllowed(_)));
-    assert!(matches!(reasons[3], RefusalReason::BadAddress { field: "payTo", .. }));
+    assert!(matches!(
+        reasons[3],
+        RefusalReason::BadAddress { field: "payTo", .. }
+    ));
     assert!(matches!(reasons[4], RefusalReason::FeePayerIsPayer(_)));
-    assert!(matches!(reasons[5], RefusalReason::BadExtra { key: "feePayer", .. }));
+    assert!(matches!(
+        reasons[5],
+        RefusalReason::BadExtra {
+            key: "feePayer",
+            ..
+        }
+    ));
     assert!(matches!(reasons[6], RefusalReason::MemoTooLong(257)));
-    assert!(matches!(reasons[7], RefusalReason::BadExtra { key: "memo", .. }));
+    assert!(matches!(
+        reasons[7],
+        RefusalReason::BadExtra { key: "memo", .. }
+    ));
     let text = e.to_string();
-    assert!(text.starts_with("none of the 8 payment options can be paid: option 0: scheme \"upto\""), "{text}");
+    assert!(
+        text.starts_with("none of the 8 payment options can be paid: option 0: scheme \"upto\""),
+        "{text}"
+    );
     assert!(text.contains("option 4: extra.feePayer"), "{text}");
     // Self-paid only where enabled.
     let e = payer
-        .prepare(&required(&[usdc(1, &key(9), "")]), &PrepareContext::new(Instant::now()).blockhash(bh(1)).host("evil.example"))
+        .prepare(
+            &required(&[usdc(1, &key(9), "")]),
+            &PrepareContext::new(Instant::now())
+                .blockhash(bh(1))
+                .host("evil.example"),
+        )
         .unwrap_err();
-    assert!(e.to_string().contains("self-paid payments are not enabled for host evil.example"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("self-paid payments are not enabled for host evil.example"),
+        "{e}"
+    );
     // An empty 402.
-    assert_eq!(payer.prepare(&required(&[]), &ctx).unwrap_err().to_string(), "the 402 offers no payment options");
+    assert_eq!(
+        payer.prepare(&required(&[]), &ctx).unwrap_err().to_string(),
+        "the 402 offers no payment options"
+    );
     // Never echo an attacker's megabyte.
     let long = "x".repeat(10_000);
-    let e = payer.prepare(&required(&[option(&long, "1", "a", "")]), &ctx).unwrap_err();
+    let e = payer
+        .prepare(&required(&[option(&long, "1", "a", "")]), &ctx)
+        .unwrap_err();
     assert!(e.to_string().len() < 300, "{e}");
 }
 
@@ -164,12 +247,13 @@ fn refusals_name_the_rule_and_the_figures() {
 fn preference_cheapest_across_decimals_or_as_offered() {
     let nine = key(50);
     let assets = |b: PayerBuilder| {
-        b.asset(AssetConfig::usdc_mainnet()).asset(AssetConfig::known(nine, 9, TokenProgram::Token2022))
+        b.asset(AssetConfig::usdc_mainnet())
+            .asset(AssetConfig::known(nine, 9, TokenProgram::Token2022))
     };
     let req = required(&[
-        usdc(2_000_000, &key(9), ""),                                                // $2.00
-        option(&nine.to_string(), "1000000000", &key(9).to_string(), ""),            // 1.0 token
-        usdc(3_000_000, &key(9), ""),                                                // $3.00
+        usdc(2_000_000, &key(9), ""), // $2.00
+        option(&nine.to_string(), "1000000000", &key(9).to_string(), ""), // 1.0 token
+        usdc(3_000_000, &key(9), ""), // $3.00
     ]);
     let ctx = PrepareContext::new(Instant::now()).blockhash(bh(1));
     let cheapest = assets(builder()).build().unwrap();
@@ -180,7 +264,10 @@ fn preference_cheapest_across_decimals_or_as_offered() {
         p.record().destination,
         sova_x402::associated_token_address(&key(9), &nine, &TOKEN_2022_PROGRAM_ID).to_string()
     );
-    let offered = assets(builder()).preference(Preference::AsOffered).build().unwrap();
+    let offered = assets(builder())
+        .preference(Preference::AsOffered)
+        .build()
+        .unwrap();
     assert_eq!(ready(offered.prepare(&req, &ctx)).requirement_index(), 0);
 }
 
@@ -203,7 +290,14 @@ fn unknown_mint_asks_for_account_info() {
         b64::encode(&data)
     );
     let info = call.parse(answer.as_bytes()).unwrap();
-    assert_eq!(info, MintInfo { mint, decimals: 2, program: TokenProgram::Token2022 });
+    assert_eq!(
+        info,
+        MintInfo {
+            mint,
+            decimals: 2,
+            program: TokenProgram::Token2022
+        }
+    );
     payer.mints().insert(info);
     let p = ready(payer.prepare(&req, &ctx));
     assert_eq!(p.record().decimals, 2);
@@ -219,7 +313,11 @@ fn budget_reserved_before_signing_and_released_on_request() {
     let b = ready(payer.prepare(&req, &ctx));
     assert_eq!(policy.spent(&USDC_MAINNET), 20_000);
     let e = payer.prepare(&req, &ctx).unwrap_err();
-    assert!(e.to_string().contains("amount 10000 exceeds the remaining budget 5000 (spent 20000 of 25000"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("amount 10000 exceeds the remaining budget 5000 (spent 20000 of 25000"),
+        "{e}"
+    );
     let record = b.release();
     assert_eq!(record.amount, 10_000);
     assert_eq!(policy.spent(&USDC_MAINNET), 10_000);
@@ -235,20 +333,29 @@ fn budget_reserved_before_signing_and_released_on_request() {
         .asset(AssetConfig::known(nine, 6, TokenProgram::Token))
         .build()
         .unwrap();
-    let req = required(&[usdc(10_000, &key(9), ""), option(&nine.to_string(), "20000", &key(9).to_string(), "")]);
+    let req = required(&[
+        usdc(10_000, &key(9), ""),
+        option(&nine.to_string(), "20000", &key(9).to_string(), ""),
+    ]);
     let p = ready(payer.prepare(&req, &ctx));
     assert_eq!(p.requirement_index(), 1);
 }
 
 #[test]
 fn shapes_memos_and_records() {
-    let payer = builder().payload_shape_for_host("api.sova-intel.com", PayloadShape::Flat).build().unwrap();
+    let payer = builder()
+        .payload_shape_for_host("api.sova-intel.com", PayloadShape::Flat)
+        .build()
+        .unwrap();
     let ctx = PrepareContext::new(Instant::now()).blockhash(bh(1));
     let req = required(&[usdc(15_000, &key(9), "")]);
     let hybrid = ready(payer.prepare(&req, &ctx));
     let decoded = PaymentPayload::decode(hybrid.header_value()).unwrap();
     assert_eq!(decoded.shape(), PayloadShape::Hybrid);
-    assert_eq!(decoded.accepted.as_ref().unwrap().raw_json(), req.accepts[0].raw_json());
+    assert_eq!(
+        decoded.accepted.as_ref().unwrap().raw_json(),
+        req.accepts[0].raw_json()
+    );
     let flat = ready(payer.prepare(&req, &ctx.host("API.Sova-Intel.com:443")));
     let decoded = PaymentPayload::decode(flat.header_value()).unwrap();
     assert_eq!(decoded.shape(), PayloadShape::Flat);
@@ -265,7 +372,11 @@ fn shapes_memos_and_records() {
 
     // A seller memo is written verbatim; repeated identical payments stay distinct.
     let fac = key(3);
-    let sponsored = required(&[usdc(15_000, &key(9), &format!(r#","extra":{{"feePayer":"{fac}","memo":"order-42"}}"#))]);
+    let sponsored = required(&[usdc(
+        15_000,
+        &key(9),
+        &format!(r#","extra":{{"feePayer":"{fac}","memo":"order-42"}}"#),
+    )]);
     let a = ready(payer.prepare(&sponsored, &ctx));
     let b = ready(payer.prepare(&sponsored, &ctx));
     assert_eq!(a.record().memo.as_deref(), Some("order-42"));
@@ -276,7 +387,10 @@ fn shapes_memos_and_records() {
 
 #[test]
 fn configuration_errors() {
-    let e = Payer::builder().policy(Arc::new(SpendPolicy::unlimited())).build().unwrap_err();
+    let e = Payer::builder()
+        .policy(Arc::new(SpendPolicy::unlimited()))
+        .build()
+        .unwrap_err();
     assert!(e.to_string().contains("no signer"), "{e}");
     let e = Payer::builder().signer(me()).build().unwrap_err();
     assert!(e.to_string().contains("no spend policy"), "{e}");
@@ -309,13 +423,37 @@ impl Signer for Remote {
 fn remote_signers_are_checked() {
     let ctx = PrepareContext::new(Instant::now()).blockhash(bh(1));
     let req = required(&[usdc(15_000, &key(9), "")]);
-    let good = builder().signer(Remote { key: me(), corrupt: false }).build().unwrap();
-    assert!(verify(&req, ready(good.prepare(&req, &ctx)).header_value(), &VerifyOptions::default()).passed());
+    let good = builder()
+        .signer(Remote {
+            key: me(),
+            corrupt: false,
+        })
+        .build()
+        .unwrap();
+    assert!(
+        verify(
+            &req,
+            ready(good.prepare(&req, &ctx)).header_value(),
+            &VerifyOptions::default()
+        )
+        .passed()
+    );
     let policy = Arc::new(SpendPolicy::unlimited());
-    let bad = builder().signer(Remote { key: me(), corrupt: true }).policy(Arc::clone(&policy)).build().unwrap();
+    let bad = builder()
+        .signer(Remote {
+            key: me(),
+            corrupt: true,
+        })
+        .policy(Arc::clone(&policy))
+        .build()
+        .unwrap();
     let e = bad.prepare(&req, &ctx).unwrap_err();
     assert!(e.to_string().contains("does not verify"), "{e}");
-    assert_eq!(policy.spent(&USDC_MAINNET), 0, "the reservation was released");
+    assert_eq!(
+        policy.spent(&USDC_MAINNET),
+        0,
+        "the reservation was released"
+    );
 }
 
 #[test]
@@ -326,30 +464,59 @@ fn reconciliation() {
     let r = own.record();
     let calls = r.reconcile_calls();
     let statuses = calls.statuses.clone().unwrap();
-    assert_eq!(statuses, GetSignatureStatuses { signatures: vec![r.payer_signature.clone()] });
+    assert_eq!(
+        statuses,
+        GetSignatureStatuses {
+            signatures: vec![r.payer_signature.clone()]
+        }
+    );
     assert!(calls.signatures.is_none());
     let landed = statuses
         .parse(br#"{"result":{"value":[{"slot":48,"confirmations":null,"err":null,"confirmationStatus":"confirmed"}]}}"#)
         .unwrap();
     assert_eq!(
-        r.reconcile(&Evidence { statuses: Some(&landed), ..Default::default() }),
-        Reconciliation::Landed { signature: r.payer_signature.clone(), slot: 48 }
+        r.reconcile(&Evidence {
+            statuses: Some(&landed),
+            ..Default::default()
+        }),
+        Reconciliation::Landed {
+            signature: r.payer_signature.clone(),
+            slot: 48
+        }
     );
     let failed = statuses
         .parse(br#"{"result":{"value":[{"slot":48,"err":{"InstructionError":[2,{"Custom":1}]}}]}}"#)
         .unwrap();
-    let out = r.reconcile(&Evidence { statuses: Some(&failed), ..Default::default() });
+    let out = r.reconcile(&Evidence {
+        statuses: Some(&failed),
+        ..Default::default()
+    });
     assert!(matches!(out, Reconciliation::FailedOnChain { .. }) && out.safe_to_pay_again());
     let none = statuses.parse(br#"{"result":{"value":[null]}}"#).unwrap();
-    let pending = r.reconcile(&Evidence { statuses: Some(&none), block_height: Some(1001), ..Default::default() });
+    let pending = r.reconcile(&Evidence {
+        statuses: Some(&none),
+        block_height: Some(1001),
+        ..Default::default()
+    });
     assert_eq!(pending, Reconciliation::Pending);
     assert!(!pending.safe_to_pay_again());
-    let expired = r.reconcile(&Evidence { statuses: Some(&none), block_height: Some(1002), ..Default::default() });
+    let expired = r.reconcile(&Evidence {
+        statuses: Some(&none),
+        block_height: Some(1002),
+        ..Default::default()
+    });
     assert_eq!(expired, Reconciliation::Expired);
 
     // Sponsored: the id is the facilitator's; find the payment by its memo nonce.
     let fac = key(3);
-    let sp = ready(payer.prepare(&required(&[usdc(15_000, &key(9), &format!(r#","extra":{{"feePayer":"{fac}"}}"#))]), &ctx));
+    let sp = ready(payer.prepare(
+        &required(&[usdc(
+            15_000,
+            &key(9),
+            &format!(r#","extra":{{"feePayer":"{fac}"}}"#),
+        )]),
+        &ctx,
+    ));
     let r = sp.record();
     let calls = r.reconcile_calls();
     assert!(calls.statuses.is_none());
@@ -365,11 +532,22 @@ fn reconciliation() {
         )
         .unwrap();
     assert_eq!(
-        r.reconcile(&Evidence { signatures: Some(&list), block_height: Some(5), ..Default::default() }),
-        Reconciliation::Landed { signature: "ours".into(), slot: 7 }
+        r.reconcile(&Evidence {
+            signatures: Some(&list),
+            block_height: Some(5),
+            ..Default::default()
+        }),
+        Reconciliation::Landed {
+            signature: "ours".into(),
+            slot: 7
+        }
     );
     assert_eq!(
-        r.reconcile(&Evidence { signatures: Some(&list[..1]), block_height: Some(5000), ..Default::default() }),
+        r.reconcile(&Evidence {
+            signatures: Some(&list[..1]),
+            block_height: Some(5000),
+            ..Default::default()
+        }),
         Reconciliation::Expired
     );
 }

@@ -1,5 +1,6 @@
 //! Property tests of the payer. Case counts come from `ProptestConfig::default()`, which
 //! honours `PROPTEST_CASES`.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,8 +13,8 @@ use solana_pubkey::Pubkey;
 use sova_protocol::x402::{PayloadShape, PaymentRequired, b64, networks};
 use sova_x402::programs::USDC_MAINNET;
 use sova_x402::{
-    AssetConfig, Error, Keypair, LatestBlockhash, MintRegistry, Payer, PrepareContext, Prepared, SeededNonce,
-    SelfPaidLayout, SpendPolicy, TokenProgram, VerifyOptions, verify,
+    AssetConfig, Error, Keypair, LatestBlockhash, MintRegistry, Payer, PrepareContext, Prepared,
+    SeededNonce, SelfPaidLayout, SpendPolicy, TokenProgram, VerifyOptions, verify,
 };
 
 const OTHER_MINT: Pubkey = Pubkey::from_str_const("Fe2mhtmp2SLd2YjM8gWdCaxTjhFozkcXzdvJq3aXiYdY");
@@ -65,7 +66,11 @@ fn extra() -> impl Strategy<Value = Option<Value>> {
         2 => any::<[u8; 32]>().prop_map(|b| Some(Value::from(Hash::new_from_array(b).to_string()))),
         1 => ".{0,50}".prop_map(|s| Some(Value::from(s))),
     ];
-    let height = prop_oneof![Just(None), any::<u64>().prop_map(|h| Some(Value::from(h.to_string()))), Just(Some(Value::from(-3)))];
+    let height = prop_oneof![
+        Just(None),
+        any::<u64>().prop_map(|h| Some(Value::from(h.to_string()))),
+        Just(Some(Value::from(-3)))
+    ];
     prop_oneof![
         1 => Just(None),
         1 => Just(Some(Value::from("not an object"))),
@@ -115,21 +120,27 @@ fn config() -> impl Strategy<Value = Config> {
     (
         prop::bool::weighted(0.25),
         prop::bool::weighted(0.25),
-        prop_oneof![Just(PayloadShape::Hybrid), Just(PayloadShape::Spec), Just(PayloadShape::Flat)],
+        prop_oneof![
+            Just(PayloadShape::Hybrid),
+            Just(PayloadShape::Spec),
+            Just(PayloadShape::Flat)
+        ],
         prop_oneof![Just(20_000u32), any::<u32>()],
         prop_oneof![Just(1u64), any::<u64>()],
         prop::option::of(any::<u64>()),
         0u8..=12,
     )
-        .prop_map(|(minimal, create_ata, shape, unit_limit, unit_price, cap, other_decimals)| Config {
-            minimal,
-            create_ata,
-            shape,
-            unit_limit,
-            unit_price,
-            cap,
-            other_decimals,
-        })
+        .prop_map(
+            |(minimal, create_ata, shape, unit_limit, unit_price, cap, other_decimals)| Config {
+                minimal,
+                create_ata,
+                shape,
+                unit_limit,
+                unit_price,
+                cap,
+                other_decimals,
+            },
+        )
 }
 
 fn payer(cfg: &Config, mints: Arc<MintRegistry>) -> Payer {
@@ -142,8 +153,16 @@ fn payer(cfg: &Config, mints: Arc<MintRegistry>) -> Payer {
         .policy(Arc::new(policy.build()))
         .mints(mints)
         .asset(AssetConfig::usdc_mainnet())
-        .asset(AssetConfig::known(OTHER_MINT, cfg.other_decimals, TokenProgram::Token2022))
-        .self_paid_layout(if cfg.minimal { SelfPaidLayout::Minimal } else { SelfPaidLayout::Standard })
+        .asset(AssetConfig::known(
+            OTHER_MINT,
+            cfg.other_decimals,
+            TokenProgram::Token2022,
+        ))
+        .self_paid_layout(if cfg.minimal {
+            SelfPaidLayout::Minimal
+        } else {
+            SelfPaidLayout::Standard
+        })
         .create_recipient_ata(cfg.create_ata)
         .payload_shape(cfg.shape)
         .compute_unit_limit(cfg.unit_limit)

@@ -1,6 +1,7 @@
 //! Single-field mutations of a valid payment (amount, mint, destination, token program,
 //! signer, fee payer), re-signed so that only the mutated field is wrong, are rejected by
 //! the verifier; so is any flipped byte. Case counts honour `PROPTEST_CASES`.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,8 +14,8 @@ use solana_transaction::versioned::VersionedTransaction;
 use sova_protocol::x402::{PayloadShape, PaymentPayload, PaymentRequired, b64, networks};
 use sova_x402::programs::{TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, USDC_MAINNET};
 use sova_x402::{
-    Keypair, LatestBlockhash, Payer, PrepareContext, SeededNonce, SelfPaidLayout, Signer, SpendPolicy, VerifyOptions,
-    verify,
+    Keypair, LatestBlockhash, Payer, PrepareContext, SeededNonce, SelfPaidLayout, Signer,
+    SpendPolicy, VerifyOptions, verify,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +43,9 @@ fn keys_mut(m: &mut VersionedMessage) -> &mut Vec<Pubkey> {
     }
 }
 
-fn instructions_mut(m: &mut VersionedMessage) -> &mut Vec<solana_message::compiled_instruction::CompiledInstruction> {
+fn instructions_mut(
+    m: &mut VersionedMessage,
+) -> &mut Vec<solana_message::compiled_instruction::CompiledInstruction> {
     match m {
         VersionedMessage::Legacy(l) => &mut l.instructions,
         VersionedMessage::V0(v) => &mut v.instructions,
@@ -72,19 +75,29 @@ fn valid_payment(mode: Mode, amount: u64, pay_to: [u8; 32], seed: u8) -> Case {
     let payer = Payer::builder()
         .signer(Keypair::from_seed(payer_seed))
         .policy(Arc::new(SpendPolicy::unlimited()))
-        .self_paid_layout(if matches!(mode, Mode::Minimal) { SelfPaidLayout::Minimal } else { SelfPaidLayout::Standard })
+        .self_paid_layout(if matches!(mode, Mode::Minimal) {
+            SelfPaidLayout::Minimal
+        } else {
+            SelfPaidLayout::Standard
+        })
         .nonce_source(Arc::new(SeededNonce::new(u64::from(seed))))
         .build()
         .unwrap();
-    let ctx = PrepareContext::new(Instant::now()).blockhash(LatestBlockhash::new(Hash::new_from_array([seed | 1; 32])));
+    let ctx = PrepareContext::new(Instant::now())
+        .blockhash(LatestBlockhash::new(Hash::new_from_array([seed | 1; 32])));
     let p = payer.prepare(&req, &ctx).unwrap().ready().unwrap();
     let tx: VersionedTransaction = wincode::deserialize(p.transaction()).unwrap();
-    Case { req, tx, payer: Keypair::from_seed(payer_seed) }
+    Case {
+        req,
+        tx,
+        payer: Keypair::from_seed(payer_seed),
+    }
 }
 
 fn header(case: &Case, tx: &VersionedTransaction) -> String {
     let bytes = wincode::serialize(tx).unwrap();
-    PaymentPayload::new(Some(&case.req), &case.req.accepts[0], b64::encode(&bytes)).encode(PayloadShape::Hybrid)
+    PaymentPayload::new(Some(&case.req), &case.req.accepts[0], b64::encode(&bytes))
+        .encode(PayloadShape::Hybrid)
 }
 
 /// Re-signs every non-empty slot whose key we hold, so that signatures stay valid.
@@ -111,7 +124,11 @@ fn transfer_index(tx: &VersionedTransaction) -> usize {
 }
 
 fn mode() -> impl Strategy<Value = Mode> {
-    prop_oneof![Just(Mode::Sponsored), Just(Mode::SelfPaid), Just(Mode::Minimal)]
+    prop_oneof![
+        Just(Mode::Sponsored),
+        Just(Mode::SelfPaid),
+        Just(Mode::Minimal)
+    ]
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {

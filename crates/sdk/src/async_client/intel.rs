@@ -37,7 +37,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,7 +61,10 @@ impl Client {
     }
 
     /// A client on a transport of your own (a configured `ReqwestTransport`, a mock, …).
-    pub fn with_transport(builder: ClientBuilder, transport: Arc<dyn AsyncTransport>) -> Result<Client, Error> {
+    pub fn with_transport(
+        builder: ClientBuilder,
+        transport: Arc<dyn AsyncTransport>,
+    ) -> Result<Client, Error> {
         Ok(Client {
             config: Arc::new(builder.config()?),
             transport,
@@ -71,7 +76,10 @@ impl Client {
         &self.config
     }
 
-    async fn drive<E: sova_protocol::Endpoint>(&self, machine: CallMachine<'_, E>) -> Result<crate::call::Paid<E::Output>, Error> {
+    async fn drive<E: sova_protocol::Endpoint>(
+        &self,
+        machine: CallMachine<'_, E>,
+    ) -> Result<crate::call::Paid<E::Output>, Error> {
         crate::driver::run_async(machine, self.transport.as_ref()).await
     }
 

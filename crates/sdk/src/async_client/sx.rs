@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use sova_protocol::sovx::{
+    Decimal, FeatureCode, MethodCode, NewTransfer, NewUser, NewWallet, Side, UserToken, UserUpdate,
+};
 use sova_transport_async::{AsyncTransport, ReqwestTransport};
-use sova_protocol::sovx::{Decimal, FeatureCode, MethodCode, NewTransfer, NewUser, NewWallet, Side, UserToken, UserUpdate};
 
 use crate::call::CallMachine;
 use crate::error::Error;
@@ -24,7 +26,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -40,12 +44,16 @@ impl Client {
     }
 
     pub(crate) fn from_builder(builder: ClientBuilder) -> Result<Client, Error> {
-        let transport = ReqwestTransport::new(builder.timeouts_ref()).map_err(|e| Error::Config(format!("could not create the HTTP client: {e}")))?;
+        let transport = ReqwestTransport::new(builder.timeouts_ref())
+            .map_err(|e| Error::Config(format!("could not create the HTTP client: {e}")))?;
         Self::with_transport(builder, Arc::new(transport))
     }
 
     /// A client on a transport of your own.
-    pub fn with_transport(builder: ClientBuilder, transport: Arc<dyn AsyncTransport>) -> Result<Client, Error> {
+    pub fn with_transport(
+        builder: ClientBuilder,
+        transport: Arc<dyn AsyncTransport>,
+    ) -> Result<Client, Error> {
         Ok(Client {
             config: Arc::new(builder.config()?),
             transport,
@@ -65,7 +73,10 @@ impl Client {
         &self.config
     }
 
-    async fn drive<E: sova_protocol::Endpoint>(&self, machine: CallMachine<'_, E>) -> Result<crate::call::Paid<E::Output>, Error> {
+    async fn drive<E: sova_protocol::Endpoint>(
+        &self,
+        machine: CallMachine<'_, E>,
+    ) -> Result<crate::call::Paid<E::Output>, Error> {
         crate::driver::run_async(machine, self.transport.as_ref()).await
     }
 

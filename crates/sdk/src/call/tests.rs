@@ -6,7 +6,10 @@ use std::sync::Arc;
 use serde_json::Map;
 use sova_protocol::http::{Method, Request, Response, StatusCode};
 use sova_protocol::intel::{Fetched, JobStatusRequest, WalletHudRequest};
-use sova_protocol::x402::{PaymentPayload, PaymentRequired, PaymentRequirements, SettlementResponse, USDC_MAINNET_MINT, networks};
+use sova_protocol::x402::{
+    PaymentPayload, PaymentRequired, PaymentRequirements, SettlementResponse, USDC_MAINNET_MINT,
+    networks,
+};
 use sova_x402::{Keypair, Payer, SpendPolicy, programs};
 
 use super::*;
@@ -49,14 +52,24 @@ fn challenge(amount: u64) -> PaymentRequired {
         x402_version: 2,
         error: None,
         resource: None,
-        accepts: vec![PaymentRequirements::new(networks::SOLANA_MAINNET, USDC_MAINNET_MINT, amount, TREASURY, 60, Map::new())],
+        accepts: vec![PaymentRequirements::new(
+            networks::SOLANA_MAINNET,
+            USDC_MAINNET_MINT,
+            amount,
+            TREASURY,
+            60,
+            Map::new(),
+        )],
         extensions: None,
     }
 }
 
 fn with_challenge(status: u16, required: &PaymentRequired, body: &str) -> Response<Vec<u8>> {
     let mut r = resp(status, body);
-    r.headers_mut().insert("payment-required", required.encode_header().parse().unwrap());
+    r.headers_mut().insert(
+        "payment-required",
+        required.encode_header().parse().unwrap(),
+    );
     r
 }
 
@@ -115,7 +128,9 @@ fn drive<E: Endpoint>(
                     log.api.push(header);
                     match api(log.api.len(), &request) {
                         Answer::Ok(r) => m.on_response(r, now),
-                        Answer::Fail(kind) => m.on_transport_error(kind, "scripted failure".into(), None, now),
+                        Answer::Fail(kind) => {
+                            m.on_transport_error(kind, "scripted failure".into(), None, now)
+                        }
                     }
                 }
             }
@@ -132,18 +147,24 @@ fn blockhash_rpc(method: &str) -> Response<Vec<u8>> {
     match method {
         "getLatestBlockhash" => resp(200, BLOCKHASH_ANSWER),
         "getBlockHeight" => resp(200, r#"{"jsonrpc":"2.0","id":3,"result":100}"#),
-        "getSignatureStatuses" => resp(200, r#"{"jsonrpc":"2.0","id":1,"result":{"context":{"slot":5},"value":[null]}}"#),
+        "getSignatureStatuses" => resp(
+            200,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"context":{"slot":5},"value":[null]}}"#,
+        ),
         other => panic!("unexpected RPC {other}"),
     }
 }
 
 fn machine<'e, E: Endpoint>(ep: &'e E, p: &'e Payments) -> CallMachine<'e, E> {
-    CallMachine::new(ep, &base(), &NoAuth, &settings(), Instant::now()).unwrap().with_payments(Some(p))
+    CallMachine::new(ep, &base(), &NoAuth, &settings(), Instant::now())
+        .unwrap()
+        .with_payments(Some(p))
 }
 
 fn settled(sig: &str) -> Response<Vec<u8>> {
     let mut r = resp(200, HUD);
-    r.headers_mut().insert("x-payment-response", sig.parse().unwrap());
+    r.headers_mut()
+        .insert("x-payment-response", sig.parse().unwrap());
     r
 }
 
@@ -167,15 +188,27 @@ fn pays_once_on_402_then_once_per_call_in_steady_state() {
         machine(&ep, &p),
         &mut |n, req| match n {
             1 => Answer::Ok(with_challenge(402, &required, "{}")),
-            _ => Answer::Ok(settled(&payer_signature(req.headers()["payment-signature"].to_str().unwrap()))),
+            _ => Answer::Ok(settled(&payer_signature(
+                req.headers()["payment-signature"].to_str().unwrap(),
+            ))),
         },
         &blockhash_rpc,
     );
     let paid = r.unwrap();
     assert!(matches!(paid.value, Fetched::Ready(_)));
     let receipt = paid.receipt.unwrap();
-    assert_eq!((receipt.amount, receipt.asset.as_str(), receipt.pay_to.as_str()), (15_000, USDC_MAINNET_MINT, TREASURY));
-    assert_eq!(receipt.transaction.as_deref(), Some(receipt.payer_signature.as_str()));
+    assert_eq!(
+        (
+            receipt.amount,
+            receipt.asset.as_str(),
+            receipt.pay_to.as_str()
+        ),
+        (15_000, USDC_MAINNET_MINT, TREASURY)
+    );
+    assert_eq!(
+        receipt.transaction.as_deref(),
+        Some(receipt.payer_signature.as_str())
+    );
     assert_eq!(log.api.len(), 2);
     assert!(log.api[0].is_none() && log.api[1].is_some());
     assert_eq!(log.rpc, ["getLatestBlockhash"]);
@@ -185,7 +218,11 @@ fn pays_once_on_402_then_once_per_call_in_steady_state() {
     for i in 0..5 {
         let (r, log) = drive(
             machine(&ep, &p),
-            &mut |_, req| Answer::Ok(settled(&payer_signature(req.headers()["payment-signature"].to_str().unwrap()))),
+            &mut |_, req| {
+                Answer::Ok(settled(&payer_signature(
+                    req.headers()["payment-signature"].to_str().unwrap(),
+                )))
+            },
             &blockhash_rpc,
         );
         assert!(r.unwrap().receipt.is_some());
@@ -209,7 +246,9 @@ fn transport_retries_resend_the_same_signed_payment() {
             1 => Answer::Ok(with_challenge(402, &required, "{}")),
             2 => Answer::Fail(TransportErrorKind::Io),
             3 => Answer::Ok(resp(503, "{}")),
-            _ => Answer::Ok(settled(&payer_signature(req.headers()["payment-signature"].to_str().unwrap()))),
+            _ => Answer::Ok(settled(&payer_signature(
+                req.headers()["payment-signature"].to_str().unwrap(),
+            ))),
         },
         &blockhash_rpc,
     );
@@ -217,7 +256,10 @@ fn transport_retries_resend_the_same_signed_payment() {
     assert_eq!(log.api.len(), 4);
     let sent: Vec<&String> = log.api.iter().flatten().collect();
     assert_eq!(sent.len(), 3);
-    assert!(sent.iter().all(|h| *h == sent[0]), "every resend carries the same signed payment");
+    assert!(
+        sent.iter().all(|h| *h == sent[0]),
+        "every resend carries the same signed payment"
+    );
     assert_eq!(p.payer.policy().spent(&programs::USDC_MAINNET), 15_000);
 }
 
@@ -225,14 +267,22 @@ fn transport_retries_resend_the_same_signed_payment() {
 fn a_price_change_refreshes_the_cache_and_pays_once_more() {
     let p = payments(100_000, 1_000_000);
     let ep = WalletHudRequest::new(ADDR);
-    p.cache.remember(&format!("GET {}", "/api/v1/intel/wallet/9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM/hud"), challenge(15_000));
+    p.cache.remember(
+        &format!(
+            "GET {}",
+            "/api/v1/intel/wallet/9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM/hud"
+        ),
+        challenge(15_000),
+    );
     let mut new_price = challenge(30_000);
     new_price.error = Some("USDC amount 15000 < required 30000".into());
     let (r, log) = drive(
         machine(&ep, &p),
         &mut |n, req| match n {
             1 => Answer::Ok(with_challenge(402, &new_price, "{}")),
-            _ => Answer::Ok(settled(&payer_signature(req.headers()["payment-signature"].to_str().unwrap()))),
+            _ => Answer::Ok(settled(&payer_signature(
+                req.headers()["payment-signature"].to_str().unwrap(),
+            ))),
         },
         &blockhash_rpc,
     );
@@ -252,7 +302,10 @@ fn an_ambiguous_402_is_reconciled_and_never_repaid() {
     let mut replay = challenge(15_000);
     replay.error = Some("transaction already used (replay attack)".into());
     let landed = |method: &str| match method {
-        "getSignatureStatuses" => resp(200, r#"{"jsonrpc":"2.0","id":1,"result":{"context":{"slot":9},"value":[{"slot":9,"confirmations":null,"err":null,"confirmationStatus":"finalized"}]}}"#),
+        "getSignatureStatuses" => resp(
+            200,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"context":{"slot":9},"value":[{"slot":9,"confirmations":null,"err":null,"confirmationStatus":"finalized"}]}}"#,
+        ),
         other => blockhash_rpc(other),
     };
     let (r, log) = drive(
@@ -267,8 +320,19 @@ fn an_ambiguous_402_is_reconciled_and_never_repaid() {
     assert!(e.may_have_charged(), "{e}");
     assert!(e.to_string().contains("landed on chain"), "{e}");
     assert_eq!(log.api.len(), 2, "no second payment");
-    assert_eq!(log.rpc, ["getLatestBlockhash", "getSignatureStatuses", "getBlockHeight"]);
-    assert_eq!(p.payer.policy().spent(&programs::USDC_MAINNET), 15_000, "the landed payment stays spent");
+    assert_eq!(
+        log.rpc,
+        [
+            "getLatestBlockhash",
+            "getSignatureStatuses",
+            "getBlockHeight"
+        ]
+    );
+    assert_eq!(
+        p.payer.policy().spent(&programs::USDC_MAINNET),
+        15_000,
+        "the landed payment stays spent"
+    );
 }
 
 #[test]
@@ -324,10 +388,17 @@ fn the_spend_policy_refuses_before_signing() {
     let p = payments(10_000, 1_000_000);
     let ep = WalletHudRequest::new(ADDR);
     let required = challenge(300_000);
-    let (r, log) = drive(machine(&ep, &p), &mut |_, _| Answer::Ok(with_challenge(402, &required, "{}")), &blockhash_rpc);
+    let (r, log) = drive(
+        machine(&ep, &p),
+        &mut |_, _| Answer::Ok(with_challenge(402, &required, "{}")),
+        &blockhash_rpc,
+    );
     let e = r.unwrap_err();
     assert!(matches!(e, Error::PaymentRefused(_)), "{e}");
-    assert!(e.to_string().contains("300000") && e.to_string().contains("10000"), "{e}");
+    assert!(
+        e.to_string().contains("300000") && e.to_string().contains("10000"),
+        "{e}"
+    );
     assert_eq!(log.api.len(), 1);
     assert!(log.rpc.is_empty());
     assert_eq!(e.reached(), crate::Reached::No);
@@ -338,11 +409,28 @@ fn without_a_payer_a_402_is_payment_required() {
     let ep = WalletHudRequest::new(ADDR);
     let m = CallMachine::new(&ep, &base(), &NoAuth, &settings(), Instant::now()).unwrap();
     let required = challenge(15_000);
-    let (r, _) = drive(m, &mut |_, _| Answer::Ok(with_challenge(402, &required, r#"{"error":"Payment required","required":1}"#)), &blockhash_rpc);
+    let (r, _) = drive(
+        m,
+        &mut |_, _| {
+            Answer::Ok(with_challenge(
+                402,
+                &required,
+                r#"{"error":"Payment required","required":1}"#,
+            ))
+        },
+        &blockhash_rpc,
+    );
     let e = r.unwrap_err();
-    let Error::PaymentRequired(api) = &e else { panic!("{e:?}") };
+    let Error::PaymentRequired(api) = &e else {
+        panic!("{e:?}")
+    };
     assert_eq!(api.required_credits, Some(1));
-    assert_eq!(api.payment_required.as_ref().unwrap().accepts[0].amount.get(), 15_000);
+    assert_eq!(
+        api.payment_required.as_ref().unwrap().accepts[0]
+            .amount
+            .get(),
+        15_000
+    );
 }
 
 #[test]
@@ -366,7 +454,8 @@ fn settlement_json_header_fills_the_receipt() {
                     amount: None,
                     extensions: None,
                 };
-                ok.headers_mut().insert("payment-response", s.encode().parse().unwrap());
+                ok.headers_mut()
+                    .insert("payment-response", s.encode().parse().unwrap());
                 Answer::Ok(ok)
             }
         },
@@ -374,7 +463,9 @@ fn settlement_json_header_fills_the_receipt() {
     );
     assert_eq!(
         r.unwrap().receipt.unwrap().transaction.as_deref(),
-        Some("5j7s6NiJS3JAkvgkoc18WVAsiSaci2pxB2A6ueCJP4tprA2TFg9wSyTLeYouxPBJEMzJinENTkpA52YStRW5Dia7")
+        Some(
+            "5j7s6NiJS3JAkvgkoc18WVAsiSaci2pxB2A6ueCJP4tprA2TFg9wSyTLeYouxPBJEMzJinENTkpA52YStRW5Dia7"
+        )
     );
 }
 
@@ -403,7 +494,11 @@ fn retries_503_then_succeeds_counting_sends() {
 fn connect_errors_retry_and_report_kind() {
     let ep = WalletHudRequest::new(ADDR);
     let m = CallMachine::new(&ep, &base(), &NoAuth, &settings(), Instant::now()).unwrap();
-    let (r, log) = drive(m, &mut |_, _| Answer::Fail(TransportErrorKind::Connect), &blockhash_rpc);
+    let (r, log) = drive(
+        m,
+        &mut |_, _| Answer::Fail(TransportErrorKind::Connect),
+        &blockhash_rpc,
+    );
     assert_eq!(log.api.len() as u32, RetryPolicy::default().max_attempts);
     let e = r.unwrap_err();
     assert_eq!(e.reached(), crate::Reached::No);
@@ -415,15 +510,25 @@ fn gives_up_when_the_call_budget_is_spent() {
     let ep = WalletHudRequest::new(ADDR);
     let t0 = Instant::now();
     let mut m = CallMachine::new(&ep, &base(), &NoAuth, &settings(), t0).unwrap();
-    let Action::Send { .. } = m.start(t0) else { panic!() };
-    let a = m.on_response(resp(503, r#"{"message":"busy","statusCode":503}"#), t0 + Duration::from_secs(61));
+    let Action::Send { .. } = m.start(t0) else {
+        panic!()
+    };
+    let a = m.on_response(
+        resp(503, r#"{"message":"busy","statusCode":503}"#),
+        t0 + Duration::from_secs(61),
+    );
     assert!(matches!(a, Action::Done));
-    assert_eq!(m.into_result().unwrap_err().status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(
+        m.into_result().unwrap_err().status(),
+        Some(StatusCode::SERVICE_UNAVAILABLE)
+    );
 }
 
 #[test]
 fn bad_input_fails_before_sending() {
     let ep = WalletHudRequest::new("not-base58-0OIl");
-    let e = CallMachine::new(&ep, &base(), &NoAuth, &settings(), Instant::now()).err().unwrap();
+    let e = CallMachine::new(&ep, &base(), &NoAuth, &settings(), Instant::now())
+        .err()
+        .unwrap();
     assert_eq!(e.reached(), crate::Reached::No);
 }
