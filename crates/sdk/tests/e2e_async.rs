@@ -1,0 +1,295 @@
+//! The async clients against the embedded sandbox, over loopback: API-key and x402 auth
+//! (self-paid Sova mode and sponsored standard mode), jobs, SovX onboarding, and payment
+//! safety under faults, counted on the sandbox's ledger.
+#![cfg(feature = "async")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sova::Error;
+use sova::protocol::jobs::PollConfig;
+use sova::protocol::sovx::{Decimal, Individual, NewUser, NewWallet, Side, WalletNetwork};
+use sova_sandbox::{Fault, FaultKind, Mode, Sandbox};
+use sova_x402::{Keypair, Payer, SpendPolicy, programs};
+
+const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+const WALLET2: &str = "GThUX1Atko4tqhN2NaiTazWSeFWMuiUvfFnyJyUghFMJ";
+const MINT: &str = "So11111111111111111111111111111111111111112";
+
+async fn sandbox(mode: Mode) -> Sandbox {
+    Sandbox::builder()
+        .mode(mode)
+        .sync_hold(Duration::from_millis(200))
+        .flash_analysis(Duration::from_millis(50))
+        .job_duration(Duration::from_millis(150))
+        .start()
+        .await
+        .unwrap()
+}
+
+fn fast_poll() -> PollConfig {
+    PollConfig {
+        interval: Duration::from_millis(30),
+        max_wait: Duration::from_secs(20),
+    }
+}
+
+fn payer(seed: u8, cap: u64, budget: u64) -> Arc<Payer> {
+    let policy = SpendPolicy::builder()
+        .max_per_payment(programs::USDC_MAINNET, cap)
+        .budget(programs::USDC_MAINNET, budget)
+        .build();
+    Arc::new(
+        Payer::builder()
+            .signer(Keypair::from_seed([seed; 32]))
+            .policy(Arc::new(policy))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn x402_client(sb: &Sandbox, payer: Arc<Payer>) -> sova::intel::Client {
+    sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .x402(payer)
+        .rpc_url(sb.rpc_url())
+        .poll(fast_poll())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_key_covers_every_intel_endpoint() {
+    let sb = sandbox(Mode::Sova).await;
+    let key = sb.create_api_key(1_000);
+    let client = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .api_key(key.clone())
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+
+    let hud = client.wallet_hud(WALLET).await.unwrap();
+    assert!(hud.receipt.is_none(), "API-key calls have no receipt");
+    assert!((0.0..=1.0).contains(&hud.win_rate));
+    let profile = client.wallet_profile(WALLET).await.unwrap();
+    assert_eq!(profile.wallet_address, WALLET);
+    let tokens = client.wallet_tokens(WALLET, Default::default()).await.unwrap();
+    assert!(tokens.page >= 1);
+    let batch = client.batch_hud(&[WALLET, WALLET2]).await.unwrap();
+    assert!(batch.huds.len() + batch.queued.len() + batch.skipped.len() >= 1);
+    let holders = client.holders_wait(MINT, 5).await.unwrap();
+    assert!(!holders.profiles.is_empty());
+    let agent = client.holders_agent_wait(MINT, 5).await.unwrap();
+    assert!(!agent.profiles.is_empty());
+    let sim = client.similarity_wait(&[WALLET, WALLET2]).await.unwrap();
+    assert!(!sim.pairwise_similarities.is_empty() || sim.global_metrics.is_some());
+    let sim_agent = client.similarity_agent_wait(&[WALLET, WALLET2]).await.unwrap();
+    let _ = sim_agent.coordination_score;
+    let deep = client.deep_wait(MINT, 5).await.unwrap();
+    assert!(!deep.0.profiles.is_empty());
+    let pricing = client.pricing().await.unwrap();
+    assert!(pricing.is_object());
+    // Charged as documented: 1 + 5 + 3 + 5 + 20 + 20 + 20 + 20 + 35 = 129 credits.
+    assert_eq!(sb.credits(&key), Some(1_000 - 129));
+    assert!(sb.payments().is_empty(), "no x402 payment with an API key");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_202_fallback_is_paid_once() {
+    let sb = Sandbox::builder()
+        .sync_hold(Duration::from_millis(20))
+        .flash_analysis(Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    let key = sb.create_api_key(100);
+    let client = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .api_key(key.clone())
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+    let profile = client.wallet_profile(WALLET2).await.unwrap();
+    assert_eq!(profile.wallet_address, WALLET2);
+    assert_eq!(sb.credits(&key), Some(95), "the fallback is free and the prepaid re-call charged once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x402_self_paid_pays_once_per_call_with_receipts() {
+    let sb = sandbox(Mode::Sova).await;
+    let kp = Keypair::from_seed([3; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let client = x402_client(&sb, payer(3, 1_000_000, 5_000_000));
+    let before = sb.usdc_balance(&kp.pubkey());
+    let mut signatures = Vec::new();
+    for _ in 0..5 {
+        let hud = client.wallet_hud(WALLET).await.unwrap();
+        let r = hud.receipt.clone().expect("a paid call has a receipt");
+        assert_eq!(r.amount, 15_000);
+        signatures.push(r.transaction.unwrap());
+    }
+    let settled = sb.payments();
+    assert_eq!(settled.len(), 5);
+    for (p, sig) in settled.iter().zip(&signatures) {
+        assert_eq!(&p.signature, sig, "the receipt names the settled transaction");
+        assert_eq!(p.amount, 15_000);
+    }
+    assert_eq!(before - sb.usdc_balance(&kp.pubkey()), 5 * 15_000);
+    // Steady state: the requirement was cached after the first 402.
+    assert_eq!(client.config().payments().unwrap().cache.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x402_sponsored_mode_leaves_the_client_without_sol() {
+    let sb = sandbox(Mode::Standard).await;
+    let kp = Keypair::from_seed([4; 32]);
+    sb.fund_wallet(&kp.pubkey(), 0, 1_000_000);
+    let client = x402_client(&sb, payer(4, 1_000_000, 5_000_000));
+    let accepted = client.queue_holders(MINT, 5).await.unwrap();
+    let r = accepted.receipt.clone().unwrap();
+    assert_eq!(r.amount, 20 * 15_000);
+    assert_eq!(sb.usdc_balance(&kp.pubkey()), 1_000_000 - 300_000);
+    assert_eq!(sb.sol_balance(&kp.pubkey()), 0);
+    let result: sova::protocol::intel::HolderProfilesResult = client.resume(&accepted.holder_profiles_handle()).await.unwrap();
+    assert!(!result.profiles.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spend_policy_refuses_before_anything_is_signed() {
+    let sb = sandbox(Mode::Sova).await;
+    let kp = Keypair::from_seed([5; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let client = x402_client(&sb, payer(5, 100_000, 5_000_000));
+    let e = client.queue_holders(MINT, 5).await.unwrap_err();
+    assert!(matches!(e, Error::PaymentRefused(_)), "{e}");
+    assert!(e.to_string().contains("300000") && e.to_string().contains("100000"), "{e}");
+    assert!(sb.payments().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_on_429_and_5xx_are_counted() {
+    let sb = sandbox(Mode::Sova).await;
+    let key = sb.create_api_key(10);
+    let client = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .api_key(key.clone())
+        .build()
+        .unwrap();
+    const HUD: &str = "GET /api/v1/intel/wallet/{address}/hud";
+    sb.add_fault(Fault {
+        route: Some(HUD.into()),
+        kind: FaultKind::Status { status: 503 },
+        times: Some(2),
+    });
+    client.wallet_hud(WALLET).await.unwrap();
+    assert_eq!(sb.request_count(HUD), 3, "two 503s, then the answer");
+    sb.add_fault(Fault {
+        route: Some(HUD.into()),
+        kind: FaultKind::RateLimit { retry_after_secs: 0 },
+        times: Some(1),
+    });
+    client.wallet_hud(WALLET).await.unwrap();
+    assert_eq!(sb.request_count(HUD), 5, "one 429, then the answer");
+    sb.add_fault(Fault {
+        route: Some(HUD.into()),
+        kind: FaultKind::Status { status: 500 },
+        times: Some(1),
+    });
+    let e = client.wallet_hud(WALLET).await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(500), "500 is not retried by default");
+    assert_eq!(sb.request_count(HUD), 6);
+    assert_eq!(sb.credits(&key), Some(8), "charged once per delivered answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drop_after_settlement_is_reported_never_repaid() {
+    let sb = sandbox(Mode::Sova).await;
+    let kp = Keypair::from_seed([6; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let client = x402_client(&sb, payer(6, 1_000_000, 5_000_000));
+    client.wallet_hud(WALLET).await.unwrap(); // warm: requirement and blockhash cached
+    sb.add_fault(Fault {
+        route: Some("GET /api/v1/intel/wallet/{address}/hud".into()),
+        kind: FaultKind::DropAfterSettlement,
+        times: Some(1),
+    });
+    let e = client.wallet_hud(WALLET).await.unwrap_err();
+    assert!(e.may_have_charged(), "{e}");
+    let reference = e.payment().unwrap();
+    let settled = sb.payments();
+    assert_eq!(settled.len(), 2, "exactly one payment for the failed call");
+    assert_eq!(settled[1].signature, reference.signature);
+    assert!(!settled[1].delivered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_change_pays_once_more_and_nothing_is_lost() {
+    let sb = sandbox(Mode::Sova).await;
+    let kp = Keypair::from_seed([8; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let client = x402_client(&sb, payer(8, 1_000_000, 5_000_000));
+    // Learn the HUD price, then make the cached one wrong by remembering the tokens price
+    // under the HUD route: the server refuses the underpayment, nothing moves, one re-pay.
+    client.wallet_hud(WALLET).await.unwrap();
+    let cheap = sova::protocol::x402::PaymentRequired {
+        x402_version: 2,
+        error: None,
+        resource: None,
+        accepts: vec![sova::protocol::x402::PaymentRequirements::new(
+            sova::protocol::x402::networks::SOLANA_MAINNET,
+            sova::protocol::x402::USDC_MAINNET_MINT,
+            1_000,
+            &sb.treasury().to_string(),
+            60,
+            Default::default(),
+        )],
+        extensions: None,
+    };
+    let cache = &client.config().payments().unwrap().cache;
+    cache.remember(&format!("GET /api/v1/intel/wallet/{WALLET}/hud"), cheap);
+    let before = sb.usdc_balance(&kp.pubkey());
+    let hud = client.wallet_hud(WALLET).await.unwrap();
+    assert_eq!(hud.receipt.as_ref().unwrap().amount, 15_000);
+    assert_eq!(before - sb.usdc_balance(&kp.pubkey()), 15_000, "the refused underpayment moved nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sovx_onboarding_end_to_end() {
+    let sb = sandbox(Mode::Sova).await;
+    let owner = sova::sx::ClientBuilder::new()
+        .base_url(sb.sovx_base_url())
+        .owner_key(sb.sovx_owner_key())
+        .build()
+        .unwrap();
+    let health = owner.health().await.unwrap();
+    assert_eq!(health.status, "ok");
+    let individual = Individual {
+        dob: Some("1990-10-15".into()),
+        residential_country_code: Some("US".into()),
+        ..Individual::default()
+    };
+    let user = owner
+        .create_user(NewUser::individual("Ada", "Lovelace", "ada@example.com", "US", "+13075550100", individual))
+        .await
+        .unwrap();
+    let user_id = user.data.user_id.clone().expect("the sandbox returns the new user's id");
+    owner.activate_user(user_id.as_str()).await.unwrap();
+    let token = owner.issue_user_token(user_id.as_str()).await.unwrap().data.token;
+    let as_user = owner.for_user(token);
+    let wallet = as_user
+        .create_wallet(user_id.as_str(), NewWallet::new("main", vec![WalletNetwork::new("networks/solana-devnet", "usdc")]))
+        .await
+        .unwrap()
+        .data;
+    assert!(sb.sovx_fund(wallet.wallet_id.as_str(), "usd", "1000"));
+    let quote = as_user
+        .quote_amount(wallet.wallet_id.as_str(), "btcusd", Side::Buy, "100".parse::<Decimal>().unwrap())
+        .await
+        .unwrap()
+        .data;
+    as_user.place_order(wallet.wallet_id.as_str(), quote.quote_id.as_str()).await.unwrap();
+    let balances = as_user.user_balance(user_id.as_str()).await.unwrap().data;
+    assert!(balances.iter().any(|b| b.currency.eq_ignore_ascii_case("btc")), "{balances:?}");
+}
