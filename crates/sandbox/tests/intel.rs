@@ -182,9 +182,11 @@ async fn api_key_charges_get_on_200_only() {
 
 #[tokio::test]
 async fn sync_hold_falls_back_to_202_and_prepaid_recall_is_charged_once() {
+    let clock = Clock::manual(1_768_473_000_000);
     let sb = Sandbox::builder()
+        .clock(clock.clone())
         .sync_hold(Duration::from_millis(30))
-        .flash_analysis(Duration::from_millis(300))
+        .flash_analysis(Duration::from_secs(10))
         .start()
         .await
         .unwrap();
@@ -206,19 +208,27 @@ async fn sync_hold_falls_back_to_202_and_prepaid_recall_is_charged_once() {
 
     // Poll /jobs/{id} without auth.
     let status_url = format!("{}/jobs/{job}", sb.intel_base_url());
-    let mut done = false;
-    for _ in 0..100 {
-        let s = get(&c, &status_url, &[]).await;
-        assert_eq!(s.status, 200);
-        assert!(s.body["progress"].is_number());
-        if s.body["status"] == json!("completed") {
-            done = true;
-            break;
-        }
-        assert!(["waiting", "active"].contains(&s.body["status"].as_str().unwrap()));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(done);
+    let s = get(&c, &status_url, &[]).await;
+    assert_eq!(s.status, 200);
+    assert_eq!(s.body["status"], json!("waiting"));
+    clock.advance(Duration::from_secs(5));
+    let s = get(&c, &status_url, &[]).await;
+    assert_eq!(s.body["status"], json!("active"));
+    assert_eq!(s.body["progress"], json!(50));
+    // Still cold: another 202 on the same job, still free.
+    let again = get(
+        &c,
+        &url,
+        &[("x-api-key", key.as_str()), ("X-Prepaid-Job-Id", &job)],
+    )
+    .await;
+    assert_eq!(again.status, 202);
+    assert_eq!(again.body["jobId"], json!(job));
+    assert_eq!(sb.credits(&key), Some(5));
+    clock.advance(Duration::from_secs(5));
+    let s = get(&c, &status_url, &[]).await;
+    assert_eq!(s.body["status"], json!("completed"));
+    assert_eq!(s.body["progress"], json!(100));
     let r = get(
         &c,
         &url,
@@ -461,8 +471,8 @@ async fn results_expire_after_fifteen_minutes() {
 #[tokio::test]
 async fn batch_hud_has_huds_queued_and_skipped() {
     let sb = Sandbox::builder()
-        .flash_analysis(Duration::from_millis(200))
-        .sync_hold(Duration::from_millis(400))
+        .flash_analysis(Duration::from_millis(100))
+        .sync_hold(Duration::from_secs(10))
         .start()
         .await
         .unwrap();

@@ -1,7 +1,7 @@
 //! Associated token account derivation, memoized.
 //!
-//! A derivation is a program-address search (SHA-256 and an curve check per bump), about
-//! 20 µs each; a payment needs two. The results are a pure function of
+//! A derivation is a program-address search (SHA-256 and a curve check per bump), 10–20 µs
+//! each; a payment needs two. The results are a pure function of
 //! `(owner, mint, token program)`, so they are remembered in a process-wide table
 //! (bounded; cleared when full), which makes warm payments skip the search.
 

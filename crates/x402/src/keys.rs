@@ -363,6 +363,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("/nonexistent/sova/id.json"), "{e}");
+        // Environment variables: a missing one, and one that holds no key (never echoed).
+        let e = Keypair::from_env("SOVA_X402_TEST_SURELY_UNSET")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "the environment variable SOVA_X402_TEST_SURELY_UNSET is not set"
+        );
+        if let Ok(path) = std::env::var("PATH")
+            && !path.is_empty()
+        {
+            let e = Keypair::from_env("PATH").unwrap_err().to_string();
+            assert!(
+                e.starts_with("the environment variable PATH is not a Solana keypair"),
+                "{e}"
+            );
+            assert!(!e.contains(&path), "{e}");
+        }
         // Debug shows the public key only.
         let d = format!("{k:?}");
         assert!(

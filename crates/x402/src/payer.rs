@@ -88,7 +88,7 @@ pub enum SelfPaid {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SelfPaidLayout {
-    /// v0: [compute budget], `TransferChecked`, Memo nonce (the default: no two payments
+    /// v0: \[compute budget\], `TransferChecked`, Memo nonce (the default: no two payments
     /// are ever identical).
     #[default]
     Standard,

@@ -329,7 +329,6 @@ impl SpendPolicy {
             asset: *asset,
             amount,
             ticket,
-            open: true,
         })
     }
 
@@ -356,7 +355,6 @@ pub struct Reservation {
     asset: Pubkey,
     amount: u64,
     ticket: Option<u64>,
-    open: bool,
 }
 
 impl fmt::Debug for Reservation {
@@ -364,7 +362,6 @@ impl fmt::Debug for Reservation {
         f.debug_struct("Reservation")
             .field("asset", &self.asset)
             .field("amount", &self.amount)
-            .field("open", &self.open)
             .finish()
     }
 }
@@ -381,21 +378,12 @@ impl Reservation {
     }
 
     /// Keeps the amount as spent (the payment was accepted, or its outcome is unknown).
-    pub fn commit(mut self) {
-        self.open = false;
-    }
+    /// Dropping the reservation has the same effect.
+    pub fn commit(self) {}
 
     /// Gives the amount and the rate slot back: nothing was charged.
-    pub fn release(mut self) {
-        self.open = false;
+    pub fn release(self) {
         self.policy.refund(&self.asset, self.amount, self.ticket);
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        // Deliberately nothing: an open reservation that is dropped stays spent.
-        self.open = false;
     }
 }
 

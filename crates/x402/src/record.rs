@@ -99,6 +99,11 @@ impl Reconciliation {
 }
 
 /// The RPC calls that reconcile a payment.
+///
+/// Run `block_height` **before** the others: a transaction cannot land after its blockhash
+/// expired, so a height past `last_valid_block_height` followed by a lookup that finds
+/// nothing proves the payment never happened. (The other order leaves a window in which the
+/// transaction lands between the two answers.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReconcileCalls {

@@ -4,9 +4,9 @@
 //!
 //! | layout | message | instructions | signers |
 //! |---|---|---|---|
-//! | [`Layout::Sponsored`] | v0, no lookup tables | CU limit, CU price, [create ATA], `TransferChecked`, Memo | fee payer (slot 0, left empty), payer (slot 1) |
-//! | [`Layout::SelfPaid`] | v0, no lookup tables | [CU limit, CU price], [create ATA], `TransferChecked`, [Memo] | payer (slot 0) |
-//! | [`Layout::Minimal`] | legacy | [create ATA], `TransferChecked` | payer (slot 0) |
+//! | [`Layout::Sponsored`] | v0, no lookup tables | CU limit, CU price, \[create ATA\], `TransferChecked`, Memo | fee payer (slot 0, left empty), payer (slot 1) |
+//! | [`Layout::SelfPaid`] | v0, no lookup tables | \[CU limit, CU price\], \[create ATA\], `TransferChecked`, \[Memo\] | payer (slot 0) |
+//! | [`Layout::Minimal`] | legacy | \[create ATA\], `TransferChecked` | payer (slot 0) |
 //!
 //! Messages are compiled by `solana-message`, so the bytes are those `solana-sdk` produces
 //! for the same instructions.

@@ -450,8 +450,8 @@ fn classify(tx: &ParsedTx<'_>, ix: &ParsedIx<'_>) -> Kind {
     }
 }
 
-/// Sponsored: limit, price, [create-ata], transfer, [memo].
-/// Self-paid: [limit, price], [create-ata], transfer, [memo].
+/// Sponsored: limit, price, \[create-ata\], transfer, \[memo\].
+/// Self-paid: \[limit, price\], \[create-ata\], transfer, \[memo\].
 fn layout_ok(kinds: &[Kind], sponsored: bool) -> bool {
     let mut rest = kinds;
     match rest {
