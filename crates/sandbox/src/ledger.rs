@@ -349,9 +349,10 @@ impl Ledger {
         }
     }
 
-    /// Expires every blockhash issued so far (the next one differs).
+    /// Expires every blockhash issued so far, as the chain does: the block height moves past
+    /// their last valid height (so reconciliation can prove an unlanded payment dead).
     pub fn expire_blockhashes(&mut self) {
-        self.height_bump += 1;
+        self.height_bump += BLOCKHASH_VALID_BLOCKS + 1;
         self.min_valid_height = self.block_height();
     }
 

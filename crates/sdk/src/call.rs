@@ -553,6 +553,10 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
         let Some(p) = self.payments else {
             return self.finish(Err(Error::Config(reason)));
         };
+        // Whatever the verdict, later payments should not reuse this blockhash.
+        if let Some(h) = sova_x402::LatestBlockhash::parse(&payment.record().blockhash) {
+            p.payer.blockhash_cache().invalidate_hash(&h);
+        }
         let calls = payment.record().reconcile_calls();
         let (rpc, req) = if let Some(c) = calls.statuses {
             let r = c.http_request(&p.rpc_url, 1);
@@ -727,11 +731,22 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                 }))
             }
             v if v.safe_to_pay_again() => {
-                // The chain proves nothing moved: the budget comes back. A new payment is
-                // made only when the server offers a fresh challenge on the next attempt.
+                // The chain proves nothing moved and the transaction can never land: the
+                // budget comes back, its blockhash is dropped from the cache, and the call
+                // pays once more (at most once) against the route's current requirement.
+                let blockhash = payment.record().blockhash.clone();
                 let _ = payment.release();
                 self.traits.paid = false;
-                let _ = now;
+                if let Some(p) = self.payments {
+                    if let Some(h) = sova_x402::LatestBlockhash::parse(&blockhash) {
+                        p.payer.blockhash_cache().invalidate_hash(&h);
+                    }
+                    if self.payments_made < 2
+                        && let Some(required) = p.cache.get(&self.route)
+                    {
+                        return self.prepare(required, None, now);
+                    }
+                }
                 self.finish(Err(Error::Api {
                     error: Box::new(not_charged_error(&reason)),
                     payment: Some(Box::new(payment_ref)),

@@ -61,7 +61,7 @@ async fn run(mode: Mode) {
                 if i >= CALLS {
                     break;
                 }
-                if let Some(kind) = fault(i) {
+                if let Some(kind) = fault(i).filter(|_| std::env::var("NO_FAULTS").is_err()) {
                     sb.add_fault(Fault {
                         route: Some(HUD.into()),
                         kind,
@@ -75,9 +75,14 @@ async fn run(mode: Mode) {
                     }
                     Err(e) if e.may_have_charged() => {
                         assert!(e.payment().is_some(), "{e}");
+
                         uncertain.fetch_add(1, Ordering::Relaxed);
                     }
-                    Err(_) => {
+                    Err(e) => {
+                        if std::env::var("SHOW_FAILED").is_ok() {
+                            eprintln!("call {i} failed: {e}");
+                        }
+                        assert!(e.payment().is_none_or(|_| !e.may_have_charged()));
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
                 }

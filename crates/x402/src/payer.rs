@@ -15,7 +15,7 @@ use crate::error::{Error, Refusal, RefusalReason};
 use crate::keys::Signer;
 use crate::mint::{MintInfo, MintRegistry, TokenProgram};
 use crate::nonce::{NonceSource, OsNonce, nonce_hex};
-use crate::policy::{Reservation, SpendPolicy};
+use crate::policy::{Reservation, SpendPolicy, normalize_host};
 use crate::programs::{USDC_DEVNET, USDC_MAINNET};
 use crate::record::{PaymentMode, PaymentRecord};
 use crate::rpc::{GetLatestBlockhash, GetMintInfo};
@@ -463,21 +463,6 @@ impl PayerBuilder {
             recent: Mutex::new(RecentSignatures::default()),
         })
     }
-}
-
-fn normalize_host(host: &str) -> String {
-    let h = host.trim().trim_end_matches('.');
-    let h = match h.rsplit_once(':') {
-        Some((name, port))
-            if !name.is_empty()
-                && port.bytes().all(|b| b.is_ascii_digit())
-                && (!name.contains(':') || name.ends_with(']')) =>
-        {
-            name
-        }
-        _ => h,
-    };
-    h.to_ascii_lowercase()
 }
 
 /// Signatures of recent payments, to refuse byte-identical ones.

@@ -170,7 +170,8 @@ impl SpendPolicyBuilder {
     }
 }
 
-fn normalize_host(host: &str) -> String {
+/// A host as compared by pins and per-host settings: lower case, no port, no trailing dot.
+pub(crate) fn normalize_host(host: &str) -> String {
     let h = host.trim().trim_end_matches('.');
     // Strip a port, keeping bracketed IPv6 literals intact.
     let h = match h.rsplit_once(':') {

@@ -26,6 +26,20 @@ use sova_x402::{
 use spl_token_interface::state::{Account as TokenAccount, AccountState, Mint};
 
 const AMOUNT: u64 = 15_000;
+/// The feature that runs p-token at the SPL Token address (`replace_spl_token_with_p_token`).
+const P_TOKEN_FEATURE: Pubkey =
+    Pubkey::from_str_const("ptokFjwyJtrwCa9Kgo9xoDS59V4QccBGEaRFnRPnSdP");
+
+/// Which token program runs at `Tokenkeg…`.
+#[derive(Debug, Clone, Copy)]
+enum Engine {
+    /// Mainnet features: p-token, the program mainnet runs.
+    Mainnet,
+    /// The classic SPL Token program 3.5.0.
+    ClassicSplToken,
+}
+
+const ENGINES: [Engine; 2] = [Engine::Mainnet, Engine::ClassicSplToken];
 const START: u64 = 1_000_000;
 
 struct Chain {
@@ -33,10 +47,26 @@ struct Chain {
 }
 
 impl Chain {
-    fn new() -> Chain {
-        let mut c = Chain {
-            svm: LiteSVM::new(),
+    fn new(engine: Engine) -> Chain {
+        let svm = match engine {
+            Engine::Mainnet => LiteSVM::new(),
+            Engine::ClassicSplToken => {
+                // As `LiteSVM::new()`, but with the classic SPL Token program (3.5.0) at
+                // `Tokenkeg…` instead of p-token, which mainnet features select.
+                let mut features = LiteSVM::mainnet_feature_set();
+                features.deactivate(&P_TOKEN_FEATURE);
+                LiteSVM::default()
+                    .with_feature_set(features)
+                    .with_builtins()
+                    .with_lamports(1_000_000_000_000_000)
+                    .with_sysvars()
+                    .with_feature_accounts()
+                    .with_default_programs()
+                    .with_sigverify(true)
+                    .with_blockhash_check(true)
+            }
         };
+        let mut c = Chain { svm };
         c.create_mint(USDC_MAINNET, TOKEN_PROGRAM_ID, 6);
         c
     }
@@ -180,7 +210,13 @@ fn prepare(payer: &Payer, chain: &Chain, req: &PaymentRequired) -> sova_x402::Pr
 
 #[test]
 fn sponsored_flow_client_holds_no_sol() {
-    let mut chain = Chain::new();
+    for engine in ENGINES {
+        sponsored_flow(engine);
+    }
+}
+
+fn sponsored_flow(engine: Engine) {
+    let mut chain = Chain::new(engine);
     let client = Keypair::from_seed([1; 32]);
     let facilitator = SolKeypair::new_from_array([2; 32]);
     let treasury = Pubkey::new_from_array([3; 32]);
@@ -226,6 +262,11 @@ fn sponsored_flow_client_holds_no_sol() {
         "{} CU",
         meta.compute_units_consumed
     );
+    // The engine switch works: p-token needs a few hundred units, SPL Token 3.5.0 thousands.
+    match engine {
+        Engine::Mainnet => assert!(meta.compute_units_consumed < 2_000),
+        Engine::ClassicSplToken => assert!(meta.compute_units_consumed > 2_000),
+    }
     assert_eq!(chain.tokens(&src), Some(START - AMOUNT));
     assert_eq!(chain.tokens(&dst), Some(AMOUNT));
     assert_eq!(chain.lamports(&client_key), 0, "the client paid no fee");
@@ -234,7 +275,13 @@ fn sponsored_flow_client_holds_no_sol() {
 
 #[test]
 fn self_paid_flow_and_replay_rejected() {
-    let mut chain = Chain::new();
+    for engine in ENGINES {
+        self_paid_flow(engine);
+    }
+}
+
+fn self_paid_flow(engine: Engine) {
+    let mut chain = Chain::new(engine);
     let client = Keypair::from_seed([4; 32]);
     let treasury = Pubkey::new_from_array([5; 32]);
     chain.fund(&client.pubkey(), 1_000_000_000);
@@ -283,7 +330,13 @@ fn self_paid_flow_and_replay_rejected() {
 
 #[test]
 fn minimal_layout_flow() {
-    let mut chain = Chain::new();
+    for engine in ENGINES {
+        minimal_flow(engine);
+    }
+}
+
+fn minimal_flow(engine: Engine) {
+    let mut chain = Chain::new(engine);
     let client = Keypair::from_seed([6; 32]);
     let treasury = Pubkey::new_from_array([7; 32]);
     chain.fund(&client.pubkey(), 1_000_000_000);
@@ -327,7 +380,13 @@ fn minimal_layout_flow() {
 
 #[test]
 fn token_2022_mint() {
-    let mut chain = Chain::new();
+    for engine in ENGINES {
+        token_2022_flow(engine);
+    }
+}
+
+fn token_2022_flow(engine: Engine) {
+    let mut chain = Chain::new(engine);
     let mint = Pubkey::new_from_array([0x2a; 32]);
     chain.create_mint(mint, TOKEN_2022_PROGRAM_ID, 9);
     let client = Keypair::from_seed([8; 32]);
@@ -358,8 +417,14 @@ fn token_2022_mint() {
 
 #[test]
 fn missing_recipient_account_then_opt_in_create() {
+    for engine in ENGINES {
+        missing_recipient_flow(engine);
+    }
+}
+
+fn missing_recipient_flow(engine: Engine) {
     for sponsored in [false, true] {
-        let mut chain = Chain::new();
+        let mut chain = Chain::new(engine);
         let client = Keypair::from_seed([11; 32]);
         let facilitator = SolKeypair::new_from_array([12; 32]);
         let fac = Signer::pubkey(&facilitator);

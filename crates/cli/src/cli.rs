@@ -1,0 +1,800 @@
+//! The command tree (clap derive).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::amount::{parse_seconds, parse_usdc};
+
+/// The exit codes, shown at the end of `sova --help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure not listed below (configuration, files, a failed check or demo step)
+  2  usage error (unknown option, missing or invalid argument)
+  3  payment refused by the spend policy (nothing was signed; raise --max-payment or --budget)
+  4  API error (the server answered with an error: auth, payment required, not found, job failed)
+  5  network error (no answer from the server or the RPC)
+  6  a payment may have been charged but the call did not complete (reconcile; do not retry blindly)
+  7  the job is still running after the wait (resume it with `sova intel resume <handle>`)";
+
+/// `sova`: Sova Intel and Sovera SovX from the shell, x402 payment tools, the offline sandbox
+/// and a guided tour.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sova",
+    version,
+    about = "Sova Intel and Sovera SovX from the shell, paid per call with x402 (Solana USDC)",
+    long_about = "Sova Intel and Sovera SovX from the shell, paid per call with x402 (Solana USDC).\n\n\
+Start with `sova demo`: an offline tour on an embedded sandbox.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command (they may be given before or after the subcommand).
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Sova Intel base URL [default: https://api.sova-intel.com/api/v1].
+    #[arg(long, global = true, env = "SOVA_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Sova Intel API key (`ak_…`): pays with prepaid credits instead of x402.
+    #[arg(
+        long,
+        global = true,
+        env = "SOVA_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+    /// Solana keypair file that pays with x402 [default: ~/.config/solana/id.json].
+    #[arg(long, global = true, env = "SOVA_KEYPAIR", value_name = "FILE")]
+    pub keypair: Option<PathBuf>,
+    /// Solana JSON-RPC URL for blockhashes and balances [default: mainnet-beta].
+    #[arg(long, global = true, env = "SOLANA_RPC_URL", value_name = "URL")]
+    pub rpc: Option<String>,
+    /// Largest single x402 payment, in USDC (e.g. 0.05) [default: 1].
+    #[arg(long, global = true, env = "SOVA_MAX_PAYMENT", value_name = "USDC", value_parser = parse_usdc)]
+    pub max_payment: Option<u64>,
+    /// Total x402 spend allowed for this run, in USDC [default: 10].
+    #[arg(long, global = true, env = "SOVA_BUDGET", value_name = "USDC", value_parser = parse_usdc)]
+    pub budget: Option<u64>,
+    /// SovX base URL [default: https://api.sandbox.sovera.io/sovx/v1].
+    #[arg(long, global = true, env = "SOVX_BASE_URL", value_name = "URL")]
+    pub sx_base_url: Option<String>,
+    /// SovX owner API key (`customer_secret`), for owner operations.
+    #[arg(
+        long,
+        global = true,
+        env = "SOVX_OWNER_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub owner_key: Option<String>,
+    /// SovX user token, to act as that user (quotes, orders, transfers).
+    #[arg(
+        long,
+        global = true,
+        env = "SOVX_USER_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub user_token: Option<String>,
+    /// Start an embedded sandbox and point everything at it (a funded throwaway wallet pays
+    /// unless --keypair is given).
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+    /// Machine output: one JSON document on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars, banners, receipts or hints; errors stay.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Delay between job status reads, in seconds [default: 5; 0.2 with --sandbox].
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_seconds)]
+    pub poll_interval: Option<Duration>,
+    /// Budget of one whole call, retries and payments included, in seconds [default: 180].
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+}
+
+/// The command groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sova Intel: wallet and token intelligence.
+    #[command(subcommand)]
+    Intel(IntelCmd),
+    /// Sovera SovX: users, tokens, fees, wallets, trading, withdrawals and transfers.
+    #[command(subcommand)]
+    Sx(SxCmd),
+    /// x402 header tools: decode, sign and verify payments (offline).
+    #[command(subcommand)]
+    X402(X402Cmd),
+    /// The paying Solana wallet: create, show, balance, fund (sandbox faucet).
+    #[command(subcommand)]
+    Wallet(WalletCmd),
+    /// Run the offline sandbox (Intel, SovX, Solana RPC) in the foreground.
+    Sandbox(SandboxArgs),
+    /// A guided tour on an embedded sandbox: x402 payments, jobs, policy, SovX.
+    Demo(DemoArgs),
+}
+
+// ---- intel ------------------------------------------------------------------------------
+
+/// How to handle a queued job.
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    /// Wait for the job and print its result, with a progress bar (the default).
+    #[arg(long, conflicts_with = "no_wait")]
+    pub wait: bool,
+    /// Print the job handle and return at once; continue with `sova intel resume <handle>`.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Longest wait for the job, in seconds [default: 300].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub max_wait: Option<Duration>,
+}
+
+/// A token's top holders.
+#[derive(Debug, Clone, Args)]
+pub struct HoldersArgs {
+    /// The token mint (base58).
+    pub mint: String,
+    /// How many top holders to analyse.
+    #[arg(long, default_value_t = sova::intel::DEFAULT_TOP_N, value_name = "N")]
+    pub top: u32,
+    /// Waiting.
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// A list of wallets for a similarity job.
+#[derive(Debug, Clone, Args)]
+pub struct WalletsJobArgs {
+    /// The wallets (2 to 30, base58).
+    #[arg(required = true, num_args = 2..=30, value_name = "WALLET")]
+    pub wallets: Vec<String>,
+    /// Waiting.
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// Sort key of `intel tokens`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TokenSort {
+    /// Net SOL profit and loss (the server's default).
+    NetSolProfitLoss,
+    /// Realized PnL in SOL.
+    RealizedPnlSol,
+    /// Return multiplier.
+    Roi,
+    /// SOL spent.
+    TotalSolSpent,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Order {
+    /// Ascending.
+    Asc,
+    /// Descending (the server's default).
+    Desc,
+}
+
+/// `sova intel …`
+#[derive(Debug, Subcommand)]
+pub enum IntelCmd {
+    /// A wallet's HUD: behaviour, win rate, PnL (1 credit = 0.015 USDC).
+    Hud {
+        /// The wallet (base58).
+        address: String,
+    },
+    /// A wallet's full profile (5 credits); a cold wallet is queued, polled and fetched again,
+    /// paid once.
+    Profile {
+        /// The wallet (base58).
+        address: String,
+    },
+    /// Per-token PnL of a wallet, one page (3 credits).
+    Tokens {
+        /// The wallet (base58).
+        address: String,
+        /// Page, from 1.
+        #[arg(long, value_name = "N")]
+        page: Option<u32>,
+        /// Rows per page (1 to 100).
+        #[arg(long, value_name = "N")]
+        page_size: Option<u32>,
+        /// Sort key.
+        #[arg(long, value_enum)]
+        sort_by: Option<TokenSort>,
+        /// Sort direction.
+        #[arg(long, value_enum)]
+        order: Option<Order>,
+    },
+    /// HUDs of up to 30 wallets in one call (5 credits).
+    BatchHud {
+        /// The wallets (1 to 30, base58).
+        #[arg(required = true, num_args = 1..=30, value_name = "WALLET")]
+        wallets: Vec<String>,
+    },
+    /// Profiles of a token's top holders (a job, 20 credits).
+    Holders(HoldersArgs),
+    /// Holder profiles in the compact agent shape (a job, 20 credits).
+    HoldersAgent(HoldersArgs),
+    /// Wallet similarity (a job, 20 credits).
+    Similarity(WalletsJobArgs),
+    /// Similarity in the compact agent shape (a job, 20 credits).
+    SimilarityAgent(WalletsJobArgs),
+    /// Holder profiles, then similarity on them (two jobs, 35 credits).
+    Deep(HoldersArgs),
+    /// A job's status (free).
+    Job {
+        /// The job id.
+        job_id: String,
+    },
+    /// A stored job result by key (free; results are kept 15 minutes).
+    Result {
+        /// The result key (e.g. `holder-profiles:result:<jobId>`).
+        key: String,
+    },
+    /// Live pricing (free).
+    Pricing,
+    /// Continues a job from the handle printed by `--no-wait` or a timed-out wait.
+    Resume {
+        /// The handle (`job1.…`).
+        handle: String,
+        /// Longest wait, in seconds [default: 300].
+        #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+        max_wait: Option<Duration>,
+    },
+}
+
+// ---- sx ---------------------------------------------------------------------------------
+
+/// `sova sx …`
+#[derive(Debug, Subcommand)]
+pub enum SxCmd {
+    /// Users: create, get, update, activate, deactivate, delete (owner key).
+    #[command(subcommand)]
+    Users(UsersCmd),
+    /// User tokens (owner key).
+    #[command(subcommand)]
+    Tokens(TokensCmd),
+    /// Monetization settings (fees) (owner key).
+    #[command(subcommand)]
+    Fees(FeesCmd),
+    /// A user's wallets.
+    #[command(subcommand)]
+    Wallets(WalletsCmd),
+    /// A user's balances across wallets.
+    Balance {
+        /// The user id.
+        user_id: String,
+    },
+    /// A quote for a trade (user token).
+    Quote(QuoteArgs),
+    /// Places an order against a quote (user token).
+    Order {
+        /// The wallet id.
+        wallet_id: String,
+        /// The quote id (from `sova sx quote`).
+        quote_id: String,
+    },
+    /// Withdrawals: initiate, confirm with the emailed code, and more.
+    #[command(subcommand)]
+    Withdrawals(WithdrawalsCmd),
+    /// Wallet-to-wallet transfers: create, confirm with the emailed code, and more.
+    #[command(subcommand)]
+    Transfers(TransfersCmd),
+}
+
+/// `--account-purpose` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Purpose {
+    /// Trading.
+    Trading,
+    /// Investing.
+    Investing,
+}
+
+/// KYC fields of an individual.
+#[derive(Debug, Clone, Default, Args)]
+pub struct KycArgs {
+    /// Date of birth, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    pub dob: Option<String>,
+    /// Country of residence (ISO 3166-1 alpha-2).
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
+    /// Street address.
+    #[arg(long)]
+    pub street: Option<String>,
+    /// City.
+    #[arg(long)]
+    pub city: Option<String>,
+    /// State or region.
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Postal code.
+    #[arg(long)]
+    pub postal_code: Option<String>,
+    /// Identity document type (e.g. ssn).
+    #[arg(long)]
+    pub id_type: Option<String>,
+    /// Identity document number.
+    #[arg(long)]
+    pub id_number: Option<String>,
+}
+
+/// `sova sx users create`
+#[derive(Debug, Clone, Args)]
+pub struct NewUserArgs {
+    /// First name.
+    #[arg(long)]
+    pub first_name: String,
+    /// Last name.
+    #[arg(long)]
+    pub last_name: String,
+    /// Email (unique within the account).
+    #[arg(long)]
+    pub email: String,
+    /// Phone country code (ISO 3166-1 alpha-2, e.g. US).
+    #[arg(long, value_name = "CC")]
+    pub phone_country_code: String,
+    /// Mobile number (unique within the account).
+    #[arg(long)]
+    pub phone_number: String,
+    /// Account purpose.
+    #[arg(long, value_enum, default_value = "trading")]
+    pub purpose: Purpose,
+    /// A UUID v4 to use as the user id (the server makes one otherwise).
+    #[arg(long)]
+    pub user_id: Option<String>,
+    /// KYC.
+    #[command(flatten)]
+    pub kyc: KycArgs,
+}
+
+/// `sova sx users …`
+#[derive(Debug, Subcommand)]
+pub enum UsersCmd {
+    /// Creates a user (it starts PENDING).
+    Create(Box<NewUserArgs>),
+    /// Reads a user.
+    Get {
+        /// The user id.
+        user_id: String,
+    },
+    /// Updates a user (only the given fields).
+    Update {
+        /// The user id.
+        user_id: String,
+        /// New first name.
+        #[arg(long)]
+        first_name: Option<String>,
+        /// New last name.
+        #[arg(long)]
+        last_name: Option<String>,
+        /// New email.
+        #[arg(long)]
+        email: Option<String>,
+        /// New phone country code.
+        #[arg(long, value_name = "CC")]
+        phone_country_code: Option<String>,
+        /// New phone number.
+        #[arg(long)]
+        phone_number: Option<String>,
+        /// New account purpose.
+        #[arg(long, value_enum)]
+        purpose: Option<Purpose>,
+    },
+    /// Activates a user.
+    Activate {
+        /// The user id.
+        user_id: String,
+    },
+    /// Deactivates a user.
+    Deactivate {
+        /// The user id.
+        user_id: String,
+    },
+    /// Deletes a user (soft delete).
+    Delete {
+        /// The user id.
+        user_id: String,
+    },
+}
+
+/// `sova sx tokens …`
+#[derive(Debug, Subcommand)]
+pub enum TokensCmd {
+    /// Issues user tokens: one id → a single token, several → one bulk call. A new token
+    /// invalidates the user's previous one.
+    Issue {
+        /// The user ids.
+        #[arg(required = true, value_name = "USER_ID")]
+        user_ids: Vec<String>,
+    },
+}
+
+/// Fee features.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Feature {
+    /// Request-for-quote trades.
+    Rfq,
+    /// Spot trades.
+    SpotTrade,
+    /// Withdrawals.
+    Withdraw,
+}
+
+/// Fee methods.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Method {
+    /// A fraction of the amount (0.01 = 1%).
+    FeeRate,
+    /// A flat fee.
+    FeeFlat,
+    /// A spread adjustment.
+    SpreadAdjustment,
+}
+
+/// `sova sx fees …`
+#[derive(Debug, Subcommand)]
+pub enum FeesCmd {
+    /// Lists monetization settings.
+    List,
+    /// Reads one.
+    Get {
+        /// The setting id.
+        id: String,
+    },
+    /// Creates one.
+    Create {
+        /// The feature.
+        #[arg(long, value_enum)]
+        feature: Feature,
+        /// The method.
+        #[arg(long, value_enum)]
+        method: Method,
+        /// The amount (a rate as a fraction: 0.01 = 1%).
+        #[arg(long)]
+        amount: String,
+    },
+    /// Changes one's amount.
+    Update {
+        /// The setting id.
+        id: String,
+        /// The new amount.
+        #[arg(long)]
+        amount: String,
+    },
+    /// Deletes one.
+    Delete {
+        /// The setting id.
+        id: String,
+    },
+}
+
+/// `sova sx wallets …`
+#[derive(Debug, Subcommand)]
+pub enum WalletsCmd {
+    /// Creates a wallet for an active user.
+    Create {
+        /// The user id.
+        user_id: String,
+        /// The wallet's name (unique per user).
+        #[arg(long, default_value = "main")]
+        name: String,
+        /// A network as NAME:CURRENCY (repeatable) [default: networks/solana-devnet:usdc].
+        #[arg(long = "network", value_name = "NAME:CURRENCY")]
+        networks: Vec<String>,
+        /// Free text.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Lists a user's wallets.
+    List {
+        /// The user id.
+        user_id: String,
+    },
+}
+
+/// Trade side.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SideArg {
+    /// Buy the base currency.
+    Buy,
+    /// Sell the base currency.
+    Sell,
+}
+
+/// `sova sx quote`
+#[derive(Debug, Clone, Args)]
+pub struct QuoteArgs {
+    /// The wallet id.
+    pub wallet_id: String,
+    /// The pair, e.g. btcusd.
+    #[arg(long)]
+    pub pair: String,
+    /// Buy or sell.
+    #[arg(long, value_enum)]
+    pub side: SideArg,
+    /// Amount in the quote currency (e.g. 100 USD).
+    #[arg(long, conflicts_with = "quantity", required_unless_present = "quantity")]
+    pub amount: Option<String>,
+    /// Quantity of the base currency (e.g. 0.01 BTC).
+    #[arg(long)]
+    pub quantity: Option<String>,
+}
+
+/// `sova sx withdrawals …`
+#[derive(Debug, Subcommand)]
+pub enum WithdrawalsCmd {
+    /// Starts a withdrawal; a code is emailed to the user.
+    Initiate {
+        /// The user id.
+        user_id: String,
+        /// Currency, e.g. usdc.
+        #[arg(long)]
+        currency: String,
+        /// Amount.
+        #[arg(long)]
+        amount: String,
+        /// Destination address.
+        #[arg(long)]
+        address: String,
+        /// Memo.
+        #[arg(long)]
+        memo: Option<String>,
+    },
+    /// Confirms with the emailed code.
+    Confirm {
+        /// The user id.
+        user_id: String,
+        /// The withdrawal id.
+        withdrawal_id: String,
+        /// The code.
+        #[arg(long)]
+        code: String,
+    },
+    /// Sends the code again.
+    ResendCode {
+        /// The user id.
+        user_id: String,
+        /// The withdrawal id.
+        withdrawal_id: String,
+    },
+    /// Reads one.
+    Get {
+        /// The user id.
+        user_id: String,
+        /// The withdrawal id.
+        withdrawal_id: String,
+    },
+    /// Lists a user's withdrawals.
+    List {
+        /// The user id.
+        user_id: String,
+    },
+    /// Cancels a pending one.
+    Cancel {
+        /// The user id.
+        user_id: String,
+        /// The withdrawal id.
+        withdrawal_id: String,
+    },
+}
+
+/// Transfer types.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TransferKind {
+    /// A pay-in.
+    Payin,
+    /// A pay-out.
+    Payout,
+}
+
+/// `sova sx transfers …`
+#[derive(Debug, Subcommand)]
+pub enum TransfersCmd {
+    /// Creates a transfer from a wallet (user token); confirm it with the emailed code.
+    Create {
+        /// The source wallet id.
+        wallet_id: String,
+        /// The destination wallet id.
+        #[arg(long)]
+        to: String,
+        /// Currency, e.g. USDC.
+        #[arg(long)]
+        currency: String,
+        /// Amount.
+        #[arg(long)]
+        amount: String,
+        /// Purpose.
+        #[arg(long, default_value = "transfer")]
+        purpose: String,
+        /// Description.
+        #[arg(long, default_value = "sent with the sova command line")]
+        description: String,
+        /// Type.
+        #[arg(long = "type", value_enum, default_value = "payout")]
+        kind: TransferKind,
+    },
+    /// Confirms with the emailed code.
+    Confirm {
+        /// The source wallet id.
+        wallet_id: String,
+        /// The transfer id.
+        transfer_id: String,
+        /// The code.
+        #[arg(long)]
+        code: String,
+    },
+    /// Sends the code again.
+    ResendCode {
+        /// The source wallet id.
+        wallet_id: String,
+        /// The transfer id.
+        transfer_id: String,
+    },
+    /// Cancels a pending one.
+    Cancel {
+        /// The source wallet id.
+        wallet_id: String,
+        /// The transfer id.
+        transfer_id: String,
+    },
+    /// Lists a wallet's transfers.
+    List {
+        /// The wallet id.
+        wallet_id: String,
+    },
+    /// Reads one.
+    Get {
+        /// The wallet id.
+        wallet_id: String,
+        /// The transfer id.
+        transfer_id: String,
+    },
+}
+
+// ---- x402 -------------------------------------------------------------------------------
+
+/// Payload shapes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shape {
+    /// The x402 v2 spec shape.
+    Spec,
+    /// The spec shape plus top-level scheme and network (the default).
+    Hybrid,
+    /// `{x402Version, scheme, network, payload}`, as the Sova docs show.
+    Flat,
+}
+
+/// `sova x402 …`
+#[derive(Debug, Subcommand)]
+pub enum X402Cmd {
+    /// Shows any x402 header value (PAYMENT-REQUIRED, PAYMENT-SIGNATURE, PAYMENT-RESPONSE,
+    /// X-Payment-Response; v1 or v2) as pretty JSON, the Solana transaction decoded into
+    /// instructions.
+    Decode {
+        /// The header value (base64 JSON, a bare signature, or JSON); `-` reads stdin.
+        value: String,
+    },
+    /// Signs a payment for a PAYMENT-REQUIRED value and prints the PAYMENT-SIGNATURE value
+    /// (and nothing else). Offline with --blockhash.
+    Sign {
+        /// The PAYMENT-REQUIRED value (or a v1 JSON body); `-` reads stdin.
+        #[arg(long, value_name = "VALUE")]
+        required: String,
+        /// A recent blockhash (base58): no RPC call is made.
+        #[arg(long, value_name = "BASE58")]
+        blockhash: Option<String>,
+        /// The payload shape.
+        #[arg(long, value_enum, default_value = "hybrid")]
+        shape: Shape,
+    },
+    /// Runs the pre-flight verifier on a payment and prints every check; exits 0 only when
+    /// all pass.
+    Verify {
+        /// The PAYMENT-REQUIRED value it answers.
+        #[arg(long, value_name = "VALUE")]
+        required: String,
+        /// The PAYMENT-SIGNATURE value.
+        #[arg(long, value_name = "VALUE")]
+        payment: String,
+        /// The wallet that must pay (base58).
+        #[arg(long, value_name = "PUBKEY")]
+        payer: Option<String>,
+    },
+}
+
+// ---- wallet -----------------------------------------------------------------------------
+
+/// `sova wallet …`
+#[derive(Debug, Subcommand)]
+pub enum WalletCmd {
+    /// Creates a keypair file (Solana CLI format) and prints its address.
+    New {
+        /// Where to write it [default: the --keypair path].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Prints the paying wallet's address.
+    Address,
+    /// SOL and USDC balances, read from the RPC.
+    Balance {
+        /// Another wallet (base58) instead of the keypair's.
+        #[arg(long, value_name = "PUBKEY")]
+        address: Option<String>,
+    },
+    /// Funds the wallet from the sandbox faucet (sandbox only).
+    Fund {
+        /// SOL to airdrop.
+        #[arg(long, default_value = "1", value_name = "SOL")]
+        sol: String,
+        /// USDC to mint.
+        #[arg(long, default_value = "100", value_name = "USDC", value_parser = parse_usdc)]
+        usdc: u64,
+        /// Another wallet (base58) instead of the keypair's.
+        #[arg(long, value_name = "PUBKEY")]
+        address: Option<String>,
+    },
+}
+
+// ---- sandbox and demo -------------------------------------------------------------------
+
+/// x402 modes of the sandbox.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ModeArg {
+    /// As Sova documents it: the client pays its own fee.
+    Sova,
+    /// The x402 v2 standard: a facilitator sponsors the fee.
+    Standard,
+}
+
+/// `sova sandbox`
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8402)]
+    pub port: u16,
+    /// x402 mode.
+    #[arg(long, value_enum, default_value = "sova")]
+    pub mode: ModeArg,
+    /// Seed of every synthetic value and key.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Credits of the API key created at start.
+    #[arg(long, default_value_t = 1000)]
+    pub credits: u64,
+    /// How long wallet GETs hold a cold wallet before answering 202, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub hold_ms: Option<u64>,
+    /// How long a cold wallet's analysis takes, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub flash_ms: Option<u64>,
+    /// How long POST jobs take, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub job_ms: Option<u64>,
+}
+
+/// `sova demo`
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// x402 mode of the embedded sandbox.
+    #[arg(long, value_enum, default_value = "sova")]
+    pub mode: ModeArg,
+}
