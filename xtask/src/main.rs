@@ -18,16 +18,45 @@ const CI_PROPTEST_CASES: u32 = 512;
 /// Cases per target for the plain `cargo test` step (the dedicated step runs more).
 const TEST_PROPTEST_CASES: u32 = 64;
 /// Crates that must never appear in `sova-protocol`'s normal dependency tree.
-const PROTOCOL_FORBIDDEN: &[&str] = &["reqwest", "ureq", "tokio", "hyper", "async-std", "solana-", "spl-"];
+const PROTOCOL_FORBIDDEN: &[&str] = &[
+    "reqwest",
+    "ureq",
+    "tokio",
+    "hyper",
+    "async-std",
+    "solana-",
+    "spl-",
+];
 /// The most crates `sova-protocol`'s normal tree may hold (itself included).
 const PROTOCOL_MAX_CRATES: usize = 25;
 
 /// Feature combinations of the `sova` facade that must build on their own.
 const FEATURE_BUILDS: &[&[&str]] = &[
     &["build", "-p", "sova-protocol"],
-    &["build", "-p", "sova", "--no-default-features", "--features", "async"],
-    &["build", "-p", "sova", "--no-default-features", "--features", "blocking"],
-    &["build", "-p", "sova", "--no-default-features", "--features", "async,blocking"],
+    &[
+        "build",
+        "-p",
+        "sova",
+        "--no-default-features",
+        "--features",
+        "async",
+    ],
+    &[
+        "build",
+        "-p",
+        "sova",
+        "--no-default-features",
+        "--features",
+        "blocking",
+    ],
+    &[
+        "build",
+        "-p",
+        "sova",
+        "--no-default-features",
+        "--features",
+        "async,blocking",
+    ],
 ];
 
 struct Step {
@@ -52,7 +81,9 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("deps") => deps(),
         _ => {
-            eprintln!("usage: cargo xtask <ci | proptest [--cases N] [--no-shrink] | bench [criterion args] | deps>");
+            eprintln!(
+                "usage: cargo xtask <ci | proptest [--cases N] [--no-shrink] | bench [criterion args] | deps>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -72,7 +103,10 @@ fn cargo() -> String {
 fn run(s: &Step) -> Result<(), String> {
     let shown = format!(
         "{}cargo {}",
-        s.env.iter().map(|(k, v)| format!("{k}={v} ")).collect::<String>(),
+        s.env
+            .iter()
+            .map(|(k, v)| format!("{k}={v} "))
+            .collect::<String>(),
         s.args.join(" ")
     );
     eprintln!("\n==> {}: {shown}", s.name);
@@ -82,11 +116,18 @@ fn run(s: &Step) -> Result<(), String> {
         .envs(s.env.iter().map(|(k, v)| (*k, v.as_str())))
         .status()
         .map_err(|e| format!("could not start cargo: {e}"))?;
-    eprintln!("    ({} took {:.1}s)", s.name, start.elapsed().as_secs_f64());
+    eprintln!(
+        "    ({} took {:.1}s)",
+        s.name,
+        start.elapsed().as_secs_f64()
+    );
     if status.success() {
         Ok(())
     } else {
-        Err(format!("step `{}` failed. Reproduce with:\n    {shown}", s.name))
+        Err(format!(
+            "step `{}` failed. Reproduce with:\n    {shown}",
+            s.name
+        ))
     }
 }
 
@@ -96,11 +137,20 @@ fn ci() -> Result<(), String> {
         step("format", &["fmt", "--all", "--", "--check"]),
         step(
             "clippy",
-            &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"],
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
         ),
     ];
     let mut test = step("test", &["test", "--workspace", "--all-features"]);
-    test.env.push(("PROPTEST_CASES", TEST_PROPTEST_CASES.to_string()));
+    test.env
+        .push(("PROPTEST_CASES", TEST_PROPTEST_CASES.to_string()));
     test.env.push(("PROPTEST_MAX_SHRINK_ITERS", "0".to_owned()));
     steps.push(test);
     steps.push(proptest_step(CI_PROPTEST_CASES, true));
@@ -118,7 +168,10 @@ fn ci() -> Result<(), String> {
         run(s)?;
     }
     deps()?;
-    eprintln!("\nxtask ci: all steps passed in {:.0}s", total.elapsed().as_secs_f64());
+    eprintln!(
+        "\nxtask ci: all steps passed in {:.0}s",
+        total.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -166,7 +219,17 @@ fn bench(args: &[String]) -> Result<(), String> {
 /// most [`PROTOCOL_MAX_CRATES`] crates in its normal dependency tree.
 fn deps() -> Result<(), String> {
     let out = Command::new(cargo())
-        .args(["tree", "-p", "sova-protocol", "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .args([
+            "tree",
+            "-p",
+            "sova-protocol",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
         .output()
         .map_err(|e| format!("could not run cargo tree: {e}"))?;
     if !out.status.success() {
@@ -185,7 +248,10 @@ fn deps() -> Result<(), String> {
         .iter()
         .filter(|c| PROTOCOL_FORBIDDEN.iter().any(|f| c.starts_with(f)))
         .collect();
-    eprintln!("\n==> dependency weight: sova-protocol has {} crates in its normal tree", crates.len());
+    eprintln!(
+        "\n==> dependency weight: sova-protocol has {} crates in its normal tree",
+        crates.len()
+    );
     if !forbidden.is_empty() {
         return Err(format!(
             "sova-protocol must not depend on {forbidden:?}. Inspect with:\n    cargo tree -p sova-protocol -e normal"

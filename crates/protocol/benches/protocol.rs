@@ -42,7 +42,8 @@ fn benches(c: &mut Criterion) {
     let tx = b64::encode(&[7u8; 300]);
     c.bench_function("encode PAYMENT-SIGNATURE (hybrid)", |b| {
         b.iter(|| {
-            PaymentPayload::new(Some(&required), &required.accepts[0], black_box(tx.clone())).encode(PayloadShape::Hybrid)
+            PaymentPayload::new(Some(&required), &required.accepts[0], black_box(tx.clone()))
+                .encode(PayloadShape::Hybrid)
         })
     });
 
@@ -52,7 +53,10 @@ fn benches(c: &mut Criterion) {
         .header("content-type", "application/json")
         .body(PROFILE.as_bytes().to_vec())
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(endpoint.parse(&response).is_ok(), "the bench fixture must parse");
+    assert!(
+        endpoint.parse(&response).is_ok(),
+        "the bench fixture must parse"
+    );
     c.bench_function("parse wallet profile response", |b| {
         b.iter(|| endpoint.parse(black_box(&response)).is_ok())
     });

@@ -77,7 +77,8 @@ impl BaseUrl {
 
     /// Joins an endpoint path (starting with `/`, already percent-encoded) and a query.
     pub fn join(&self, path: &str, query: &[(String, String)]) -> Result<Uri, BuildError> {
-        let mut url = String::with_capacity(self.origin.len() + self.prefix.len() + path.len() + 16);
+        let mut url =
+            String::with_capacity(self.origin.len() + self.prefix.len() + path.len() + 16);
         url.push_str(&self.origin);
         url.push_str(&self.prefix);
         if !path.starts_with('/') {
@@ -171,7 +172,10 @@ mod tests {
         let uri = b
             .join(
                 "/accounts/transactions",
-                &[("filter[limit]".into(), "10".into()), ("q".into(), "a b&c".into())],
+                &[
+                    ("filter[limit]".into(), "10".into()),
+                    ("q".into(), "a b&c".into()),
+                ],
             )
             .unwrap();
         assert_eq!(
@@ -182,7 +186,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_bases() {
-        for bad in ["", "api.sova-intel.com", "ftp://x", "https://x/a?b=c", "https://u:p@x/", "https://x/#f"] {
+        for bad in [
+            "",
+            "api.sova-intel.com",
+            "ftp://x",
+            "https://x/a?b=c",
+            "https://u:p@x/",
+            "https://x/#f",
+        ] {
             assert!(BaseUrl::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -190,8 +201,14 @@ mod tests {
     #[test]
     fn resolves_monitoring_links() {
         let b = BaseUrl::parse("http://127.0.0.1:9/api/v1").unwrap();
-        assert_eq!(b.resolve("/api/v1/jobs/x").unwrap().to_string(), "http://127.0.0.1:9/api/v1/jobs/x");
-        assert_eq!(b.resolve("jobs/x").unwrap().to_string(), "http://127.0.0.1:9/api/v1/jobs/x");
+        assert_eq!(
+            b.resolve("/api/v1/jobs/x").unwrap().to_string(),
+            "http://127.0.0.1:9/api/v1/jobs/x"
+        );
+        assert_eq!(
+            b.resolve("jobs/x").unwrap().to_string(),
+            "http://127.0.0.1:9/api/v1/jobs/x"
+        );
         assert_eq!(b.resolve("https://o/z").unwrap().to_string(), "https://o/z");
     }
 }

@@ -43,7 +43,8 @@ pub fn json_bytes<T: DeserializeOwned>(
         DecodeError::new(status, classify(&inner, path), body)
     })?;
     // Trailing garbage after a complete document is malformed too.
-    de.end().map_err(|e| DecodeError::new(status, classify(&e, String::new()), body))?;
+    de.end()
+        .map_err(|e| DecodeError::new(status, classify(&e, String::new()), body))?;
     Ok(value)
 }
 
@@ -60,7 +61,11 @@ fn classify(e: &serde_json::Error, path: String) -> DecodeErrorKind {
             message: strip_position(&e.to_string()),
         },
         Category::Data => DecodeErrorKind::Schema {
-            path: if path.is_empty() { ".".to_owned() } else { path },
+            path: if path.is_empty() {
+                ".".to_owned()
+            } else {
+                path
+            },
             message: strip_position(&e.to_string()),
         },
     }
@@ -75,7 +80,9 @@ fn strip_position(s: &str) -> String {
 
 /// The `Content-Type` header, if it is valid text.
 pub fn content_type(headers: &HeaderMap) -> Option<&str> {
-    headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
 }
 
 /// Guesses what a body is from its content type and first bytes.
@@ -106,7 +113,11 @@ fn trim_ascii_start(b: &[u8]) -> &[u8] {
 /// `Retry-After` as a delay, when it is given in seconds (HTTP dates are ignored: there is no
 /// clock in this crate).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs.min(24 * 3600)));
     }
@@ -146,15 +157,39 @@ mod tests {
     #[test]
     fn classifies_failures() {
         assert_eq!(kind(None, ""), DecodeErrorKind::Empty);
-        assert_eq!(kind(Some("application/json"), "  \n"), DecodeErrorKind::Empty);
-        assert_eq!(kind(Some("text/html"), "<html><body>502 Bad Gateway</body></html>"), DecodeErrorKind::Html);
+        assert_eq!(
+            kind(Some("application/json"), "  \n"),
+            DecodeErrorKind::Empty
+        );
+        assert_eq!(
+            kind(
+                Some("text/html"),
+                "<html><body>502 Bad Gateway</body></html>"
+            ),
+            DecodeErrorKind::Html
+        );
         assert_eq!(kind(None, "<!DOCTYPE html>"), DecodeErrorKind::Html);
-        assert!(matches!(kind(Some("text/plain"), "Service Unavailable"), DecodeErrorKind::NotJson { content_type: Some(ct) } if ct == "text/plain"));
-        assert!(matches!(kind(Some("application/json"), r#"{"a": 1, "b": ["x""#), DecodeErrorKind::Truncated { .. }));
-        assert!(matches!(kind(Some("application/json"), r#"{"a": 1,, }"#), DecodeErrorKind::Syntax { .. }));
-        assert!(matches!(kind(Some("application/json"), r#"{"a": 1, "b": [1]}"#), DecodeErrorKind::Schema { path, .. } if path == "b[0]"));
-        assert!(matches!(kind(Some("application/json"), r#"{"a": -1, "b": []}"#), DecodeErrorKind::Schema { path, .. } if path == "a"));
-        assert!(matches!(kind(Some("application/json"), r#"{"a": 1, "b": []} x"#), DecodeErrorKind::Syntax { .. }));
+        assert!(
+            matches!(kind(Some("text/plain"), "Service Unavailable"), DecodeErrorKind::NotJson { content_type: Some(ct) } if ct == "text/plain")
+        );
+        assert!(matches!(
+            kind(Some("application/json"), r#"{"a": 1, "b": ["x""#),
+            DecodeErrorKind::Truncated { .. }
+        ));
+        assert!(matches!(
+            kind(Some("application/json"), r#"{"a": 1,, }"#),
+            DecodeErrorKind::Syntax { .. }
+        ));
+        assert!(
+            matches!(kind(Some("application/json"), r#"{"a": 1, "b": [1]}"#), DecodeErrorKind::Schema { path, .. } if path == "b[0]")
+        );
+        assert!(
+            matches!(kind(Some("application/json"), r#"{"a": -1, "b": []}"#), DecodeErrorKind::Schema { path, .. } if path == "a")
+        );
+        assert!(matches!(
+            kind(Some("application/json"), r#"{"a": 1, "b": []} x"#),
+            DecodeErrorKind::Syntax { .. }
+        ));
         let ok: T = json(&resp(None, "\u{feff}{\"a\":1,\"b\":[]}")).unwrap();
         assert_eq!(ok.a, 1);
     }
@@ -174,7 +209,10 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
         h.insert("retry-after", "1.5".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
-        h.insert("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
         assert_eq!(retry_after(&h), None);
         h.insert("retry-after", "-3".parse().unwrap());
         assert_eq!(retry_after(&h), None);

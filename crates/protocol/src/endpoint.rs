@@ -64,7 +64,11 @@ pub trait Endpoint {
     /// the method's semantics; POSTs that create resources are not idempotent.
     fn idempotent(&self) -> bool {
         let m = self.method();
-        m == Method::GET || m == Method::HEAD || m == Method::PUT || m == Method::DELETE || m == Method::OPTIONS
+        m == Method::GET
+            || m == Method::HEAD
+            || m == Method::PUT
+            || m == Method::DELETE
+            || m == Method::OPTIONS
     }
 
     /// Checks inputs before anything is built (sizes, formats). Called by `to_request`.
@@ -81,7 +85,10 @@ pub trait Endpoint {
         let uri = base.join(&self.path()?, &self.query())?;
         let body = self.body()?;
         let mut headers = HeaderMap::new();
-        headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
         if body.is_some() {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
@@ -96,7 +103,9 @@ pub trait Endpoint {
 
 /// Serializes a body as JSON.
 pub(crate) fn json_body<T: serde::Serialize>(value: &T) -> Result<Option<Vec<u8>>, BuildError> {
-    serde_json::to_vec(value).map(Some).map_err(BuildError::Body)
+    serde_json::to_vec(value)
+        .map(Some)
+        .map_err(BuildError::Body)
 }
 
 /// Inserts a header whose value came from the user or the server.

@@ -222,7 +222,9 @@ impl fmt::Display for ApiError {
             match self.body_kind {
                 BodyKind::Html => f.write_str(" with an HTML page instead of JSON")?,
                 BodyKind::Empty => f.write_str(" with an empty body")?,
-                BodyKind::Text | BodyKind::OtherJson => f.write_str(" with an unrecognized body")?,
+                BodyKind::Text | BodyKind::OtherJson => {
+                    f.write_str(" with an unrecognized body")?
+                }
                 BodyKind::Json => {}
             }
         }
@@ -232,7 +234,11 @@ impl fmt::Display for ApiError {
         if let Some(p) = &self.payment_required
             && let Some(a) = p.accepts.first()
         {
-            write!(f, " (payment of {} base units of {} requested)", a.amount, a.asset)?;
+            write!(
+                f,
+                " (payment of {} base units of {} requested)",
+                a.amount, a.asset
+            )?;
         }
         if let Some(t) = &self.trace_id {
             write!(f, " [trace id {t}]")?;
@@ -312,7 +318,9 @@ impl fmt::Display for DecodeError {
         write!(f, "could not read the {} response: ", self.status)?;
         match &self.kind {
             DecodeErrorKind::Empty => f.write_str("the body is empty"),
-            DecodeErrorKind::Html => f.write_str("the body is an HTML page, not JSON (a proxy or wrong base URL?)"),
+            DecodeErrorKind::Html => {
+                f.write_str("the body is an HTML page, not JSON (a proxy or wrong base URL?)")
+            }
             DecodeErrorKind::NotJson { content_type } => match content_type {
                 Some(ct) => write!(f, "the body is not JSON (content type {ct})"),
                 None => f.write_str("the body is not JSON"),
@@ -320,13 +328,22 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::Truncated { line, column } => {
                 write!(f, "the JSON is truncated at line {line}, column {column}")
             }
-            DecodeErrorKind::Syntax { line, column, message } => {
-                write!(f, "malformed JSON at line {line}, column {column}: {message}")
+            DecodeErrorKind::Syntax {
+                line,
+                column,
+                message,
+            } => {
+                write!(
+                    f,
+                    "malformed JSON at line {line}, column {column}: {message}"
+                )
             }
             DecodeErrorKind::Schema { path, message } => {
                 write!(f, "unexpected JSON at `{path}`: {message}")
             }
-            DecodeErrorKind::UnexpectedStatus => f.write_str("this status is not documented for this endpoint"),
+            DecodeErrorKind::UnexpectedStatus => {
+                f.write_str("this status is not documented for this endpoint")
+            }
         }
     }
 }

@@ -196,7 +196,10 @@ impl JobHandle {
     /// Encodes as `job1.<base64url JSON>`.
     pub fn encode(&self) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
-        let b = b64::encode(&json).trim_end_matches('=').replace('+', "-").replace('/', "_");
+        let b = b64::encode(&json)
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_");
         format!("job1.{b}")
     }
 
@@ -232,9 +235,18 @@ mod tests {
             max_wait: Duration::from_secs(12),
         });
         let pending = JobState::Pending;
-        assert_eq!(p.on_status(&pending, Duration::ZERO), PollDecision::PollAgain(Duration::from_secs(5)));
-        assert_eq!(p.on_status(&pending, Duration::from_secs(10)), PollDecision::PollAgain(Duration::from_secs(2)));
-        assert_eq!(p.on_status(&pending, Duration::from_secs(12)), PollDecision::GiveUp);
+        assert_eq!(
+            p.on_status(&pending, Duration::ZERO),
+            PollDecision::PollAgain(Duration::from_secs(5))
+        );
+        assert_eq!(
+            p.on_status(&pending, Duration::from_secs(10)),
+            PollDecision::PollAgain(Duration::from_secs(2))
+        );
+        assert_eq!(
+            p.on_status(&pending, Duration::from_secs(12)),
+            PollDecision::GiveUp
+        );
         assert_eq!(
             p.on_status(&JobState::Failed(Some("boom".into())), Duration::ZERO),
             PollDecision::Failed(Some("boom".into()))
@@ -247,13 +259,19 @@ mod tests {
             interval: Duration::from_secs(5),
             max_wait: Duration::from_secs(3600),
         });
-        assert_eq!(p.on_result_missing(Duration::from_secs(60)), ResultDecision::PollAgain(Duration::from_secs(5)));
+        assert_eq!(
+            p.on_result_missing(Duration::from_secs(60)),
+            ResultDecision::PollAgain(Duration::from_secs(5))
+        );
         assert_eq!(p.on_result_missing(RESULT_TTL), ResultDecision::Expired);
         let short = Poller::new(PollConfig {
             interval: Duration::from_secs(5),
             max_wait: Duration::from_secs(30),
         });
-        assert_eq!(short.on_result_missing(Duration::from_secs(30)), ResultDecision::GiveUp);
+        assert_eq!(
+            short.on_result_missing(Duration::from_secs(30)),
+            ResultDecision::GiveUp
+        );
     }
 
     #[test]

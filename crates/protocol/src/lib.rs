@@ -38,4 +38,7 @@ pub mod x402;
 
 pub use base::BaseUrl;
 pub use endpoint::{Credential, Endpoint, RawRequest, RawResponse};
-pub use error::{ApiError, ApiErrorDetail, BodyKind, BuildError, DecodeError, DecodeErrorKind, ResponseError, Service};
+pub use error::{
+    ApiError, ApiErrorDetail, BodyKind, BuildError, DecodeError, DecodeErrorKind, ResponseError,
+    Service,
+};

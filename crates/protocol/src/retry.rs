@@ -180,9 +180,18 @@ impl RetryPolicy {
     /// let busy = Outcome::Status { status: StatusCode::SERVICE_UNAVAILABLE, retry_after: Some(Duration::from_secs(2)) };
     /// assert_eq!(policy.decide(1, &busy, get, &mut NoJitter), Decision::Retry(Duration::from_secs(2)));
     /// ```
-    pub fn decide(&self, attempt: u32, outcome: &Outcome, request: RequestTraits, jitter: &mut dyn Jitter) -> Decision {
+    pub fn decide(
+        &self,
+        attempt: u32,
+        outcome: &Outcome,
+        request: RequestTraits,
+        jitter: &mut dyn Jitter,
+    ) -> Decision {
         let (retryable, retry_after) = match *outcome {
-            Outcome::Status { status, retry_after } => {
+            Outcome::Status {
+                status,
+                retry_after,
+            } => {
                 if status == StatusCode::PAYMENT_REQUIRED && request.paid {
                     return Decision::Stop(StopReason::PaymentRejected);
                 }
@@ -190,12 +199,18 @@ impl RetryPolicy {
                     return Decision::Stop(StopReason::NotRetryable);
                 }
                 // 429 and 503 say the request was not processed; other 5xx may hide effects.
-                let unprocessed = status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE;
-                (unprocessed || request.idempotent || request.paid, retry_after)
+                let unprocessed = status == StatusCode::TOO_MANY_REQUESTS
+                    || status == StatusCode::SERVICE_UNAVAILABLE;
+                (
+                    unprocessed || request.idempotent || request.paid,
+                    retry_after,
+                )
             }
             Outcome::Transport(kind) => match kind {
                 TransportErrorKind::Connect => (true, None),
-                TransportErrorKind::Timeout | TransportErrorKind::Io => (request.idempotent || request.paid, None),
+                TransportErrorKind::Timeout | TransportErrorKind::Io => {
+                    (request.idempotent || request.paid, None)
+                }
                 TransportErrorKind::Other => return Decision::Stop(StopReason::NotRetryable),
             },
         };
@@ -222,9 +237,18 @@ impl RetryPolicy {
 mod tests {
     use super::*;
 
-    const GET: RequestTraits = RequestTraits { idempotent: true, paid: false };
-    const POST: RequestTraits = RequestTraits { idempotent: false, paid: false };
-    const PAID_POST: RequestTraits = RequestTraits { idempotent: false, paid: true };
+    const GET: RequestTraits = RequestTraits {
+        idempotent: true,
+        paid: false,
+    };
+    const POST: RequestTraits = RequestTraits {
+        idempotent: false,
+        paid: false,
+    };
+    const PAID_POST: RequestTraits = RequestTraits {
+        idempotent: false,
+        paid: true,
+    };
 
     fn status(code: u16) -> Outcome {
         Outcome::Status {
@@ -247,9 +271,16 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(p.decide(4, &status(502), GET, &mut j), Decision::Stop(StopReason::AttemptsExhausted));
+        assert_eq!(
+            p.decide(4, &status(502), GET, &mut j),
+            Decision::Stop(StopReason::AttemptsExhausted)
+        );
         for code in [400, 401, 403, 404, 409, 422, 500, 200, 202] {
-            assert_eq!(p.decide(1, &status(code), GET, &mut j), Decision::Stop(StopReason::NotRetryable), "{code}");
+            assert_eq!(
+                p.decide(1, &status(code), GET, &mut j),
+                Decision::Stop(StopReason::NotRetryable),
+                "{code}"
+            );
         }
     }
 
@@ -270,44 +301,95 @@ mod tests {
             status: StatusCode::TOO_MANY_REQUESTS,
             retry_after: Some(Duration::from_secs(3)),
         };
-        assert_eq!(p.decide(1, &o, POST, &mut NoJitter), Decision::Retry(Duration::from_secs(3)));
+        assert_eq!(
+            p.decide(1, &o, POST, &mut NoJitter),
+            Decision::Retry(Duration::from_secs(3))
+        );
         let long = Outcome::Status {
             status: StatusCode::TOO_MANY_REQUESTS,
             retry_after: Some(Duration::from_secs(3600)),
         };
-        assert_eq!(p.decide(1, &long, GET, &mut NoJitter), Decision::Stop(StopReason::RetryAfterTooLong));
+        assert_eq!(
+            p.decide(1, &long, GET, &mut NoJitter),
+            Decision::Stop(StopReason::RetryAfterTooLong)
+        );
     }
 
     #[test]
     fn creating_posts_are_not_retried_blindly() {
         let p = RetryPolicy::default();
         let mut j = NoJitter;
-        assert_eq!(p.decide(1, &status(502), POST, &mut j), Decision::Stop(StopReason::NotIdempotent));
-        assert_eq!(p.decide(1, &status(504), POST, &mut j), Decision::Stop(StopReason::NotIdempotent));
         assert_eq!(
-            p.decide(1, &Outcome::Transport(TransportErrorKind::Timeout), POST, &mut j),
+            p.decide(1, &status(502), POST, &mut j),
+            Decision::Stop(StopReason::NotIdempotent)
+        );
+        assert_eq!(
+            p.decide(1, &status(504), POST, &mut j),
+            Decision::Stop(StopReason::NotIdempotent)
+        );
+        assert_eq!(
+            p.decide(
+                1,
+                &Outcome::Transport(TransportErrorKind::Timeout),
+                POST,
+                &mut j
+            ),
             Decision::Stop(StopReason::NotIdempotent)
         );
         // Nothing was sent, or the server said it did not process the request.
-        assert!(matches!(p.decide(1, &Outcome::Transport(TransportErrorKind::Connect), POST, &mut j), Decision::Retry(_)));
-        assert!(matches!(p.decide(1, &status(429), POST, &mut j), Decision::Retry(_)));
-        assert!(matches!(p.decide(1, &status(503), POST, &mut j), Decision::Retry(_)));
+        assert!(matches!(
+            p.decide(
+                1,
+                &Outcome::Transport(TransportErrorKind::Connect),
+                POST,
+                &mut j
+            ),
+            Decision::Retry(_)
+        ));
+        assert!(matches!(
+            p.decide(1, &status(429), POST, &mut j),
+            Decision::Retry(_)
+        ));
+        assert!(matches!(
+            p.decide(1, &status(503), POST, &mut j),
+            Decision::Retry(_)
+        ));
     }
 
     #[test]
     fn paid_requests_resend_the_same_payment_but_never_after_402() {
         let p = RetryPolicy::default();
         let mut j = NoJitter;
-        assert!(matches!(p.decide(1, &status(502), PAID_POST, &mut j), Decision::Retry(_)));
         assert!(matches!(
-            p.decide(1, &Outcome::Transport(TransportErrorKind::Io), PAID_POST, &mut j),
+            p.decide(1, &status(502), PAID_POST, &mut j),
             Decision::Retry(_)
         ));
-        assert_eq!(p.decide(1, &status(402), PAID_POST, &mut j), Decision::Stop(StopReason::PaymentRejected));
-        let paid_get = RequestTraits { idempotent: true, paid: true };
-        assert_eq!(p.decide(1, &status(402), paid_get, &mut j), Decision::Stop(StopReason::PaymentRejected));
+        assert!(matches!(
+            p.decide(
+                1,
+                &Outcome::Transport(TransportErrorKind::Io),
+                PAID_POST,
+                &mut j
+            ),
+            Decision::Retry(_)
+        ));
+        assert_eq!(
+            p.decide(1, &status(402), PAID_POST, &mut j),
+            Decision::Stop(StopReason::PaymentRejected)
+        );
+        let paid_get = RequestTraits {
+            idempotent: true,
+            paid: true,
+        };
+        assert_eq!(
+            p.decide(1, &status(402), paid_get, &mut j),
+            Decision::Stop(StopReason::PaymentRejected)
+        );
         // An unpaid 402 is an answer (the x402 challenge), not a retry case.
-        assert_eq!(p.decide(1, &status(402), GET, &mut j), Decision::Stop(StopReason::NotRetryable));
+        assert_eq!(
+            p.decide(1, &status(402), GET, &mut j),
+            Decision::Stop(StopReason::NotRetryable)
+        );
     }
 
     #[test]
@@ -316,7 +398,9 @@ mod tests {
         let mut j = SplitMix(42);
         for attempt in 1..4 {
             for _ in 0..200 {
-                let Decision::Retry(d) = p.decide(attempt, &status(503), GET, &mut j) else { panic!() };
+                let Decision::Retry(d) = p.decide(attempt, &status(503), GET, &mut j) else {
+                    panic!()
+                };
                 let full = p.backoff(attempt);
                 assert!(d >= full / 2 && d <= full, "{d:?} vs {full:?}");
             }
@@ -327,7 +411,12 @@ mod tests {
     fn other_transport_errors_stop() {
         let p = RetryPolicy::default();
         assert_eq!(
-            p.decide(1, &Outcome::Transport(TransportErrorKind::Other), GET, &mut NoJitter),
+            p.decide(
+                1,
+                &Outcome::Transport(TransportErrorKind::Other),
+                GET,
+                &mut NoJitter
+            ),
             Decision::Stop(StopReason::NotRetryable)
         );
         assert!(!TransportErrorKind::Connect.may_have_been_sent());

@@ -15,12 +15,16 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn extra() -> impl Strategy<Value = Map<String, Value>> {
-    prop::collection::btree_map("[a-zA-Z]{1,8}", text(), 0..4).prop_map(|m| m.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+    prop::collection::btree_map("[a-zA-Z]{1,8}", text(), 0..4)
+        .prop_map(|m| m.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
 }
 
 fn requirement() -> impl Strategy<Value = PaymentRequirements> {
-    (text(), text(), any::<u64>(), text(), any::<u64>(), extra())
-        .prop_map(|(network, asset, amount, pay_to, timeout, extra)| PaymentRequirements::new(&network, &asset, amount, &pay_to, timeout, extra))
+    (text(), text(), any::<u64>(), text(), any::<u64>(), extra()).prop_map(
+        |(network, asset, amount, pay_to, timeout, extra)| {
+            PaymentRequirements::new(&network, &asset, amount, &pay_to, timeout, extra)
+        },
+    )
 }
 
 fn required() -> impl Strategy<Value = PaymentRequired> {
@@ -33,14 +37,23 @@ fn required() -> impl Strategy<Value = PaymentRequired> {
         .prop_map(|(accepts, error, url, ext)| PaymentRequired {
             x402_version: 2,
             error,
-            resource: url.map(|u| RawJson::from_string(serde_json::json!({ "url": u }).to_string()).unwrap()),
+            resource: url.map(|u| {
+                RawJson::from_string(serde_json::json!({ "url": u }).to_string()).unwrap()
+            }),
             accepts,
-            extensions: ext.then(|| RawJson::from_string(r#"{"payment-identifier":{"info":{"required":false}}}"#.into()).unwrap()),
+            extensions: ext.then(|| {
+                RawJson::from_string(r#"{"payment-identifier":{"info":{"required":false}}}"#.into())
+                    .unwrap()
+            }),
         })
 }
 
 fn shape() -> impl Strategy<Value = PayloadShape> {
-    prop_oneof![Just(PayloadShape::Spec), Just(PayloadShape::Hybrid), Just(PayloadShape::Flat)]
+    prop_oneof![
+        Just(PayloadShape::Spec),
+        Just(PayloadShape::Hybrid),
+        Just(PayloadShape::Flat)
+    ]
 }
 
 proptest! {
@@ -150,25 +163,52 @@ proptest! {
 /// JSON-ish documents built from x402 keys, so the decoders get past the first byte.
 fn json_like() -> impl Strategy<Value = String> {
     let key = prop_oneof![
-        Just("x402Version"), Just("accepts"), Just("accepted"), Just("scheme"), Just("network"),
-        Just("amount"), Just("maxAmountRequired"), Just("payTo"), Just("asset"), Just("extra"),
-        Just("payload"), Just("transaction"), Just("success"), Just("resource"), Just("extensions"),
+        Just("x402Version"),
+        Just("accepts"),
+        Just("accepted"),
+        Just("scheme"),
+        Just("network"),
+        Just("amount"),
+        Just("maxAmountRequired"),
+        Just("payTo"),
+        Just("asset"),
+        Just("extra"),
+        Just("payload"),
+        Just("transaction"),
+        Just("success"),
+        Just("resource"),
+        Just("extensions"),
     ];
     let leaf = prop_oneof![
-        Just("2".to_owned()), Just("1".to_owned()), Just("null".to_owned()), Just("true".to_owned()),
-        Just("\"15000\"".to_owned()), Just("-1".to_owned()), Just("1e400".to_owned()), Just("[]".to_owned()),
-        Just("{}".to_owned()), Just("\"exact\"".to_owned()), "\"[a-z0-9]{0,8}\"".prop_map(|s| s),
+        Just("2".to_owned()),
+        Just("1".to_owned()),
+        Just("null".to_owned()),
+        Just("true".to_owned()),
+        Just("\"15000\"".to_owned()),
+        Just("-1".to_owned()),
+        Just("1e400".to_owned()),
+        Just("[]".to_owned()),
+        Just("{}".to_owned()),
+        Just("\"exact\"".to_owned()),
+        "\"[a-z0-9]{0,8}\"".prop_map(|s| s),
         Just("18446744073709551616".to_owned()),
     ];
     let obj = prop::collection::vec((key, leaf), 0..8).prop_map(|kv| {
-        let body: Vec<String> = kv.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        let body: Vec<String> = kv
+            .into_iter()
+            .map(|(k, v)| format!("\"{k}\":{v}"))
+            .collect();
         format!("{{{}}}", body.join(","))
     });
     obj.prop_recursive(3, 32, 4, |inner| {
         (inner.clone(), prop::collection::vec(inner, 0..3)).prop_map(|(o, arr)| {
             let o = o.trim_end_matches('}').to_owned();
             let sep = if o.len() > 1 { "," } else { "" };
-            format!("{o}{sep}\"accepts\":[{}],\"accepted\":{}}}", arr.join(","), arr.first().cloned().unwrap_or_else(|| "{}".into()))
+            format!(
+                "{o}{sep}\"accepts\":[{}],\"accepted\":{}}}",
+                arr.join(","),
+                arr.first().cloned().unwrap_or_else(|| "{}".into())
+            )
         })
     })
 }

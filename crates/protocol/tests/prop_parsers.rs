@@ -37,10 +37,22 @@ fn parse_all(r: &Response<Vec<u8>>) -> usize {
     n += ok(&intel::SimilarityRequest::new([ADDR, ADDR]), r);
     n += ok(&intel::SimilarityAgentRequest::new([ADDR, ADDR]), r);
     n += ok(&intel::JobStatusRequest::new("j"), r);
-    n += ok(&intel::ResultByKeyRequest::<intel::HolderProfilesResult>::new("k"), r);
-    n += ok(&intel::ResultByKeyRequest::<intel::AgentHolderProfilesResult>::new("k"), r);
-    n += ok(&intel::ResultByKeyRequest::<intel::SimilarityResult>::new("k"), r);
-    n += ok(&intel::ResultByKeyRequest::<intel::AgentSimilarityResult>::new("k"), r);
+    n += ok(
+        &intel::ResultByKeyRequest::<intel::HolderProfilesResult>::new("k"),
+        r,
+    );
+    n += ok(
+        &intel::ResultByKeyRequest::<intel::AgentHolderProfilesResult>::new("k"),
+        r,
+    );
+    n += ok(
+        &intel::ResultByKeyRequest::<intel::SimilarityResult>::new("k"),
+        r,
+    );
+    n += ok(
+        &intel::ResultByKeyRequest::<intel::AgentSimilarityResult>::new("k"),
+        r,
+    );
     n += ok(&intel::ResultByKeyRequest::<Value>::new("k"), r);
     n += ok(&intel::PricingRequest::new(), r);
     n + parse_all_sx(r)
@@ -63,7 +75,10 @@ fn parse_all_sx(r: &Response<Vec<u8>>) -> usize {
     const WALLET: &str = "7d9f1c1e-4b8a-4d6b-9a51-2f0e8c3b6a10";
     let d = |s: &str| s.parse::<Decimal>().unwrap();
     let user = NewUser::individual("A", "B", "a@b.c", "US", "1", Individual::default());
-    let wallet = NewWallet::new("w", vec![WalletNetwork::new("networks/solana-devnet", "sol")]);
+    let wallet = NewWallet::new(
+        "w",
+        vec![WalletNetwork::new("networks/solana-devnet", "sol")],
+    );
     let transfer = NewTransfer {
         destination_wallet_id: "0b6e3a52-9c1d-4f7a-8e2b-5d4c3b2a1f00".into(),
         transfer_type: TransferType::Payin,
@@ -84,7 +99,11 @@ fn parse_all_sx(r: &Response<Vec<u8>>) -> usize {
         Box::new(DeleteUserRequest::new(USER)),
         Box::new(ListMonetizationSettingsRequest::new()),
         Box::new(GetMonetizationSettingRequest::new("1")),
-        Box::new(CreateMonetizationSettingRequest::new(FeatureCode::SpotTrade, MethodCode::FeeRate, d("0.01"))),
+        Box::new(CreateMonetizationSettingRequest::new(
+            FeatureCode::SpotTrade,
+            MethodCode::FeeRate,
+            d("0.01"),
+        )),
         Box::new(UpdateMonetizationSettingRequest::new("1", d("0.02"))),
         Box::new(DeleteMonetizationSettingRequest::new("1")),
         Box::new(OwnerBalanceRequest::new()),
@@ -101,7 +120,12 @@ fn parse_all_sx(r: &Response<Vec<u8>>) -> usize {
         Box::new(UserTransactionsRequest::new(USER)),
         Box::new(QuoteRequest::amount(WALLET, "btcusd", Side::Buy, d("10"))),
         Box::new(PlaceOrderRequest::new(WALLET, "q")),
-        Box::new(InitiateWithdrawalRequest::new(USER, "btc", d("0.01"), "tb1q")),
+        Box::new(InitiateWithdrawalRequest::new(
+            USER,
+            "btc",
+            d("0.01"),
+            "tb1q",
+        )),
         Box::new(ConfirmWithdrawalRequest::new(USER, "w1", "1")),
         Box::new(ResendWithdrawalCodeRequest::new(USER, "w1")),
         Box::new(GetWithdrawalRequest::new(USER, "w1")),
@@ -114,7 +138,11 @@ fn parse_all_sx(r: &Response<Vec<u8>>) -> usize {
         Box::new(ListTransfersRequest::new(WALLET)),
         Box::new(GetTransferRequest::new(WALLET, "t1")),
     ];
-    assert_eq!(all.len(), sovx::routes::ALL.len(), "a SovX endpoint is missing from this test");
+    assert_eq!(
+        all.len(),
+        sovx::routes::ALL.len(),
+        "a SovX endpoint is missing from this test"
+    );
     all.iter().map(|e| e.parse_count(r)).sum()
 }
 
@@ -131,20 +159,40 @@ impl<E: Endpoint> ErasedParse for E {
 
 fn status() -> impl Strategy<Value = u16> {
     prop_oneof![
-        Just(200u16), Just(201), Just(202), Just(204), Just(206), Just(400), Just(401), Just(402),
-        Just(403), Just(404), Just(409), Just(422), Just(429), Just(500), Just(502), Just(503),
+        Just(200u16),
+        Just(201),
+        Just(202),
+        Just(204),
+        Just(206),
+        Just(400),
+        Just(401),
+        Just(402),
+        Just(403),
+        Just(404),
+        Just(409),
+        Just(422),
+        Just(429),
+        Just(500),
+        Just(502),
+        Just(503),
         100u16..600,
     ]
 }
 
 fn header() -> impl Strategy<Value = (String, String)> {
     let name = prop_oneof![
-        Just("content-type".to_owned()), Just("payment-required".to_owned()), Just("payment-response".to_owned()),
-        Just("x-payment-response".to_owned()), Just("retry-after".to_owned()), Just("x-trace-id".to_owned()),
+        Just("content-type".to_owned()),
+        Just("payment-required".to_owned()),
+        Just("payment-response".to_owned()),
+        Just("x-payment-response".to_owned()),
+        Just("retry-after".to_owned()),
+        Just("x-trace-id".to_owned()),
         "[a-z-]{1,12}".prop_map(|s| s),
     ];
     let value = prop_oneof![
-        Just("application/json".to_owned()), Just("text/html".to_owned()), "[ -~]{0,64}".prop_map(|s| s),
+        Just("application/json".to_owned()),
+        Just("text/html".to_owned()),
+        "[ -~]{0,64}".prop_map(|s| s),
         "[A-Za-z0-9+/=_-]{0,120}".prop_map(|s| s),
     ];
     (name, value)
@@ -153,30 +201,77 @@ fn header() -> impl Strategy<Value = (String, String)> {
 /// Bodies that look like the API's JSON, with fields of the wrong type here and there.
 fn body() -> impl Strategy<Value = Vec<u8>> {
     let key = prop_oneof![
-        Just("status"), Just("walletAddress"), Just("jobId"), Just("prepaidJobId"), Just("requestId"),
-        Just("huds"), Just("queued"), Just("skipped"), Just("notFound"), Just("summary"), Just("hud"),
-        Just("behaviorCode"), Just("winRate"), Just("dataQualityTier"), Just("isBot"), Just("isWhale"),
-        Just("calculatedAt"), Just("trimmedMeanPnl"), Just("profiles"), Just("metadata"), Just("data"),
-        Just("total"), Just("page"), Just("pageSize"), Just("progress"), Just("message"), Just("statusCode"),
-        Just("error"), Just("required"), Just("skipReason"), Just("similarity"), Just("holderProfiles"),
-        Just("pairs"), Just("aggregate"), Just("coordinationScore"), Just("mode"), Just("success"),
-        Just("errors"), Just("meta"),
+        Just("status"),
+        Just("walletAddress"),
+        Just("jobId"),
+        Just("prepaidJobId"),
+        Just("requestId"),
+        Just("huds"),
+        Just("queued"),
+        Just("skipped"),
+        Just("notFound"),
+        Just("summary"),
+        Just("hud"),
+        Just("behaviorCode"),
+        Just("winRate"),
+        Just("dataQualityTier"),
+        Just("isBot"),
+        Just("isWhale"),
+        Just("calculatedAt"),
+        Just("trimmedMeanPnl"),
+        Just("profiles"),
+        Just("metadata"),
+        Just("data"),
+        Just("total"),
+        Just("page"),
+        Just("pageSize"),
+        Just("progress"),
+        Just("message"),
+        Just("statusCode"),
+        Just("error"),
+        Just("required"),
+        Just("skipReason"),
+        Just("similarity"),
+        Just("holderProfiles"),
+        Just("pairs"),
+        Just("aggregate"),
+        Just("coordinationScore"),
+        Just("mode"),
+        Just("success"),
+        Just("errors"),
+        Just("meta"),
     ];
     let leaf = prop_oneof![
-        Just("null".to_owned()), Just("true".to_owned()), Just("0".to_owned()), Just("-1".to_owned()),
-        Just("1e309".to_owned()), Just("0.5".to_owned()), Just("\"GOLD\"".to_owned()), Just("\"W\"".to_owned()),
-        Just("\"queued\"".to_owned()), Just("[]".to_owned()), Just("{}".to_owned()), Just("[\"a\",1]".to_owned()),
+        Just("null".to_owned()),
+        Just("true".to_owned()),
+        Just("0".to_owned()),
+        Just("-1".to_owned()),
+        Just("1e309".to_owned()),
+        Just("0.5".to_owned()),
+        Just("\"GOLD\"".to_owned()),
+        Just("\"W\"".to_owned()),
+        Just("\"queued\"".to_owned()),
+        Just("[]".to_owned()),
+        Just("{}".to_owned()),
+        Just("[\"a\",1]".to_owned()),
         "\"[ -~]{0,12}\"".prop_map(|s| s.replace('\\', "")),
     ];
     let obj = prop::collection::vec((key, leaf), 0..12).prop_map(|kv| {
-        let fields: Vec<String> = kv.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        let fields: Vec<String> = kv
+            .into_iter()
+            .map(|(k, v)| format!("\"{k}\":{v}"))
+            .collect();
         format!("{{{}}}", fields.join(","))
     });
     let nested = obj.prop_recursive(3, 48, 6, |inner| {
         (prop::collection::vec(inner.clone(), 0..3), inner).prop_map(|(items, o)| {
             let o = o.trim_end_matches('}').to_owned();
             let sep = if o.len() > 1 { "," } else { "" };
-            format!("{o}{sep}\"profiles\":[{}],\"huds\":{{\"{ADDR}\":{}}}}}", items.join(","), items.first().cloned().unwrap_or_else(|| "{}".into()))
+            format!(
+                "{o}{sep}\"profiles\":[{}],\"huds\":{{\"{ADDR}\":{}}}}}",
+                items.join(","),
+                items.first().cloned().unwrap_or_else(|| "{}".into())
+            )
         })
     });
     prop_oneof![
@@ -187,7 +282,11 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-fn response(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Option<Response<Vec<u8>>> {
+fn response(
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+) -> Option<Response<Vec<u8>>> {
     let mut b = Response::builder().status(status);
     for (k, v) in headers {
         b = b.header(k, v);

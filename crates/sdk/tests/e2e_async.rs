@@ -75,7 +75,10 @@ async fn api_key_covers_every_intel_endpoint() {
     assert!((0.0..=1.0).contains(&hud.win_rate));
     let profile = client.wallet_profile(WALLET).await.unwrap();
     assert_eq!(profile.wallet_address, WALLET);
-    let tokens = client.wallet_tokens(WALLET, Default::default()).await.unwrap();
+    let tokens = client
+        .wallet_tokens(WALLET, Default::default())
+        .await
+        .unwrap();
     assert!(tokens.page >= 1);
     let batch = client.batch_hud(&[WALLET, WALLET2]).await.unwrap();
     assert!(batch.huds.len() + batch.queued.len() + batch.skipped.len() >= 1);
@@ -85,7 +88,10 @@ async fn api_key_covers_every_intel_endpoint() {
     assert!(!agent.profiles.is_empty());
     let sim = client.similarity_wait(&[WALLET, WALLET2]).await.unwrap();
     assert!(!sim.pairwise_similarities.is_empty() || sim.global_metrics.is_some());
-    let sim_agent = client.similarity_agent_wait(&[WALLET, WALLET2]).await.unwrap();
+    let sim_agent = client
+        .similarity_agent_wait(&[WALLET, WALLET2])
+        .await
+        .unwrap();
     let _ = sim_agent.coordination_score;
     let deep = client.deep_wait(MINT, 5).await.unwrap();
     assert!(!deep.0.profiles.is_empty());
@@ -113,7 +119,11 @@ async fn a_202_fallback_is_paid_once() {
         .unwrap();
     let profile = client.wallet_profile(WALLET2).await.unwrap();
     assert_eq!(profile.wallet_address, WALLET2);
-    assert_eq!(sb.credits(&key), Some(95), "the fallback is free and the prepaid re-call charged once");
+    assert_eq!(
+        sb.credits(&key),
+        Some(95),
+        "the fallback is free and the prepaid re-call charged once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,7 +143,10 @@ async fn x402_self_paid_pays_once_per_call_with_receipts() {
     let settled = sb.payments();
     assert_eq!(settled.len(), 5);
     for (p, sig) in settled.iter().zip(&signatures) {
-        assert_eq!(&p.signature, sig, "the receipt names the settled transaction");
+        assert_eq!(
+            &p.signature, sig,
+            "the receipt names the settled transaction"
+        );
         assert_eq!(p.amount, 15_000);
     }
     assert_eq!(before - sb.usdc_balance(&kp.pubkey()), 5 * 15_000);
@@ -152,7 +165,10 @@ async fn x402_sponsored_mode_leaves_the_client_without_sol() {
     assert_eq!(r.amount, 20 * 15_000);
     assert_eq!(sb.usdc_balance(&kp.pubkey()), 1_000_000 - 300_000);
     assert_eq!(sb.sol_balance(&kp.pubkey()), 0);
-    let result: sova::protocol::intel::HolderProfilesResult = client.resume(&accepted.holder_profiles_handle()).await.unwrap();
+    let result: sova::protocol::intel::HolderProfilesResult = client
+        .resume(&accepted.holder_profiles_handle())
+        .await
+        .unwrap();
     assert!(!result.profiles.is_empty());
 }
 
@@ -164,7 +180,10 @@ async fn the_spend_policy_refuses_before_anything_is_signed() {
     let client = x402_client(&sb, payer(5, 100_000, 5_000_000));
     let e = client.queue_holders(MINT, 5).await.unwrap_err();
     assert!(matches!(e, Error::PaymentRefused(_)), "{e}");
-    assert!(e.to_string().contains("300000") && e.to_string().contains("100000"), "{e}");
+    assert!(
+        e.to_string().contains("300000") && e.to_string().contains("100000"),
+        "{e}"
+    );
     assert!(sb.payments().is_empty());
 }
 
@@ -187,7 +206,9 @@ async fn retries_on_429_and_5xx_are_counted() {
     assert_eq!(sb.request_count(HUD), 3, "two 503s, then the answer");
     sb.add_fault(Fault {
         route: Some(HUD.into()),
-        kind: FaultKind::RateLimit { retry_after_secs: 0 },
+        kind: FaultKind::RateLimit {
+            retry_after_secs: 0,
+        },
         times: Some(1),
     });
     client.wallet_hud(WALLET).await.unwrap();
@@ -198,9 +219,17 @@ async fn retries_on_429_and_5xx_are_counted() {
         times: Some(1),
     });
     let e = client.wallet_hud(WALLET).await.unwrap_err();
-    assert_eq!(e.status().map(|s| s.as_u16()), Some(500), "500 is not retried by default");
+    assert_eq!(
+        e.status().map(|s| s.as_u16()),
+        Some(500),
+        "500 is not retried by default"
+    );
     assert_eq!(sb.request_count(HUD), 6);
-    assert_eq!(sb.credits(&key), Some(8), "charged once per delivered answer");
+    assert_eq!(
+        sb.credits(&key),
+        Some(8),
+        "charged once per delivered answer"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,7 +281,11 @@ async fn a_price_change_pays_once_more_and_nothing_is_lost() {
     let before = sb.usdc_balance(&kp.pubkey());
     let hud = client.wallet_hud(WALLET).await.unwrap();
     assert_eq!(hud.receipt.as_ref().unwrap().amount, 15_000);
-    assert_eq!(before - sb.usdc_balance(&kp.pubkey()), 15_000, "the refused underpayment moved nothing");
+    assert_eq!(
+        before - sb.usdc_balance(&kp.pubkey()),
+        15_000,
+        "the refused underpayment moved nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,25 +304,60 @@ async fn sovx_onboarding_end_to_end() {
         ..Individual::default()
     };
     let user = owner
-        .create_user(NewUser::individual("Ada", "Lovelace", "ada@example.com", "US", "+13075550100", individual))
+        .create_user(NewUser::individual(
+            "Ada",
+            "Lovelace",
+            "ada@example.com",
+            "US",
+            "+13075550100",
+            individual,
+        ))
         .await
         .unwrap();
-    let user_id = user.data.user_id.clone().expect("the sandbox returns the new user's id");
+    let user_id = user
+        .data
+        .user_id
+        .clone()
+        .expect("the sandbox returns the new user's id");
     owner.activate_user(user_id.as_str()).await.unwrap();
-    let token = owner.issue_user_token(user_id.as_str()).await.unwrap().data.token;
+    let token = owner
+        .issue_user_token(user_id.as_str())
+        .await
+        .unwrap()
+        .data
+        .token;
     let as_user = owner.for_user(token);
     let wallet = as_user
-        .create_wallet(user_id.as_str(), NewWallet::new("main", vec![WalletNetwork::new("networks/solana-devnet", "usdc")]))
+        .create_wallet(
+            user_id.as_str(),
+            NewWallet::new(
+                "main",
+                vec![WalletNetwork::new("networks/solana-devnet", "usdc")],
+            ),
+        )
         .await
         .unwrap()
         .data;
     assert!(sb.sovx_fund(wallet.wallet_id.as_str(), "usd", "1000"));
     let quote = as_user
-        .quote_amount(wallet.wallet_id.as_str(), "btcusd", Side::Buy, "100".parse::<Decimal>().unwrap())
+        .quote_amount(
+            wallet.wallet_id.as_str(),
+            "btcusd",
+            Side::Buy,
+            "100".parse::<Decimal>().unwrap(),
+        )
         .await
         .unwrap()
         .data;
-    as_user.place_order(wallet.wallet_id.as_str(), quote.quote_id.as_str()).await.unwrap();
+    as_user
+        .place_order(wallet.wallet_id.as_str(), quote.quote_id.as_str())
+        .await
+        .unwrap();
     let balances = as_user.user_balance(user_id.as_str()).await.unwrap().data;
-    assert!(balances.iter().any(|b| b.currency.eq_ignore_ascii_case("btc")), "{balances:?}");
+    assert!(
+        balances
+            .iter()
+            .any(|b| b.currency.eq_ignore_ascii_case("btc")),
+        "{balances:?}"
+    );
 }

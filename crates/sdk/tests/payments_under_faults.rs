@@ -36,7 +36,13 @@ async fn run(mode: Mode) {
         .max_per_payment(programs::USDC_MAINNET, 100_000)
         .budget(programs::USDC_MAINNET, 100_000_000)
         .build();
-    let payer = Arc::new(Payer::builder().signer(kp).policy(Arc::new(policy)).build().unwrap());
+    let payer = Arc::new(
+        Payer::builder()
+            .signer(kp)
+            .policy(Arc::new(policy))
+            .build()
+            .unwrap(),
+    );
     let client = sova::intel::ClientBuilder::new()
         .base_url(sb.intel_base_url())
         .x402(payer)
@@ -50,7 +56,11 @@ async fn run(mode: Mode) {
         .unwrap();
     let sb = Arc::new(sb);
     let next = Arc::new(AtomicU64::new(0));
-    let (ok, uncertain, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (ok, uncertain, failed) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
     let mut tasks = Vec::new();
     for _ in 0..TASKS {
         let (client, sb, next) = (client.clone(), sb.clone(), next.clone());
@@ -68,7 +78,10 @@ async fn run(mode: Mode) {
                         times: Some(1),
                     });
                 }
-                match client.wallet_hud("9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM").await {
+                match client
+                    .wallet_hud("9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM")
+                    .await
+                {
                     Ok(h) => {
                         assert!(h.receipt.is_some());
                         ok.fetch_add(1, Ordering::Relaxed);
@@ -92,13 +105,26 @@ async fn run(mode: Mode) {
     for t in tasks {
         t.await.unwrap();
     }
-    let (ok, uncertain, failed) = (ok.load(Ordering::Relaxed), uncertain.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    let (ok, uncertain, failed) = (
+        ok.load(Ordering::Relaxed),
+        uncertain.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+    );
     let ledger = sb.payments();
     let delivered = ledger.iter().filter(|p| p.delivered).count() as u64;
-    eprintln!("{mode:?}: {ok} delivered, {uncertain} possibly charged, {failed} failed; ledger {} payments", ledger.len());
+    eprintln!(
+        "{mode:?}: {ok} delivered, {uncertain} possibly charged, {failed} failed; ledger {} payments",
+        ledger.len()
+    );
     assert_eq!(ok + uncertain + failed, CALLS);
-    assert_eq!(delivered, ok, "every delivered answer was paid exactly once");
-    assert!(ledger.len() as u64 <= ok + uncertain, "a payment was made that the client did not report");
+    assert_eq!(
+        delivered, ok,
+        "every delivered answer was paid exactly once"
+    );
+    assert!(
+        ledger.len() as u64 <= ok + uncertain,
+        "a payment was made that the client did not report"
+    );
     assert!(ok >= CALLS / 2, "most calls succeed");
     // No two payments for one call: every settled transaction is distinct.
     let mut sigs: Vec<&str> = ledger.iter().map(|p| p.signature.as_str()).collect();

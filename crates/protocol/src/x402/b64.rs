@@ -56,7 +56,8 @@ pub fn decode(value: &str) -> Result<Vec<u8>, Base64Error> {
     };
     engine.decode(v).map_err(|e| {
         let offset = match e {
-            base64::DecodeError::InvalidByte(i, _) | base64::DecodeError::InvalidLastSymbol(i, _) => i,
+            base64::DecodeError::InvalidByte(i, _)
+            | base64::DecodeError::InvalidLastSymbol(i, _) => i,
             _ => v.len(),
         };
         Base64Error::Invalid { offset }
@@ -69,7 +70,14 @@ mod tests {
 
     #[test]
     fn round_trip_and_leniency() {
-        for data in [&b""[..], b"a", b"ab", b"abc", b"\xff\xfe\xfd\xfc", b"{\"x402Version\":2}"] {
+        for data in [
+            &b""[..],
+            b"a",
+            b"ab",
+            b"abc",
+            b"\xff\xfe\xfd\xfc",
+            b"{\"x402Version\":2}",
+        ] {
             let e = encode(data);
             if data.is_empty() {
                 assert_eq!(decode(&e), Err(Base64Error::Empty));
@@ -85,7 +93,10 @@ mod tests {
     #[test]
     fn rejects_garbage() {
         assert!(matches!(decode("a b"), Err(Base64Error::Invalid { .. })));
-        assert!(matches!(decode("!!!!"), Err(Base64Error::Invalid { offset: 0 })));
+        assert!(matches!(
+            decode("!!!!"),
+            Err(Base64Error::Invalid { offset: 0 })
+        ));
         assert!(matches!(decode("a"), Err(Base64Error::Invalid { .. })));
         assert_eq!(decode("  "), Err(Base64Error::Empty));
     }

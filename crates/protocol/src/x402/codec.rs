@@ -48,7 +48,10 @@ pub enum CodecError {
     },
 }
 
-fn json_error(header: &'static str, e: serde_path_to_error::Error<serde_json::Error>) -> CodecError {
+fn json_error(
+    header: &'static str,
+    e: serde_path_to_error::Error<serde_json::Error>,
+) -> CodecError {
     let path = e.path().to_string();
     let inner = e.into_inner();
     let msg = inner.to_string();
@@ -56,10 +59,17 @@ fn json_error(header: &'static str, e: serde_path_to_error::Error<serde_json::Er
         Some(i) => msg[..i].to_owned(),
         None => msg,
     };
-    CodecError::Json { header, path, message }
+    CodecError::Json {
+        header,
+        path,
+        message,
+    }
 }
 
-fn from_json<'a, T: Deserialize<'a>>(header: &'static str, bytes: &'a [u8]) -> Result<T, CodecError> {
+fn from_json<'a, T: Deserialize<'a>>(
+    header: &'static str,
+    bytes: &'a [u8],
+) -> Result<T, CodecError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let v = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(header, e))?;
     de.end().map_err(|e| CodecError::Json {
@@ -111,7 +121,9 @@ impl Amount {
         if !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AmountError::NotInteger(truncate(s)));
         }
-        s.parse::<u64>().map(Amount).map_err(|_| AmountError::Overflow(truncate(s)))
+        s.parse::<u64>()
+            .map(Amount)
+            .map_err(|_| AmountError::Overflow(truncate(s)))
     }
 
     /// The value in atomic units.
@@ -456,7 +468,9 @@ impl PaymentRequired {
     /// carrying `x402Version`. `Ok(None)` when the answer holds no x402 challenge.
     pub fn from_response(headers: &HeaderMap, body: &[u8]) -> Result<Option<Self>, CodecError> {
         if let Some(v) = headers.get(headers::PAYMENT_REQUIRED) {
-            let v = v.to_str().map_err(|_| CodecError::NotText("PAYMENT-REQUIRED"))?;
+            let v = v
+                .to_str()
+                .map_err(|_| CodecError::NotText("PAYMENT-REQUIRED"))?;
             return Self::decode_header(v).map(Some);
         }
         // v1: the challenge is the JSON body.
@@ -529,7 +543,9 @@ impl std::str::FromStr for PayloadShape {
             "spec" => Ok(PayloadShape::Spec),
             "hybrid" => Ok(PayloadShape::Hybrid),
             "flat" => Ok(PayloadShape::Flat),
-            other => Err(format!("unknown payload shape {other:?} (expected spec, hybrid or flat)")),
+            other => Err(format!(
+                "unknown payload shape {other:?} (expected spec, hybrid or flat)"
+            )),
         }
     }
 }
@@ -683,20 +699,23 @@ impl PaymentPayload {
             return Err(CodecError::Version(w.x402_version));
         }
         let accepted = match w.accepted {
-            Some(raw) => Some(PaymentRequirements::from_raw(raw.0, w.x402_version).map_err(|e| {
-                CodecError::Json {
-                    header: H,
-                    path: "accepted".into(),
-                    message: e.to_string(),
-                }
-            })?),
+            Some(raw) => Some(
+                PaymentRequirements::from_raw(raw.0, w.x402_version).map_err(|e| {
+                    CodecError::Json {
+                        header: H,
+                        path: "accepted".into(),
+                        message: e.to_string(),
+                    }
+                })?,
+            ),
             None => None,
         };
         if accepted.is_none() && (w.scheme.is_none() || w.network.is_none()) {
             return Err(CodecError::Json {
                 header: H,
                 path: ".".into(),
-                message: "neither `accepted` nor top-level `scheme` and `network` are present".into(),
+                message: "neither `accepted` nor top-level `scheme` and `network` are present"
+                    .into(),
             });
         }
         Ok(PaymentPayload {
@@ -776,12 +795,16 @@ impl Settlement {
             (None, None) => None,
             (Some(p), None) => Some(decode(p, "PAYMENT-RESPONSE")),
             (None, Some(s)) => Some(decode(s, "X-Payment-Response")),
-            (Some(p), Some(s)) => Some(decode(p, "PAYMENT-RESPONSE").map(|p| match (p, decode(s, "X-Payment-Response")) {
-                (Settlement::Response(mut r), Ok(Settlement::BareSignature(sig))) if r.transaction.is_empty() && r.success => {
-                    r.transaction = sig;
-                    Settlement::Response(r)
+            (Some(p), Some(s)) => Some(decode(p, "PAYMENT-RESPONSE").map(|p| {
+                match (p, decode(s, "X-Payment-Response")) {
+                    (Settlement::Response(mut r), Ok(Settlement::BareSignature(sig)))
+                        if r.transaction.is_empty() && r.success =>
+                    {
+                        r.transaction = sig;
+                        Settlement::Response(r)
+                    }
+                    (p, _) => p,
                 }
-                (p, _) => p,
             })),
         }
     }
@@ -818,5 +841,8 @@ impl Settlement {
 /// Whether `s` is a base58 string that decodes to 64 bytes (an ed25519 signature).
 fn is_signature(s: &str) -> bool {
     (64..=88).contains(&s.len())
-        && bs58::decode(s).into_vec().map(|b| b.len() == 64).unwrap_or(false)
+        && bs58::decode(s)
+            .into_vec()
+            .map(|b| b.len() == 64)
+            .unwrap_or(false)
 }

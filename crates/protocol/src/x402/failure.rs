@@ -58,22 +58,33 @@ impl FailureReason {
                 required: None,
             };
         }
-        if lower.contains("already used") || lower.contains("replay") || lower == "duplicate_settlement" {
+        if lower.contains("already used")
+            || lower.contains("replay")
+            || lower == "duplicate_settlement"
+        {
             return FailureReason::Replay;
         }
-        if lower.contains("confirmation failed") || lower.ends_with("transaction_confirmation_failed") {
+        if lower.contains("confirmation failed")
+            || lower.ends_with("transaction_confirmation_failed")
+        {
             return FailureReason::ConfirmationFailed;
         }
         if lower == "settlement_pending" {
             return FailureReason::SettlementPending;
         }
-        if lower.contains("no matching payment requirements") || lower == "accepted_requirements_mismatch" {
+        if lower.contains("no matching payment requirements")
+            || lower == "accepted_requirements_mismatch"
+        {
             return FailureReason::RequirementMismatch;
         }
         if lower == "transaction_failed" || lower == "post_settlement_transfer_not_confirmed" {
             return FailureReason::TransactionFailed;
         }
-        if lower.starts_with("invalid_") || lower == "unsupported_scheme" || lower == "network_mismatch" || lower == "transaction_simulation_failed" {
+        if lower.starts_with("invalid_")
+            || lower == "unsupported_scheme"
+            || lower == "network_mismatch"
+            || lower == "transaction_simulation_failed"
+        {
             return FailureReason::Invalid(m.to_owned());
         }
         FailureReason::Other(m.to_owned())
@@ -113,15 +124,26 @@ mod tests {
             FailureReason::classify("transaction confirmation failed"),
             FailureReason::ConfirmationFailed
         );
-        assert_eq!(FailureReason::classify("settlement_pending"), FailureReason::SettlementPending);
+        assert_eq!(
+            FailureReason::classify("settlement_pending"),
+            FailureReason::SettlementPending
+        );
         assert!(!FailureReason::SettlementPending.nothing_charged());
         assert!(!FailureReason::Replay.nothing_charged());
         assert!(!FailureReason::ConfirmationFailed.nothing_charged());
-        assert!(FailureReason::classify("invalid_exact_svm_payload_mint_mismatch").nothing_charged());
-        assert_eq!(FailureReason::classify("weird"), FailureReason::Other("weird".into()));
+        assert!(
+            FailureReason::classify("invalid_exact_svm_payload_mint_mismatch").nothing_charged()
+        );
+        assert_eq!(
+            FailureReason::classify("weird"),
+            FailureReason::Other("weird".into())
+        );
         assert_eq!(
             FailureReason::classify("USDC amount x < required"),
-            FailureReason::AmountTooLow { paid: None, required: None }
+            FailureReason::AmountTooLow {
+                paid: None,
+                required: None
+            }
         );
     }
 }

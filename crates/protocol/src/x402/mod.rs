@@ -14,8 +14,8 @@ mod codec;
 mod failure;
 
 pub use codec::{
-    Amount, AmountError, CodecError, ExactSvmPayload, PayloadShape, PaymentPayload, PaymentRequired,
-    PaymentRequirements, RawJson, Settlement, SettlementResponse,
+    Amount, AmountError, CodecError, ExactSvmPayload, PayloadShape, PaymentPayload,
+    PaymentRequired, PaymentRequirements, RawJson, Settlement, SettlementResponse,
 };
 pub use failure::FailureReason;
 
