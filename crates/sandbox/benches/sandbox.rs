@@ -20,6 +20,7 @@ const CLIENTS: usize = 16;
 const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 
 fn runtime() -> tokio::runtime::Runtime {
+    common::install_crypto_provider();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -33,6 +33,7 @@ fn fixture() -> &'static Fixture {
             .unwrap();
         let key = sb.create_api_key(1_000_000);
         let owner = sb.sovx_owner_key();
+        common::install_crypto_provider();
         let client = rt.block_on(async { reqwest::Client::builder().build().unwrap() });
         Fixture {
             rt,

@@ -41,6 +41,7 @@ impl Resp {
 }
 
 pub fn client() -> reqwest::Client {
+    install_crypto_provider();
     reqwest::Client::builder().build().unwrap()
 }
 
@@ -290,4 +291,11 @@ pub fn assert_sovx_error(r: &Resp, status: u16, code: Option<&str>) {
     }
     assert_eq!(r.body["meta"]["version"], json!("v1"));
     assert!(r.body["meta"]["trace_id"].is_string());
+}
+
+/// In a workspace build, reqwest is compiled with `rustls-no-provider` (the async transport
+/// brings its own ring-based TLS configuration), so a plain `reqwest::Client` needs a
+/// process-wide provider. These tests only speak plain HTTP on loopback.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
