@@ -41,6 +41,7 @@ pub struct Cli {
 
 /// Options shared by every command (they may be given before or after the subcommand).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Sova Intel base URL [default: https://api.sova-intel.com/api/v1].
     #[arg(long, global = true, env = "SOVA_BASE_URL", value_name = "URL")]
@@ -529,7 +530,11 @@ pub struct QuoteArgs {
     #[arg(long, value_enum)]
     pub side: SideArg,
     /// Amount in the quote currency (e.g. 100 USD).
-    #[arg(long, conflicts_with = "quantity", required_unless_present = "quantity")]
+    #[arg(
+        long,
+        conflicts_with = "quantity",
+        required_unless_present = "quantity"
+    )]
     pub amount: Option<String>,
     /// Quantity of the base currency (e.g. 0.01 BTC).
     #[arg(long)]

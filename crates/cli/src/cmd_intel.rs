@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, cmd: IntelCmd) -> Result<Done, CliError> {
         IntelCmd::Profile { address } => {
             let r = ctx.intel(None)?.wallet_profile(&address).map_err(sdk)?;
             let v = to_json(&r.value);
-            paid(v.clone(), r.receipt.as_ref(), out::render(&v))
+            paid(v.clone(), r.receipt.as_ref(), profile_human(&v))
         }
         IntelCmd::Tokens {
             address,
@@ -48,19 +48,20 @@ pub fn run(ctx: &Ctx, cmd: IntelCmd) -> Result<Done, CliError> {
             sort_by,
             order,
         } => {
-            let mut p = TokenPnlParams::default();
-            p.page = page;
-            p.page_size = page_size;
-            p.sort_by = sort_by.map(|s| match s {
-                TokenSort::NetSolProfitLoss => TokenSortBy::NetSolProfitLoss,
-                TokenSort::RealizedPnlSol => TokenSortBy::RealizedPnlSol,
-                TokenSort::Roi => TokenSortBy::Roi,
-                TokenSort::TotalSolSpent => TokenSortBy::TotalSolSpent,
-            });
-            p.sort_order = order.map(|o| match o {
-                Order::Asc => SortOrder::Asc,
-                Order::Desc => SortOrder::Desc,
-            });
+            let p = TokenPnlParams {
+                page,
+                page_size,
+                sort_by: sort_by.map(|s| match s {
+                    TokenSort::NetSolProfitLoss => TokenSortBy::NetSolProfitLoss,
+                    TokenSort::RealizedPnlSol => TokenSortBy::RealizedPnlSol,
+                    TokenSort::Roi => TokenSortBy::Roi,
+                    TokenSort::TotalSolSpent => TokenSortBy::TotalSolSpent,
+                }),
+                sort_order: order.map(|o| match o {
+                    Order::Asc => SortOrder::Asc,
+                    Order::Desc => SortOrder::Desc,
+                }),
+            };
             let r = ctx.intel(None)?.wallet_tokens(&address, p).map_err(sdk)?;
             let rows: Vec<Vec<String>> = r
                 .data
@@ -147,6 +148,40 @@ pub fn hud_human(v: &Value) -> String {
     ];
     rows.retain(|(_, v)| v != "-" && v != "- SOL");
     out::kv(&rows)
+}
+
+/// The profile: the wallet, then its summary, HUD, behaviour and PnL blocks.
+pub fn profile_human(v: &Value) -> String {
+    let mut s = out::kv(&[(
+        "wallet",
+        out::scalar(v.get("walletAddress").unwrap_or(&Value::Null)),
+    )]);
+    let Value::Object(m) = v else {
+        return out::render(v);
+    };
+    let order = ["summary", "kol", "hud", "behavior", "pnl"];
+    let mut keys: Vec<&String> = m
+        .keys()
+        .filter(|k| !["status", "walletAddress"].contains(&k.as_str()))
+        .collect();
+    keys.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(order.len()));
+    for k in keys {
+        let x = &m[k.as_str()];
+        if x.is_null() {
+            continue;
+        }
+        let body = if k == "hud" {
+            hud_human(x)
+        } else {
+            out::render(x)
+        };
+        if x.is_object() || x.is_array() {
+            s.push_str(&format!("{k}:\n{}", out::indent_block(&body, 2)));
+        } else {
+            s.push_str(&out::kv(&[(k.as_str(), out::scalar(x))]));
+        }
+    }
+    s
 }
 
 fn batch_human(v: &Value) -> String {
@@ -472,6 +507,9 @@ fn fetched<T: Serialize>(
             "job_pending",
             "the wallet is still being analysed",
         )
-        .hint(format!("continue later with: sova intel resume {}", h.encode()))),
+        .hint(format!(
+            "continue later with: sova intel resume {}",
+            h.encode()
+        ))),
     }
 }

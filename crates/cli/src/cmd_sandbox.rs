@@ -59,26 +59,32 @@ pub fn run(a: &SandboxArgs, json_out: bool) -> Result<(), CliError> {
     if json_out {
         let _ = writeln!(stdout, "{doc}");
     } else {
+        let intel = sb.intel_base_url();
+        let lines = [
+            "Use it from another shell (sandbox keys are throwaway test values):".to_owned(),
+            format!("  export SOVA_BASE_URL={intel}"),
+            format!("  export SOLANA_RPC_URL={}", sb.rpc_url()),
+            format!("  export SOVX_BASE_URL={}", sb.sovx_base_url()),
+            format!("  export SOVX_OWNER_KEY={}", sb.sovx_owner_key()),
+            "  export SOVA_KEYPAIR=./sandbox-wallet.json".to_owned(),
+            "  sova wallet new && sova wallet fund".to_owned(),
+            "  sova intel hud 9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM".to_owned(),
+            String::new(),
+            "Press Ctrl-C to stop.".to_owned(),
+        ];
         let text = format!(
-            "{}{}\nUse it from another shell (sandbox keys are throwaway test values):\n\
-  export SOVA_BASE_URL={}\n  export SOLANA_RPC_URL={}\n  export SOVX_BASE_URL={}\n  export SOVX_OWNER_KEY={}\n\
-  sova wallet new --keypair ./sandbox-wallet.json && sova wallet fund --keypair ./sandbox-wallet.json\n\
-  sova intel hud 9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM --keypair ./sandbox-wallet.json\n\n\
-Press Ctrl-C to stop.\n",
+            "{}{}\n{}\n",
             out::heading("sova sandbox"),
             out::kv(&[
                 ("mode", sb.mode().as_str().to_owned()),
-                ("intel", sb.intel_base_url()),
+                ("intel", intel.clone()),
                 ("sovx", sb.sovx_base_url()),
                 ("solana rpc", sb.rpc_url()),
                 ("admin", sb.admin_url()),
                 ("treasury", sb.treasury().to_string()),
                 ("api key", format!("{api_key} ({} credits)", a.credits)),
             ]),
-            sb.intel_base_url(),
-            sb.rpc_url(),
-            sb.sovx_base_url(),
-            sb.sovx_owner_key(),
+            lines.join("\n"),
         );
         let _ = stdout.write_all(text.as_bytes());
     }

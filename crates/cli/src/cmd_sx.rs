@@ -230,10 +230,7 @@ pub fn run(ctx: &Ctx, cmd: SxCmd) -> Result<Done, CliError> {
             WithdrawalsCmd::Cancel {
                 user_id,
                 withdrawal_id,
-            } => enveloped(
-                &c.cancel_withdrawal(&user_id, &withdrawal_id)
-                    .map_err(sdk)?,
-            ),
+            } => enveloped(&c.cancel_withdrawal(&user_id, &withdrawal_id).map_err(sdk)?),
         },
         SxCmd::Transfers(t) => match t {
             TransfersCmd::Create {

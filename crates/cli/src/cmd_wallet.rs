@@ -87,9 +87,8 @@ pub fn run(ctx: &Ctx, cmd: WalletCmd) -> Result<Done, CliError> {
                 &json!({"wallet": wallet.to_string(), "sol": lamports, "usdc": usdc}),
             )?;
             if status == 404 {
-                return Err(CliError::usage("this server has no sandbox faucet").hint(
-                    "the faucet exists only in the sandbox: start one with `sova sandbox`",
-                ));
+                return Err(CliError::usage("this server has no sandbox faucet")
+                    .hint("the faucet exists only in the sandbox: start one with `sova sandbox`"));
             }
             if !(200..300).contains(&status) {
                 let msg = v
@@ -138,9 +137,8 @@ pub fn write_keypair(path: &Path, k: &Keypair, force: bool) -> Result<(), CliErr
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            CliError::failure(format!("could not create {}: {e}", dir.display()))
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::failure(format!("could not create {}: {e}", dir.display())))?;
     }
     let bytes = k.as_solana().to_bytes();
     let text = format!(

@@ -84,8 +84,8 @@ fn is_signature(s: &str) -> bool {
 }
 
 fn option_json(i: usize, r: &PaymentRequirements) -> Value {
-    let usdc = r.asset == sova_protocol::x402::USDC_MAINNET_MINT
-        || r.asset == programs_usdc_devnet();
+    let usdc =
+        r.asset == sova_protocol::x402::USDC_MAINNET_MINT || r.asset == programs_usdc_devnet();
     json!({
         "index": i,
         "scheme": r.scheme,
@@ -124,8 +124,8 @@ pub fn decode(v: &str) -> Result<Done, CliError> {
         };
         let json: Value = serde_json::from_slice(&bytes).map_err(|_| not_x402())?;
         if json.get("accepts").is_some() {
-            let r = PaymentRequired::decode_body(&bytes)
-                .map_err(|e| CliError::usage(e.to_string()))?;
+            let r =
+                PaymentRequired::decode_body(&bytes).map_err(|e| CliError::usage(e.to_string()))?;
             let options: Vec<Value> = r
                 .accepts
                 .iter()
@@ -194,9 +194,9 @@ fn sign(
         .map_err(|e| CliError::failure(format!("could not set up the payer: {e}")))?;
     let offline = blockhash.is_some();
     let mut latest = match blockhash {
-        Some(b) => Some(LatestBlockhash::new(LatestBlockhash::parse(b).ok_or_else(|| {
-            CliError::usage(format!("--blockhash {b:?} is not a base58 blockhash"))
-        })?)),
+        Some(b) => Some(LatestBlockhash::new(LatestBlockhash::parse(b).ok_or_else(
+            || CliError::usage(format!("--blockhash {b:?} is not a base58 blockhash")),
+        )?)),
         None => None,
     };
     let rpc = ctx.rpc_url();

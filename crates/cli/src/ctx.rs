@@ -70,15 +70,16 @@ impl Ctx {
             }
             ctx.sandbox = Some(sb);
             // Fund whichever wallet pays (when it can be read).
-            if let Ok(k) = ctx.keypair() {
-                if let Some(sb) = &ctx.sandbox {
-                    sb.fund_wallet(&k.pubkey(), SANDBOX_FUND_LAMPORTS, SANDBOX_FUND_USDC);
-                }
+            if let Ok(k) = ctx.keypair()
+                && let Some(sb) = &ctx.sandbox
+            {
+                sb.fund_wallet(&k.pubkey(), SANDBOX_FUND_LAMPORTS, SANDBOX_FUND_USDC);
             }
-            if !ctx.g.quiet && !ctx.g.json {
-                if let Some(sb) = &ctx.sandbox {
-                    eprintln!("sandbox: {} (embedded, offline)", sb.base_url());
-                }
+            if !ctx.g.quiet
+                && !ctx.g.json
+                && let Some(sb) = &ctx.sandbox
+            {
+                eprintln!("sandbox: {} (embedded, offline)", sb.base_url());
             }
         }
         Ok(ctx)
@@ -161,7 +162,11 @@ impl Ctx {
     }
 
     /// A payer for `keypair` under `policy`.
-    pub fn build_payer(&self, keypair: Arc<Keypair>, policy: SpendPolicy) -> Result<Payer, CliError> {
+    pub fn build_payer(
+        &self,
+        keypair: Arc<Keypair>,
+        policy: SpendPolicy,
+    ) -> Result<Payer, CliError> {
         Payer::builder()
             .shared_signer(keypair)
             .policy(Arc::new(policy))

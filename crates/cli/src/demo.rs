@@ -27,8 +27,6 @@ use crate::out::{self, Done};
 const WALLET_A: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 /// A second wallet.
 const WALLET_B: &str = "GThUX1Atko4tqhN2NaiTazWSeFWMuiUvfFnyJyUghFMJ";
-/// A wallet nobody asked about yet (cold).
-const WALLET_C: &str = "5Q544fKrFoe6tsEbD7S8EmxGTJYAKtTVhAW5Q5pge4j1";
 /// Wrapped SOL, the token whose holders are profiled.
 const MINT: &str = "So11111111111111111111111111111111111111112";
 
@@ -75,9 +73,8 @@ impl Tour {
             Err(e) => {
                 self.failed += 1;
                 self.say(&format!("  FAILED: {e}\n"));
-                self.steps.push(
-                    json!({"step": n, "title": title, "ok": false, "ms": ms, "error": e}),
-                );
+                self.steps
+                    .push(json!({"step": n, "title": title, "ok": false, "ms": ms, "error": e}));
             }
         }
     }
@@ -191,36 +188,46 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
         .map_err(e)?;
         let mut text = hud_human(&serde_json::to_value(&r.value).unwrap_or_default());
         text.push_str(&t.paid(r.receipt.as_ref())?);
-        Ok((text, json!({"wallet": WALLET_A, "receipt": out::receipt_json(r.receipt.as_ref())})))
+        Ok((
+            text,
+            json!({"wallet": WALLET_A, "receipt": out::receipt_json(r.receipt.as_ref())}),
+        ))
     });
 
     // 3. Profile through the 202 fallback.
-    tour.step(3, "wallet profile: 202 fallback, then the prepaid re-call (one payment)", |t| {
-        t.calls += 1;
-        let route = "GET /api/v1/intel/wallet/{address}";
-        let req0 = sb.request_count(route);
-        let pay0 = sb.payments().len();
-        let r = intel.wallet_profile(WALLET_B);
-        progress.finish();
-        let r = r.map_err(e)?;
-        let requests = sb.request_count(route) - req0;
-        let settled = sb.payments().len() - pay0;
-        if settled != 1 {
-            return Err(format!("{settled} payments settled for one profile"));
-        }
-        let mut text = out::kv(&[
-            ("wallet", r.wallet_address.clone()),
-            ("trades", r.summary.total_trades_count.to_string()),
-            ("realized pnl", format!("{:.4} SOL", r.summary.realized_pnl)),
-            (
-                "requests",
-                format!("{requests} (402 challenge → paid → 202 queued → prepaid re-call)"),
-            ),
-            ("payments", format!("{settled} settled on the ledger")),
-        ]);
-        text.push_str(&t.paid(r.receipt.as_ref())?);
-        Ok((text, json!({"wallet": WALLET_B, "requests": requests, "paymentsSettled": settled})))
-    });
+    tour.step(
+        3,
+        "wallet profile: 202 fallback, then the prepaid re-call (one payment)",
+        |t| {
+            t.calls += 1;
+            let route = "GET /api/v1/intel/wallet/{address}";
+            let req0 = sb.request_count(route);
+            let pay0 = sb.payments().len();
+            let r = intel.wallet_profile(WALLET_B);
+            progress.finish();
+            let r = r.map_err(e)?;
+            let requests = sb.request_count(route) - req0;
+            let settled = sb.payments().len() - pay0;
+            if settled != 1 {
+                return Err(format!("{settled} payments settled for one profile"));
+            }
+            let mut text = out::kv(&[
+                ("wallet", r.wallet_address.clone()),
+                ("trades", r.summary.total_trades_count.to_string()),
+                ("realized pnl", format!("{:.4} SOL", r.summary.realized_pnl)),
+                (
+                    "requests",
+                    format!("{requests} (402 challenge → paid → 202 queued → prepaid re-call)"),
+                ),
+                ("payments", format!("{settled} settled on the ledger")),
+            ]);
+            text.push_str(&t.paid(r.receipt.as_ref())?);
+            Ok((
+                text,
+                json!({"wallet": WALLET_B, "requests": requests, "paymentsSettled": settled}),
+            ))
+        },
+    );
 
     // 4. Holder profiles job.
     let mut holders: Vec<String> = Vec::new();
@@ -232,7 +239,11 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
         if r.profiles.is_empty() {
             return Err("the job returned no profiles".into());
         }
-        holders = r.profiles.iter().map(|p| p.wallet_address.clone()).collect();
+        holders = r
+            .profiles
+            .iter()
+            .map(|p| p.wallet_address.clone())
+            .collect();
         let mut v = serde_json::to_value(&r.value).unwrap_or_default();
         if let Some(Value::Array(a)) = v.get_mut("profiles") {
             a.truncate(5);
@@ -249,7 +260,11 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
     // 5. Batch HUD.
     tour.step(5, "batch HUD: three wallets, one call", |t| {
         t.calls += 1;
-        let r = intel.batch_hud(&[WALLET_A, WALLET_B, WALLET_C]).map_err(e)?;
+        // A wallet nobody asked about yet: its analysis is queued.
+        let wallet_c = Keypair::from_seed([7; 32]).pubkey().to_string();
+        let r = intel
+            .batch_hud(&[WALLET_A, WALLET_B, wallet_c.as_str()])
+            .map_err(e)?;
         if r.huds.is_empty() {
             return Err("no HUD came back".into());
         }
@@ -272,8 +287,14 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
                 q.wallet_address, q.job_id
             ));
         }
+        for w in &r.skipped {
+            text.push_str(&format!("skipped: {w} (not a trader wallet)\n"));
+        }
         text.push_str(&t.paid(r.receipt.as_ref())?);
-        Ok((text, json!({"huds": r.huds.len(), "queued": r.queued.len()})))
+        Ok((
+            text,
+            json!({"huds": r.huds.len(), "queued": r.queued.len()}),
+        ))
     });
 
     // 6. Similarity.
@@ -327,11 +348,17 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
                 }
                 Ok((
                     out::kv(&[
-                        ("asked", "deep analysis, 35 credits = 0.525000 USDC".to_owned()),
+                        (
+                            "asked",
+                            "deep analysis, 35 credits = 0.525000 USDC".to_owned(),
+                        ),
                         ("policy", format!("at most {} per payment", usdc(SMALL_CAP))),
                         ("outcome", one_line(&err.to_string())),
                         ("ledger", "unchanged: nothing was signed or sent".to_owned()),
-                        ("exit code", format!("the CLI exits {} for this", code::POLICY)),
+                        (
+                            "exit code",
+                            format!("the CLI exits {} for this", code::POLICY),
+                        ),
                     ]),
                     json!({"refused": true, "message": one_line(&err.to_string())}),
                 ))
@@ -341,87 +368,132 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
     });
 
     // 8. SovX onboarding.
-    tour.step(8, "SovX onboarding: user → activate → token → wallet → quote → order → balance", |t| {
-        let owner = blocking::sx::ClientBuilder::new()
-            .base_url(sb.sovx_base_url())
-            .owner_key(sb.sovx_owner_key())
-            .build_blocking()
-            .map_err(e)?;
-        let individual = Individual {
-            dob: Some("1990-10-15".into()),
-            residential_country_code: Some("US".into()),
-            residential_address: Some("123 Sovera Lane".into()),
-            residential_city: Some("Cheyenne".into()),
-            residential_state: Some("WY".into()),
-            residential_postal_code: Some("82001".into()),
-            id_type: Some("ssn".into()),
-            id_number: Some("123456789".into()),
-            ..Individual::default()
-        };
-        let user = NewUser::individual("Ada", "Lovelace", "ada@example.com", "US", "+1 555 010 0001", individual);
-        t.calls += 1;
-        let created = owner.create_user(user).map_err(e)?;
-        let uid = created
-            .data
-            .user_id
-            .clone()
-            .ok_or("the new user has no id")?
-            .to_string();
-        t.calls += 1;
-        let active = owner.activate_user(&uid).map_err(e)?;
-        t.calls += 1;
-        let token = owner.issue_user_token(&uid).map_err(e)?;
-        let as_user = owner.for_user(token.data.token.clone());
-        t.calls += 1;
-        let wallet = as_user
-            .create_wallet(&uid, NewWallet::new("main", vec![WalletNetwork::new("networks/solana-devnet", "usdc")]))
-            .map_err(e)?;
-        let wid = wallet.data.wallet_id.to_string();
-        if !sb.sovx_fund(&wid, "usd", "1000") {
-            return Err("the sandbox could not credit the wallet".into());
-        }
-        t.calls += 1;
-        let quote = as_user
-            .quote_amount(&wid, "btcusd", Side::Buy, sova::sx::Decimal::from(100))
-            .map_err(e)?;
-        t.calls += 1;
-        let order = as_user
-            .place_order(&wid, quote.data.quote_id.as_str())
-            .map_err(e)?;
-        t.calls += 1;
-        let balance = as_user.user_balance(&uid).map_err(e)?;
-        let status = |v: &Value| out::scalar(v.get("status").unwrap_or(&Value::Null));
-        let active_v = serde_json::to_value(&active.data).unwrap_or_default();
-        let order_v = serde_json::to_value(&order.data).unwrap_or_default();
-        let mut text = out::kv(&[
-            ("user", format!("{uid} ({})", status(&active_v))),
-            ("user token", format!("issued, expires {}", token.data.expires.clone().unwrap_or_default())),
-            ("wallet", wid.clone()),
-            ("funded", "1000 USD (sandbox credit)".to_owned()),
-            (
-                "quote",
-                format!(
-                    "buy btc for 100 USD: {} BTC at {}",
-                    quote.data.quantity.map(|q| q.to_string()).unwrap_or_else(|| "?".into()),
-                    quote.data.price().map(|p| p.to_string()).unwrap_or_else(|| "?".into())
+    tour.step(
+        8,
+        "SovX onboarding: user → activate → token → wallet → quote → order → balance",
+        |t| {
+            let owner = blocking::sx::ClientBuilder::new()
+                .base_url(sb.sovx_base_url())
+                .owner_key(sb.sovx_owner_key())
+                .build_blocking()
+                .map_err(e)?;
+            let individual = Individual {
+                dob: Some("1990-10-15".into()),
+                residential_country_code: Some("US".into()),
+                residential_address: Some("123 Sovera Lane".into()),
+                residential_city: Some("Cheyenne".into()),
+                residential_state: Some("WY".into()),
+                residential_postal_code: Some("82001".into()),
+                id_type: Some("ssn".into()),
+                id_number: Some("123456789".into()),
+                ..Individual::default()
+            };
+            let user = NewUser::individual(
+                "Ada",
+                "Lovelace",
+                "ada@example.com",
+                "US",
+                "+1 555 010 0001",
+                individual,
+            );
+            t.calls += 1;
+            let created = owner.create_user(user).map_err(e)?;
+            let uid = created
+                .data
+                .user_id
+                .clone()
+                .ok_or("the new user has no id")?
+                .to_string();
+            t.calls += 1;
+            let active = owner.activate_user(&uid).map_err(e)?;
+            t.calls += 1;
+            let token = owner.issue_user_token(&uid).map_err(e)?;
+            let as_user = owner.for_user(token.data.token.clone());
+            t.calls += 1;
+            let wallet = as_user
+                .create_wallet(
+                    &uid,
+                    NewWallet::new(
+                        "main",
+                        vec![WalletNetwork::new("networks/solana-devnet", "usdc")],
+                    ),
+                )
+                .map_err(e)?;
+            let wid = wallet.data.wallet_id.to_string();
+            if !sb.sovx_fund(&wid, "usd", "1000") {
+                return Err("the sandbox could not credit the wallet".into());
+            }
+            t.calls += 1;
+            let quote = as_user
+                .quote_amount(&wid, "btcusd", Side::Buy, sova::sx::Decimal::from(100))
+                .map_err(e)?;
+            t.calls += 1;
+            let order = as_user
+                .place_order(&wid, quote.data.quote_id.as_str())
+                .map_err(e)?;
+            t.calls += 1;
+            let balance = as_user.user_balance(&uid).map_err(e)?;
+            let status = |v: &Value| out::scalar(v.get("status").unwrap_or(&Value::Null));
+            let active_v = serde_json::to_value(&active.data).unwrap_or_default();
+            let order_v = serde_json::to_value(&order.data).unwrap_or_default();
+            let mut text = out::kv(&[
+                ("user", format!("{uid} ({})", status(&active_v))),
+                (
+                    "user token",
+                    format!(
+                        "issued, expires {}",
+                        token.data.expires.clone().unwrap_or_default()
+                    ),
                 ),
-            ),
-            ("order", format!("{} {}", order.data.id.clone().unwrap_or_default(), status(&order_v))),
-        ]);
-        let rows: Vec<Vec<String>> = balance
-            .data
-            .iter()
-            .map(|b| {
-                vec![
-                    b.currency.clone(),
-                    b.balance.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
-                    b.available.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
-                ]
-            })
-            .collect();
-        text.push_str(&out::table(&["currency", "balance", "available"], &rows));
-        Ok((text, json!({"userId": uid, "walletId": wid, "order": order_v})))
-    });
+                ("wallet", wid.clone()),
+                ("funded", "1000 USD (sandbox credit)".to_owned()),
+                (
+                    "quote",
+                    format!(
+                        "buy btc for 100 USD: {} BTC at {}",
+                        quote
+                            .data
+                            .quantity
+                            .map(|q| q.to_string())
+                            .unwrap_or_else(|| "?".into()),
+                        quote
+                            .data
+                            .price()
+                            .map(|p| p.to_string())
+                            .unwrap_or_else(|| "?".into())
+                    ),
+                ),
+                (
+                    "order",
+                    format!(
+                        "{} {}",
+                        order.data.id.clone().unwrap_or_default(),
+                        status(&order_v)
+                    ),
+                ),
+            ]);
+            let rows: Vec<Vec<String>> = balance
+                .data
+                .iter()
+                .map(|b| {
+                    vec![
+                        b.currency.clone(),
+                        b.balance
+                            .map(|d| d.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        b.available
+                            .map(|d| d.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            text.push_str(&out::table(&["currency", "balance", "available"], &rows));
+            Ok((
+                text,
+                json!({"userId": uid, "walletId": wid, "order": order_v}),
+            ))
+        },
+    );
 
     // Summary and the ledger check.
     let ours: Vec<_> = sb
@@ -448,10 +520,19 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
     let wall = started.elapsed();
     let rows = vec![
         vec!["API calls".to_owned(), tour.calls.to_string()],
-        vec!["HTTP requests seen by the sandbox".to_owned(), http_requests.to_string()],
-        vec!["x402 payments reported (receipts)".to_owned(), tour.receipts.len().to_string()],
+        vec![
+            "HTTP requests seen by the sandbox".to_owned(),
+            http_requests.to_string(),
+        ],
+        vec![
+            "x402 payments reported (receipts)".to_owned(),
+            tour.receipts.len().to_string(),
+        ],
         vec!["USDC spent (receipts)".to_owned(), usdc(reported_sum)],
-        vec!["payments on the ledger".to_owned(), format!("{} ({})", ours.len(), usdc(ledger_sum))],
+        vec![
+            "payments on the ledger".to_owned(),
+            format!("{} ({})", ours.len(), usdc(ledger_sum)),
+        ],
         vec![
             "payer USDC before → after".to_owned(),
             format!("{} → {}", usdc(payer_before), usdc(payer_after)),
@@ -466,23 +547,38 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
         ],
         vec![
             "check: ledger payments = reported payments".to_owned(),
-            if check { "ok".to_owned() } else { "MISMATCH".to_owned() },
+            if check {
+                "ok".to_owned()
+            } else {
+                "MISMATCH".to_owned()
+            },
         ],
-        vec!["wall time".to_owned(), format!("{:.1} s", wall.as_secs_f64())],
+        vec![
+            "wall time".to_owned(),
+            format!("{:.1} s", wall.as_secs_f64()),
+        ],
     ];
     let steps_ok = tour.failed == 0;
     let passed = steps_ok && check;
     let summary_text = format!(
         "\n{}{}\n{}\n",
         out::heading("summary"),
-        out::table(&["", ""], &rows).lines().skip(1).map(|l| format!("{l}\n")).collect::<String>(),
+        out::table(&["", ""], &rows)
+            .lines()
+            .skip(1)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
         if passed {
             "all steps passed".to_owned()
         } else {
             format!(
                 "{} step(s) failed{}",
                 tour.failed,
-                if check { "" } else { "; the ledger does not match the receipts" }
+                if check {
+                    ""
+                } else {
+                    "; the ledger does not match the receipts"
+                }
             )
         }
     );
@@ -504,13 +600,6 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
             "wallTimeMs": wall.as_millis() as u64,
         },
     });
-    let human_text = if g.quiet && !g.json {
-        summary_text
-    } else if human {
-        summary_text
-    } else {
-        String::new()
-    };
     drop(sb);
-    Ok(Done::new(doc, human_text).code(if passed { code::OK } else { code::FAILURE }))
+    Ok(Done::new(doc, summary_text).code(if passed { code::OK } else { code::FAILURE }))
 }

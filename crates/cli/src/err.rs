@@ -135,12 +135,19 @@ pub fn from_sdk(e: SdkError, service: Service) -> CliError {
             ),
         SdkError::Payment(_) => CliError::failure(message)
             .hint("check the keypair and that --rpc answers getLatestBlockhash"),
-        SdkError::Config(_) => CliError::failure(message).hint(match service {
-            Service::Intel => "check --base-url, --api-key and --keypair",
-            Service::Sx => {
-                "check --sx-base-url and pass --owner-key (owner operations) or --user-token (user operations)"
-            }
-        }),
+        SdkError::Config(m) => {
+            let hint = match service {
+                Service::Intel => "check --base-url, --api-key and --keypair",
+                Service::Sx if m.contains("user token") => {
+                    "pass --user-token <token> (SOVX_USER_TOKEN); issue one with `sova sx tokens issue <user-id>`"
+                }
+                Service::Sx if m.contains("owner key") => {
+                    "pass --owner-key <key> (SOVX_OWNER_KEY)"
+                }
+                Service::Sx => "check --sx-base-url, --owner-key and --user-token",
+            };
+            CliError::usage(message).hint(hint)
+        }
         SdkError::Build(_) => {
             CliError::usage(message).hint("check the arguments: addresses are base58 Solana keys")
         }
@@ -173,6 +180,11 @@ pub fn from_sdk(e: SdkError, service: Service) -> CliError {
             .hint("results are kept 15 minutes: queue the job again"),
         SdkError::Decode { .. } => CliError::new(code::API, "decode", message)
             .hint("the server's answer did not match the documented shape; rerun with --json to see the raw data"),
+        SdkError::Api { .. } if status == Some(402) && e.payment().is_some() => {
+            CliError::new(code::API, "payment_failed", message).hint(
+                "the payment was turned down: check the wallet's USDC and SOL (`sova wallet balance`) and --rpc",
+            )
+        }
         SdkError::Api { .. } => {
             let hint = status_hint(e.status(), service);
             let mut c = CliError::new(code::API, "api", message);

@@ -22,8 +22,11 @@ fn transport() -> &'static UreqTransport {
 pub fn send(request: http::Request<Vec<u8>>) -> Result<(u16, Vec<u8>), CliError> {
     let target = request.uri().to_string();
     let response = transport().send(request, TIMEOUT).map_err(|e| {
-        CliError::network(format!("{target}: {}", crate::err::one_line(&e.to_string())))
-            .hint("is it running and reachable? check the URL")
+        CliError::network(format!(
+            "{target}: {}",
+            crate::err::one_line(&e.to_string())
+        ))
+        .hint("is it running and reachable? check the URL")
     })?;
     Ok((response.status().as_u16(), response.into_body()))
 }

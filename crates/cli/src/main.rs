@@ -73,8 +73,9 @@ fn run(cli: Cli) -> Result<Done, CliError> {
     match cli.command {
         Command::Sandbox(a) => {
             if cli.global.sandbox {
-                return Err(CliError::usage("`sova sandbox` runs a sandbox already")
-                    .hint("drop --sandbox"));
+                return Err(
+                    CliError::usage("`sova sandbox` runs a sandbox already").hint("drop --sandbox")
+                );
             }
             cmd_sandbox::run(&a, cli.global.json).map(|()| Done::new(serde_json::Value::Null, ""))
         }

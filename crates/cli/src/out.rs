@@ -51,7 +51,11 @@ pub fn heading(title: &str) -> String {
 
 /// An aligned key/value block.
 pub fn kv<K: AsRef<str>, V: AsRef<str>>(rows: &[(K, V)]) -> String {
-    let w = rows.iter().map(|(k, _)| k.as_ref().len()).max().unwrap_or(0);
+    let w = rows
+        .iter()
+        .map(|(k, _)| k.as_ref().len())
+        .max()
+        .unwrap_or(0);
     let mut s = String::new();
     for (k, v) in rows {
         let _ = writeln!(s, "{:w$}  {}", k.as_ref(), v.as_ref(), w = w);
@@ -246,8 +250,29 @@ fn object_table(rows: &[Value], indent: usize) -> String {
                 .collect()
         })
         .collect();
-    let headers: Vec<&str> = cols.iter().map(String::as_str).collect();
+    let names: Vec<String> = cols.iter().map(|c| words(c)).collect();
+    let headers: Vec<&str> = names.iter().map(String::as_str).collect();
     table_indented(&headers, &cells, indent)
+}
+
+/// `sharedTokenCount` and `shared_token_count` → `shared token count`.
+pub fn words(key: &str) -> String {
+    let mut s = String::with_capacity(key.len() + 4);
+    let mut prev_lower = false;
+    for ch in key.chars() {
+        if ch == '_' || ch == '-' {
+            s.push(' ');
+            prev_lower = false;
+        } else if ch.is_ascii_uppercase() && prev_lower {
+            s.push(' ');
+            s.push(ch.to_ascii_lowercase());
+            prev_lower = false;
+        } else {
+            s.push(ch.to_ascii_lowercase());
+            prev_lower = ch.is_ascii_lowercase() || ch.is_ascii_digit();
+        }
+    }
+    s
 }
 
 /// A receipt as JSON (`null` when the call was not paid with x402).
@@ -273,7 +298,10 @@ pub fn receipt_human(r: Option<&Receipt>) -> String {
         None => String::new(),
         Some(r) => {
             let mut rows = vec![
-                ("paid", format!("{} to {}", amount::usdc(r.amount), r.pay_to)),
+                (
+                    "paid",
+                    format!("{} to {}", amount::usdc(r.amount), r.pay_to),
+                ),
                 (
                     "transaction",
                     r.transaction
@@ -328,5 +356,7 @@ mod tests {
         assert!(!s.contains("none"), "{s}");
         assert!(s.contains("list:\n   K\n   1\n  22\n"), "{s}");
         assert!(s.contains("o:\n  z  true\n"), "{s}");
+        assert_eq!(words("sharedTokenCount"), "shared token count");
+        assert_eq!(words("wallet_id"), "wallet id");
     }
 }

@@ -103,10 +103,7 @@ pub fn decode(bytes: &[u8]) -> Result<Value, String> {
         }
     }
     if c.at != bytes.len() {
-        return Err(format!(
-            "{} bytes follow the message",
-            bytes.len() - c.at
-        ));
+        return Err(format!("{} bytes follow the message", bytes.len() - c.at));
     }
     let name = |i: u8| -> String {
         keys.get(usize::from(i))
@@ -136,10 +133,7 @@ pub fn decode(bytes: &[u8]) -> Result<Value, String> {
             })
         })
         .collect();
-    let instructions: Vec<Value> = ixs
-        .iter()
-        .map(|ix| instruction(ix, &keys, &name))
-        .collect();
+    let instructions: Vec<Value> = ixs.iter().map(|ix| instruction(ix, &keys, &name)).collect();
     let mut doc = json!({
         "version": version.map(|v| format!("v{v}")).unwrap_or_else(|| "legacy".into()),
         "size": bytes.len(),
