@@ -196,12 +196,18 @@ pub enum IntelCmd {
     Hud {
         /// The wallet (base58).
         address: String,
+        /// Longest wait when a cold wallet is queued, in seconds [default: 300].
+        #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+        max_wait: Option<Duration>,
     },
     /// A wallet's full profile (5 credits); a cold wallet is queued, polled and fetched again,
     /// paid once.
     Profile {
         /// The wallet (base58).
         address: String,
+        /// Longest wait when a cold wallet is queued, in seconds [default: 300].
+        #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+        max_wait: Option<Duration>,
     },
     /// Per-token PnL of a wallet, one page (3 credits).
     Tokens {

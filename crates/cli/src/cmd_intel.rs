@@ -31,13 +31,17 @@ fn paid(data: Value, receipt: Option<&Receipt>, human: String) -> Done {
 /// Runs `sova intel …`.
 pub fn run(ctx: &Ctx, cmd: IntelCmd) -> Result<Done, CliError> {
     let done = match cmd {
-        IntelCmd::Hud { address } => {
-            let r = ctx.intel(None)?.wallet_hud(&address).map_err(sdk)?;
+        IntelCmd::Hud { address, max_wait } => {
+            let r = ctx.intel(max_wait)?.wallet_hud(&address);
+            ctx.progress.finish();
+            let r = r.map_err(sdk)?;
             let v = to_json(&r.value);
             paid(v.clone(), r.receipt.as_ref(), hud_human(&v))
         }
-        IntelCmd::Profile { address } => {
-            let r = ctx.intel(None)?.wallet_profile(&address).map_err(sdk)?;
+        IntelCmd::Profile { address, max_wait } => {
+            let r = ctx.intel(max_wait)?.wallet_profile(&address);
+            ctx.progress.finish();
+            let r = r.map_err(sdk)?;
             let v = to_json(&r.value);
             paid(v.clone(), r.receipt.as_ref(), profile_human(&v))
         }

@@ -140,7 +140,7 @@ pub fn write_keypair(path: &Path, k: &Keypair, force: bool) -> Result<(), CliErr
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::failure(format!("could not create {}: {e}", dir.display())))?;
     }
-    let bytes = k.as_solana().to_bytes();
+    let mut bytes = k.as_solana().to_bytes();
     let text = format!(
         "[{}]",
         bytes
@@ -149,6 +149,7 @@ pub fn write_keypair(path: &Path, k: &Keypair, force: bool) -> Result<(), CliErr
             .collect::<Vec<_>>()
             .join(",")
     );
+    bytes.fill(0);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -217,7 +217,11 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
                 ("realized pnl", format!("{:.4} SOL", r.summary.realized_pnl)),
                 (
                     "requests",
-                    format!("{requests} (402 challenge → paid → 202 queued → prepaid re-call)"),
+                    if requests == 3 {
+                        "3: unpaid → 402 challenge; paid → 202 queued (nothing charged); prepaid re-call → 200".to_owned()
+                    } else {
+                        requests.to_string()
+                    },
                 ),
                 ("payments", format!("{settled} settled on the ledger")),
             ]);

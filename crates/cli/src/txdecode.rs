@@ -294,3 +294,69 @@ pub fn summary(tx: &Value) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A legacy transfer-checked transaction, laid out by hand.
+    fn sample() -> Vec<u8> {
+        let keys = [
+            Pubkey::new_from_array([1; 32]),
+            Pubkey::new_from_array([2; 32]),
+            Pubkey::new_from_array([3; 32]),
+            programs::USDC_MAINNET,
+            programs::TOKEN_PROGRAM_ID,
+        ];
+        let mut b = vec![1u8];
+        b.extend_from_slice(&[9u8; 64]);
+        b.extend_from_slice(&[1, 0, 2, keys.len() as u8]);
+        for k in &keys {
+            b.extend_from_slice(k.as_ref());
+        }
+        b.extend_from_slice(&[7u8; 32]);
+        b.push(1);
+        b.extend_from_slice(&[4, 4, 1, 3, 2, 0, 10, 12]);
+        b.extend_from_slice(&15_000u64.to_le_bytes());
+        b.push(6);
+        b
+    }
+
+    #[test]
+    fn decodes_a_transfer() {
+        let tx = decode(&sample()).unwrap();
+        assert_eq!(tx["version"], "legacy");
+        let ix = &tx["instructions"][0];
+        assert_eq!(ix["instruction"], "TransferChecked");
+        assert_eq!(ix["amount"], "15000");
+        assert_eq!(ix["uiAmount"], "0.015000");
+        assert_eq!(ix["mint"], programs::USDC_MAINNET.to_string());
+        assert_eq!(tx["accounts"][0]["signer"], true);
+        assert_eq!(tx["accounts"][0]["writable"], true);
+        assert_eq!(tx["accounts"][2]["writable"], true);
+        assert_eq!(tx["accounts"][3]["writable"], false);
+        assert_eq!(ix["source"], Pubkey::new_from_array([2; 32]).to_string());
+        assert_eq!(ix["authority"], tx["feePayer"]);
+        assert!(summary(&tx).contains("TransferChecked 0.015000"));
+    }
+
+    #[test]
+    fn truncated_or_garbled_input_is_an_error_not_a_panic() {
+        let good = sample();
+        for n in 0..good.len() {
+            assert!(decode(&good[..n]).is_err(), "prefix of {n} bytes");
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for len in 0..300 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            let _ = decode(&bytes);
+        }
+    }
+}

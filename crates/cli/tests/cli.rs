@@ -1053,3 +1053,55 @@ fn demo_human_output_has_headings_and_summary() {
     }
     let _ = std::fs::remove_dir_all(&home);
 }
+
+#[test]
+fn a_cold_wallet_can_be_resumed_and_is_paid_once() {
+    let sb = sova_sandbox::Sandbox::builder()
+        .sync_hold(Duration::from_millis(50))
+        .flash_analysis(Duration::from_millis(600))
+        .start_blocking()
+        .unwrap();
+    let home = temp_dir("cold");
+    let kp = home.join("k.json");
+    let k = kp.to_str().unwrap();
+    let made = sova(&home, &["--json", "wallet", "new", "--out", k])
+        .expect(code::OK)
+        .json();
+    let pk: sova_x402::Pubkey = s(&made["address"]).parse().unwrap();
+    sb.fund_wallet(&pk, 1_000_000_000, 1_000_000);
+    let base = sb.intel_base_url();
+    let rpc = sb.rpc_url();
+    let g = [
+        "--json",
+        "--base-url",
+        &base,
+        "--rpc",
+        &rpc,
+        "--keypair",
+        k,
+        "--poll-interval",
+        "0.05",
+    ];
+    // The wallet is queued and the wait is over at once: exit 7 and a handle.
+    let r = sova(
+        &home,
+        &[&g[..], &["intel", "profile", WALLET2, "--max-wait", "0"]].concat(),
+    )
+    .expect(code::JOB_PENDING)
+    .json();
+    let handle = s(&r["error"]["details"]["handle"]).to_owned();
+    // Resumed: the prepaid re-call, one payment in all.
+    let r = sova(&home, &[&g[..], &["intel", "resume", &handle]].concat())
+        .expect(code::OK)
+        .json();
+    assert_eq!(r["data"]["walletAddress"], WALLET2);
+    assert_eq!(r["receipt"]["amount"], 75_000);
+    let paid: Vec<_> = sb
+        .payments()
+        .into_iter()
+        .filter(|p| p.payer == pk.to_string())
+        .collect();
+    assert_eq!(paid.len(), 1);
+    assert_eq!(sb.usdc_balance(&pk), 1_000_000 - 75_000);
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -28,7 +28,13 @@ fn payer(seed: u8) -> Arc<Payer> {
         .max_per_payment(programs::USDC_MAINNET, 1_000_000)
         .budget(programs::USDC_MAINNET, u64::MAX / 4)
         .build();
-    Arc::new(Payer::builder().signer(Keypair::from_seed([seed; 32])).policy(Arc::new(policy)).build().unwrap())
+    Arc::new(
+        Payer::builder()
+            .signer(Keypair::from_seed([seed; 32]))
+            .policy(Arc::new(policy))
+            .build()
+            .unwrap(),
+    )
 }
 
 fn funded(sb: &Sandbox, seed: u8) -> Arc<Payer> {
@@ -67,7 +73,9 @@ fn client_cpu(c: &mut Criterion) {
         )],
         extensions: None,
     };
-    payments.cache.remember(&format!("GET /api/v1/intel/wallet/{WALLET}/hud"), required);
+    payments
+        .cache
+        .remember(&format!("GET /api/v1/intel/wallet/{WALLET}/hud"), required);
     let hash = LatestBlockhash::parse("EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N").unwrap();
     let settings = CallSettings {
         attempt_timeout: Duration::from_secs(30),
@@ -85,10 +93,19 @@ fn client_cpu(c: &mut Criterion) {
     c.bench_function("client CPU per paid call (machine, steady state)", |b| {
         b.iter(|| {
             let now = Instant::now();
-            payments.payer.blockhash_cache().store(LatestBlockhash::new(hash), now);
-            let mut m = CallMachine::new(&endpoint, &base, &NoAuth, &settings, now).unwrap().with_payments(Some(&payments));
-            let Action::Send { .. } = m.start(now) else { panic!("expected one send") };
-            let Action::Done = m.on_response(answer.clone(), now) else { panic!("expected done") };
+            payments
+                .payer
+                .blockhash_cache()
+                .store(LatestBlockhash::new(hash), now);
+            let mut m = CallMachine::new(&endpoint, &base, &NoAuth, &settings, now)
+                .unwrap()
+                .with_payments(Some(&payments));
+            let Action::Send { .. } = m.start(now) else {
+                panic!("expected one send")
+            };
+            let Action::Done = m.on_response(answer.clone(), now) else {
+                panic!("expected done")
+            };
             m.into_result().unwrap()
         })
     });
@@ -96,7 +113,11 @@ fn client_cpu(c: &mut Criterion) {
 
 /// Steady-state counts and throughput, async and blocking.
 fn throughput(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     for mode in [Mode::Sova, Mode::Standard] {
         let sb = rt.block_on(Sandbox::builder().mode(mode).start()).unwrap();
         let client = sova::intel::ClientBuilder::new()
@@ -115,8 +136,16 @@ fn throughput(c: &mut Criterion) {
             }
         });
         let http = sb.request_count(HUD_ROUTE) as f64 / n as f64;
-        let rpc = sb.requests().iter().filter(|(k, _)| k.contains("/rpc")).map(|(_, v)| *v).sum::<u64>() as f64 / n as f64;
-        eprintln!("{mode:?} steady state over {n} paid calls: {http:.3} HTTP requests and {rpc:.3} RPC calls per paid call");
+        let rpc = sb
+            .requests()
+            .iter()
+            .filter(|(k, _)| k.contains("/rpc"))
+            .map(|(_, v)| *v)
+            .sum::<u64>() as f64
+            / n as f64;
+        eprintln!(
+            "{mode:?} steady state over {n} paid calls: {http:.3} HTTP requests and {rpc:.3} RPC calls per paid call"
+        );
 
         let mut g = c.benchmark_group(format!("paid HUD calls, {mode:?} mode"));
         g.sample_size(10).measurement_time(Duration::from_secs(6));

@@ -1,12 +1,7 @@
 //! The blocking Sova Intel client.
 
-use std::sync::Arc;
-
+use crate::intel::ClientBuilder;
 use sova_transport_blocking::{BlockingTransport, UreqTransport};
-
-use crate::call::CallMachine;
-use crate::error::Error;
-use crate::intel::{ClientBuilder, Config};
 
 macro_rules! io {
     ($e:expr) => {
@@ -20,67 +15,26 @@ macro_rules! pause {
     };
 }
 
-/// The blocking Sova Intel client. Cheap to clone; share one per process.
-///
-/// ```no_run
-/// # fn run() -> Result<(), sova::Error> {
-/// let client = sova::blocking::intel::Client::builder().api_key("ak_0123abcd").build_blocking()?;
-/// let hud = client.wallet_hud("9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM")?;
-/// println!("{} {}", hud.behavior_code, hud.win_rate);
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct Client {
-    config: Arc<Config>,
-    transport: Arc<dyn BlockingTransport>,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
+crate::shell::client_shell! {
+    /// The blocking Sova Intel client. Cheap to clone; share one per process.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), sova::Error> {
+    /// let client = sova::blocking::intel::Client::builder().api_key("ak_0123abcd").build_blocking()?;
+    /// let hud = client.wallet_hud("9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM")?;
+    /// println!("{} {}", hud.behavior_code, hud.win_rate);
+    /// # Ok(()) }
+    /// ```
+    transport: BlockingTransport,
+    new_transport: |b| UreqTransport::new(b.timeouts_ref()),
+    config: crate::intel::Config,
+    builder: ClientBuilder,
+    build: build_blocking,
+    run: crate::driver::run_blocking,
+    env: "`SOVA_BASE_URL`, `SOVA_API_KEY`, `SOVA_KEYPAIR`, `SOLANA_RPC_URL`",
+    drive: [],
 }
 
 impl Client {
-    /// A builder with the documented defaults.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
-    /// A client configured from `SOVA_BASE_URL` and `SOVA_API_KEY`.
-    pub fn from_env() -> Result<Client, Error> {
-        ClientBuilder::from_env().build_blocking()
-    }
-
-    pub(crate) fn from_builder(builder: ClientBuilder) -> Result<Client, Error> {
-        let transport = UreqTransport::new(builder.timeouts_ref());
-        Self::with_transport(builder, Arc::new(transport))
-    }
-
-    /// A client on a transport of your own (a configured `UreqTransport`, a mock, …).
-    pub fn with_transport(
-        builder: ClientBuilder,
-        transport: Arc<dyn BlockingTransport>,
-    ) -> Result<Client, Error> {
-        Ok(Client {
-            config: Arc::new(builder.config()?),
-            transport,
-        })
-    }
-
-    /// The validated configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    fn drive<E: sova_protocol::Endpoint>(
-        &self,
-        machine: CallMachine<'_, E>,
-    ) -> Result<crate::call::Paid<E::Output>, Error> {
-        crate::driver::run_blocking(machine, self.transport.as_ref())
-    }
-
     crate::intel::intel_methods!();
 }

@@ -104,6 +104,33 @@ pub struct CallSettings {
     pub jitter_seed: u64,
 }
 
+impl CallSettings {
+    /// A client's defaults, overridden by per-call options; a fresh jitter seed per call.
+    pub fn resolve(
+        timeouts: &sova_protocol::transport::Timeouts,
+        retry: &RetryPolicy,
+        options: &CallOptions,
+    ) -> Self {
+        CallSettings {
+            attempt_timeout: options.attempt_timeout.unwrap_or(timeouts.attempt),
+            call_timeout: options.call_timeout.unwrap_or(timeouts.call),
+            retry: options.retry.clone().unwrap_or_else(|| retry.clone()),
+            jitter_seed: jitter_seed(),
+        }
+    }
+}
+
+/// A per-call seed for backoff jitter: time mixed with a process-wide counter.
+pub(crate) fn jitter_seed() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0x5eed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    t ^ COUNTER.fetch_add(0x9E37_79B9, Ordering::Relaxed)
+}
+
 /// What a paid call paid: decoded from `PAYMENT-RESPONSE` / `X-Payment-Response` and the
 /// payment's own record.
 #[derive(Debug, Clone, PartialEq, Eq)]

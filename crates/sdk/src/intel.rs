@@ -62,12 +62,7 @@ impl fmt::Debug for Config {
 
 impl Config {
     pub(crate) fn settings(&self, options: &CallOptions) -> CallSettings {
-        CallSettings {
-            attempt_timeout: options.attempt_timeout.unwrap_or(self.timeouts.attempt),
-            call_timeout: options.call_timeout.unwrap_or(self.timeouts.call),
-            retry: options.retry.clone().unwrap_or_else(|| self.retry.clone()),
-            jitter_seed: jitter_seed(),
-        }
+        CallSettings::resolve(&self.timeouts, &self.retry, options)
     }
 
     /// The base URL.
@@ -79,16 +74,6 @@ impl Config {
     pub fn payments(&self) -> Option<&crate::call::Payments> {
         self.payments.as_ref()
     }
-}
-
-pub(crate) fn jitter_seed() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0x5eed);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    t ^ COUNTER.fetch_add(0x9E37_79B9, Ordering::Relaxed)
 }
 
 impl Authorizer for Config {

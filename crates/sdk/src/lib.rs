@@ -30,6 +30,7 @@ pub mod call;
 mod driver;
 mod error;
 pub mod intel;
+mod shell;
 pub mod sx;
 
 pub use error::{Error, PaymentRef, Reached};

@@ -50,12 +50,7 @@ impl fmt::Debug for Config {
 
 impl Config {
     pub(crate) fn settings(&self, options: &CallOptions) -> CallSettings {
-        CallSettings {
-            attempt_timeout: options.attempt_timeout.unwrap_or(self.timeouts.attempt),
-            call_timeout: options.call_timeout.unwrap_or(self.timeouts.call),
-            retry: options.retry.clone().unwrap_or_else(|| self.retry.clone()),
-            jitter_seed: crate::intel::jitter_seed(),
-        }
+        CallSettings::resolve(&self.timeouts, &self.retry, options)
     }
 
     /// The base URL.
@@ -232,7 +227,7 @@ impl ClientBuilder {
 
 /// A fresh trace id for `x-trace-id` (sent on every typed call unless the caller set one).
 pub(crate) fn trace_id() -> String {
-    format!("sova-rs-{:016x}", crate::intel::jitter_seed())
+    format!("sova-rs-{:016x}", crate::call::jitter_seed())
 }
 
 /// Sends an endpoint: shared by both clients through `io!`.

@@ -37,7 +37,11 @@ fn x402(sb: &Sandbox, seed: u8) -> intel::Client {
         .max_per_payment(programs::USDC_MAINNET, 1_000_000)
         .budget(programs::USDC_MAINNET, 2_000_000)
         .build();
-    let payer = Payer::builder().signer(kp).policy(Arc::new(policy)).build().unwrap();
+    let payer = Payer::builder()
+        .signer(kp)
+        .policy(Arc::new(policy))
+        .build()
+        .unwrap();
     intel::ClientBuilder::new()
         .base_url(sb.intel_base_url())
         .x402(Arc::new(payer))
@@ -62,8 +66,14 @@ fn api_key_and_jobs() {
     let agent = client.holders_agent_wait(MINT, 3).unwrap();
     assert!(!agent.profiles.is_empty());
     assert_eq!(sb.credits(&key), Some(100 - 1 - 20));
-    let e = intel::ClientBuilder::new().api_key("not-a-key").build_blocking().unwrap_err();
-    assert!(!e.to_string().contains("not-a-key"), "errors never echo the key: {e}");
+    let e = intel::ClientBuilder::new()
+        .api_key("not-a-key")
+        .build_blocking()
+        .unwrap_err();
+    assert!(
+        !e.to_string().contains("not-a-key"),
+        "errors never echo the key: {e}"
+    );
 }
 
 #[test]
@@ -85,8 +95,16 @@ fn x402_in_both_modes() {
 fn works_inside_an_async_runtime() {
     let sb = sandbox(Mode::Sova);
     let client = x402(&sb, 13);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let hud = rt.block_on(async move { tokio::task::spawn_blocking(move || client.wallet_hud(WALLET)).await.unwrap() });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let hud = rt.block_on(async move {
+        tokio::task::spawn_blocking(move || client.wallet_hud(WALLET))
+            .await
+            .unwrap()
+    });
     assert!(hud.unwrap().receipt.is_some());
 }
 
@@ -102,7 +120,10 @@ fn sovx_owner_and_user_tokens() {
     let currencies = owner.currencies().unwrap();
     assert!(!currencies.data.is_empty());
     // A client without the owner key cannot onboard: refused before anything is sent.
-    let anonymous = sx::ClientBuilder::new().base_url(sb.sovx_base_url()).build_blocking().unwrap();
+    let anonymous = sx::ClientBuilder::new()
+        .base_url(sb.sovx_base_url())
+        .build_blocking()
+        .unwrap();
     let e = anonymous.currencies().unwrap_err();
     assert_eq!(e.reached(), sova::Reached::No);
     // A wrong owner key reaches the server and is refused with the documented envelope.
