@@ -367,7 +367,10 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::default())]
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/prop_routes.txt"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn every_route_answers_in_its_documented_shape(c in case()) {
