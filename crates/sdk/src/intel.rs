@@ -388,6 +388,35 @@ macro_rules! intel_methods {
             io!(self.send_paid(&sova_protocol::intel::BatchHudRequest::new(wallets.iter().copied())))
         }
 
+        /// HUD for up to 30 wallets, following the queued ones: when the first answer lists
+        /// `queued` wallets, their analysis jobs are polled and batch-hud is called once more
+        /// for them (another 5 credits, as documented); the answers are merged. The receipt is
+        /// the last payment's.
+        pub $($async)? fn batch_hud_complete(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::BatchHudResponse>, crate::Error> {
+            let mut first = io!(self.batch_hud(wallets))?;
+            if first.value.queued.is_empty() {
+                return Ok(first);
+            }
+            let queued = std::mem::take(&mut first.value.queued);
+            for entry in &queued {
+                let handle = sova_protocol::jobs::JobHandle {
+                    job_id: Some(entry.job_id.clone()),
+                    follow_up: sova_protocol::jobs::FollowUp::FetchResult { result_key: String::new() },
+                    also: Vec::new(),
+                    queued_at_unix: None,
+                };
+                io!(self.wait_job(&handle))?;
+            }
+            let again: Vec<&str> = queued.iter().map(|q| q.wallet_address.as_str()).collect();
+            let second = io!(self.batch_hud(&again))?;
+            let mut merged = first.value;
+            merged.huds.extend(second.value.huds);
+            merged.queued = second.value.queued;
+            merged.skipped.extend(second.value.skipped);
+            merged.not_found.extend(second.value.not_found);
+            Ok(crate::call::Paid { value: merged, receipt: second.receipt.or(first.receipt) })
+        }
+
         /// Queues top-holder profiles (20 credits) and returns the accepted job.
         pub $($async)? fn queue_holders(&self, mint: &str, top_n: u32) -> Result<crate::call::Paid<sova_protocol::intel::JobAccepted>, crate::Error> {
             io!(self.send_paid(&sova_protocol::intel::HoldersRequest::new(mint).top_n(top_n)))

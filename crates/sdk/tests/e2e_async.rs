@@ -361,3 +361,233 @@ async fn sovx_onboarding_end_to_end() {
         "{balances:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_hud_follows_queued_wallets_when_asked() {
+    let sb = Sandbox::builder()
+        .flash_analysis(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let key = sb.create_api_key(100);
+    let client = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .api_key(key.clone())
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+    // Cold wallets are queued on the first answer…
+    let plain = client.batch_hud(&[WALLET]).await.unwrap();
+    assert_eq!(plain.queued.len(), 1);
+    // …and followed to completion by batch_hud_complete (two calls, 5 credits each).
+    let done = client
+        .batch_hud_complete(&[WALLET2, "11111111111111111111111111111111"])
+        .await
+        .unwrap();
+    assert!(done.queued.is_empty());
+    assert!(
+        done.huds.contains_key(WALLET2),
+        "{:?}",
+        done.huds.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(done.skipped, ["11111111111111111111111111111111"]);
+    assert_eq!(sb.credits(&key), Some(100 - 5 - 10));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sovx_every_endpoint() {
+    use sova::protocol::sovx::{FeatureCode, MethodCode, NewTransfer, TransferType, UserUpdate};
+    let sb = sandbox(Mode::Sova).await;
+    let owner = sova::sx::ClientBuilder::new()
+        .base_url(sb.sovx_base_url())
+        .owner_key(sb.sovx_owner_key())
+        .build()
+        .unwrap();
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let mk = |n: u32| {
+        NewUser::individual(
+            "Grace",
+            "Hopper",
+            &format!("g{n}@example.com"),
+            "US",
+            &format!("+1307555010{n}"),
+            Individual::default(),
+        )
+    };
+    let u1 = owner
+        .create_user(mk(1))
+        .await
+        .unwrap()
+        .data
+        .user_id
+        .unwrap();
+    let u2 = owner
+        .create_user(mk(2))
+        .await
+        .unwrap()
+        .data
+        .user_id
+        .unwrap();
+    // 409 on a duplicate email.
+    assert_eq!(
+        owner
+            .create_user(mk(1))
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
+        Some(409)
+    );
+    owner.get_user(u1.as_str()).await.unwrap();
+    owner
+        .update_user(
+            u1.as_str(),
+            UserUpdate {
+                last_name: Some("Murray Hopper".into()),
+                ..UserUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    owner.activate_user(u1.as_str()).await.unwrap();
+    owner.activate_user(u2.as_str()).await.unwrap();
+    let tokens = owner
+        .issue_user_tokens(&[u1.as_str(), u2.as_str()])
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(tokens.len(), 2);
+
+    let fee = owner
+        .create_fee(FeatureCode::SpotTrade, MethodCode::FeeRate, d("0.01"))
+        .await
+        .unwrap()
+        .data;
+    let id = fee.id.to_string();
+    assert!(!owner.list_fees().await.unwrap().data.is_empty());
+    owner.get_fee(&id).await.unwrap();
+    owner.update_fee(&id, d("0.02")).await.unwrap();
+    owner.delete_fee(&id).await.unwrap();
+
+    owner.owner_balance().await.unwrap();
+    owner.owner_transactions().await.unwrap();
+    owner.trading_pairs().await.unwrap();
+
+    let me = owner.for_user(tokens[0].token.clone());
+    let net = || vec![WalletNetwork::new("networks/solana-devnet", "usdc")];
+    let w1 = me
+        .create_wallet(u1.as_str(), NewWallet::new("one", net()))
+        .await
+        .unwrap()
+        .data
+        .wallet_id;
+    let w2 = me
+        .create_wallet(u1.as_str(), NewWallet::new("two", net()))
+        .await
+        .unwrap()
+        .data
+        .wallet_id;
+    assert!(!me.list_wallets(u1.as_str()).await.unwrap().data.is_empty());
+    me.wallet_balances(w1.as_str()).await.unwrap();
+    me.wallet_transactions(w1.as_str()).await.unwrap();
+    me.create_address(w1.as_str(), "btc", "bitcoin-testnet")
+        .await
+        .unwrap();
+    me.list_addresses(w1.as_str()).await.unwrap();
+    me.user_transactions(u1.as_str()).await.unwrap();
+    assert!(sb.sovx_fund(w1.as_str(), "usd", "1000"));
+    assert!(sb.sovx_fund(w1.as_str(), "usdc", "100"));
+    let q = me
+        .quote_quantity(w1.as_str(), "btcusd", Side::Buy, d("0.001"))
+        .await
+        .unwrap()
+        .data;
+    me.place_order(w1.as_str(), q.quote_id.as_str())
+        .await
+        .unwrap();
+
+    let wd = me
+        .initiate_withdrawal(u1.as_str(), "usdc", d("1"), "tb1qexampleaddress")
+        .await
+        .unwrap()
+        .data;
+    let wid = wd.id.clone().unwrap();
+    me.resend_withdrawal_code(u1.as_str(), wid.as_str())
+        .await
+        .unwrap();
+    let code = sb
+        .sovx_code(wid.as_str())
+        .expect("the sandbox exposes the emailed code");
+    me.confirm_withdrawal(u1.as_str(), wid.as_str(), &code)
+        .await
+        .unwrap();
+    me.get_withdrawal(u1.as_str(), wid.as_str()).await.unwrap();
+    assert!(
+        !me.list_withdrawals(u1.as_str())
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
+    let wd2 = me
+        .initiate_withdrawal(u1.as_str(), "usdc", d("1"), "tb1qexampleaddress")
+        .await
+        .unwrap()
+        .data;
+    me.cancel_withdrawal(u1.as_str(), wd2.id.unwrap().as_str())
+        .await
+        .unwrap();
+
+    let transfer = |amount: &str| NewTransfer {
+        destination_wallet_id: w2.clone(),
+        transfer_type: TransferType::Payout,
+        purpose: "rent".into(),
+        description: "March".into(),
+        currency: "USDC".into(),
+        amount: d(amount),
+    };
+    let t = me
+        .create_transfer(w1.as_str(), transfer("2"))
+        .await
+        .unwrap()
+        .data;
+    let tid = t.id.unwrap();
+    me.resend_transfer_code(w1.as_str(), tid.as_str())
+        .await
+        .unwrap();
+    let code = sb.sovx_code(tid.as_str()).unwrap();
+    me.confirm_transfer(w1.as_str(), tid.as_str(), &code)
+        .await
+        .unwrap();
+    me.get_transfer(w1.as_str(), tid.as_str()).await.unwrap();
+    assert!(
+        !me.list_transfers(w1.as_str())
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
+    let t2 = me
+        .create_transfer(w1.as_str(), transfer("1"))
+        .await
+        .unwrap()
+        .data;
+    me.cancel_transfer(w1.as_str(), t2.id.unwrap().as_str())
+        .await
+        .unwrap();
+
+    // A client holding only a user token cannot do owner work: refused before sending.
+    let user_only = sova::sx::ClientBuilder::new()
+        .base_url(sb.sovx_base_url())
+        .user_token(tokens[1].token.expose())
+        .build()
+        .unwrap();
+    assert_eq!(
+        user_only.owner_balance().await.unwrap_err().reached(),
+        sova::Reached::No
+    );
+    user_only.user_balance(u2.as_str()).await.unwrap();
+    // Lifecycle end: deactivate and soft-delete.
+    owner.deactivate_user(u2.as_str()).await.unwrap();
+    owner.delete_user(u2.as_str()).await.unwrap();
+}
