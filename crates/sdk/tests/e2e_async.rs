@@ -408,9 +408,9 @@ async fn sovx_every_endpoint() {
         NewUser::individual(
             "Grace",
             "Hopper",
-            &format!("g{n}@example.com"),
+            format!("g{n}@example.com"),
             "US",
-            &format!("+1307555010{n}"),
+            format!("+1307555010{n}"),
             Individual::default(),
         )
     };
