@@ -51,63 +51,83 @@ pub(crate) fn check_address(field: &'static str, address: &str) -> Result<(), Bu
     }
 }
 
-/// `GET /intel/wallet/{address}/hud` — the wallet HUD signal (1 credit).
-///
-/// May answer `202` ([`Fetched::Queued`]); re-call with [`Self::prepaid_job_id`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalletHudRequest {
-    /// The wallet (base58).
-    pub address: String,
-    /// `X-Prepaid-Job-Id` from an earlier 202.
-    pub prepaid_job_id: Option<String>,
+/// Declares a wallet GET that may fall back to a job (`202` with `prepaidJobId`): the
+/// struct, its constructor, the `X-Prepaid-Job-Id` re-call and its [`Endpoint`] impl.
+macro_rules! fallback_get_endpoint {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $endpoint_name:literal, $suffix:literal, $output:ty, $new_doc:literal
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            /// The wallet (base58).
+            pub address: String,
+            /// `X-Prepaid-Job-Id` from an earlier 202.
+            pub prepaid_job_id: Option<String>,
+        }
+
+        impl $name {
+            #[doc = $new_doc]
+            pub fn new(address: impl Into<String>) -> Self {
+                $name {
+                    address: address.into(),
+                    prepaid_job_id: None,
+                }
+            }
+
+            /// The re-call after a 202: carries `X-Prepaid-Job-Id`.
+            pub fn prepaid_job_id(mut self, id: impl Into<String>) -> Self {
+                self.prepaid_job_id = Some(id.into());
+                self
+            }
+        }
+
+        impl Endpoint for $name {
+            type Output = Fetched<$output>;
+
+            fn name(&self) -> &'static str {
+                $endpoint_name
+            }
+            fn method(&self) -> Method {
+                Method::GET
+            }
+            fn path(&self) -> Result<String, BuildError> {
+                Ok(format!("/intel/wallet/{}{}", crate::base::encode_segment(&self.address), $suffix))
+            }
+            fn validate(&self) -> Result<(), BuildError> {
+                check_address("address", &self.address)
+            }
+            fn headers(&self, headers: &mut HeaderMap) -> Result<(), BuildError> {
+                if let Some(id) = &self.prepaid_job_id {
+                    insert_header(headers, super::PREPAID_JOB_ID_HEADER, id)?;
+                }
+                Ok(())
+            }
+            fn credential(&self) -> Credential {
+                Credential::IntelPaid
+            }
+            fn parse(&self, response: &Response<Vec<u8>>) -> Result<Self::Output, ResponseError> {
+                parse_fetched(response)
+            }
+        }
+    };
 }
 
-impl WalletHudRequest {
-    /// A HUD request for `address`.
-    pub fn new(address: impl Into<String>) -> Self {
-        WalletHudRequest {
-            address: address.into(),
-            prepaid_job_id: None,
-        }
-    }
-
-    /// The re-call after a 202: carries `X-Prepaid-Job-Id`.
-    pub fn prepaid_job_id(mut self, id: impl Into<String>) -> Self {
-        self.prepaid_job_id = Some(id.into());
-        self
-    }
+fallback_get_endpoint! {
+    /// `GET /intel/wallet/{address}/hud` — the wallet HUD signal (1 credit).
+    ///
+    /// May answer `202` ([`Fetched::Queued`]); re-call with [`Self::prepaid_job_id`].
+    WalletHudRequest, "intel.wallet_hud", "/hud", WalletHud, "A HUD request for `address`."
 }
 
-impl Endpoint for WalletHudRequest {
-    type Output = Fetched<WalletHud>;
-
-    fn name(&self) -> &'static str {
-        "intel.wallet_hud"
-    }
-    fn method(&self) -> Method {
-        Method::GET
-    }
-    fn path(&self) -> Result<String, BuildError> {
-        Ok(format!(
-            "/intel/wallet/{}/hud",
-            crate::base::encode_segment(&self.address)
-        ))
-    }
-    fn validate(&self) -> Result<(), BuildError> {
-        check_address("address", &self.address)
-    }
-    fn headers(&self, headers: &mut HeaderMap) -> Result<(), BuildError> {
-        if let Some(id) = &self.prepaid_job_id {
-            insert_header(headers, super::PREPAID_JOB_ID_HEADER, id)?;
-        }
-        Ok(())
-    }
-    fn credential(&self) -> Credential {
-        Credential::IntelPaid
-    }
-    fn parse(&self, response: &Response<Vec<u8>>) -> Result<Self::Output, ResponseError> {
-        parse_fetched(response)
-    }
+fallback_get_endpoint! {
+    /// `GET /intel/wallet/{address}` — the full wallet profile (5 credits).
+    ///
+    /// May answer `202` ([`Fetched::Queued`]): poll the job, then re-call with
+    /// [`Self::prepaid_job_id`] (one charge in total). Never read this result from the result
+    /// store.
+    WalletProfileRequest, "intel.wallet_profile", "", WalletProfileResponse, "A profile request for `address`."
 }
 
 /// Parses a synchronous answer: `200` (or another 2xx carrying data) decodes; `202` and
@@ -177,67 +197,6 @@ pub(crate) fn check_top_n(top_n: u32, max: u32) -> Result<(), BuildError> {
             "topN",
             format!("must be between 1 and {max}, got {top_n}"),
         ))
-    }
-}
-
-/// `GET /intel/wallet/{address}` — the full wallet profile (5 credits).
-///
-/// May answer `202` ([`Fetched::Queued`]): poll the job, then re-call with
-/// [`Self::prepaid_job_id`] (one charge in total). Never read this result from the result
-/// store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalletProfileRequest {
-    /// The wallet (base58).
-    pub address: String,
-    /// `X-Prepaid-Job-Id` from an earlier 202.
-    pub prepaid_job_id: Option<String>,
-}
-
-impl WalletProfileRequest {
-    /// A profile request for `address`.
-    pub fn new(address: impl Into<String>) -> Self {
-        WalletProfileRequest {
-            address: address.into(),
-            prepaid_job_id: None,
-        }
-    }
-
-    /// The re-call after a 202: carries `X-Prepaid-Job-Id`.
-    pub fn prepaid_job_id(mut self, id: impl Into<String>) -> Self {
-        self.prepaid_job_id = Some(id.into());
-        self
-    }
-}
-
-impl Endpoint for WalletProfileRequest {
-    type Output = Fetched<WalletProfileResponse>;
-
-    fn name(&self) -> &'static str {
-        "intel.wallet_profile"
-    }
-    fn method(&self) -> Method {
-        Method::GET
-    }
-    fn path(&self) -> Result<String, BuildError> {
-        Ok(format!(
-            "/intel/wallet/{}",
-            crate::base::encode_segment(&self.address)
-        ))
-    }
-    fn validate(&self) -> Result<(), BuildError> {
-        check_address("address", &self.address)
-    }
-    fn headers(&self, headers: &mut HeaderMap) -> Result<(), BuildError> {
-        if let Some(id) = &self.prepaid_job_id {
-            insert_header(headers, super::PREPAID_JOB_ID_HEADER, id)?;
-        }
-        Ok(())
-    }
-    fn credential(&self) -> Credential {
-        Credential::IntelPaid
-    }
-    fn parse(&self, response: &Response<Vec<u8>>) -> Result<Self::Output, ResponseError> {
-        parse_fetched(response)
     }
 }
 
