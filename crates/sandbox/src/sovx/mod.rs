@@ -1474,6 +1474,22 @@ async fn list_wallets(
 }
 
 /// Resolves a wallet the caller may act on.
+/// A read of one wallet the caller may see: owner key, or the wallet's own user.
+fn read_wallet(
+    state: &Shared,
+    ctx: Ctx,
+    wallet_id: &str,
+    view: impl FnOnce(&Wallet) -> Value,
+) -> Response {
+    let req = Req::new(state, ctx);
+    done((|| {
+        let store = lock(&state.sovx);
+        let c = req.caller(&store)?;
+        let w = wallet_for(&req, &store, &c, wallet_id)?;
+        Ok(req.reply.ok(StatusCode::OK, view(w)))
+    })())
+}
+
 fn wallet_for<'a>(
     req: &Req,
     store: &'a SovxStore,
@@ -1502,13 +1518,7 @@ async fn get_wallet(
     Path(wallet_id): Path<String>,
     ctx: Ctx,
 ) -> Response {
-    let req = Req::new(&state, ctx);
-    done((|| {
-        let store = lock(&state.sovx);
-        let c = req.caller(&store)?;
-        let w = wallet_for(&req, &store, &c, &wallet_id)?;
-        Ok(req.reply.ok(StatusCode::OK, wallet_json(w)))
-    })())
+    read_wallet(&state, ctx, &wallet_id, wallet_json)
 }
 
 async fn wallet_balances(
@@ -1516,14 +1526,9 @@ async fn wallet_balances(
     Path(wallet_id): Path<String>,
     ctx: Ctx,
 ) -> Response {
-    let req = Req::new(&state, ctx);
-    done((|| {
-        let store = lock(&state.sovx);
-        let c = req.caller(&store)?;
-        let w = wallet_for(&req, &store, &c, &wallet_id)?;
-        let out: Vec<Value> = w.balances.iter().map(|(cur, b)| bal_json(cur, b)).collect();
-        Ok(req.reply.ok(StatusCode::OK, Value::Array(out)))
-    })())
+    read_wallet(&state, ctx, &wallet_id, |w| {
+        Value::Array(w.balances.iter().map(|(cur, b)| bal_json(cur, b)).collect())
+    })
 }
 
 async fn wallet_transactions(
@@ -1600,13 +1605,7 @@ async fn list_addresses(
     Path(wallet_id): Path<String>,
     ctx: Ctx,
 ) -> Response {
-    let req = Req::new(&state, ctx);
-    done((|| {
-        let store = lock(&state.sovx);
-        let c = req.caller(&store)?;
-        let w = wallet_for(&req, &store, &c, &wallet_id)?;
-        Ok(req.reply.ok(StatusCode::OK, addresses_json(w)))
-    })())
+    read_wallet(&state, ctx, &wallet_id, addresses_json)
 }
 
 // ---- user account ---------------------------------------------------------------------------
