@@ -22,6 +22,7 @@ mod code {
     pub const POLICY: i32 = 3;
     pub const API: i32 = 4;
     pub const NETWORK: i32 = 5;
+    pub const CHARGED: i32 = 6;
     pub const JOB_PENDING: i32 = 7;
 }
 
@@ -1104,4 +1105,26 @@ fn a_cold_wallet_can_be_resumed_and_is_paid_once() {
     assert_eq!(paid.len(), 1);
     assert_eq!(sb.usdc_balance(&pk), 1_000_000 - 75_000);
     let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn a_payment_lost_after_settlement_exits_6_with_its_reference() {
+    let env = Env::new("charged", Mode::Sova);
+    env.sb.add_fault(sova_sandbox::Fault {
+        route: Some("GET /api/v1/intel/wallet/{address}/hud".into()),
+        kind: sova_sandbox::FaultKind::DropAfterSettlement,
+        times: Some(1),
+    });
+    let r = env
+        .run(&["--json", "intel", "hud", WALLET])
+        .expect(code::CHARGED);
+    let e = r.json();
+    let text = e.to_string();
+    let paid = env.my_payments();
+    assert_eq!(paid.len(), 1, "exactly one payment, never a second");
+    assert!(!paid[0].delivered);
+    assert!(
+        text.contains(&paid[0].signature),
+        "the error names the payment: {text}"
+    );
 }
