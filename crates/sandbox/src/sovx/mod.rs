@@ -910,6 +910,27 @@ async fn list_users(State(state): State<Shared>, ctx: Ctx) -> Response {
     })())
 }
 
+/// The caller acting on `id`'s own account (owner key or that user's token), which must be a
+/// live, active user; `action` completes "The user must be active to …".
+fn acting_active_user<'a>(
+    req: &Req,
+    store: &'a SovxStore,
+    c: &Caller,
+    id: &str,
+    action: &str,
+) -> Result<&'a User, Response> {
+    req.self_or_owner(c, id)?;
+    let u = live_user(req, store, id)?;
+    if u.status != "ACTIVE" {
+        return Err(req.reply.err(
+            StatusCode::BAD_REQUEST,
+            "USER_NOT_ACTIVE",
+            format!("The user must be active to {action}"),
+        ));
+    }
+    Ok(u)
+}
+
 fn live_user<'a>(req: &Req, store: &'a SovxStore, id: &str) -> Result<&'a User, Response> {
     store
         .users
@@ -1358,15 +1379,7 @@ async fn create_wallet(
     done((|| {
         let mut store = lock(&state.sovx);
         let c = req.caller(&store)?;
-        req.self_or_owner(&c, &user_id)?;
-        let u = live_user(&req, &store, &user_id)?;
-        if u.status != "ACTIVE" {
-            return Err(req.reply.err(
-                StatusCode::BAD_REQUEST,
-                "USER_NOT_ACTIVE",
-                "The user must be active to open a wallet",
-            ));
-        }
+        acting_active_user(&req, &store, &c, &user_id, "open a wallet")?;
         let b = req.body(&body)?;
         let name = match b.get("name") {
             Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= 100 => n.clone(),
@@ -1882,15 +1895,7 @@ async fn create_withdrawal(
     done((|| {
         let mut store = lock(&state.sovx);
         let c = req.caller(&store)?;
-        req.self_or_owner(&c, &user_id)?;
-        let u = live_user(&req, &store, &user_id)?;
-        if u.status != "ACTIVE" {
-            return Err(req.reply.err(
-                StatusCode::BAD_REQUEST,
-                "USER_NOT_ACTIVE",
-                "The user must be active to withdraw",
-            ));
-        }
+        acting_active_user(&req, &store, &c, &user_id, "withdraw")?;
         let b = req.body(&body)?;
         let currency = match b.get("currency") {
             Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 10 => {
