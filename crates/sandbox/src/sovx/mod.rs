@@ -2020,16 +2020,23 @@ async fn list_withdrawals(
         let c = req.caller(&store)?;
         req.self_or_owner(&c, &user_id)?;
         live_user(&req, &store, &user_id)?;
-        let q = list_query(&req.uri).map_err(|e| req.bad(e))?;
-        let mut items: Vec<Value> = store
-            .pending
-            .values()
-            .filter(|p| p.kind == "withdrawal" && p.user_id == user_id)
-            .map(pending_json)
-            .collect();
-        apply_filters(&mut items, &q);
-        Ok(req.reply.list(items, &q))
+        pending_list(&req, &store, |p| {
+            p.kind == "withdrawal" && p.user_id == user_id
+        })
     })())
+}
+
+/// A filtered, paginated list of pending operations (withdrawals or transfers).
+fn pending_list(req: &Req, store: &SovxStore, keep: impl Fn(&Pending) -> bool) -> R {
+    let q = list_query(&req.uri).map_err(|e| req.bad(e))?;
+    let mut items: Vec<Value> = store
+        .pending
+        .values()
+        .filter(|p| keep(p))
+        .map(pending_json)
+        .collect();
+    apply_filters(&mut items, &q);
+    Ok(req.reply.list(items, &q))
 }
 
 async fn get_withdrawal(
@@ -2306,19 +2313,11 @@ async fn list_transfers(
         let store = lock(&state.sovx);
         let c = req.caller(&store)?;
         transfer_wallet_check(&req, &store, &c, &wallet_id)?;
-        let q = list_query(&req.uri).map_err(|e| req.bad(e))?;
-        let mut items: Vec<Value> = store
-            .pending
-            .values()
-            .filter(|p| {
-                p.kind == "transfer"
-                    && (p.wallet_id == wallet_id
-                        || p.destination_wallet_id.as_deref() == Some(wallet_id.as_str()))
-            })
-            .map(pending_json)
-            .collect();
-        apply_filters(&mut items, &q);
-        Ok(req.reply.list(items, &q))
+        pending_list(&req, &store, |p| {
+            p.kind == "transfer"
+                && (p.wallet_id == wallet_id
+                    || p.destination_wallet_id.as_deref() == Some(wallet_id.as_str()))
+        })
     })())
 }
 
