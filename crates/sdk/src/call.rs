@@ -513,6 +513,13 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                 return self.parse_final(response, None);
             };
             let settlement = Settlement::from_headers(response.headers()).and_then(Result::ok);
+            if settlement.is_none() && status == StatusCode::ACCEPTED {
+                // A 202 without a settlement header is the documented free fallback: the
+                // payment was not settled. Its budget comes back; the follow-up pays.
+                let _ = payment.release();
+                self.traits.paid = false;
+                return self.parse_final(response, None);
+            }
             let receipt = self.receipt(&payment, settlement.as_ref());
             let _ = payment.commit();
             return self.parse_final(response, Some(receipt));

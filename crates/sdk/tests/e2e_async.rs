@@ -591,3 +591,29 @@ async fn sovx_every_endpoint() {
     owner.deactivate_user(u2.as_str()).await.unwrap();
     owner.delete_user(u2.as_str()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x402_202_fallback_is_paid_once_on_chain_and_in_the_budget() {
+    let sb = Sandbox::builder()
+        .sync_hold(Duration::from_millis(20))
+        .flash_analysis(Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    let kp = Keypair::from_seed([9; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let p = payer(9, 1_000_000, 5_000_000);
+    let client = x402_client(&sb, p.clone());
+    // Learn the profile price first on a warm wallet so the cold call is prepaid.
+    client.wallet_profile(WALLET).await.ok();
+    let before = sb.payments().len();
+    let spent_before = p.policy().spent(&programs::USDC_MAINNET);
+    let profile = client.wallet_profile(WALLET2).await.unwrap();
+    assert_eq!(profile.receipt.as_ref().unwrap().amount, 75_000);
+    assert_eq!(sb.payments().len() - before, 1, "one payment on the ledger");
+    assert_eq!(
+        p.policy().spent(&programs::USDC_MAINNET) - spent_before,
+        75_000,
+        "one payment in the budget"
+    );
+}
