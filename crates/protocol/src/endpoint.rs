@@ -71,6 +71,14 @@ pub trait Endpoint {
             || m == Method::OPTIONS
     }
 
+    /// Whether a `202 Accepted` answer is free: the documented timeout fallback of the wallet
+    /// GETs, which queues an analysis and charges nothing; the charge happens on the re-call.
+    /// A payment attached to such a request stays live and rides on the re-call. Every
+    /// other endpoint's `202` (the POST jobs) is a charged answer. Default `false`.
+    fn free_accepted(&self) -> bool {
+        false
+    }
+
     /// Checks inputs before anything is built (sizes, formats). Called by `to_request`.
     fn validate(&self) -> Result<(), BuildError> {
         Ok(())

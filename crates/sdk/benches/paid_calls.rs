@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sova::call::{Action, Authorizer, CallMachine, CallSettings, Payments};
+use sova::call::{Authorizer, CallSettings, Payments, RequirementCache};
+use sova::flow::{Action, Call, Ctx};
 use sova::protocol::http::{HeaderMap, Response};
 use sova::protocol::intel::WalletHudRequest;
 use sova::protocol::retry::RetryPolicy;
@@ -45,7 +46,12 @@ fn funded(sb: &Sandbox, seed: u8) -> Arc<Payer> {
 
 struct NoAuth;
 impl Authorizer for NoAuth {
-    fn authorize(&self, _: Credential, _: &mut HeaderMap) -> Result<(), sova::Error> {
+    fn authorize(
+        &self,
+        _: Credential,
+        _: &'static str,
+        _: &mut HeaderMap,
+    ) -> Result<(), sova::Error> {
         Ok(())
     }
 }
@@ -73,9 +79,10 @@ fn client_cpu(c: &mut Criterion) {
         )],
         extensions: None,
     };
-    payments
-        .cache
-        .remember(&format!("GET /api/v1/intel/wallet/{WALLET}/hud"), required);
+    payments.cache.remember(
+        &RequirementCache::key("127.0.0.1", "intel.wallet_hud"),
+        required,
+    );
     let hash = LatestBlockhash::parse("EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N").unwrap();
     let settings = CallSettings {
         attempt_timeout: Duration::from_secs(30),
@@ -84,30 +91,34 @@ fn client_cpu(c: &mut Criterion) {
         jitter_seed: 1,
         max_payment: None,
     };
-    let endpoint = WalletHudRequest::new(WALLET);
     let answer = Response::builder()
         .status(200)
         .header("content-type", "application/json")
         .header("x-payment-response", "5j7s6NiJS3JAkvgkoc18WVAsiSaci2pxB2A6ueCJP4tprA2TFg9wSyTLeYouxPBJEMzJinENTkpA52YStRW5Dia7")
         .body(HUD.as_bytes().to_vec())
         .unwrap();
-    c.bench_function("client CPU per paid call (machine, steady state)", |b| {
+    c.bench_function("client CPU per paid call (flow, steady state)", |b| {
         b.iter(|| {
             let now = Instant::now();
             payments
                 .payer
                 .blockhash_cache()
                 .store(LatestBlockhash::new(hash), now);
-            let mut m = CallMachine::new(&endpoint, &base, &NoAuth, &settings, now)
-                .unwrap()
-                .with_payments(Some(&payments));
-            let Action::Send { .. } = m.start(now) else {
+            let cx = Ctx::new(&base, &NoAuth, Some(&payments), settings.clone(), now);
+            let mut call = Call::new(
+                "intel.wallet_hud",
+                cx,
+                sova::flow::intel::wallet_get(WalletHudRequest::new(WALLET)),
+            );
+            let Action::Send { .. } = call.start(now) else {
                 panic!("expected one send")
             };
-            let Action::Done = m.on_response(answer.clone(), now) else {
+            let Action::Done = call.on_response(answer.clone(), now) else {
                 panic!("expected done")
             };
-            m.into_result().unwrap()
+            let (result, stats) = call.finish();
+            assert_eq!(stats.payments, 1);
+            result.unwrap()
         })
     });
 }

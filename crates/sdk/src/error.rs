@@ -19,8 +19,25 @@ pub enum Reached {
     Yes,
 }
 
+/// What is known about whether a payment was charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PaymentState {
+    /// Not charged, and it never will be: the signed transaction never left this process,
+    /// or our own RPC proved it can never land (its blockhash expired, read before a lookup
+    /// that found nothing). Its budget was released.
+    NotCharged,
+    /// It may have been charged: the server had it and nothing proves it cannot land. The
+    /// budget keeps it; reconcile with the signature before paying again.
+    MayHaveCharged,
+    /// Charged: the server answered with the paid resource or a settlement, or the chain
+    /// shows the transaction.
+    Charged,
+}
+
 /// A reference to a payment the SDK signed, for reconciliation and support.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PaymentRef {
     /// The payer's transaction signature (base58): in self-paid mode the transaction id; in
     /// sponsored mode the client's signature (slot 1), the fee payer's comes from the server.
@@ -33,6 +50,21 @@ pub struct PaymentRef {
     pub asset: String,
     /// The recipient wallet.
     pub pay_to: String,
+    /// Whether it was charged.
+    pub state: PaymentState,
+}
+
+impl PaymentRef {
+    pub(crate) fn of(r: &sova_x402::PaymentRecord, state: PaymentState) -> PaymentRef {
+        PaymentRef {
+            signature: r.payer_signature.clone(),
+            memo: r.memo.clone(),
+            amount: r.amount,
+            asset: r.asset.clone(),
+            pay_to: r.pay_to.clone(),
+            state,
+        }
+    }
 }
 
 impl fmt::Display for PaymentRef {
@@ -45,7 +77,11 @@ impl fmt::Display for PaymentRef {
         if let Some(m) = &self.memo {
             write!(f, ", memo {m}")?;
         }
-        f.write_str(")")
+        f.write_str(match self.state {
+            PaymentState::NotCharged => "; not charged)",
+            PaymentState::MayHaveCharged => "; may have been charged)",
+            PaymentState::Charged => "; charged)",
+        })
     }
 }
 
@@ -71,6 +107,9 @@ pub enum Error {
         /// The underlying error.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        /// Whether any attempt of the call may have reached the server (an earlier attempt
+        /// may have timed out after sending, even when the last one could not connect).
+        reached: Reached,
     },
     /// The whole call took longer than its budget.
     #[error("the call did not finish within {after:?}{}", payment_suffix(.payment.as_deref()))]
@@ -122,26 +161,32 @@ pub enum Error {
     #[error("could not reach the Solana RPC to build the payment: {0}")]
     Rpc(String),
     /// A job failed on the server.
-    #[error("the job {job_id} failed{}", .reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    #[error("the job {job_id} failed{}{}", .reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default(), payment_suffix(.payment.as_deref()))]
     JobFailed {
         /// The job.
         job_id: String,
         /// The server's reason.
         reason: Option<String>,
+        /// The payment of the call that queued it, if any.
+        payment: Option<Box<PaymentRef>>,
     },
     /// Waiting for a job ran out of time; resume it later with the handle.
-    #[error("the job is still running after {waited:?}; resume it with handle {handle}")]
+    #[error("the job is still running after {waited:?}; resume it with handle {handle}{}", payment_suffix(.payment.as_deref()))]
     JobPending {
         /// How long the client waited.
         waited: Duration,
         /// The encoded [`sova_protocol::jobs::JobHandle`].
         handle: String,
+        /// The payment of the call that queued it, if any.
+        payment: Option<Box<PaymentRef>>,
     },
     /// A job's result is gone (the 15-minute TTL passed).
-    #[error("the result {key} expired (results are kept 15 minutes)")]
+    #[error("the result {key} expired (results are kept 15 minutes){}", payment_suffix(.payment.as_deref()))]
     ResultExpired {
         /// The result key.
         key: String,
+        /// The payment of the call that queued it, if any.
+        payment: Option<Box<PaymentRef>>,
     },
 }
 
@@ -196,13 +241,7 @@ impl Error {
             | Error::PaymentRefused(_)
             | Error::Payment(_)
             | Error::Rpc(_) => Reached::No,
-            Error::Transport { kind, .. } => {
-                if kind.may_have_been_sent() {
-                    Reached::Maybe
-                } else {
-                    Reached::No
-                }
-            }
+            Error::Transport { reached, .. } => *reached,
             Error::CallTimeout { .. } | Error::PaymentUncertain { .. } => Reached::Maybe,
             Error::Api { .. }
             | Error::Decode { .. }
@@ -236,15 +275,87 @@ impl Error {
             Error::Transport { payment, .. }
             | Error::CallTimeout { payment, .. }
             | Error::Api { payment, .. }
-            | Error::Decode { payment, .. } => payment.as_deref(),
+            | Error::Decode { payment, .. }
+            | Error::JobFailed { payment, .. }
+            | Error::JobPending { payment, .. }
+            | Error::ResultExpired { payment, .. } => payment.as_deref(),
             Error::PaymentUncertain { payment, .. } => Some(payment),
             _ => None,
         }
     }
 
-    /// Whether a payment may have been charged without the call completing.
+    /// Whether a payment of this call may have been charged although the call failed:
+    /// always for [`Error::PaymentUncertain`], and for any error whose payment is not
+    /// proven uncharged (e.g. a paid answer that could not be parsed, or a paid job that
+    /// failed). Do not pay again for the same thing before reconciling.
     pub fn may_have_charged(&self) -> bool {
-        matches!(self, Error::PaymentUncertain { .. })
+        match self {
+            Error::PaymentUncertain { .. } => true,
+            _ => self
+                .payment()
+                .is_some_and(|p| p.state != PaymentState::NotCharged),
+        }
+    }
+
+    /// Attaches the call's payment to an error that has none yet. An error that cannot
+    /// carry one becomes [`Error::PaymentUncertain`] when the payment may have been charged.
+    pub(crate) fn with_payment(self, p: PaymentRef) -> Error {
+        let slot = |payment: Option<Box<PaymentRef>>| payment.or_else(|| Some(Box::new(p.clone())));
+        match self {
+            Error::Transport {
+                kind,
+                message,
+                payment,
+                source,
+                reached,
+            } => Error::Transport {
+                kind,
+                message,
+                payment: slot(payment),
+                source,
+                reached,
+            },
+            Error::CallTimeout { after, payment } => Error::CallTimeout {
+                after,
+                payment: slot(payment),
+            },
+            Error::Api { error, payment } => Error::Api {
+                error,
+                payment: slot(payment),
+            },
+            Error::Decode { error, payment } => Error::Decode {
+                error,
+                payment: slot(payment),
+            },
+            Error::JobFailed {
+                job_id,
+                reason,
+                payment,
+            } => Error::JobFailed {
+                job_id,
+                reason,
+                payment: slot(payment),
+            },
+            Error::JobPending {
+                waited,
+                handle,
+                payment,
+            } => Error::JobPending {
+                waited,
+                handle,
+                payment: slot(payment),
+            },
+            Error::ResultExpired { key, payment } => Error::ResultExpired {
+                key,
+                payment: slot(payment),
+            },
+            e @ Error::PaymentUncertain { .. } => e,
+            other if p.state != PaymentState::NotCharged => Error::PaymentUncertain {
+                reason: other.to_string(),
+                payment: Box::new(p),
+            },
+            other => other,
+        }
     }
 
     pub(crate) fn from_response(e: ResponseError, payment: Option<Box<PaymentRef>>) -> Error {

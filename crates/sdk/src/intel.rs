@@ -1,6 +1,6 @@
-//! Sova Intel clients: configuration shared by both, and the typed methods written once and
-//! instantiated for the async client (`sova::intel::Client`) and the blocking one
-//! (`sova::blocking::intel::Client`).
+//! Sova Intel: the client, its configuration and builder. One client type,
+//! [`IntelClient<R>`], generic over its [`Runner`]: `sova::intel::Client` is the async one
+//! and `sova::blocking::intel::Client` the blocking one; every typed method is written once.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,9 +15,23 @@ use sova_protocol::{BaseUrl, Credential};
 use crate::call::{Authorizer, CallOptions, CallSettings};
 use crate::error::Error;
 
-#[cfg(feature = "async")]
-pub use crate::async_client::intel::Client;
 pub use sova_protocol::intel::*;
+
+use crate::call::Paid;
+use crate::flow::{Call, Ctx, Machine, MachineExt, intel as flows};
+use crate::runner::Runner;
+
+/// The async Sova Intel client (feature `async`). Cheap to clone; share one per process.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), sova::Error> {
+/// let client = sova::intel::Client::builder().api_key("ak_0123abcd").build()?;
+/// let hud = client.wallet_hud("9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM").await?;
+/// println!("{} {}", hud.behavior_code, hud.win_rate);
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "async")]
+pub type Client = IntelClient<crate::runner::AsyncRunner>;
 
 /// A job status update, for progress callbacks.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +47,7 @@ pub struct Progress {
 }
 
 /// A progress callback.
-pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+pub type ProgressFn = crate::flow::ProgressFn;
 
 /// Settings of a Sova Intel client, validated once by the builder.
 #[derive(Clone)]
@@ -77,7 +91,12 @@ impl Config {
 }
 
 impl Authorizer for Config {
-    fn authorize(&self, credential: Credential, headers: &mut HeaderMap) -> Result<(), Error> {
+    fn authorize(
+        &self,
+        credential: Credential,
+        _endpoint: &'static str,
+        headers: &mut HeaderMap,
+    ) -> Result<(), Error> {
         match credential {
             Credential::IntelPaid | Credential::IntelAuthenticated => {
                 if let Some(key) = &self.api_key {
@@ -128,7 +147,7 @@ impl fmt::Debug for ClientBuilder {
                 "x402",
                 &(self.payer.is_some() || self.keypair_path.is_some()),
             )
-            .field("rpc_url", &self.rpc_url)
+            .field("rpc_url", &self.rpc_url.as_ref().map(|_| "[redacted]"))
             .finish_non_exhaustive()
     }
 }
@@ -283,281 +302,333 @@ impl ClientBuilder {
 
     /// Builds the async client with the default transport.
     #[cfg(feature = "async")]
-    pub fn build(self) -> Result<crate::async_client::intel::Client, Error> {
-        crate::async_client::intel::Client::from_builder(self)
+    pub fn build(self) -> Result<Client, Error> {
+        IntelClient::from_builder(self)
     }
 
     /// Builds the blocking client with the default transport.
     #[cfg(feature = "blocking")]
     pub fn build_blocking(self) -> Result<crate::blocking::intel::Client, Error> {
-        crate::blocking::intel::Client::from_builder(self)
-    }
-
-    pub(crate) fn timeouts_ref(&self) -> &Timeouts {
-        &self.timeouts
+        IntelClient::from_builder(self)
     }
 }
 
-/// The typed methods, written once. `io!` is `.await` in the async client and nothing in
-/// the blocking one; `pause!` sleeps with tokio or the thread.
-macro_rules! intel_methods {
-    ($($async:ident)?) => {
-        /// Any endpoint of `sova_protocol`, or a [`RawRequest`](sova_protocol::RawRequest)
-        /// for operations the typed methods do not cover. Paid with x402 when configured.
-        pub $($async)? fn send<E: sova_protocol::Endpoint>(&self, endpoint: &E) -> Result<E::Output, crate::Error> {
-            io!(self.send_with(endpoint, &crate::call::CallOptions::default())).map(crate::call::Paid::into_inner)
-        }
-
-        /// [`Self::send`] with per-request options (timeouts, retry), returning the receipt
-        /// of an x402 payment with the output.
-        pub $($async)? fn send_with<E: sova_protocol::Endpoint>(
-            &self,
-            endpoint: &E,
-            options: &crate::call::CallOptions,
-        ) -> Result<crate::call::Paid<E::Output>, crate::Error> {
-            let machine = crate::call::CallMachine::new(
-                endpoint,
-                &self.config.base,
-                self.config.as_ref(),
-                &self.config.settings(options),
-                std::time::Instant::now(),
-            )?
-            .with_payments(self.config.payments.as_ref());
-            io!(self.drive(machine))
-        }
-
-        /// [`Self::send`], returning the receipt of an x402 payment with the output.
-        pub $($async)? fn send_paid<E: sova_protocol::Endpoint>(&self, endpoint: &E) -> Result<crate::call::Paid<E::Output>, crate::Error> {
-            io!(self.send_with(endpoint, &crate::call::CallOptions::default()))
-        }
-
-        /// The wallet HUD (1 credit). A 202 fallback is followed: the job is polled and the
-        /// HUD fetched again with `X-Prepaid-Job-Id` (charged once).
-        pub $($async)? fn wallet_hud(&self, address: &str) -> Result<crate::call::Paid<sova_protocol::intel::WalletHud>, crate::Error> {
-            let ep = sova_protocol::intel::WalletHudRequest::new(address);
-            let first = io!(self.send_paid(&ep))?;
-            match first.value {
-                sova_protocol::intel::Fetched::Ready(value) => Ok(crate::call::Paid { value, receipt: first.receipt }),
-                sova_protocol::intel::Fetched::Queued(q) => {
-                    io!(self.wait_job(&ep.follow_up(&q)))?;
-                    let again = io!(self.send_paid(&ep.recall(&q)))?;
-                    match again.value {
-                        sova_protocol::intel::Fetched::Ready(value) => Ok(crate::call::Paid { value, receipt: again.receipt.or(first.receipt) }),
-                        sova_protocol::intel::Fetched::Queued(q2) => Err(crate::Error::JobPending {
-                            waited: std::time::Duration::ZERO,
-                            handle: ep.follow_up(&q2).encode(),
-                        }),
-                    }
-                }
-            }
-        }
-
-        /// The full wallet profile (5 credits), following a 202 fallback like [`Self::wallet_hud`].
-        pub $($async)? fn wallet_profile(&self, address: &str) -> Result<crate::call::Paid<sova_protocol::intel::WalletProfileResponse>, crate::Error> {
-            let ep = sova_protocol::intel::WalletProfileRequest::new(address);
-            let first = io!(self.send_paid(&ep))?;
-            match first.value {
-                sova_protocol::intel::Fetched::Ready(value) => Ok(crate::call::Paid { value, receipt: first.receipt }),
-                sova_protocol::intel::Fetched::Queued(q) => {
-                    io!(self.wait_job(&ep.follow_up(&q)))?;
-                    let again = io!(self.send_paid(&ep.recall(&q)))?;
-                    match again.value {
-                        sova_protocol::intel::Fetched::Ready(value) => Ok(crate::call::Paid { value, receipt: again.receipt.or(first.receipt) }),
-                        sova_protocol::intel::Fetched::Queued(q2) => Err(crate::Error::JobPending {
-                            waited: std::time::Duration::ZERO,
-                            handle: ep.follow_up(&q2).encode(),
-                        }),
-                    }
-                }
-            }
-        }
-
-        /// Per-token PnL of a wallet, one page (3 credits).
-        pub $($async)? fn wallet_tokens(
-            &self,
-            address: &str,
-            params: sova_protocol::intel::TokenPnlParams,
-        ) -> Result<crate::call::Paid<sova_protocol::intel::TokenPnlResponse>, crate::Error> {
-            let mut ep = sova_protocol::intel::WalletTokensRequest::new(address);
-            ep.params = params;
-            io!(self.send_paid(&ep))
-        }
-
-        /// HUD for up to 30 wallets (5 credits flat).
-        pub $($async)? fn batch_hud(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::BatchHudResponse>, crate::Error> {
-            io!(self.send_paid(&sova_protocol::intel::BatchHudRequest::new(wallets.iter().copied())))
-        }
-
-        /// HUD for up to 30 wallets, following the queued ones: when the first answer lists
-        /// `queued` wallets, their analysis jobs are polled and batch-hud is called once more
-        /// for them (another 5 credits, as documented); the answers are merged. The receipt is
-        /// the last payment's.
-        pub $($async)? fn batch_hud_complete(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::BatchHudResponse>, crate::Error> {
-            let mut first = io!(self.batch_hud(wallets))?;
-            if first.value.queued.is_empty() {
-                return Ok(first);
-            }
-            let queued = std::mem::take(&mut first.value.queued);
-            for entry in &queued {
-                let handle = sova_protocol::jobs::JobHandle {
-                    job_id: Some(entry.job_id.clone()),
-                    follow_up: sova_protocol::jobs::FollowUp::FetchResult { result_key: String::new() },
-                    also: Vec::new(),
-                    queued_at_unix: None,
-                };
-                io!(self.wait_job(&handle))?;
-            }
-            let again: Vec<&str> = queued.iter().map(|q| q.wallet_address.as_str()).collect();
-            let second = io!(self.batch_hud(&again))?;
-            let mut merged = first.value;
-            merged.huds.extend(second.value.huds);
-            merged.queued = second.value.queued;
-            merged.skipped.extend(second.value.skipped);
-            merged.not_found.extend(second.value.not_found);
-            Ok(crate::call::Paid { value: merged, receipt: second.receipt.or(first.receipt) })
-        }
-
-        /// Queues top-holder profiles (20 credits) and returns the accepted job.
-        pub $($async)? fn queue_holders(&self, mint: &str, top_n: u32) -> Result<crate::call::Paid<sova_protocol::intel::JobAccepted>, crate::Error> {
-            io!(self.send_paid(&sova_protocol::intel::HoldersRequest::new(mint).top_n(top_n)))
-        }
-
-        /// Queues top-holder profiles and waits for the result.
-        pub $($async)? fn holders_wait(&self, mint: &str, top_n: u32) -> Result<crate::call::Paid<sova_protocol::intel::HolderProfilesResult>, crate::Error> {
-            let accepted = io!(self.queue_holders(mint, top_n))?;
-            io!(self.resume(&accepted.value.holder_profiles_handle())).map(|value| crate::call::Paid { value, receipt: accepted.receipt })
-        }
-
-        /// Queues holder profiles in the compact agent shape (20 credits).
-        pub $($async)? fn queue_holders_agent(&self, mint: &str, top_n: u32) -> Result<crate::call::Paid<sova_protocol::intel::HolderProfilesAgentJobAccepted>, crate::Error> {
-            io!(self.send_paid(&sova_protocol::intel::HoldersAgentRequest::new(mint).top_n(top_n)))
-        }
-
-        /// Queues agent-shape holder profiles and waits for the result.
-        pub $($async)? fn holders_agent_wait(&self, mint: &str, top_n: u32) -> Result<crate::call::Paid<sova_protocol::intel::AgentHolderProfilesResult>, crate::Error> {
-            let accepted = io!(self.queue_holders_agent(mint, top_n))?;
-            io!(self.resume(&accepted.value.handle())).map(|value| crate::call::Paid { value, receipt: accepted.receipt })
-        }
-
-        /// Queues wallet similarity (20 credits; 2 to 30 wallets).
-        pub $($async)? fn queue_similarity(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::JobAccepted>, crate::Error> {
-            io!(self.send_paid(&sova_protocol::intel::SimilarityRequest::new(wallets.iter().copied())))
-        }
-
-        /// Queues wallet similarity and waits for the result.
-        pub $($async)? fn similarity_wait(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::SimilarityResult>, crate::Error> {
-            let accepted = io!(self.queue_similarity(wallets))?;
-            io!(self.resume(&accepted.value.similarity_handle())).map(|value| crate::call::Paid { value, receipt: accepted.receipt })
-        }
-
-        /// Queues similarity in the compact agent shape (20 credits).
-        pub $($async)? fn queue_similarity_agent(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::SimilarityAgentJobAccepted>, crate::Error> {
-            io!(self.send_paid(&sova_protocol::intel::SimilarityAgentRequest::new(wallets.iter().copied())))
-        }
-
-        /// Queues agent-shape similarity and waits for the result.
-        pub $($async)? fn similarity_agent_wait(&self, wallets: &[&str]) -> Result<crate::call::Paid<sova_protocol::intel::AgentSimilarityResult>, crate::Error> {
-            let accepted = io!(self.queue_similarity_agent(wallets))?;
-            io!(self.resume(&accepted.value.handle())).map(|value| crate::call::Paid { value, receipt: accepted.receipt })
-        }
-
-        /// Queues the deep bundle (35 credits): holder profiles, then similarity on them.
-        pub $($async)? fn queue_deep(&self, mint: &str, top_n: u32) -> Result<crate::call::Paid<sova_protocol::intel::DeepJobAccepted>, crate::Error> {
-            io!(self.send_paid(&sova_protocol::intel::DeepRequest::new(mint).top_n(top_n)))
-        }
-
-        /// Queues the deep bundle and waits for both halves.
-        pub $($async)? fn deep_wait(
-            &self,
-            mint: &str,
-            top_n: u32,
-        ) -> Result<crate::call::Paid<(sova_protocol::intel::HolderProfilesResult, sova_protocol::intel::SimilarityResult)>, crate::Error> {
-            let accepted = io!(self.queue_deep(mint, top_n))?;
-            let holders = io!(self.resume(&accepted.value.holder_profiles_handle()))?;
-            let similarity = io!(self.resume(&accepted.value.handle()))?;
-            Ok(crate::call::Paid { value: (holders, similarity), receipt: accepted.receipt })
-        }
-
-        /// A job's status (free, no auth).
-        pub $($async)? fn job_status(&self, job_id: &str) -> Result<sova_protocol::intel::JobStatus, crate::Error> {
-            io!(self.send(&sova_protocol::intel::JobStatusRequest::new(job_id)))
-        }
-
-        /// A stored result by key, decoded as `T` (404: not ready or expired).
-        pub $($async)? fn result_by_key<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<T, crate::Error> {
-            io!(self.send(&sova_protocol::intel::ResultByKeyRequest::<T>::new(key)))
-        }
-
-        /// Live pricing (free; `/intel/pricing`, falling back to `/pricing` on 404).
-        pub $($async)? fn pricing(&self) -> Result<serde_json::Value, crate::Error> {
-            let first = sova_protocol::intel::PricingRequest::new();
-            match io!(self.send(&first)) {
-                Err(e) if e.status() == Some(sova_protocol::http::StatusCode::NOT_FOUND) => match first.fallback() {
-                    Some(second) => io!(self.send(&second)),
-                    None => Err(e),
-                },
-                other => other,
-            }
-        }
-
-        /// Polls a job until it completes (progress reported to the callback).
-        pub $($async)? fn wait_job(&self, handle: &sova_protocol::jobs::JobHandle) -> Result<(), crate::Error> {
-            let Some(job_id) = handle.job_id.as_deref() else { return Ok(()) };
-            let poller = sova_protocol::jobs::Poller::new(self.config.poll);
-            let started = std::time::Instant::now();
-            loop {
-                let status = io!(self.job_status(job_id))?;
-                let waited = started.elapsed();
-                if let Some(cb) = &self.config.progress {
-                    cb(&crate::intel::Progress {
-                        job_id: job_id.to_owned(),
-                        status: status.status.to_string(),
-                        percent: status.percent(),
-                        waited,
-                    });
-                }
-                match poller.on_status(&status.state(), waited) {
-                    sova_protocol::jobs::PollDecision::Proceed => return Ok(()),
-                    sova_protocol::jobs::PollDecision::PollAgain(d) => pause!(d),
-                    sova_protocol::jobs::PollDecision::Failed(reason) => {
-                        return Err(crate::Error::JobFailed {
-                            job_id: job_id.to_owned(),
-                            reason: reason.or_else(|| status.error_message().map(str::to_owned)),
-                        });
-                    }
-                    _ => return Err(crate::Error::JobPending { waited, handle: handle.encode() }),
-                }
-            }
-        }
-
-        /// Resumes a job from its handle: waits for it, then fetches the result as `T`.
-        /// For a GET-fallback handle, use [`Self::wallet_hud`]/[`Self::wallet_profile`] again.
-        pub $($async)? fn resume<T: serde::de::DeserializeOwned>(&self, handle: &sova_protocol::jobs::JobHandle) -> Result<T, crate::Error> {
-            io!(self.wait_job(handle))?;
-            let (key, keep_polling) = match &handle.follow_up {
-                sova_protocol::jobs::FollowUp::FetchResult { result_key } => (result_key.clone(), false),
-                sova_protocol::jobs::FollowUp::PollResultKey { result_key } => (result_key.clone(), true),
-                _ => return Err(crate::Error::Config("this handle is a GET fallback: call the wallet method again".into())),
-            };
-            let poller = sova_protocol::jobs::Poller::new(self.config.poll);
-            let started = std::time::Instant::now();
-            loop {
-                match io!(self.result_by_key::<T>(&key)) {
-                    Err(e) if keep_polling && e.status() == Some(sova_protocol::http::StatusCode::NOT_FOUND) => {
-                        match poller.on_result_missing(started.elapsed()) {
-                            sova_protocol::jobs::ResultDecision::PollAgain(d) => pause!(d),
-                            sova_protocol::jobs::ResultDecision::Expired => return Err(crate::Error::ResultExpired { key }),
-                            _ => return Err(crate::Error::JobPending { waited: started.elapsed(), handle: handle.encode() }),
-                        }
-                    }
-                    Err(e) if e.status() == Some(sova_protocol::http::StatusCode::NOT_FOUND) => {
-                        return Err(crate::Error::ResultExpired { key });
-                    }
-                    other => return other,
-                }
-            }
-        }
-    };
+/// A Sova Intel client, generic over how calls run: use [`Client`] (async) or
+/// [`blocking::intel::Client`](crate::blocking::intel::Client). Every method returns
+/// `R::Ret<'_, T>`: a future of `Result<T, Error>` for the async client, `Result<T, Error>`
+/// for the blocking one.
+///
+/// Paid methods return [`Paid<T>`], which derefs to `T` and carries the x402
+/// [`Receipt`](crate::Receipt) when the call paid per call.
+#[derive(Clone)]
+pub struct IntelClient<R> {
+    config: Arc<Config>,
+    runner: R,
 }
 
-pub(crate) use intel_methods;
+impl<R> fmt::Debug for IntelClient<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntelClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runner> IntelClient<R> {
+    /// A builder with the documented defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured from the environment: `SOVA_BASE_URL`, `SOVA_API_KEY`,
+    /// `SOVA_KEYPAIR`, `SOLANA_RPC_URL`.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_builder(ClientBuilder::from_env())
+    }
+
+    /// A client with the default transport.
+    pub fn from_builder(builder: ClientBuilder) -> Result<Self, Error> {
+        let transport = R::default_transport(&builder.timeouts)?;
+        Self::with_transport(builder, transport)
+    }
+
+    /// A client on a transport of your own (a configured HTTP client, a mock, …).
+    pub fn with_transport(
+        builder: ClientBuilder,
+        transport: Arc<R::Transport>,
+    ) -> Result<Self, Error> {
+        Ok(IntelClient {
+            config: Arc::new(builder.config()?),
+            runner: R::new(transport),
+        })
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn run<M: Machine + 'static>(
+        &self,
+        name: &'static str,
+        options: &CallOptions,
+        machine: M,
+    ) -> R::Ret<'_, M::Value> {
+        let config: &Config = &self.config;
+        let cx = Ctx::new(
+            &config.base,
+            config,
+            config.payments.as_ref(),
+            config.settings(options),
+            std::time::Instant::now(),
+        )
+        .with_poll(config.poll, config.progress.clone());
+        self.runner.run(Call::new(name, cx, machine))
+    }
+
+    /// Any endpoint of `sova_protocol`, or a [`RawRequest`](sova_protocol::RawRequest) for
+    /// operations the typed methods do not cover. Paid with x402 when configured.
+    pub fn send<E>(&self, endpoint: &E) -> R::Ret<'_, E::Output>
+    where
+        E: sova_protocol::Endpoint + Clone + Send + 'static,
+        E::Output: Send + 'static,
+    {
+        self.run(
+            endpoint.name(),
+            &CallOptions::default(),
+            crate::flow::Exchange::new(endpoint.clone()).map(Paid::into_inner),
+        )
+    }
+
+    /// [`Self::send`], returning the receipt of an x402 payment with the output.
+    pub fn send_paid<E>(&self, endpoint: &E) -> R::Ret<'_, Paid<E::Output>>
+    where
+        E: sova_protocol::Endpoint + Clone + Send + 'static,
+        E::Output: Send + 'static,
+    {
+        self.send_with(endpoint, &CallOptions::default())
+    }
+
+    /// [`Self::send`] with per-call options (timeouts, retry, a payment cap).
+    pub fn send_with<E>(&self, endpoint: &E, options: &CallOptions) -> R::Ret<'_, Paid<E::Output>>
+    where
+        E: sova_protocol::Endpoint + Clone + Send + 'static,
+        E::Output: Send + 'static,
+    {
+        self.run(
+            endpoint.name(),
+            options,
+            crate::flow::Exchange::new(endpoint.clone()),
+        )
+    }
+
+    /// The wallet HUD (1 credit). A `202` fallback is followed: the job is polled and the
+    /// HUD fetched again with `X-Prepaid-Job-Id`; the payment, made once, rides on the
+    /// re-call.
+    pub fn wallet_hud(&self, address: &str) -> R::Ret<'_, Paid<WalletHud>> {
+        self.wallet_hud_with(address, &CallOptions::default())
+    }
+
+    /// [`Self::wallet_hud`] with per-call options.
+    pub fn wallet_hud_with(
+        &self,
+        address: &str,
+        options: &CallOptions,
+    ) -> R::Ret<'_, Paid<WalletHud>> {
+        self.run(
+            "intel.wallet_hud",
+            options,
+            flows::wallet_get(WalletHudRequest::new(address)),
+        )
+    }
+
+    /// The full wallet profile (5 credits), following a `202` fallback like
+    /// [`Self::wallet_hud`].
+    pub fn wallet_profile(&self, address: &str) -> R::Ret<'_, Paid<WalletProfileResponse>> {
+        self.wallet_profile_with(address, &CallOptions::default())
+    }
+
+    /// [`Self::wallet_profile`] with per-call options.
+    pub fn wallet_profile_with(
+        &self,
+        address: &str,
+        options: &CallOptions,
+    ) -> R::Ret<'_, Paid<WalletProfileResponse>> {
+        self.run(
+            "intel.wallet_profile",
+            options,
+            flows::wallet_get(WalletProfileRequest::new(address)),
+        )
+    }
+
+    /// Per-token PnL of a wallet, one page (3 credits).
+    pub fn wallet_tokens(
+        &self,
+        address: &str,
+        params: TokenPnlParams,
+    ) -> R::Ret<'_, Paid<TokenPnlResponse>> {
+        let mut ep = WalletTokensRequest::new(address);
+        ep.params = params;
+        self.send_paid(&ep)
+    }
+
+    /// HUD for up to 30 wallets (5 credits flat).
+    pub fn batch_hud(&self, wallets: &[&str]) -> R::Ret<'_, Paid<BatchHudResponse>> {
+        self.send_paid(&BatchHudRequest::new(wallets.iter().copied()))
+    }
+
+    /// HUD for up to 30 wallets, following the queued ones: their analysis jobs are polled
+    /// and batch-hud is called once more for them (another 5 credits, as documented, paid
+    /// only after the first call's payment settled); the answers are merged. `receipt` is
+    /// the last payment's, `earlier_receipts` the first's.
+    pub fn batch_hud_complete(&self, wallets: &[&str]) -> R::Ret<'_, Paid<BatchHudResponse>> {
+        let wallets = wallets.iter().map(|w| (*w).to_owned()).collect();
+        self.run(
+            "intel.batch_hud_complete",
+            &CallOptions::default(),
+            flows::batch_hud_complete(wallets),
+        )
+    }
+
+    /// Queues top-holder profiles (20 credits, charged on the `202`) and returns the
+    /// accepted job; follow it with [`Self::resume`].
+    pub fn queue_holders(&self, mint: &str, top_n: u32) -> R::Ret<'_, Paid<JobAccepted>> {
+        self.send_paid(&HoldersRequest::new(mint).top_n(top_n))
+    }
+
+    /// Queues top-holder profiles and waits for the result.
+    pub fn holders_wait(&self, mint: &str, top_n: u32) -> R::Ret<'_, Paid<HolderProfilesResult>> {
+        self.run(
+            "intel.holders_wait",
+            &CallOptions::default(),
+            flows::queue_and_wait(
+                HoldersRequest::new(mint).top_n(top_n),
+                JobAccepted::holder_profiles_handle,
+            ),
+        )
+    }
+
+    /// Queues holder profiles in the compact agent shape (20 credits).
+    pub fn queue_holders_agent(
+        &self,
+        mint: &str,
+        top_n: u32,
+    ) -> R::Ret<'_, Paid<HolderProfilesAgentJobAccepted>> {
+        self.send_paid(&HoldersAgentRequest::new(mint).top_n(top_n))
+    }
+
+    /// Queues agent-shape holder profiles and waits for the result.
+    pub fn holders_agent_wait(
+        &self,
+        mint: &str,
+        top_n: u32,
+    ) -> R::Ret<'_, Paid<AgentHolderProfilesResult>> {
+        self.run(
+            "intel.holders_agent_wait",
+            &CallOptions::default(),
+            flows::queue_and_wait(
+                HoldersAgentRequest::new(mint).top_n(top_n),
+                HolderProfilesAgentJobAccepted::handle,
+            ),
+        )
+    }
+
+    /// Queues wallet similarity (20 credits; 2 to 30 wallets).
+    pub fn queue_similarity(&self, wallets: &[&str]) -> R::Ret<'_, Paid<JobAccepted>> {
+        self.send_paid(&SimilarityRequest::new(wallets.iter().copied()))
+    }
+
+    /// Queues wallet similarity and waits for the result.
+    pub fn similarity_wait(&self, wallets: &[&str]) -> R::Ret<'_, Paid<SimilarityResult>> {
+        self.run(
+            "intel.similarity_wait",
+            &CallOptions::default(),
+            flows::queue_and_wait(
+                SimilarityRequest::new(wallets.iter().copied()),
+                JobAccepted::similarity_handle,
+            ),
+        )
+    }
+
+    /// Queues similarity in the compact agent shape (20 credits).
+    pub fn queue_similarity_agent(
+        &self,
+        wallets: &[&str],
+    ) -> R::Ret<'_, Paid<SimilarityAgentJobAccepted>> {
+        self.send_paid(&SimilarityAgentRequest::new(wallets.iter().copied()))
+    }
+
+    /// Queues agent-shape similarity and waits for the result.
+    pub fn similarity_agent_wait(
+        &self,
+        wallets: &[&str],
+    ) -> R::Ret<'_, Paid<AgentSimilarityResult>> {
+        self.run(
+            "intel.similarity_agent_wait",
+            &CallOptions::default(),
+            flows::queue_and_wait(
+                SimilarityAgentRequest::new(wallets.iter().copied()),
+                SimilarityAgentJobAccepted::handle,
+            ),
+        )
+    }
+
+    /// Queues the deep bundle (35 credits): holder profiles, then similarity on them.
+    pub fn queue_deep(&self, mint: &str, top_n: u32) -> R::Ret<'_, Paid<DeepJobAccepted>> {
+        self.send_paid(&DeepRequest::new(mint).top_n(top_n))
+    }
+
+    /// Queues the deep bundle and waits for both halves.
+    pub fn deep_wait(
+        &self,
+        mint: &str,
+        top_n: u32,
+    ) -> R::Ret<'_, Paid<(HolderProfilesResult, SimilarityResult)>> {
+        self.run(
+            "intel.deep_wait",
+            &CallOptions::default(),
+            flows::deep_wait(DeepRequest::new(mint).top_n(top_n)),
+        )
+    }
+
+    /// A job's status (free).
+    pub fn job_status(&self, job_id: &str) -> R::Ret<'_, JobStatus> {
+        self.send(&JobStatusRequest::new(job_id))
+    }
+
+    /// A stored result by key, decoded as `T` (404: not ready or expired).
+    pub fn result_by_key<T>(&self, key: &str) -> R::Ret<'_, T>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        self.send(&ResultByKeyRequest::<T>::new(key))
+    }
+
+    /// Live pricing (free; `/intel/pricing`, falling back to `/pricing` on 404).
+    pub fn pricing(&self) -> R::Ret<'_, serde_json::Value> {
+        self.run("intel.pricing", &CallOptions::default(), flows::pricing())
+    }
+
+    /// Polls a job until it completes (progress reported to the callback). Free.
+    pub fn wait_job(&self, handle: &sova_protocol::jobs::JobHandle) -> R::Ret<'_, ()> {
+        self.run(
+            "intel.wait_job",
+            &CallOptions::default(),
+            crate::flow::JobWait::new(handle.clone()),
+        )
+    }
+
+    /// Resumes a job from its handle: waits for it, then fetches the result as `T`. Free:
+    /// the job was paid when it was queued, however often it is resumed. For a GET-fallback
+    /// handle, call the wallet method again.
+    pub fn resume<T>(&self, handle: &sova_protocol::jobs::JobHandle) -> R::Ret<'_, T>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        self.run(
+            "intel.resume",
+            &CallOptions::default(),
+            flows::resume::<T>(handle.clone()),
+        )
+    }
+}

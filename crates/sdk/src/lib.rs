@@ -2,13 +2,18 @@
 //! with Solana USDC over x402.
 //!
 //! * `sova::intel::Client` (feature `async`, default) and `sova::blocking::intel::Client`
-//!   (feature `blocking`): every Intel endpoint as a typed method, 202 job follow-ups,
-//!   retries with backoff, timeouts.
-//! * The call logic is one sans-IO state machine ([`call::CallMachine`]) that both clients
-//!   drive with a short loop.
+//!   (feature `blocking`): every Intel endpoint as a typed method, `202` job follow-ups,
+//!   retries with backoff, timeouts, and x402 payments from a Solana wallet under a spend
+//!   policy.
+//! * `sova::sx::Client` and `sova::blocking::sx::Client`: every Sovera SovX endpoint.
+//! * The logic of a call is written once, as sans-IO state machines ([`flow`]); the async
+//!   and blocking [`runner`]s are the only code that differs between the two clients.
 //!
-//! **State (issue 4 in progress):** x402 payments and the SovX clients are not wired in yet;
-//! paid Intel calls work with an API key.
+//! # Money safety
+//!
+//! The spend policy is checked before anything is signed; a payment is signed once per
+//! logical request and rides on every resend and on the documented re-call; its budget is
+//! released only when our own Solana RPC proves it can never land. See [`flow`].
 #![forbid(unsafe_code)]
 // Without a client feature only the shared core is compiled.
 #![cfg_attr(
@@ -17,22 +22,16 @@
 )]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
-#[cfg(feature = "async")]
-mod async_client;
 #[cfg(feature = "blocking")]
 pub mod blocking;
-#[cfg(feature = "blocking")]
-mod blocking_intel;
-#[cfg(feature = "blocking")]
-mod blocking_sx;
 pub mod call;
-#[cfg(any(feature = "async", feature = "blocking"))]
-mod driver;
 mod error;
+pub mod flow;
 pub mod intel;
-mod shell;
+pub mod runner;
 pub mod sx;
 
-pub use error::{Error, PaymentRef, Reached};
+pub use call::{CallOptions, Paid, Receipt};
+pub use error::{Error, PaymentRef, PaymentState, Reached};
 pub use sova_protocol as protocol;
 pub use sova_protocol::transport::Timeouts;

@@ -1,6 +1,6 @@
-//! Sovera SovX clients: configuration shared by both, and the typed methods written once and
-//! instantiated for the async client (`sova::sx::Client`) and the blocking one
-//! (`sova::blocking::sx::Client`).
+//! Sovera SovX: the client, its configuration and builder. One client type,
+//! [`SxClient<R>`], generic over its [`Runner`]: `sova::sx::Client` is the async one and
+//! `sova::blocking::sx::Client` the blocking one; every typed method is written once.
 //!
 //! One client holds the owner key, a user token, or both. Owner operations (onboarding,
 //! tokens, fees, currencies) need the owner key; per-user operations use the user token when
@@ -18,9 +18,17 @@ use sova_protocol::{BaseUrl, Credential, Endpoint};
 use crate::call::{Authorizer, CallOptions, CallSettings};
 use crate::error::Error;
 
-#[cfg(feature = "async")]
-pub use crate::async_client::sx::Client;
 pub use sova_protocol::sovx::*;
+
+use std::sync::Arc;
+
+use crate::flow::{Call, Ctx, Exchange, MachineExt};
+use crate::runner::Runner;
+
+/// The async SovX client (feature `async`). Cheap to clone; derive per-user clients with
+/// [`SxClient::for_user`].
+#[cfg(feature = "async")]
+pub type Client = SxClient<crate::runner::AsyncRunner>;
 
 /// The sandbox base URL (the production URL is not documented).
 pub const DEFAULT_BASE_URL: &str = "https://api.sandbox.sovera.io/sovx/v1";
@@ -89,16 +97,16 @@ impl Config {
     }
 }
 
-/// Adds the credential an endpoint needs; the endpoint's name picks the token placement.
-pub(crate) struct SxAuth<'a> {
-    pub(crate) config: &'a Config,
-    pub(crate) endpoint_name: &'static str,
-}
-
-impl Authorizer for SxAuth<'_> {
-    fn authorize(&self, credential: Credential, headers: &mut HeaderMap) -> Result<(), Error> {
-        if let Some(c) = self.config.credential_for(credential)? {
-            let placement = self.config.placement.for_endpoint(self.endpoint_name);
+impl Authorizer for Config {
+    /// Adds the credential an endpoint needs; the endpoint's name picks the token placement.
+    fn authorize(
+        &self,
+        credential: Credential,
+        endpoint: &'static str,
+        headers: &mut HeaderMap,
+    ) -> Result<(), Error> {
+        if let Some(c) = self.credential_for(credential)? {
+            let placement = self.placement.for_endpoint(endpoint);
             c.apply(headers, placement)?;
         }
         Ok(())
@@ -208,20 +216,16 @@ impl ClientBuilder {
         })
     }
 
-    pub(crate) fn timeouts_ref(&self) -> &Timeouts {
-        &self.timeouts
-    }
-
     /// Builds the async client with the default transport.
     #[cfg(feature = "async")]
-    pub fn build(self) -> Result<crate::async_client::sx::Client, Error> {
-        crate::async_client::sx::Client::from_builder(self)
+    pub fn build(self) -> Result<Client, Error> {
+        SxClient::from_builder(self)
     }
 
     /// Builds the blocking client with the default transport.
     #[cfg(feature = "blocking")]
-    pub fn build_blocking(self) -> Result<crate::blocking_sx::Client, Error> {
-        crate::blocking_sx::Client::from_builder(self)
+    pub fn build_blocking(self) -> Result<crate::blocking::sx::Client, Error> {
+        SxClient::from_builder(self)
     }
 }
 
@@ -230,146 +234,212 @@ pub(crate) fn trace_id() -> String {
     format!("sova-rs-{:016x}", crate::call::jitter_seed())
 }
 
-/// Sends an endpoint: shared by both clients through `io!`.
-pub(crate) fn prepare<'e, E: Endpoint>(
-    config: &Config,
-    endpoint: &'e E,
-    options: &CallOptions,
-) -> Result<crate::call::CallMachine<'e, E>, Error> {
-    let auth = SxAuth {
-        config,
-        endpoint_name: endpoint.name(),
-    };
-    crate::call::CallMachine::new(
-        endpoint,
-        &config.base,
-        &auth,
-        &config.settings(options),
-        std::time::Instant::now(),
-    )
-}
-
-/// Declares one typed method per SovX endpoint, for either client.
+/// Declares one typed method per SovX endpoint from a table: name, arguments, endpoint type
+/// and constructor. Each method is one line: build the endpoint, run it.
 macro_rules! sx_methods {
-    ($($async:ident)?) => {
-        /// Any endpoint of `sova_protocol` (SovX or raw), as is.
-        pub $($async)? fn send<E: sova_protocol::Endpoint>(&self, endpoint: &E) -> Result<E::Output, crate::Error> {
-            io!(self.send_with(endpoint, &crate::call::CallOptions::default())).map(crate::call::Paid::into_inner)
-        }
-
-        /// [`Self::send`] with per-request options.
-        pub $($async)? fn send_with<E: sova_protocol::Endpoint>(
-            &self,
-            endpoint: &E,
-            options: &crate::call::CallOptions,
-        ) -> Result<crate::call::Paid<E::Output>, crate::Error> {
-            let machine = crate::sx::prepare(&self.config, endpoint, options)?;
-            io!(self.drive(machine))
-        }
-
-        crate::sx::sx_methods!(@each [$($async)?]
-            /// `GET /health` (no auth, no envelope).
-            health() -> HealthRequest = HealthRequest::new();
-            /// Issues a user token (owner); a new token invalidates the previous one.
-            issue_user_token(user_id: &str) -> GenerateUserTokenRequest = GenerateUserTokenRequest::new(user_id);
-            /// Issues tokens for several users in one call (owner).
-            issue_user_tokens(user_ids: &[&str]) -> GenerateUserTokensRequest = GenerateUserTokensRequest::new(user_ids.iter().copied());
-            /// Creates a user (owner); it starts `PENDING`.
-            create_user(user: NewUser) -> CreateUserRequest = CreateUserRequest::new(user);
-            /// Reads a user (owner). Unconfirmed path.
-            get_user(user_id: &str) -> GetUserRequest = GetUserRequest::new(user_id);
-            /// Updates a user (owner). Unconfirmed path.
-            update_user(user_id: &str, update: UserUpdate) -> UpdateUserRequest = UpdateUserRequest::new(user_id, update);
-            /// Activates a user (owner). Unconfirmed path.
-            activate_user(user_id: &str) -> ActivateUserRequest = ActivateUserRequest::new(user_id);
-            /// Deactivates a user (owner). Unconfirmed path.
-            deactivate_user(user_id: &str) -> DeactivateUserRequest = DeactivateUserRequest::new(user_id);
-            /// Soft-deletes a user (owner). Unconfirmed path.
-            delete_user(user_id: &str) -> DeleteUserRequest = DeleteUserRequest::new(user_id);
-            /// Lists monetization settings (owner).
-            list_fees() -> ListMonetizationSettingsRequest = ListMonetizationSettingsRequest::new();
-            /// Reads a monetization setting (owner). Unconfirmed path.
-            get_fee(setting_id: &str) -> GetMonetizationSettingRequest = GetMonetizationSettingRequest::new(setting_id);
-            /// Creates a monetization setting (owner). Unconfirmed path.
-            create_fee(feature: FeatureCode, method: MethodCode, amount: Decimal) -> CreateMonetizationSettingRequest = CreateMonetizationSettingRequest::new(feature, method, amount);
-            /// Updates a monetization setting's amount (owner). Unconfirmed path.
-            update_fee(setting_id: &str, amount: Decimal) -> UpdateMonetizationSettingRequest = UpdateMonetizationSettingRequest::new(setting_id, amount);
-            /// Deletes a monetization setting (owner). Unconfirmed path.
-            delete_fee(setting_id: &str) -> DeleteMonetizationSettingRequest = DeleteMonetizationSettingRequest::new(setting_id);
-            /// The owner account's balances.
-            owner_balance() -> OwnerBalanceRequest = OwnerBalanceRequest::new();
-            /// The owner account's transactions.
-            owner_transactions() -> OwnerTransactionsRequest = OwnerTransactionsRequest::new();
-            /// Supported currencies.
-            currencies() -> ListCurrenciesRequest = ListCurrenciesRequest::new();
-            /// Trading pairs. Unconfirmed path.
-            trading_pairs() -> ListTradingPairsRequest = ListTradingPairsRequest::new();
-            /// Creates a wallet for an active user.
-            create_wallet(user_id: &str, wallet: NewWallet) -> CreateWalletRequest = CreateWalletRequest::new(user_id, wallet);
-            /// Lists a user's wallets.
-            list_wallets(user_id: &str) -> ListWalletsRequest = ListWalletsRequest::new(user_id);
-            /// A wallet's balances. Unconfirmed path.
-            wallet_balances(wallet_id: &str) -> WalletBalancesRequest = WalletBalancesRequest::new(wallet_id);
-            /// A wallet's transactions. Unconfirmed path.
-            wallet_transactions(wallet_id: &str) -> WalletTransactionsRequest = WalletTransactionsRequest::new(wallet_id);
-            /// Creates (or returns) a deposit address. Unconfirmed path suffix.
-            create_address(wallet_id: &str, currency: &str, network: &str) -> CreateAddressRequest = CreateAddressRequest::new(wallet_id, currency, network);
-            /// Lists a wallet's addresses. Unconfirmed path.
-            list_addresses(wallet_id: &str) -> ListAddressesRequest = ListAddressesRequest::new(wallet_id);
-            /// A user's balances across wallets.
-            user_balance(user_id: &str) -> UserBalanceRequest = UserBalanceRequest::new(user_id);
-            /// A user's transactions across wallets.
-            user_transactions(user_id: &str) -> UserTransactionsRequest = UserTransactionsRequest::new(user_id);
-            /// Requests a quote for `amount` of the quote currency (user token).
-            quote_amount(wallet_id: &str, pair: &str, side: Side, amount: Decimal) -> QuoteRequest = QuoteRequest::amount(wallet_id, pair, side, amount);
-            /// Requests a quote for `quantity` of the base currency (user token).
-            quote_quantity(wallet_id: &str, pair: &str, side: Side, quantity: Decimal) -> QuoteRequest = QuoteRequest::quantity(wallet_id, pair, side, quantity);
-            /// Places an order against a quote (user token). Unconfirmed path.
-            place_order(wallet_id: &str, quote_id: &str) -> PlaceOrderRequest = PlaceOrderRequest::new(wallet_id, quote_id);
-            /// Initiates a withdrawal; a code is emailed to the user.
-            initiate_withdrawal(user_id: &str, currency: &str, amount: Decimal, address: &str) -> InitiateWithdrawalRequest = InitiateWithdrawalRequest::new(user_id, currency, amount, address);
-            /// Confirms a withdrawal with its code. Unconfirmed path.
-            confirm_withdrawal(user_id: &str, withdrawal_id: &str, code: &str) -> ConfirmWithdrawalRequest = ConfirmWithdrawalRequest::new(user_id, withdrawal_id, code);
-            /// Resends a withdrawal code. Unconfirmed path.
-            resend_withdrawal_code(user_id: &str, withdrawal_id: &str) -> ResendWithdrawalCodeRequest = ResendWithdrawalCodeRequest::new(user_id, withdrawal_id);
-            /// Reads a withdrawal. Unconfirmed path.
-            get_withdrawal(user_id: &str, withdrawal_id: &str) -> GetWithdrawalRequest = GetWithdrawalRequest::new(user_id, withdrawal_id);
-            /// Lists withdrawals. Unconfirmed path.
-            list_withdrawals(user_id: &str) -> ListWithdrawalsRequest = ListWithdrawalsRequest::new(user_id);
-            /// Cancels a pending withdrawal. Unconfirmed path.
-            cancel_withdrawal(user_id: &str, withdrawal_id: &str) -> CancelWithdrawalRequest = CancelWithdrawalRequest::new(user_id, withdrawal_id);
-            /// Creates a wallet-to-wallet transfer (user token). Unconfirmed path.
-            create_transfer(wallet_id: &str, transfer: NewTransfer) -> CreateTransferRequest = CreateTransferRequest::new(wallet_id, transfer);
-            /// Confirms a transfer with its code. Unconfirmed path.
-            confirm_transfer(wallet_id: &str, transfer_id: &str, code: &str) -> ConfirmTransferRequest = ConfirmTransferRequest::new(wallet_id, transfer_id, code);
-            /// Resends a transfer code. Unconfirmed path.
-            resend_transfer_code(wallet_id: &str, transfer_id: &str) -> ResendTransferCodeRequest = ResendTransferCodeRequest::new(wallet_id, transfer_id);
-            /// Cancels a pending transfer. Unconfirmed path.
-            cancel_transfer(wallet_id: &str, transfer_id: &str) -> CancelTransferRequest = CancelTransferRequest::new(wallet_id, transfer_id);
-            /// Lists a wallet's transfers. Unconfirmed path.
-            list_transfers(wallet_id: &str) -> ListTransfersRequest = ListTransfersRequest::new(wallet_id);
-            /// Reads a transfer. Unconfirmed path.
-            get_transfer(wallet_id: &str, transfer_id: &str) -> GetTransferRequest = GetTransferRequest::new(wallet_id, transfer_id);
-        );
-    };
-    (@each $kw:tt $(
+    ($(
         $(#[$doc:meta])*
         $name:ident ( $($arg:ident : $ty:ty),* ) -> $ep:ident = $ctor:expr;
     )*) => {
         $(
-            crate::sx::sx_methods!(@one $kw $(#[$doc])* $name ( $($arg : $ty),* ) -> $ep = $ctor;);
-        )*
-    };
-    (@one [$($async:ident)?] $(#[$doc:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ep:ident = $ctor:expr;) => {
             $(#[$doc])*
-            pub $($async)? fn $name(&self $(, $arg: $ty)*) -> Result<<sova_protocol::sovx::$ep as sova_protocol::Endpoint>::Output, crate::Error> {
-                #[allow(unused_imports)]
-                use sova_protocol::sovx::*;
-                let mut endpoint = $ctor;
-                sova_protocol::sovx::SxEndpoint::set_trace_id_if_absent(&mut endpoint, crate::sx::trace_id);
-                io!(self.send(&endpoint))
+            pub fn $name(&self $(, $arg: $ty)*) -> R::Ret<'_, <$ep as Endpoint>::Output> {
+                self.typed($ctor)
             }
+        )*
     };
 }
 
-pub(crate) use sx_methods;
+/// A SovX client, generic over how calls run: use [`Client`] (async) or
+/// [`blocking::sx::Client`](crate::blocking::sx::Client). Every method returns
+/// `R::Ret<'_, T>`: a future of `Result<T, Error>` for the async client, `Result<T, Error>`
+/// for the blocking one.
+#[derive(Clone)]
+pub struct SxClient<R> {
+    config: Arc<Config>,
+    runner: R,
+}
+
+impl<R> fmt::Debug for SxClient<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SxClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runner> SxClient<R> {
+    /// A builder with the documented defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured from the environment: `SOVX_BASE_URL`, `SOVX_OWNER_KEY`,
+    /// `SOVX_USER_TOKEN`.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_builder(ClientBuilder::from_env())
+    }
+
+    /// A client with the default transport.
+    pub fn from_builder(builder: ClientBuilder) -> Result<Self, Error> {
+        let transport = R::default_transport(&builder.timeouts)?;
+        Self::with_transport(builder, transport)
+    }
+
+    /// A client on a transport of your own (a configured HTTP client, a mock, …).
+    pub fn with_transport(
+        builder: ClientBuilder,
+        transport: Arc<R::Transport>,
+    ) -> Result<Self, Error> {
+        Ok(SxClient {
+            config: Arc::new(builder.config()?),
+            runner: R::new(transport),
+        })
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A client acting as the user whose token this is; it shares this client's connections.
+    pub fn for_user(&self, token: UserToken) -> Self {
+        SxClient {
+            config: Arc::new(self.config.for_user(token)),
+            runner: self.runner.clone(),
+        }
+    }
+
+    /// Any endpoint of `sova_protocol` (SovX or raw), as is.
+    pub fn send<E>(&self, endpoint: &E) -> R::Ret<'_, E::Output>
+    where
+        E: Endpoint + Clone + Send + 'static,
+        E::Output: Send + 'static,
+    {
+        self.run(endpoint.clone(), &CallOptions::default())
+    }
+
+    /// [`Self::send`] with per-request options.
+    pub fn send_with<E>(&self, endpoint: &E, options: &CallOptions) -> R::Ret<'_, E::Output>
+    where
+        E: Endpoint + Clone + Send + 'static,
+        E::Output: Send + 'static,
+    {
+        self.run(endpoint.clone(), options)
+    }
+
+    fn run<E>(&self, endpoint: E, options: &CallOptions) -> R::Ret<'_, E::Output>
+    where
+        E: Endpoint + Send + 'static,
+        E::Output: Send + 'static,
+    {
+        let config: &Config = &self.config;
+        let name = endpoint.name();
+        let cx = Ctx::new(
+            &config.base,
+            config,
+            None,
+            config.settings(options),
+            std::time::Instant::now(),
+        );
+        self.runner.run(Call::new(
+            name,
+            cx,
+            Exchange::new(endpoint).map(crate::call::Paid::into_inner),
+        ))
+    }
+
+    fn typed<E>(&self, mut endpoint: E) -> R::Ret<'_, E::Output>
+    where
+        E: SxEndpoint + Send + 'static,
+        E::Output: Send + 'static,
+    {
+        endpoint.set_trace_id_if_absent(trace_id);
+        self.run(endpoint, &CallOptions::default())
+    }
+
+    sx_methods! {
+        /// `GET /health` (no auth, no envelope).
+        health() -> HealthRequest = HealthRequest::new();
+        /// Issues a user token (owner); a new token invalidates the previous one.
+        issue_user_token(user_id: &str) -> GenerateUserTokenRequest = GenerateUserTokenRequest::new(user_id);
+        /// Issues tokens for several users in one call (owner).
+        issue_user_tokens(user_ids: &[&str]) -> GenerateUserTokensRequest = GenerateUserTokensRequest::new(user_ids.iter().copied());
+        /// Creates a user (owner); it starts `PENDING`.
+        create_user(user: NewUser) -> CreateUserRequest = CreateUserRequest::new(user);
+        /// Reads a user (owner). Unconfirmed path.
+        get_user(user_id: &str) -> GetUserRequest = GetUserRequest::new(user_id);
+        /// Updates a user (owner). Unconfirmed path.
+        update_user(user_id: &str, update: UserUpdate) -> UpdateUserRequest = UpdateUserRequest::new(user_id, update);
+        /// Activates a user (owner). Unconfirmed path.
+        activate_user(user_id: &str) -> ActivateUserRequest = ActivateUserRequest::new(user_id);
+        /// Deactivates a user (owner). Unconfirmed path.
+        deactivate_user(user_id: &str) -> DeactivateUserRequest = DeactivateUserRequest::new(user_id);
+        /// Soft-deletes a user (owner). Unconfirmed path.
+        delete_user(user_id: &str) -> DeleteUserRequest = DeleteUserRequest::new(user_id);
+        /// Lists monetization settings (owner).
+        list_fees() -> ListMonetizationSettingsRequest = ListMonetizationSettingsRequest::new();
+        /// Reads a monetization setting (owner). Unconfirmed path.
+        get_fee(setting_id: &str) -> GetMonetizationSettingRequest = GetMonetizationSettingRequest::new(setting_id);
+        /// Creates a monetization setting (owner). Unconfirmed path.
+        create_fee(feature: FeatureCode, method: MethodCode, amount: Decimal) -> CreateMonetizationSettingRequest = CreateMonetizationSettingRequest::new(feature, method, amount);
+        /// Updates a monetization setting's amount (owner). Unconfirmed path.
+        update_fee(setting_id: &str, amount: Decimal) -> UpdateMonetizationSettingRequest = UpdateMonetizationSettingRequest::new(setting_id, amount);
+        /// Deletes a monetization setting (owner). Unconfirmed path.
+        delete_fee(setting_id: &str) -> DeleteMonetizationSettingRequest = DeleteMonetizationSettingRequest::new(setting_id);
+        /// The owner account's balances.
+        owner_balance() -> OwnerBalanceRequest = OwnerBalanceRequest::new();
+        /// The owner account's transactions.
+        owner_transactions() -> OwnerTransactionsRequest = OwnerTransactionsRequest::new();
+        /// Supported currencies.
+        currencies() -> ListCurrenciesRequest = ListCurrenciesRequest::new();
+        /// Trading pairs. Unconfirmed path.
+        trading_pairs() -> ListTradingPairsRequest = ListTradingPairsRequest::new();
+        /// Creates a wallet for an active user.
+        create_wallet(user_id: &str, wallet: NewWallet) -> CreateWalletRequest = CreateWalletRequest::new(user_id, wallet);
+        /// Lists a user's wallets.
+        list_wallets(user_id: &str) -> ListWalletsRequest = ListWalletsRequest::new(user_id);
+        /// A wallet's balances. Unconfirmed path.
+        wallet_balances(wallet_id: &str) -> WalletBalancesRequest = WalletBalancesRequest::new(wallet_id);
+        /// A wallet's transactions. Unconfirmed path.
+        wallet_transactions(wallet_id: &str) -> WalletTransactionsRequest = WalletTransactionsRequest::new(wallet_id);
+        /// Creates (or returns) a deposit address. Unconfirmed path suffix.
+        create_address(wallet_id: &str, currency: &str, network: &str) -> CreateAddressRequest = CreateAddressRequest::new(wallet_id, currency, network);
+        /// Lists a wallet's addresses. Unconfirmed path.
+        list_addresses(wallet_id: &str) -> ListAddressesRequest = ListAddressesRequest::new(wallet_id);
+        /// A user's balances across wallets.
+        user_balance(user_id: &str) -> UserBalanceRequest = UserBalanceRequest::new(user_id);
+        /// A user's transactions across wallets.
+        user_transactions(user_id: &str) -> UserTransactionsRequest = UserTransactionsRequest::new(user_id);
+        /// Requests a quote for `amount` of the quote currency (user token).
+        quote_amount(wallet_id: &str, pair: &str, side: Side, amount: Decimal) -> QuoteRequest = QuoteRequest::amount(wallet_id, pair, side, amount);
+        /// Requests a quote for `quantity` of the base currency (user token).
+        quote_quantity(wallet_id: &str, pair: &str, side: Side, quantity: Decimal) -> QuoteRequest = QuoteRequest::quantity(wallet_id, pair, side, quantity);
+        /// Places an order against a quote (user token). Unconfirmed path.
+        place_order(wallet_id: &str, quote_id: &str) -> PlaceOrderRequest = PlaceOrderRequest::new(wallet_id, quote_id);
+        /// Initiates a withdrawal; a code is emailed to the user.
+        initiate_withdrawal(user_id: &str, currency: &str, amount: Decimal, address: &str) -> InitiateWithdrawalRequest = InitiateWithdrawalRequest::new(user_id, currency, amount, address);
+        /// Confirms a withdrawal with its code. Unconfirmed path.
+        confirm_withdrawal(user_id: &str, withdrawal_id: &str, code: &str) -> ConfirmWithdrawalRequest = ConfirmWithdrawalRequest::new(user_id, withdrawal_id, code);
+        /// Resends a withdrawal code. Unconfirmed path.
+        resend_withdrawal_code(user_id: &str, withdrawal_id: &str) -> ResendWithdrawalCodeRequest = ResendWithdrawalCodeRequest::new(user_id, withdrawal_id);
+        /// Reads a withdrawal. Unconfirmed path.
+        get_withdrawal(user_id: &str, withdrawal_id: &str) -> GetWithdrawalRequest = GetWithdrawalRequest::new(user_id, withdrawal_id);
+        /// Lists withdrawals. Unconfirmed path.
+        list_withdrawals(user_id: &str) -> ListWithdrawalsRequest = ListWithdrawalsRequest::new(user_id);
+        /// Cancels a pending withdrawal. Unconfirmed path.
+        cancel_withdrawal(user_id: &str, withdrawal_id: &str) -> CancelWithdrawalRequest = CancelWithdrawalRequest::new(user_id, withdrawal_id);
+        /// Creates a wallet-to-wallet transfer (user token). Unconfirmed path.
+        create_transfer(wallet_id: &str, transfer: NewTransfer) -> CreateTransferRequest = CreateTransferRequest::new(wallet_id, transfer);
+        /// Confirms a transfer with its code. Unconfirmed path.
+        confirm_transfer(wallet_id: &str, transfer_id: &str, code: &str) -> ConfirmTransferRequest = ConfirmTransferRequest::new(wallet_id, transfer_id, code);
+        /// Resends a transfer code. Unconfirmed path.
+        resend_transfer_code(wallet_id: &str, transfer_id: &str) -> ResendTransferCodeRequest = ResendTransferCodeRequest::new(wallet_id, transfer_id);
+        /// Cancels a pending transfer. Unconfirmed path.
+        cancel_transfer(wallet_id: &str, transfer_id: &str) -> CancelTransferRequest = CancelTransferRequest::new(wallet_id, transfer_id);
+        /// Lists a wallet's transfers. Unconfirmed path.
+        list_transfers(wallet_id: &str) -> ListTransfersRequest = ListTransfersRequest::new(wallet_id);
+        /// Reads a transfer. Unconfirmed path.
+        get_transfer(wallet_id: &str, transfer_id: &str) -> GetTransferRequest = GetTransferRequest::new(wallet_id, transfer_id);
+    }
+}

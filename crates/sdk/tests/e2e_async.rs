@@ -254,13 +254,15 @@ async fn a_drop_after_settlement_is_reported_never_repaid() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_price_change_pays_once_more_and_nothing_is_lost() {
+async fn a_price_change_is_not_paid_twice_without_proof() {
     let sb = sandbox(Mode::Sova).await;
     let kp = Keypair::from_seed([8; 32]);
     sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
-    let client = x402_client(&sb, payer(8, 1_000_000, 5_000_000));
-    // Learn the HUD price, then make the cached one wrong by remembering the tokens price
-    // under the HUD route: the server refuses the underpayment, nothing moves, one re-pay.
+    let policy = payer(8, 1_000_000, 5_000_000);
+    let client = x402_client(&sb, policy.clone());
+    // Learn the HUD price, then make the cached one wrong: the server refuses the
+    // underpayment and says nothing was charged. That is only its word: the SDK keeps the
+    // payment reserved and reports it, and signs nothing more in this call.
     client.wallet_hud(WALLET).await.unwrap();
     let cheap = sova::protocol::x402::PaymentRequired {
         x402_version: 2,
@@ -277,15 +279,29 @@ async fn a_price_change_pays_once_more_and_nothing_is_lost() {
         extensions: None,
     };
     let cache = &client.config().payments().unwrap().cache;
-    cache.remember(&format!("GET /api/v1/intel/wallet/{WALLET}/hud"), cheap);
+    cache.remember(
+        &sova::call::RequirementCache::key("127.0.0.1", "intel.wallet_hud"),
+        cheap,
+    );
     let before = sb.usdc_balance(&kp.pubkey());
+    let e = client.wallet_hud(WALLET).await.unwrap_err();
+    assert!(e.may_have_charged(), "{e}");
+    assert_eq!(e.payment().unwrap().amount, 1_000);
+    assert_eq!(
+        sb.usdc_balance(&kp.pubkey()),
+        before,
+        "nothing moved on chain"
+    );
+    assert_eq!(sb.payments().len(), 1, "one payment on the ledger");
+    assert_eq!(
+        policy.policy().spent(&sova_x402::programs::USDC_MAINNET),
+        15_000 + 1_000,
+        "the budget keeps the unproven payment"
+    );
+    // The refusal refreshed the cached price: the next call pays the right amount once.
     let hud = client.wallet_hud(WALLET).await.unwrap();
     assert_eq!(hud.receipt.as_ref().unwrap().amount, 15_000);
-    assert_eq!(
-        before - sb.usdc_balance(&kp.pubkey()),
-        15_000,
-        "the refused underpayment moved nothing"
-    );
+    assert_eq!(before - sb.usdc_balance(&kp.pubkey()), 15_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

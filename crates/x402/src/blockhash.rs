@@ -12,6 +12,9 @@ pub struct LatestBlockhash {
     pub blockhash: Hash,
     /// `lastValidBlockHeight`, when the source said.
     pub last_valid_block_height: Option<u64>,
+    /// The slot of the RPC answer (`context.slot`), when known: a transaction signed over
+    /// this blockhash lands at this slot or later, which bounds a search for it.
+    pub context_slot: Option<u64>,
 }
 
 impl LatestBlockhash {
@@ -20,6 +23,7 @@ impl LatestBlockhash {
         LatestBlockhash {
             blockhash,
             last_valid_block_height: None,
+            context_slot: None,
         }
     }
 
@@ -128,6 +132,7 @@ mod tests {
         let h = LatestBlockhash {
             blockhash: Hash::new_from_array([1; 32]),
             last_valid_block_height: Some(10),
+            context_slot: None,
         };
         c.store(h, t0);
         assert_eq!(c.get(t0 + Duration::from_secs(19)), Some(h));

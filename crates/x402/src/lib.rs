@@ -101,11 +101,14 @@ pub use keys::{KeyError, Keypair, Signer, SignerError, default_keypair_path};
 pub use mint::{MintError, MintInfo, MintRegistry, TokenProgram};
 pub use nonce::{NonceError, NonceSource, OsNonce, SeededNonce, nonce_hex};
 pub use payer::{
-    AssetConfig, Payer, PayerBuilder, Preference, PrepareContext, Prepared, PreparedPayment,
-    SelfPaid, SelfPaidLayout,
+    AssetConfig, PAYMENT_IDENTIFIER, Payer, PayerBuilder, Preference, PrepareContext, Prepared,
+    PreparedPayment, SelfPaid, SelfPaidLayout,
 };
 pub use policy::{AssetLimits, PolicyRefusal, Reservation, SpendPolicy, SpendPolicyBuilder};
-pub use record::{Evidence, PaymentMode, PaymentRecord, ReconcileCalls, Reconciliation};
+pub use record::{
+    Evidence, MAX_SIGNATURE_PAGES, PaymentMode, PaymentRecord, ReconcileCalls, Reconciliation,
+    SIGNATURE_PAGE, memo_matches,
+};
 pub use verify::{
     Against, Check, Report, VerifyOptions, verify, verify_payload, verify_transaction,
 };

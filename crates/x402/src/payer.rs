@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use solana_pubkey::Pubkey;
 use sova_protocol::x402::{
-    PayloadShape, PaymentPayload, PaymentRequired, PaymentRequirements, SCHEME_EXACT, networks,
+    PayloadShape, PaymentPayload, PaymentRequired, PaymentRequirements, RawJson, SCHEME_EXACT,
+    networks,
 };
 
 use crate::blockhash::{BlockhashCache, BlockhashSource, LatestBlockhash};
@@ -266,6 +267,7 @@ pub struct PayerBuilder {
     shape: PayloadShape,
     host_shapes: HashMap<String, PayloadShape>,
     always_verify_signatures: bool,
+    trust_requirement_blockhash: bool,
 }
 
 impl fmt::Debug for PayerBuilder {
@@ -297,6 +299,7 @@ impl Default for PayerBuilder {
             shape: PayloadShape::Hybrid,
             host_shapes: HashMap::new(),
             always_verify_signatures: false,
+            trust_requirement_blockhash: false,
         }
     }
 }
@@ -414,6 +417,18 @@ impl PayerBuilder {
         self
     }
 
+    /// Signs over the server's `extra.recentBlockhash` when a requirement carries one
+    /// (default `false`: the blockhash always comes from our own RPC, through the cache).
+    ///
+    /// A server-supplied blockhash saves nothing in steady state (the cache already serves
+    /// it) and its `extra.lastValidBlockHeight` cannot be trusted, so a payment signed over it
+    /// can never be proven expired: an ambiguous outcome then always ends as
+    /// "may have been charged".
+    pub fn trust_requirement_blockhash(mut self, on: bool) -> Self {
+        self.trust_requirement_blockhash = on;
+        self
+    }
+
     /// The payer.
     pub fn build(self) -> Result<Payer, Error> {
         let signer = self.signer.ok_or_else(|| {
@@ -472,6 +487,7 @@ impl PayerBuilder {
             host_shapes: self.host_shapes,
             verify_options,
             recent: Mutex::new(RecentSignatures::default()),
+            trust_requirement_blockhash: self.trust_requirement_blockhash,
         })
     }
 }
@@ -525,6 +541,7 @@ pub struct Payer {
     host_shapes: HashMap<String, PayloadShape>,
     verify_options: VerifyOptions,
     recent: Mutex<RecentSignatures>,
+    trust_requirement_blockhash: bool,
 }
 
 impl fmt::Debug for Payer {
@@ -732,6 +749,7 @@ impl Payer {
                 LatestBlockhash {
                     blockhash: hash,
                     last_valid_block_height,
+                    context_slot: None,
                 },
                 BlockhashSource::Requirement,
             ));
@@ -801,9 +819,11 @@ impl Payer {
             }
             let mut skip_requirement_hash = false;
             loop {
-                let Some((blockhash, source)) =
-                    self.resolve_blockhash(c.req, ctx, skip_requirement_hash)
-                else {
+                let Some((blockhash, source)) = self.resolve_blockhash(
+                    c.req,
+                    ctx,
+                    skip_requirement_hash || !self.trust_requirement_blockhash,
+                ) else {
                     return Ok(Prepared::NeedBlockhash(GetLatestBlockhash));
                 };
                 let reservation = match self.policy.reserve(
@@ -859,9 +879,25 @@ impl Payer {
         reservation: Reservation,
         ctx: &PrepareContext<'_>,
     ) -> Result<Attempt, Error> {
+        let mut unit_limit_nonce = None;
         let (memo, nonce) = match (c.layout, c.seller_memo) {
             (Layout::Minimal, _) => (None, None),
-            (_, Some(m)) => (Some(m.to_owned()), None),
+            (_, Some(m)) => {
+                // The seller's memo must be the Memo data, so it cannot carry our nonce: the
+                // nonce goes into the compute-unit limit instead (up to 4,095 units above
+                // the configured limit), which keeps concurrent payments distinct.
+                match self.nonces.next_nonce() {
+                    Ok(n) => {
+                        let bump = u32::from(u16::from_le_bytes([n[0], n[1]]) & 0x0fff);
+                        unit_limit_nonce = Some(bump);
+                        (Some(m.to_owned()), Some(format!("cu+{bump}")))
+                    }
+                    Err(e) => {
+                        reservation.release();
+                        return Err(e.into());
+                    }
+                }
+            }
             (_, None) => match self.nonces.next_nonce() {
                 Ok(n) => {
                     let hex = nonce_hex(&n);
@@ -873,11 +909,17 @@ impl Payer {
                 }
             },
         };
-        let compute_budget = match c.layout {
+        let mut compute_budget = match c.layout {
             Layout::Sponsored { .. } => Some(self.compute_budget),
             Layout::SelfPaid if self.self_paid_compute_budget => Some(self.compute_budget),
             _ => None,
         };
+        if let (Some(b), Some(bump)) = (compute_budget.as_mut(), unit_limit_nonce) {
+            b.unit_limit = b
+                .unit_limit
+                .saturating_add(bump)
+                .min(ComputeBudget::MAX_UNIT_LIMIT);
+        }
         let mut spec = PaymentSpec {
             layout: c.layout,
             mint: info,
@@ -920,7 +962,18 @@ impl Payer {
             return Ok(Attempt::Duplicate(reservation));
         };
         let shape = self.shape_for(ctx.host);
-        let payload = PaymentPayload::new(Some(required), c.req, signed.to_base64());
+        let mut payload = PaymentPayload::new(Some(required), c.req, signed.to_base64());
+        let payment_id = match payment_identifier(required, &*self.nonces) {
+            Ok(Some((id, extensions))) => {
+                payload.extensions = Some(extensions);
+                Some(id)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                reservation.release();
+                return Err(e);
+            }
+        };
         let header = payload.encode(shape);
         let report = verify(Against::Required(required), &header, &self.verify_options);
         if !report.passed() {
@@ -949,8 +1002,10 @@ impl Payer {
             blockhash: blockhash.blockhash.to_string(),
             blockhash_source: source,
             last_valid_block_height: blockhash.last_valid_block_height,
+            blockhash_slot: blockhash.context_slot,
             transaction_signature: (fee_payer == self.payer_key).then(|| payer_signature.clone()),
             payer_signature,
+            payment_id,
         };
         Ok(Attempt::Ready(Box::new(PreparedPayment {
             header,
@@ -962,6 +1017,42 @@ impl Payer {
             reservation,
         })))
     }
+}
+
+/// The `payment-identifier` extension key.
+pub const PAYMENT_IDENTIFIER: &str = "payment-identifier";
+
+/// When the challenge advertises the `payment-identifier` extension: a fresh id
+/// (`pay_` + 32 hex digits) and the challenge's `extensions` echoed with `info.id` added.
+/// The id rides in the signed header, so every resend of the payment carries the same one.
+fn payment_identifier(
+    required: &PaymentRequired,
+    nonces: &dyn NonceSource,
+) -> Result<Option<(String, RawJson)>, Error> {
+    let Some(ext) = &required.extensions else {
+        return Ok(None);
+    };
+    let mut value = ext.to_value();
+    let Some(entry) = value.get_mut(PAYMENT_IDENTIFIER) else {
+        return Ok(None);
+    };
+    let id = format!("pay_{}", nonce_hex(&nonces.next_nonce()?));
+    match entry {
+        serde_json::Value::Object(map) => {
+            let info = map
+                .entry("info")
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+            if let serde_json::Value::Object(info) = info {
+                info.insert("id".into(), serde_json::Value::String(id.clone()));
+            } else {
+                *info = serde_json::json!({ "id": id });
+            }
+        }
+        other => *other = serde_json::json!({ "info": { "id": id } }),
+    }
+    let raw = RawJson::from_string(value.to_string())
+        .map_err(|e| Error::Config(format!("extensions could not be encoded: {e}")))?;
+    Ok(Some((id, raw)))
 }
 
 #[cfg(test)]

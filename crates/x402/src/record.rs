@@ -49,7 +49,8 @@ pub struct PaymentRecord {
     pub mode: PaymentMode,
     /// The memo written in the transaction, if any.
     pub memo: Option<String>,
-    /// The random nonce (hex) when the memo is ours rather than the seller's.
+    /// The client nonce that makes the payment unique: the memo itself (hex) when the memo
+    /// is ours, or `cu+N` (added to the compute-unit limit) when the memo is the seller's.
     pub nonce: Option<String>,
     /// The blockhash (base58).
     pub blockhash: String,
@@ -57,11 +58,19 @@ pub struct PaymentRecord {
     pub blockhash_source: BlockhashSource,
     /// Last block height at which the transaction can land, when known.
     pub last_valid_block_height: Option<u64>,
+    /// The slot at which our RPC reported the blockhash, when known: the transaction can
+    /// only land at this slot or later.
+    #[serde(default)]
+    pub blockhash_slot: Option<u64>,
     /// The payer's signature (base58).
     pub payer_signature: String,
     /// The transaction id when known in advance: the payer's signature when the payer is
     /// the fee payer. A sponsored transaction's id is the facilitator's signature.
     pub transaction_signature: Option<String>,
+    /// The `payment-identifier` extension id sent with the payment, when the server
+    /// advertised the extension.
+    #[serde(default)]
+    pub payment_id: Option<String>,
 }
 
 /// What the chain says about a payment whose outcome was unclear.
@@ -82,9 +91,12 @@ pub enum Reconciliation {
         /// The runtime's error, as JSON text.
         error: String,
     },
-    /// Not found, and the blockhash has expired: it can never land. Paying again is safe.
+    /// Not found, and our own RPC's block height is past the last valid height that our RPC
+    /// reported for the blockhash: it can never land. Paying again is safe.
     Expired,
-    /// Not found yet, and it may still land. Do not pay again yet.
+    /// Not found yet, and it may still land (or the evidence is incomplete, or a transaction
+    /// that might be ours was found but cannot be told apart from another one). Do not pay
+    /// again.
     Pending,
 }
 
@@ -98,6 +110,13 @@ impl Reconciliation {
     }
 }
 
+/// Entries asked for per `getSignaturesForAddress` page during reconciliation.
+pub const SIGNATURE_PAGE: u16 = 100;
+
+/// Pages of `getSignaturesForAddress` read at most before the search counts as
+/// inconclusive ([`Reconciliation::Pending`]).
+pub const MAX_SIGNATURE_PAGES: usize = 20;
+
 /// The RPC calls that reconcile a payment.
 ///
 /// Run `block_height` **before** the others: a transaction cannot land after its blockhash
@@ -109,8 +128,9 @@ impl Reconciliation {
 pub struct ReconcileCalls {
     /// When the transaction id is known (self-paid): its status.
     pub statuses: Option<GetSignatureStatuses>,
-    /// When it is not (sponsored): recent signatures on the payer's token account, whose
-    /// memos are matched against the payment's memo.
+    /// When it is not (sponsored): the first page of signatures on the payer's token
+    /// account, whose memos are matched exactly against the payment's memo. Further pages
+    /// come from [`PaymentRecord::next_signature_page`].
     pub signatures: Option<GetSignaturesForAddress>,
     /// The current block height, to tell whether the blockhash expired.
     pub block_height: GetBlockHeight,
@@ -121,10 +141,45 @@ pub struct ReconcileCalls {
 pub struct Evidence<'a> {
     /// The `getSignatureStatuses` answer.
     pub statuses: Option<&'a [Option<SignatureStatus>]>,
-    /// The `getSignaturesForAddress` answer.
+    /// The `getSignaturesForAddress` answers, every page read, newest first.
     pub signatures: Option<&'a [SignatureInfo]>,
-    /// The `getBlockHeight` answer.
+    /// Whether the pages in `signatures` reach the end of the address's history (the last
+    /// page was shorter than asked). An incomplete search cannot prove absence.
+    pub signatures_complete: bool,
+    /// The `getBlockHeight` answer, read **before** the lookups.
     pub block_height: Option<u64>,
+}
+
+/// Whether a node's memo text (`"[len] text"`, several joined by `"; "`) holds exactly
+/// `memo` as one of its memos.
+pub fn memo_matches(reported: &str, memo: &str) -> bool {
+    if reported == memo {
+        return true;
+    }
+    // Each memo is reported as "[len] text" where len is the text's byte length; walk the
+    // list by lengths so a "; " inside a memo cannot split it.
+    let mut rest = reported;
+    loop {
+        let Some(after_bracket) = rest.strip_prefix('[') else {
+            return false;
+        };
+        let Some((len, tail)) = after_bracket.split_once("] ") else {
+            return false;
+        };
+        let Ok(len) = len.parse::<usize>() else {
+            return false;
+        };
+        let (Some(text), Some(next)) = (tail.get(..len), tail.get(len..)) else {
+            return false;
+        };
+        if text == memo {
+            return true;
+        }
+        match next.strip_prefix("; ") {
+            Some(n) => rest = n,
+            None => return false,
+        }
+    }
 }
 
 impl PaymentRecord {
@@ -137,7 +192,7 @@ impl PaymentRecord {
                 signatures: vec![s.clone()],
             });
         let signatures = match (&self.transaction_signature, self.source.parse::<Pubkey>()) {
-            (None, Ok(source)) => Some(GetSignaturesForAddress::new(source, 100)),
+            (None, Ok(source)) => Some(GetSignaturesForAddress::new(source, SIGNATURE_PAGE)),
             _ => None,
         };
         ReconcileCalls {
@@ -147,31 +202,87 @@ impl PaymentRecord {
         }
     }
 
-    /// Decides from the answers. Without a known `last_valid_block_height`, a transaction
-    /// that is not found stays [`Reconciliation::Pending`] (blockhashes live about 60–90 s).
-    pub fn reconcile(&self, evidence: &Evidence<'_>) -> Reconciliation {
-        if let (Some(sig), Some(statuses)) = (&self.transaction_signature, evidence.statuses)
-            && let Some(Some(st)) = statuses.first()
-        {
-            return match &st.err {
-                Some(e) if !e.is_null() => Reconciliation::FailedOnChain {
-                    signature: sig.clone(),
-                    error: e.to_string(),
-                },
-                _ => Reconciliation::Landed {
-                    signature: sig.clone(),
-                    slot: st.slot,
-                },
-            };
+    /// Whether a search that read `page` last has reached back past every slot at which
+    /// this payment could have landed: the page was shorter than asked (the end of the
+    /// history), or its oldest entry is older than the slot of our blockhash.
+    pub fn signature_search_complete(&self, page: &[SignatureInfo]) -> bool {
+        if page.len() < usize::from(SIGNATURE_PAGE) {
+            return true;
         }
-        if let (Some(memo), Some(list)) = (&self.memo, evidence.signatures) {
-            // Nodes report memos as "[len] text", several joined by "; ".
-            let needle = format!("] {memo}");
-            if let Some(found) = list.iter().find(|s| {
-                s.memo
-                    .as_deref()
-                    .is_some_and(|m| m.contains(&needle) || m == memo)
-            }) {
+        match (self.blockhash_slot, page.last()) {
+            (Some(slot), Some(oldest)) => oldest.slot < slot,
+            _ => false,
+        }
+    }
+
+    /// The next `getSignaturesForAddress` page after `page` (the previous answer), or `None`
+    /// when the search is complete (see [`Self::signature_search_complete`]) or the page
+    /// limit is reached.
+    pub fn next_signature_page(
+        &self,
+        page: &[SignatureInfo],
+        pages_read: usize,
+    ) -> Option<GetSignaturesForAddress> {
+        if self.signature_search_complete(page) || pages_read >= MAX_SIGNATURE_PAGES {
+            return None;
+        }
+        let mut call = self.reconcile_calls().signatures?;
+        call.before = Some(page.last()?.signature.clone());
+        Some(call)
+    }
+
+    /// Whether the blockhash's last valid height came from the payer's own RPC (the cache or
+    /// a `getLatestBlockhash` answer), not from the server's `extra.lastValidBlockHeight`.
+    /// Only such a height can prove that a payment can never land.
+    pub fn trusted_last_valid_height(&self) -> Option<u64> {
+        match self.blockhash_source {
+            BlockhashSource::Requirement => None,
+            _ => self.last_valid_block_height,
+        }
+    }
+
+    /// Decides from the answers.
+    ///
+    /// * A status (self-paid) or an exact memo match on a payment whose memo is our own nonce
+    ///   (sponsored) is the transaction: [`Landed`](Reconciliation::Landed) or
+    ///   [`FailedOnChain`](Reconciliation::FailedOnChain).
+    /// * A match on a seller-supplied memo might be another payment with the same memo: it
+    ///   stays [`Pending`](Reconciliation::Pending).
+    /// * Nothing found proves [`Expired`](Reconciliation::Expired) only when the lookup was
+    ///   complete and the block height, read before it, is past the last valid height that
+    ///   our own RPC reported. Otherwise [`Pending`](Reconciliation::Pending).
+    pub fn reconcile(&self, evidence: &Evidence<'_>) -> Reconciliation {
+        let mut searched = false;
+        if let (Some(sig), Some(statuses)) = (&self.transaction_signature, evidence.statuses) {
+            searched = true;
+            if let Some(Some(st)) = statuses.first() {
+                return match &st.err {
+                    Some(e) if !e.is_null() => Reconciliation::FailedOnChain {
+                        signature: sig.clone(),
+                        error: e.to_string(),
+                    },
+                    _ => Reconciliation::Landed {
+                        signature: sig.clone(),
+                        slot: st.slot,
+                    },
+                };
+            }
+        }
+        if self.transaction_signature.is_none()
+            && let Some(list) = evidence.signatures
+        {
+            let Some(memo) = &self.memo else {
+                // Nothing to recognise the transaction by.
+                return Reconciliation::Pending;
+            };
+            if let Some(found) = list
+                .iter()
+                .find(|s| s.memo.as_deref().is_some_and(|m| memo_matches(m, memo)))
+            {
+                if self.nonce.is_none() || self.nonce != self.memo {
+                    // A seller memo is shared by every payment to this seller.
+                    return Reconciliation::Pending;
+                }
                 return match &found.err {
                     Some(e) if !e.is_null() => Reconciliation::FailedOnChain {
                         signature: found.signature.clone(),
@@ -183,9 +294,10 @@ impl PaymentRecord {
                     },
                 };
             }
+            searched = evidence.signatures_complete;
         }
-        match (self.last_valid_block_height, evidence.block_height) {
-            (Some(last), Some(now)) if now > last => Reconciliation::Expired,
+        match (self.trusted_last_valid_height(), evidence.block_height) {
+            (Some(last), Some(now)) if searched && now > last => Reconciliation::Expired,
             _ => Reconciliation::Pending,
         }
     }

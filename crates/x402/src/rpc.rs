@@ -162,9 +162,14 @@ impl RpcCall for GetLatestBlockhash {
         let v: V = from_value(m, value)?;
         let blockhash = LatestBlockhash::parse(&v.blockhash)
             .ok_or_else(|| malformed(m, "the blockhash is not base58 of 32 bytes"))?;
+        let context_slot = result
+            .get("context")
+            .and_then(|c| c.get("slot"))
+            .and_then(Value::as_u64);
         Ok(LatestBlockhash {
             blockhash,
             last_valid_block_height: Some(v.last_valid_block_height),
+            context_slot,
         })
     }
 }

@@ -167,6 +167,7 @@ impl Chain {
         LatestBlockhash {
             blockhash: self.svm.latest_blockhash(),
             last_valid_block_height: Some(150),
+            context_slot: None,
         }
     }
 }

@@ -56,6 +56,7 @@ fn bh(n: u8) -> LatestBlockhash {
     LatestBlockhash {
         blockhash: Hash::new_from_array([n; 32]),
         last_valid_block_height: Some(1000 + u64::from(n)),
+        context_slot: Some(500),
     }
 }
 
@@ -101,7 +102,7 @@ fn blockhash_sources_in_order() {
             .unwrap(),
         Prepared::NeedBlockhash(_)
     ));
-    // The server's hint wins, with its lastValidBlockHeight.
+    // The server's hint is ignored by default: its lastValidBlockHeight cannot be trusted.
     let hinted = required(&[usdc(
         15_000,
         &key(9),
@@ -110,9 +111,32 @@ fn blockhash_sources_in_order() {
             bh(5).blockhash
         ),
     )]);
-    let p = ready(payer.prepare(&hinted, &PrepareContext::new(t0 + Duration::from_secs(60))));
+    assert!(matches!(
+        payer
+            .prepare(&hinted, &PrepareContext::new(t0 + Duration::from_secs(60)))
+            .unwrap(),
+        Prepared::NeedBlockhash(_)
+    ));
+    // When trusted by choice, the hint wins, with its lastValidBlockHeight, but that height
+    // can never prove the payment expired.
+    let trusting = builder().trust_requirement_blockhash(true).build().unwrap();
+    let p = ready(trusting.prepare(&hinted, &PrepareContext::new(t0 + Duration::from_secs(60))));
     assert_eq!(p.record().blockhash_source, BlockhashSource::Requirement);
     assert_eq!(p.record().last_valid_block_height, Some(777));
+    assert_eq!(p.record().trusted_last_valid_height(), None);
+    let none = sova_x402::rpc::GetSignatureStatuses {
+        signatures: vec![p.record().payer_signature.clone()],
+    }
+    .parse(br#"{"result":{"value":[null]}}"#)
+    .unwrap();
+    assert_eq!(
+        p.record().reconcile(&Evidence {
+            statuses: Some(&none),
+            block_height: Some(1_000_000),
+            ..Default::default()
+        }),
+        Reconciliation::Pending
+    );
     // A malformed hint is ignored.
     let bad = required(&[usdc(
         15_000,
@@ -380,7 +404,8 @@ fn shapes_memos_and_records() {
     let a = ready(payer.prepare(&sponsored, &ctx));
     let b = ready(payer.prepare(&sponsored, &ctx));
     assert_eq!(a.record().memo.as_deref(), Some("order-42"));
-    assert_eq!(a.record().nonce, None);
+    // The nonce rides in the compute-unit limit, since the memo must be the seller's.
+    assert!(a.record().nonce.as_deref().unwrap().starts_with("cu+"));
     assert_ne!(a.transaction(), b.transaction());
     assert!(verify(&sponsored, b.header_value(), &VerifyOptions::default()).passed());
 }
@@ -542,12 +567,123 @@ fn reconciliation() {
             slot: 7
         }
     );
+    // Nothing found proves expiry only when the search reached the end of the history.
     assert_eq!(
         r.reconcile(&Evidence {
             signatures: Some(&list[..1]),
+            signatures_complete: true,
             block_height: Some(5000),
             ..Default::default()
         }),
         Reconciliation::Expired
     );
+    assert_eq!(
+        r.reconcile(&Evidence {
+            signatures: Some(&list[..1]),
+            signatures_complete: false,
+            block_height: Some(5000),
+            ..Default::default()
+        }),
+        Reconciliation::Pending
+    );
+    // Exact matching: a memo that merely contains ours is another payment.
+    let nonce = r.nonce.clone().unwrap();
+    let lookalike: Vec<SignatureInfo> = by_address
+        .parse(
+            format!(
+                r#"{{"result":[{{"signature":"x","slot":1,"err":null,"memo":"[34] {nonce}ab"}}]}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(
+        r.reconcile(&Evidence {
+            signatures: Some(&lookalike),
+            signatures_complete: true,
+            block_height: Some(5000),
+            ..Default::default()
+        }),
+        Reconciliation::Expired
+    );
+    // A full page asks for the next one, before its last signature.
+    let page_at = |slot: u64| -> Vec<SignatureInfo> {
+        let entries: Vec<String> = (0..sova_x402::SIGNATURE_PAGE)
+            .map(|i| format!(r#"{{"signature":"s{i}","slot":{slot},"err":null}}"#))
+            .collect();
+        by_address
+            .parse(format!(r#"{{"result":[{}]}}"#, entries.join(",")).as_bytes())
+            .unwrap()
+    };
+    // A full page of entries newer than our blockhash's slot (500): read the next one.
+    let full = page_at(600);
+    assert!(!r.signature_search_complete(&full));
+    let next = r.next_signature_page(&full, 1).unwrap();
+    assert_eq!(next.before.as_deref(), Some("s99"));
+    assert!(r.next_signature_page(&full[..10], 1).is_none());
+    assert!(r.signature_search_complete(&full[..10]));
+    assert!(
+        r.next_signature_page(&full, sova_x402::MAX_SIGNATURE_PAGES)
+            .is_none()
+    );
+    // A full page reaching back before our blockhash's slot ends the search.
+    let old = page_at(400);
+    assert!(r.signature_search_complete(&old));
+    assert!(r.next_signature_page(&old, 1).is_none());
+
+    // A seller memo cannot tell our payment from another to the same seller: a match is
+    // never proof of anything, and never proof of absence either.
+    let seller = ready(payer.prepare(
+        &required(&[usdc(
+            15_000,
+            &key(9),
+            &format!(r#","extra":{{"feePayer":"{fac}","memo":"order-7"}}"#),
+        )]),
+        &ctx,
+    ));
+    let shared: Vec<SignatureInfo> = by_address
+        .parse(br#"{"result":[{"signature":"theirs","slot":3,"err":null,"memo":"[7] order-7"}]}"#)
+        .unwrap();
+    assert_eq!(
+        seller.record().reconcile(&Evidence {
+            signatures: Some(&shared),
+            signatures_complete: true,
+            block_height: Some(5000),
+            ..Default::default()
+        }),
+        Reconciliation::Pending
+    );
+}
+
+#[test]
+fn memo_matching_is_exact() {
+    use sova_x402::memo_matches;
+    assert!(memo_matches("[4] abcd", "abcd"));
+    assert!(memo_matches("abcd", "abcd"));
+    assert!(memo_matches("[4] x; y; [4] abcd", "abcd"));
+    assert!(memo_matches("[4] a; b", "a; b"));
+    assert!(!memo_matches("[5] abcde", "abcd"));
+    assert!(!memo_matches("[4] xabcd", "abcd"));
+    assert!(!memo_matches("[99] abcd", "abcd"));
+    assert!(!memo_matches("", "abcd"));
+}
+
+#[test]
+fn payment_identifier_is_echoed_with_an_id() {
+    let payer = builder().build().unwrap();
+    let ctx = PrepareContext::new(Instant::now()).blockhash(bh(1));
+    let json = format!(
+        r#"{{"x402Version":2,"accepts":[{}],"extensions":{{"payment-identifier":{{"info":{{"required":false}}}}}}}}"#,
+        usdc(15_000, &key(9), "")
+    );
+    let req = PaymentRequired::decode_header(&b64::encode(json.as_bytes())).unwrap();
+    let p = ready(payer.prepare(&req, &ctx));
+    let id = p.record().payment_id.clone().unwrap();
+    assert!(id.starts_with("pay_") && id.len() == 36, "{id}");
+    let sent = PaymentPayload::decode(p.header_value()).unwrap();
+    let ext = sent.extensions.unwrap().to_value();
+    assert_eq!(ext["payment-identifier"]["info"]["id"], id.as_str());
+    assert_eq!(ext["payment-identifier"]["info"]["required"], false);
+    // Without the extension advertised, nothing is added.
+    let plain = ready(payer.prepare(&required(&[usdc(15_000, &key(9), "")]), &ctx));
+    assert_eq!(plain.record().payment_id, None);
 }

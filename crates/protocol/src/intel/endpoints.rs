@@ -107,6 +107,9 @@ macro_rules! fallback_get_endpoint {
             fn credential(&self) -> Credential {
                 Credential::IntelPaid
             }
+            fn free_accepted(&self) -> bool {
+                true
+            }
             fn parse(&self, response: &Response<Vec<u8>>) -> Result<Self::Output, ResponseError> {
                 parse_fetched(response)
             }

@@ -90,8 +90,12 @@ impl FailureReason {
         FailureReason::Other(m.to_owned())
     }
 
-    /// Whether the server, by this reason, certainly moved no funds: verification refused
+    /// Whether the server, by this reason, *claims* that no funds moved: verification refused
     /// the payment before settlement. Ambiguous or unknown reasons answer `false`.
+    ///
+    /// This is the server's word, not proof: a server still holds the signed transaction
+    /// and could submit it until its blockhash expires. The `sova` SDK pays again only after
+    /// its own RPC proves the first payment can never land.
     ///
     /// A replay refusal is ambiguous: it may answer a resend of a payment that the server
     /// already settled (the first answer was lost), so it does not count as "nothing charged".

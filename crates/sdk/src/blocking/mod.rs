@@ -3,12 +3,27 @@
 
 /// The blocking Sova Intel client and its builder.
 pub mod intel {
-    pub use crate::blocking_intel::Client;
-    pub use crate::intel::{ClientBuilder, Config, Progress};
+    pub use crate::intel::{ClientBuilder, Config, IntelClient, Progress};
+
+    /// The blocking Sova Intel client. Cheap to clone; share one per process.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), sova::Error> {
+    /// let client = sova::intel::ClientBuilder::new()
+    ///     .api_key("ak_0123abcd")
+    ///     .build_blocking()?;
+    /// let hud = client.wallet_hud("9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM")?;
+    /// println!("{} {}", hud.behavior_code, hud.win_rate);
+    /// # Ok(()) }
+    /// ```
+    pub type Client = IntelClient<crate::runner::BlockingRunner>;
 }
 
 /// The blocking Sovera SovX client and its builder.
 pub mod sx {
-    pub use crate::blocking_sx::Client;
-    pub use crate::sx::{ClientBuilder, Config};
+    pub use crate::sx::{ClientBuilder, Config, SxClient};
+
+    /// The blocking SovX client. Cheap to clone; derive per-user clients with
+    /// [`SxClient::for_user`].
+    pub type Client = SxClient<crate::runner::BlockingRunner>;
 }

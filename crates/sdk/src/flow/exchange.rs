@@ -1,0 +1,750 @@
+//! One endpoint request, through retries, the x402 payment and reconciliation.
+
+use std::time::Instant;
+
+use sova_protocol::http::{HeaderValue, Request, Response, StatusCode};
+use sova_protocol::retry::{Decision, Outcome, RequestTraits};
+use sova_protocol::x402::{PaymentRequired, Settlement, headers as x402_headers};
+use sova_protocol::{Credential, Endpoint, decode};
+use sova_x402::rpc::{GetLatestBlockhash, GetMintInfo, RpcCall};
+use sova_x402::{PrepareContext, Prepared, Reconciliation};
+
+use super::reconcile::{RecStep, Reconcile};
+use super::{Ctx, Failure, Machine, Step, Target};
+use crate::call::{Paid, RequirementCache};
+use crate::error::{Error, PaymentRef, PaymentState, Reached};
+
+/// Payments one exchange may sign: the first, and one more only after our RPC proved the
+/// first can never land.
+const MAX_PAYMENTS: u32 = 2;
+
+enum PrepRpc {
+    Blockhash(GetLatestBlockhash),
+    Mint(GetMintInfo),
+}
+
+/// Why the payment's outcome is unclear, and what the server answered (if it did).
+struct Doubt {
+    why: String,
+    /// A fresh challenge that came with the answer (to pay again on proof).
+    challenge: Option<PaymentRequired>,
+    /// The server's answer, reported when the payment is proven uncharged.
+    answer: Option<Response<Vec<u8>>>,
+    /// The error to report when the payment is proven uncharged and there is no answer.
+    error: Option<Error>,
+}
+
+enum Phase {
+    /// Not started.
+    Idle,
+    /// Waiting for the API's answer to an attempt.
+    Api {
+        /// Whether the attempt carried the live payment.
+        paid: bool,
+    },
+    /// Sleeping before the next attempt.
+    Backoff,
+    /// Fetching what a payment needs from our RPC.
+    Preparing {
+        required: Box<PaymentRequired>,
+        rpc: PrepRpc,
+    },
+    /// Reading the chain about the live payment.
+    Reconciling {
+        rec: Box<Reconcile>,
+        doubt: Box<Doubt>,
+    },
+    /// Finished.
+    Over,
+}
+
+/// One request to one endpoint: retries with backoff, x402 payment (steady-state prepay
+/// from the requirement cache, or pay on `402`), the settlement, and reconciliation when
+/// the payment's outcome is unclear.
+pub struct Exchange<E> {
+    endpoint: E,
+    request: Option<Request<Vec<u8>>>,
+    traits: RequestTraits,
+    /// Whether this request may carry an x402 payment.
+    pays: bool,
+    attempt: u32,
+    signed: u32,
+    cache_key: String,
+    phase: Phase,
+}
+
+type Out<E> = Step<Result<Paid<<E as Endpoint>::Output>, Error>>;
+
+impl<E: Endpoint + Send> Exchange<E>
+where
+    E::Output: Send,
+{
+    /// An exchange for `endpoint` (nothing is built before it starts).
+    pub fn new(endpoint: E) -> Self {
+        Exchange {
+            traits: RequestTraits {
+                idempotent: endpoint.idempotent(),
+                paid: false,
+            },
+            endpoint,
+            request: None,
+            pays: false,
+            attempt: 0,
+            signed: 0,
+            cache_key: String::new(),
+            phase: Phase::Idle,
+        }
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &E {
+        &self.endpoint
+    }
+
+    fn done(&mut self, r: Result<Paid<E::Output>, Error>) -> Out<E> {
+        self.phase = Phase::Over;
+        Step::Done(r)
+    }
+
+    fn fail(&mut self, e: Error) -> Out<E> {
+        self.done(Err(e))
+    }
+
+    fn begin(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Out<E> {
+        let mut request = match self.endpoint.to_request(cx.base) {
+            Ok(r) => r,
+            Err(e) => return self.fail(e.into()),
+        };
+        if let Err(e) = cx.auth.authorize(
+            self.endpoint.credential(),
+            self.endpoint.name(),
+            request.headers_mut(),
+        ) {
+            return self.fail(e);
+        }
+        let has_key = request.headers().contains_key("x-api-key");
+        self.pays = cx.payments.is_some()
+            && matches!(self.endpoint.credential(), Credential::IntelPaid)
+            && !has_key;
+        self.cache_key = RequirementCache::key(&cx.host, self.endpoint.name());
+        self.request = Some(request);
+        if self.pays
+            && !cx.money.has_live()
+            && let Some(p) = cx.payments
+            && let Some(required) = p.cache.get(&self.cache_key)
+        {
+            // Steady state: pay on the first request.
+            return self.prepare(cx, required, None, now);
+        }
+        self.send(cx, now)
+    }
+
+    fn send(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Out<E> {
+        let left = cx.left(now);
+        let paid = self.pays && cx.money.has_live();
+        if left.is_zero() {
+            return self.out_of_time(cx, now);
+        }
+        let Some(template) = &self.request else {
+            return self.fail(Error::Config("the request was not built".into()));
+        };
+        let mut request = clone_request(template);
+        if paid {
+            match cx.money.header().map(HeaderValue::from_str) {
+                Some(Ok(v)) => {
+                    request
+                        .headers_mut()
+                        .insert(x402_headers::PAYMENT_SIGNATURE, v);
+                }
+                _ => {
+                    return self.fail(Error::Config(
+                        "the payment header is not a valid HTTP header value".into(),
+                    ));
+                }
+            }
+        }
+        self.traits.paid = paid;
+        self.attempt += 1;
+        cx.stats.api += 1;
+        self.phase = Phase::Api { paid };
+        Step::Send {
+            target: Target::Api,
+            request,
+            timeout: cx.settings.attempt_timeout.min(left),
+        }
+    }
+
+    /// The call's budget ran out before another attempt.
+    fn out_of_time(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Out<E> {
+        let after = cx.settings.call_timeout;
+        if self.pays && cx.money.live_delivered() {
+            return self.reconcile(
+                cx,
+                Doubt {
+                    why: "the call budget ran out after the payment was sent".into(),
+                    challenge: None,
+                    answer: None,
+                    error: Some(Error::CallTimeout {
+                        after,
+                        payment: None,
+                    }),
+                },
+                now,
+            );
+        }
+        // A payment that never left is released by the call's end.
+        self.fail(Error::CallTimeout {
+            after,
+            payment: None,
+        })
+    }
+
+    // ---- paying ------------------------------------------------------------------------
+
+    fn prepare(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        required: PaymentRequired,
+        blockhash: Option<sova_x402::LatestBlockhash>,
+        now: Instant,
+    ) -> Out<E> {
+        let Some(p) = cx.payments else {
+            return self.fail(Error::Config("x402 is not configured".into()));
+        };
+        if cx.money.has_live() {
+            return self.fail(Error::Config(
+                "refusing to sign a second payment while one is live".into(),
+            ));
+        }
+        if self.signed >= MAX_PAYMENTS {
+            return self.fail(Error::Config(format!(
+                "this request already signed {MAX_PAYMENTS} payments; not signing another"
+            )));
+        }
+        let mut ctx = PrepareContext::new(now).host(&cx.host);
+        if let Some(cap) = cx.settings.max_payment {
+            ctx = ctx.max_amount(cap);
+        }
+        if let Some(b) = blockhash {
+            ctx = ctx.blockhash(b);
+        }
+        match p.payer.prepare(&required, &ctx) {
+            Ok(Prepared::Ready(payment)) => {
+                if let Err(e) = cx.money.attach(payment) {
+                    return self.fail(e);
+                }
+                self.signed += 1;
+                cx.stats.payments += 1;
+                self.attempt = 0;
+                self.send(cx, now)
+            }
+            Ok(Prepared::NeedBlockhash(call)) => {
+                let req = call.http_request(&p.rpc_url, 1);
+                self.phase = Phase::Preparing {
+                    required: Box::new(required),
+                    rpc: PrepRpc::Blockhash(call),
+                };
+                self.send_rpc(cx, req)
+            }
+            Ok(Prepared::NeedMintInfo(call)) => {
+                let req = call.http_request(&p.rpc_url, 1);
+                self.phase = Phase::Preparing {
+                    required: Box::new(required),
+                    rpc: PrepRpc::Mint(call),
+                };
+                self.send_rpc(cx, req)
+            }
+            Ok(_) => self.fail(Error::Config(
+                "the payer asked for a step this SDK does not know".into(),
+            )),
+            Err(sova_x402::Error::Refused(list)) => self.fail(Error::PaymentRefused(list)),
+            Err(e) => self.fail(Error::Payment(e)),
+        }
+    }
+
+    fn send_rpc(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        request: Result<Request<Vec<u8>>, sova_x402::rpc::RpcError>,
+    ) -> Out<E> {
+        match request {
+            Ok(request) => {
+                cx.stats.rpc += 1;
+                Step::Send {
+                    target: Target::Rpc,
+                    request,
+                    // RPC reads get a full attempt even after the call's budget ran out:
+                    // reconciliation decides about money.
+                    timeout: cx.settings.attempt_timeout,
+                }
+            }
+            Err(e) => self.fail(Error::Rpc(format!("bad RPC request: {e}"))),
+        }
+    }
+
+    fn on_prep_answer(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        required: PaymentRequired,
+        rpc: PrepRpc,
+        response: Response<Vec<u8>>,
+        now: Instant,
+    ) -> Out<E> {
+        if !response.status().is_success() {
+            return self.fail(Error::Rpc(format!(
+                "the RPC node answered {}",
+                response.status()
+            )));
+        }
+        match rpc {
+            PrepRpc::Blockhash(call) => match call.parse(response.body()) {
+                Ok(latest) => self.prepare(cx, required, Some(latest), now),
+                Err(e) => self.fail(Error::Rpc(e.to_string())),
+            },
+            PrepRpc::Mint(call) => match call.parse(response.body()) {
+                Ok(info) => {
+                    if let Some(p) = cx.payments {
+                        p.payer.mints().insert(info);
+                    }
+                    self.prepare(cx, required, None, now)
+                }
+                Err(e) => self.fail(Error::Rpc(e.to_string())),
+            },
+        }
+    }
+
+    // ---- answers -----------------------------------------------------------------------
+
+    fn on_unpaid_answer(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        response: Response<Vec<u8>>,
+        now: Instant,
+    ) -> Out<E> {
+        let status = response.status();
+        if status == StatusCode::PAYMENT_REQUIRED && self.pays && !cx.money.has_live() {
+            return match PaymentRequired::from_response(response.headers(), response.body()) {
+                Ok(Some(required)) => {
+                    if let Some(p) = cx.payments {
+                        p.cache.remember(&self.cache_key, required.clone());
+                    }
+                    self.prepare(cx, required, None, now)
+                }
+                Ok(None) => self.parse_final(cx, response, None),
+                Err(e) => self.fail(Error::Config(format!(
+                    "the payment challenge could not be read: {e}"
+                ))),
+            };
+        }
+        if !status.is_success()
+            && let Some(step) = self.maybe_retry(cx, &status_outcome(&response), now)
+        {
+            return step;
+        }
+        self.parse_final(cx, response, None)
+    }
+
+    fn on_paid_answer(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        response: Response<Vec<u8>>,
+        now: Instant,
+    ) -> Out<E> {
+        let status = response.status();
+        let settlement = Settlement::from_headers(response.headers()).and_then(Result::ok);
+        if status.is_success() {
+            if let Some(Settlement::Response(r)) = &settlement
+                && !r.success
+            {
+                let why = format!(
+                    "the server answered {status} but reported the settlement failed ({})",
+                    r.error_reason
+                        .as_deref()
+                        .or(r.error_message.as_deref())
+                        .unwrap_or("no reason")
+                );
+                return self.reconcile(
+                    cx,
+                    Doubt {
+                        why,
+                        challenge: None,
+                        answer: None,
+                        error: None,
+                    },
+                    now,
+                );
+            }
+            if status == StatusCode::ACCEPTED
+                && self.endpoint.free_accepted()
+                && settlement.is_none()
+            {
+                // The documented free fallback: nothing settled yet. The payment stays live
+                // and rides on the re-call, which settles it.
+                return self.parse_final(cx, response, None);
+            }
+            let receipt = cx.money.settle(settlement.as_ref());
+            return self.parse_final(cx, response, receipt);
+        }
+        if status == StatusCode::PAYMENT_REQUIRED {
+            let challenge = PaymentRequired::from_response(response.headers(), response.body())
+                .ok()
+                .flatten();
+            // The server's current requirement: the fresh challenge, else the cached one.
+            let challenge = match (challenge, cx.payments) {
+                (Some(c), Some(p)) => {
+                    p.cache.remember(&self.cache_key, c.clone());
+                    Some(c)
+                }
+                (None, Some(p)) => p.cache.get(&self.cache_key),
+                (c, None) => c,
+            };
+            let why = match failure_text(&response) {
+                Some(t) => format!("the server refused the payment ({t})"),
+                None => "the server answered 402 to a signed payment without saying why".into(),
+            };
+            return self.reconcile(
+                cx,
+                Doubt {
+                    why,
+                    challenge,
+                    answer: Some(response),
+                    error: None,
+                },
+                now,
+            );
+        }
+        if let Some(step) = self.maybe_retry(cx, &status_outcome(&response), now) {
+            return step;
+        }
+        let why = format!("the server answered {status} after the payment was sent");
+        self.reconcile(
+            cx,
+            Doubt {
+                why,
+                challenge: None,
+                answer: Some(response),
+                error: None,
+            },
+            now,
+        )
+    }
+
+    fn parse_final(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        response: Response<Vec<u8>>,
+        receipt: Option<crate::call::Receipt>,
+    ) -> Out<E> {
+        let parsed = match self.endpoint.parse(&response) {
+            Ok(value) => Ok(Paid {
+                value,
+                receipt,
+                earlier_receipts: Vec::new(),
+            }),
+            Err(e) => {
+                let payment = receipt.as_ref().map(|r| {
+                    Box::new(PaymentRef {
+                        signature: r.payer_signature.clone(),
+                        memo: r.memo.clone(),
+                        amount: r.amount,
+                        asset: r.asset.clone(),
+                        pay_to: r.pay_to.clone(),
+                        state: PaymentState::Charged,
+                    })
+                });
+                let mut err = Error::from_response(e, payment);
+                if response.status() == StatusCode::PAYMENT_REQUIRED
+                    && let Error::Api {
+                        error,
+                        payment: None,
+                    } = err
+                {
+                    err = Error::PaymentRequired(error);
+                }
+                Err(err)
+            }
+        };
+        let _ = cx;
+        self.done(parsed)
+    }
+
+    fn maybe_retry(&mut self, cx: &mut Ctx<'_>, outcome: &Outcome, now: Instant) -> Option<Out<E>> {
+        match cx
+            .settings
+            .retry
+            .decide(self.attempt, outcome, self.traits, &mut cx.jitter)
+        {
+            Decision::Retry(delay) if delay < cx.left(now) => {
+                self.phase = Phase::Backoff;
+                Some(Step::Sleep(delay))
+            }
+            _ => None,
+        }
+    }
+
+    // ---- reconciling -------------------------------------------------------------------
+
+    fn reconcile(&mut self, cx: &mut Ctx<'_>, doubt: Doubt, now: Instant) -> Out<E> {
+        let (Some(p), Some(record)) = (cx.payments, cx.money.record().cloned()) else {
+            return self.fail(Error::Config(doubt.why));
+        };
+        // Whatever the verdict, later payments should not reuse this blockhash.
+        if let Some(h) = sova_x402::LatestBlockhash::parse(&record.blockhash) {
+            p.payer.blockhash_cache().invalidate_hash(&h);
+        }
+        let (rec, step) = Reconcile::start(record, &p.rpc_url);
+        self.phase = Phase::Reconciling {
+            rec: Box::new(rec),
+            doubt: Box::new(doubt),
+        };
+        self.rec_step(cx, step, now)
+    }
+
+    fn rec_step(&mut self, cx: &mut Ctx<'_>, step: RecStep, now: Instant) -> Out<E> {
+        match step {
+            RecStep::Ask(request) => self.send_rpc(cx, Ok(request)),
+            RecStep::Verdict(v) => {
+                let Phase::Reconciling { doubt, .. } =
+                    std::mem::replace(&mut self.phase, Phase::Over)
+                else {
+                    return self.fail(Error::Config("reconciliation lost its state".into()));
+                };
+                self.decide(cx, v, *doubt, now)
+            }
+        }
+    }
+
+    fn decide(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        verdict: Reconciliation,
+        doubt: Doubt,
+        now: Instant,
+    ) -> Out<E> {
+        match verdict {
+            Reconciliation::Landed { signature, .. } => {
+                let payment = cx.money.keep(PaymentState::Charged);
+                match payment {
+                    Some(payment) => self.fail(Error::PaymentUncertain {
+                        reason: format!(
+                            "{}; the payment landed on chain (transaction {signature}) but no answer was delivered",
+                            doubt.why
+                        ),
+                        payment: Box::new(payment),
+                    }),
+                    None => self.fail(Error::Config(doubt.why)),
+                }
+            }
+            v if v.safe_to_pay_again() => {
+                // Proof from our own RPC: the payment can never land. Its budget comes back.
+                let released = cx.money.release();
+                if let Some(challenge) = doubt.challenge
+                    && self.signed < MAX_PAYMENTS
+                {
+                    return self.prepare(cx, challenge, None, now);
+                }
+                match doubt.answer {
+                    Some(answer) => {
+                        let step = self.parse_final(cx, answer, None);
+                        match (step, released) {
+                            (Step::Done(Err(e)), Some(r)) => Step::Done(Err(e.with_payment(r))),
+                            (other, _) => other,
+                        }
+                    }
+                    None => match (doubt.error, released) {
+                        (Some(e), Some(r)) => self.fail(e.with_payment(r)),
+                        (Some(e), None) => self.fail(e),
+                        (None, released) => self.fail(Error::Api {
+                            error: Box::new(not_charged_error(&doubt.why)),
+                            payment: released.map(Box::new),
+                        }),
+                    },
+                }
+            }
+            _ => {
+                let Some(payment) = cx.money.keep(PaymentState::MayHaveCharged) else {
+                    return self.fail(Error::Config(doubt.why));
+                };
+                match doubt.answer {
+                    // Keep the server's own error (status, code, message), marked as
+                    // possibly charged, unless it is the 402 that the server used to say so.
+                    Some(answer) if answer.status() != StatusCode::PAYMENT_REQUIRED => {
+                        match self.parse_final(cx, answer, None) {
+                            Step::Done(Err(e)) => Step::Done(Err(e.with_payment(payment))),
+                            Step::Done(Ok(_)) | Step::Send { .. } | Step::Sleep(_) => {
+                                self.fail(Error::PaymentUncertain {
+                                    reason: doubt.why,
+                                    payment: Box::new(payment),
+                                })
+                            }
+                        }
+                    }
+                    _ => self.fail(Error::PaymentUncertain {
+                        reason: format!(
+                            "{}; the transaction is not on chain yet and may still land",
+                            doubt.why
+                        ),
+                        payment: Box::new(payment),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+impl<E: Endpoint + Send> Machine for Exchange<E>
+where
+    E::Output: Send,
+{
+    type Value = Paid<E::Output>;
+
+    fn start(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Out<E> {
+        self.begin(cx, now)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        response: Response<Vec<u8>>,
+        now: Instant,
+    ) -> Out<E> {
+        match std::mem::replace(&mut self.phase, Phase::Over) {
+            Phase::Api { paid } => {
+                cx.mark_reached(Reached::Yes);
+                if paid {
+                    cx.money.mark_delivered();
+                    self.on_paid_answer(cx, response, now)
+                } else {
+                    self.on_unpaid_answer(cx, response, now)
+                }
+            }
+            Phase::Preparing { required, rpc } => {
+                self.on_prep_answer(cx, *required, rpc, response, now)
+            }
+            Phase::Reconciling { mut rec, doubt } => {
+                let step = rec.on_response(&response);
+                self.phase = Phase::Reconciling { rec, doubt };
+                self.rec_step(cx, step, now)
+            }
+            Phase::Idle | Phase::Backoff | Phase::Over => self.fail(Error::Config(
+                "an answer arrived when none was expected".into(),
+            )),
+        }
+    }
+
+    fn on_failure(&mut self, cx: &mut Ctx<'_>, failure: Failure, now: Instant) -> Out<E> {
+        match std::mem::replace(&mut self.phase, Phase::Over) {
+            Phase::Api { paid } => {
+                let sent = failure.kind.may_have_been_sent();
+                if sent {
+                    cx.mark_reached(Reached::Maybe);
+                    if paid {
+                        cx.money.mark_delivered();
+                    }
+                }
+                if let Some(step) = self.maybe_retry(cx, &Outcome::Transport(failure.kind), now) {
+                    return step;
+                }
+                if paid && cx.money.live_delivered() {
+                    // Some attempt may have delivered the payment, whatever the last one
+                    // says: only the chain can tell.
+                    return self.reconcile(
+                        cx,
+                        Doubt {
+                            why: format!(
+                                "the connection failed after the payment was sent ({})",
+                                failure.message
+                            ),
+                            challenge: None,
+                            answer: None,
+                            error: Some(Error::Transport {
+                                kind: failure.kind,
+                                message: failure.message.clone(),
+                                payment: None,
+                                source: failure.source,
+                                reached: cx.reached,
+                            }),
+                        },
+                        now,
+                    );
+                }
+                // Nothing reached the server with this payment: the call's end releases it.
+                self.fail(Error::Transport {
+                    kind: failure.kind,
+                    message: failure.message,
+                    payment: None,
+                    source: failure.source,
+                    reached: cx.reached,
+                })
+            }
+            Phase::Preparing { .. } => self.fail(Error::Rpc(format!(
+                "{} ({:?})",
+                failure.message, failure.kind
+            ))),
+            Phase::Reconciling { mut rec, doubt } => {
+                let step = rec.on_failure();
+                self.phase = Phase::Reconciling { rec, doubt };
+                self.rec_step(cx, step, now)
+            }
+            Phase::Idle | Phase::Backoff | Phase::Over => self.fail(Error::Config(
+                "a transport failure arrived when nothing was sent".into(),
+            )),
+        }
+    }
+
+    fn on_wake(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Out<E> {
+        match self.phase {
+            Phase::Backoff => self.send(cx, now),
+            _ => self.fail(Error::Config("a wake-up arrived when nothing slept".into())),
+        }
+    }
+}
+
+fn status_outcome(response: &Response<Vec<u8>>) -> Outcome {
+    Outcome::Status {
+        status: response.status(),
+        retry_after: decode::retry_after(response.headers()),
+    }
+}
+
+fn not_charged_error(reason: &str) -> sova_protocol::ApiError {
+    let mut e =
+        sova_protocol::ApiError::new(sova_protocol::Service::Intel, StatusCode::PAYMENT_REQUIRED);
+    e.errors.push(sova_protocol::ApiErrorDetail {
+        code: Some("payment_not_settled".into()),
+        message: format!(
+            "{reason}; our RPC shows the payment did not land and can no longer land, so nothing was charged"
+        ),
+    });
+    e
+}
+
+/// Why the server refused a payment, in its words: the settlement header's reason, the new
+/// challenge's `error`, or the body's message.
+fn failure_text(response: &Response<Vec<u8>>) -> Option<String> {
+    if let Some(Ok(Settlement::Response(r))) = Settlement::from_headers(response.headers())
+        && !r.success
+        && let Some(reason) = r.error_reason.as_deref().or(r.error_message.as_deref())
+    {
+        return Some(reason.to_owned());
+    }
+    if let Ok(Some(p)) = PaymentRequired::from_response(response.headers(), response.body())
+        && let Some(e) = p.error.as_deref()
+    {
+        return Some(e.to_owned());
+    }
+    let v: serde_json::Value = serde_json::from_slice(response.body()).ok()?;
+    v.get("message")
+        .or_else(|| v.get("error"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+fn clone_request(r: &Request<Vec<u8>>) -> Request<Vec<u8>> {
+    let mut out = Request::new(r.body().clone());
+    *out.method_mut() = r.method().clone();
+    *out.uri_mut() = r.uri().clone();
+    *out.headers_mut() = r.headers().clone();
+    *out.version_mut() = r.version();
+    out
+}

@@ -1,0 +1,205 @@
+//! The Sova Intel logical requests that take more than one exchange: the wallet GETs with
+//! their free `202` fallback, queued jobs followed to their results, the pricing fallback,
+//! and batch-HUD completion.
+
+use serde::de::DeserializeOwned;
+use sova_protocol::Endpoint;
+use sova_protocol::http::StatusCode;
+use sova_protocol::intel::{
+    BatchHudRequest, BatchHudResponse, Fetched, PricingRequest, WalletHudRequest,
+    WalletProfileRequest, WalletQueued,
+};
+use sova_protocol::jobs::{FollowUp, JobHandle};
+
+use super::{Boxed, Ctx, Exchange, JobWait, Machine, MachineExt, ResultFetch, ready};
+use crate::call::Paid;
+use crate::error::Error;
+
+/// The wallet GETs that may answer with the free `202` fallback.
+pub trait WalletFallback: Endpoint<Output = Fetched<Self::Data>> + Clone + Send + 'static {
+    /// What a `200` carries.
+    type Data: Send + 'static;
+    /// The job to poll after a `202`.
+    fn follow_up(&self, queued: &WalletQueued) -> JobHandle;
+    /// The re-call with `X-Prepaid-Job-Id`.
+    fn recall(&self, queued: &WalletQueued) -> Self;
+}
+
+impl WalletFallback for WalletHudRequest {
+    type Data = sova_protocol::intel::WalletHud;
+    fn follow_up(&self, queued: &WalletQueued) -> JobHandle {
+        WalletHudRequest::follow_up(self, queued)
+    }
+    fn recall(&self, queued: &WalletQueued) -> Self {
+        WalletHudRequest::recall(self, queued)
+    }
+}
+
+impl WalletFallback for WalletProfileRequest {
+    type Data = sova_protocol::intel::WalletProfileResponse;
+    fn follow_up(&self, queued: &WalletQueued) -> JobHandle {
+        WalletProfileRequest::follow_up(self, queued)
+    }
+    fn recall(&self, queued: &WalletQueued) -> Self {
+        WalletProfileRequest::recall(self, queued)
+    }
+}
+
+/// The call's value with every receipt settled so far (the last one as `receipt`).
+pub fn paid_from<V>(cx: &mut Ctx<'_>, value: V) -> Paid<V> {
+    let mut receipts = cx.money.take_receipts();
+    let receipt = receipts.pop();
+    Paid {
+        value,
+        receipt,
+        earlier_receipts: receipts,
+    }
+}
+
+/// One endpoint, its value with the call's receipts.
+pub fn single<E>(endpoint: E) -> impl Machine<Value = Paid<E::Output>>
+where
+    E: Endpoint + Send + 'static,
+    E::Output: Send + 'static,
+{
+    Exchange::new(endpoint)
+}
+
+/// A wallet GET: a `200`, or a free `202` whose job is polled before the re-call with
+/// `X-Prepaid-Job-Id`. A payment attached to the first request stays live across the wait
+/// and rides on the re-call, which settles it: one payment for the logical request.
+pub fn wallet_get<E: WalletFallback>(endpoint: E) -> impl Machine<Value = Paid<E::Data>> {
+    let again = endpoint.clone();
+    Exchange::new(endpoint).and_then(move |cx, first| -> Result<Boxed<Paid<E::Data>>, Error> {
+        match first.value {
+            Fetched::Ready(value) => Ok(ready(Ok(paid_from(cx, value)))),
+            Fetched::Queued(q) => {
+                let handle = again.follow_up(&q);
+                let recall = again.recall(&q);
+                let pending = handle.encode();
+                Ok(Box::new(JobWait::new(handle).and_then(move |_, ()| {
+                    Ok(Exchange::new(recall).and_then(
+                        move |cx, second| -> Result<Boxed<Paid<E::Data>>, Error> {
+                            match second.value {
+                                Fetched::Ready(value) => Ok(ready(Ok(paid_from(cx, value)))),
+                                Fetched::Queued(_) => Err(Error::JobPending {
+                                    waited: std::time::Duration::ZERO,
+                                    handle: pending,
+                                    payment: None,
+                                }),
+                            }
+                        },
+                    ))
+                })))
+            }
+        }
+    })
+}
+
+/// Waits for a job, then reads its result as `T` (free).
+pub fn resume<T>(handle: JobHandle) -> impl Machine<Value = T>
+where
+    T: DeserializeOwned + Send + 'static,
+{
+    let fetch = ResultFetch::<T>::after_job(&handle);
+    JobWait::new(handle).and_then(move |_, ()| fetch)
+}
+
+/// A charged POST job (its `202` is the paid answer), followed to its result.
+pub fn queue_and_wait<Q, T>(
+    endpoint: Q,
+    handle: fn(&Q::Output) -> JobHandle,
+) -> impl Machine<Value = Paid<T>>
+where
+    Q: Endpoint + Send + 'static,
+    Q::Output: Send + 'static,
+    T: DeserializeOwned + Send + 'static,
+{
+    Exchange::new(endpoint).and_then(move |_, accepted| {
+        let h = handle(&accepted.value);
+        Ok(resume::<T>(h).and_then(|cx, value| Ok(ready(Ok(paid_from(cx, value))))))
+    })
+}
+
+/// The deep bundle: one charged POST, then both halves.
+pub fn deep_wait(
+    endpoint: sova_protocol::intel::DeepRequest,
+) -> impl Machine<
+    Value = Paid<(
+        sova_protocol::intel::HolderProfilesResult,
+        sova_protocol::intel::SimilarityResult,
+    )>,
+> {
+    Exchange::new(endpoint).and_then(|_, accepted| {
+        let holders = accepted.value.holder_profiles_handle();
+        let similarity = accepted.value.handle();
+        Ok(
+            resume::<sova_protocol::intel::HolderProfilesResult>(holders).and_then(move |_, h| {
+                Ok(resume::<sova_protocol::intel::SimilarityResult>(similarity)
+                    .and_then(move |cx, s| Ok(ready(Ok(paid_from(cx, (h, s)))))))
+            }),
+        )
+    })
+}
+
+/// Live pricing: `/intel/pricing`, falling back to `/pricing` on 404 (both free).
+pub fn pricing() -> impl Machine<Value = serde_json::Value> {
+    let first = PricingRequest::new();
+    let fallback = first.fallback();
+    Exchange::new(first).then(move |_, r| -> Result<Boxed<serde_json::Value>, Error> {
+        match (r, fallback) {
+            (Err(e), Some(second)) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(Box::new(
+                Exchange::new(second).and_then(|_, p| Ok(ready(Ok(p.value)))),
+            )),
+            (r, _) => Ok(ready(r.map(|p| p.value))),
+        }
+    })
+}
+
+/// Batch HUD, following queued wallets: their jobs are polled and batch-hud is called once
+/// more for them (another documented charge, paid only after the first was settled).
+pub fn batch_hud_complete(wallets: Vec<String>) -> impl Machine<Value = Paid<BatchHudResponse>> {
+    Exchange::new(BatchHudRequest::new(wallets.iter().map(String::as_str))).and_then(
+        |cx, mut first| -> Result<Boxed<Paid<BatchHudResponse>>, Error> {
+            if first.value.queued.is_empty() {
+                return Ok(ready(Ok(paid_from(cx, first.value))));
+            }
+            let queued = std::mem::take(&mut first.value.queued);
+            let handles: Vec<JobHandle> = queued
+                .iter()
+                .map(|entry| JobHandle {
+                    job_id: Some(entry.job_id.clone()),
+                    follow_up: FollowUp::FetchResult {
+                        result_key: String::new(),
+                    },
+                    also: Vec::new(),
+                    queued_at_unix: None,
+                })
+                .collect();
+            let again: Vec<String> = queued.iter().map(|q| q.wallet_address.clone()).collect();
+            let merged = first.value;
+            Ok(Box::new(wait_all(handles).and_then(move |_, ()| {
+                Ok(
+                    Exchange::new(BatchHudRequest::new(again.iter().map(String::as_str))).and_then(
+                        move |cx, second| {
+                            let mut merged = merged;
+                            merged.huds.extend(second.value.huds);
+                            merged.queued = second.value.queued;
+                            merged.skipped.extend(second.value.skipped);
+                            merged.not_found.extend(second.value.not_found);
+                            Ok(ready(Ok(paid_from(cx, merged))))
+                        },
+                    ),
+                )
+            })))
+        },
+    )
+}
+
+fn wait_all(mut handles: Vec<JobHandle>) -> Boxed<()> {
+    if handles.is_empty() {
+        return ready(Ok(()));
+    }
+    let first = handles.remove(0);
+    Box::new(JobWait::new(first).and_then(move |_, ()| Ok(wait_all(handles))))
+}

@@ -1,0 +1,323 @@
+//! Job follow-ups: polling `/jobs/{id}` until the job settles, and reading a stored result.
+//! Both are free; neither ever pays.
+
+use std::time::{Duration, Instant};
+
+use sova_protocol::http::{Response, StatusCode};
+use sova_protocol::intel::{JobStatusRequest, ResultByKeyRequest};
+use sova_protocol::jobs::{FollowUp, JobHandle, PollDecision, Poller, ResultDecision};
+
+use super::{Ctx, Exchange, Failure, Machine, Step};
+use crate::error::Error;
+use crate::intel::Progress;
+
+enum WaitPhase {
+    Asking(Box<Exchange<JobStatusRequest>>),
+    Sleeping,
+    Over,
+}
+
+/// Polls a job until it completes (progress reported to the callback), fails, or the
+/// wait budget runs out (then the error carries the handle to resume with).
+pub struct JobWait {
+    handle: JobHandle,
+    started: Option<Instant>,
+    phase: WaitPhase,
+}
+
+impl JobWait {
+    /// Waits for `handle`'s job (a handle without a job id is ready at once).
+    pub fn new(handle: JobHandle) -> Self {
+        JobWait {
+            handle,
+            started: None,
+            phase: WaitPhase::Over,
+        }
+    }
+
+    fn ask(&mut self, cx: &mut Ctx<'_>, job_id: String, now: Instant) -> Step<Result<(), Error>> {
+        let mut ex = Box::new(Exchange::new(JobStatusRequest::new(job_id)));
+        let step = ex.start(cx, now);
+        self.phase = WaitPhase::Asking(ex);
+        self.after(cx, step, now)
+    }
+
+    fn after(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        step: Step<Result<crate::call::Paid<sova_protocol::intel::JobStatus>, Error>>,
+        now: Instant,
+    ) -> Step<Result<(), Error>> {
+        let status = match step.io() {
+            Ok(io) => return io,
+            Err(Err(e)) => return self.over(Err(e)),
+            Err(Ok(paid)) => paid.value,
+        };
+        let Some(job_id) = self.handle.job_id.clone() else {
+            return self.over(Ok(()));
+        };
+        let waited = now.saturating_duration_since(self.started.unwrap_or(now));
+        if let Some(cb) = &cx.progress {
+            cb(&Progress {
+                job_id: job_id.clone(),
+                status: status.status.to_string(),
+                percent: status.percent(),
+                waited,
+            });
+        }
+        match Poller::new(cx.poll).on_status(&status.state(), waited) {
+            PollDecision::Proceed => self.over(Ok(())),
+            PollDecision::PollAgain(d) => self.sleep(cx, d, now),
+            PollDecision::Failed(reason) => self.over(Err(Error::JobFailed {
+                job_id,
+                reason: reason.or_else(|| status.error_message().map(str::to_owned)),
+                payment: None,
+            })),
+            _ => self.give_up(waited),
+        }
+    }
+
+    fn sleep(&mut self, cx: &Ctx<'_>, d: Duration, now: Instant) -> Step<Result<(), Error>> {
+        if d >= cx.left(now) {
+            let waited = now.saturating_duration_since(self.started.unwrap_or(now));
+            return self.give_up(waited);
+        }
+        self.phase = WaitPhase::Sleeping;
+        Step::Sleep(d)
+    }
+
+    fn give_up(&mut self, waited: Duration) -> Step<Result<(), Error>> {
+        self.over(Err(Error::JobPending {
+            waited,
+            handle: self.handle.encode(),
+            payment: None,
+        }))
+    }
+
+    fn over(&mut self, r: Result<(), Error>) -> Step<Result<(), Error>> {
+        self.phase = WaitPhase::Over;
+        Step::Done(r)
+    }
+}
+
+impl Machine for JobWait {
+    type Value = ();
+
+    fn start(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Step<Result<(), Error>> {
+        self.started = Some(now);
+        match self.handle.job_id.clone() {
+            Some(id) => self.ask(cx, id, now),
+            None => self.over(Ok(())),
+        }
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        response: Response<Vec<u8>>,
+        now: Instant,
+    ) -> Step<Result<(), Error>> {
+        match &mut self.phase {
+            WaitPhase::Asking(ex) => {
+                let step = ex.on_response(cx, response, now);
+                self.after(cx, step, now)
+            }
+            _ => self.over(Err(Error::Config("unexpected answer while waiting".into()))),
+        }
+    }
+
+    fn on_failure(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        failure: Failure,
+        now: Instant,
+    ) -> Step<Result<(), Error>> {
+        match &mut self.phase {
+            WaitPhase::Asking(ex) => {
+                let step = ex.on_failure(cx, failure, now);
+                self.after(cx, step, now)
+            }
+            _ => self.over(Err(Error::Config(
+                "unexpected failure while waiting".into(),
+            ))),
+        }
+    }
+
+    fn on_wake(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Step<Result<(), Error>> {
+        match &mut self.phase {
+            WaitPhase::Asking(ex) => {
+                let step = ex.on_wake(cx, now);
+                self.after(cx, step, now)
+            }
+            WaitPhase::Sleeping => match self.handle.job_id.clone() {
+                Some(id) => self.ask(cx, id, now),
+                None => self.over(Ok(())),
+            },
+            WaitPhase::Over => self.over(Err(Error::Config("woken after the end".into()))),
+        }
+    }
+}
+
+enum FetchPhase<T> {
+    Asking(Box<Exchange<ResultByKeyRequest<T>>>),
+    Sleeping,
+    Over,
+}
+
+/// Reads a stored result by key; for keys that appear late (`PollResultKey`), polls while
+/// the server answers 404 (free).
+pub struct ResultFetch<T> {
+    key: String,
+    keep_polling: bool,
+    started: Option<Instant>,
+    handle: Option<JobHandle>,
+    phase: FetchPhase<T>,
+}
+
+impl<T: serde::de::DeserializeOwned + Send> ResultFetch<T> {
+    /// Reads `key` once (a 404 means the result is gone).
+    pub fn once(key: String) -> Self {
+        ResultFetch {
+            key,
+            keep_polling: false,
+            started: None,
+            handle: None,
+            phase: FetchPhase::Over,
+        }
+    }
+
+    /// The fetch that follows `handle`'s job, or an error for a GET-fallback handle.
+    pub fn after_job(handle: &JobHandle) -> Result<Self, Error> {
+        let (key, keep_polling) = match &handle.follow_up {
+            FollowUp::FetchResult { result_key } => (result_key.clone(), false),
+            FollowUp::PollResultKey { result_key } => (result_key.clone(), true),
+            _ => {
+                return Err(Error::Config(
+                    "this handle is a GET fallback: call the wallet method again".into(),
+                ));
+            }
+        };
+        Ok(ResultFetch {
+            key,
+            keep_polling,
+            started: None,
+            handle: Some(handle.clone()),
+            phase: FetchPhase::Over,
+        })
+    }
+
+    fn ask(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Step<Result<T, Error>> {
+        let mut ex = Box::new(Exchange::new(ResultByKeyRequest::<T>::new(
+            self.key.clone(),
+        )));
+        let step = ex.start(cx, now);
+        self.phase = FetchPhase::Asking(ex);
+        self.after(cx, step, now)
+    }
+
+    fn after(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        step: Step<Result<crate::call::Paid<T>, Error>>,
+        now: Instant,
+    ) -> Step<Result<T, Error>> {
+        let result = match step.io() {
+            Ok(io) => return io,
+            Err(r) => r,
+        };
+        let waited = now.saturating_duration_since(self.started.unwrap_or(now));
+        match result {
+            Ok(paid) => self.over(Ok(paid.value)),
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) && self.keep_polling => {
+                match Poller::new(cx.poll).on_result_missing(waited) {
+                    ResultDecision::PollAgain(d) if d < cx.left(now) => {
+                        self.phase = FetchPhase::Sleeping;
+                        Step::Sleep(d)
+                    }
+                    ResultDecision::Expired => self.over(Err(Error::ResultExpired {
+                        key: self.key.clone(),
+                        payment: None,
+                    })),
+                    _ => {
+                        let handle = self
+                            .handle
+                            .as_ref()
+                            .map(JobHandle::encode)
+                            .unwrap_or_default();
+                        self.over(Err(Error::JobPending {
+                            waited,
+                            handle,
+                            payment: None,
+                        }))
+                    }
+                }
+            }
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
+                self.over(Err(Error::ResultExpired {
+                    key: self.key.clone(),
+                    payment: None,
+                }))
+            }
+            Err(e) => self.over(Err(e)),
+        }
+    }
+
+    fn over(&mut self, r: Result<T, Error>) -> Step<Result<T, Error>> {
+        self.phase = FetchPhase::Over;
+        Step::Done(r)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + Send> Machine for ResultFetch<T> {
+    type Value = T;
+
+    fn start(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Step<Result<T, Error>> {
+        self.started = Some(now);
+        self.ask(cx, now)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        response: Response<Vec<u8>>,
+        now: Instant,
+    ) -> Step<Result<T, Error>> {
+        match &mut self.phase {
+            FetchPhase::Asking(ex) => {
+                let step = ex.on_response(cx, response, now);
+                self.after(cx, step, now)
+            }
+            _ => self.over(Err(Error::Config(
+                "unexpected answer while fetching".into(),
+            ))),
+        }
+    }
+
+    fn on_failure(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        failure: Failure,
+        now: Instant,
+    ) -> Step<Result<T, Error>> {
+        match &mut self.phase {
+            FetchPhase::Asking(ex) => {
+                let step = ex.on_failure(cx, failure, now);
+                self.after(cx, step, now)
+            }
+            _ => self.over(Err(Error::Config(
+                "unexpected failure while fetching".into(),
+            ))),
+        }
+    }
+
+    fn on_wake(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Step<Result<T, Error>> {
+        match &mut self.phase {
+            FetchPhase::Asking(ex) => {
+                let step = ex.on_wake(cx, now);
+                self.after(cx, step, now)
+            }
+            FetchPhase::Sleeping => self.ask(cx, now),
+            FetchPhase::Over => self.over(Err(Error::Config("woken after the end".into()))),
+        }
+    }
+}

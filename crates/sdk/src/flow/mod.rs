@@ -1,0 +1,346 @@
+//! The one orchestration of a logical request, as sans-IO state machines.
+//!
+//! A logical request (a typed method such as `wallet_hud`, including its `202` fallback,
+//! job polling, re-call and pricing fallback) is one [`Call`]: a state machine that returns
+//! [`Action`]s — send this request to the API or to our Solana RPC, sleep, done — and takes
+//! their results. Time is an input, so every path is tested without a clock or a network.
+//! The async and blocking runners (`crate::runner`) are the only places where the two
+//! clients differ: each is a short loop executing actions.
+//!
+//! Machines compose: a [`Call`] owns a top-level machine (e.g. [`intel::WalletGet`]) that
+//! runs sub-machines ([`Exchange`] for one endpoint, [`JobWait`], [`ResultFetch`]) one phase
+//! at a time, each phase an enum variant holding exactly the state it needs. All of them
+//! share the call's [`Ctx`], which holds the call's money: at most one live payment.
+//!
+//! # Money rules
+//!
+//! * The spend policy is asked before anything is signed.
+//! * A signed payment is **live** until the server answers with the paid resource or a
+//!   settlement (charged), or our own RPC proves it can never land. A live payment rides on
+//!   every resend of the same request and on the documented re-call after a free `202`;
+//!   no second payment is signed while one is live.
+//! * A payment is released (its budget returned) only on proof: it never left this process,
+//!   or our RPC's block height — read before the signature lookup — is past the last valid
+//!   height that our RPC reported for the blockhash we signed over, and the lookup found
+//!   nothing (or found the transaction failed). The server's word that "nothing was charged"
+//!   is never proof.
+//! * Every attempt's outcome counts: if any attempt may have delivered the payment, the
+//!   call's error says so ([`crate::Error::may_have_charged`]).
+
+mod combine;
+mod exchange;
+pub mod intel;
+mod jobs;
+mod money;
+mod reconcile;
+#[cfg(test)]
+mod tests;
+
+use std::time::{Duration, Instant};
+
+use sova_protocol::BaseUrl;
+use sova_protocol::http::{Request, Response};
+use sova_protocol::jobs::PollConfig;
+use sova_protocol::retry::{SplitMix, TransportErrorKind};
+
+use crate::call::{Authorizer, CallSettings, Payments};
+use crate::error::{Error, Reached};
+
+pub use combine::{Boxed, MachineExt, Ready, Then, ready};
+pub use exchange::Exchange;
+pub use jobs::{JobWait, ResultFetch};
+pub use money::Money;
+
+/// Where a request goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The API (Sova Intel or SovX).
+    Api,
+    /// Our Solana JSON-RPC endpoint (blockhash, mint, reconciliation).
+    Rpc,
+}
+
+/// What the runner must do next.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // short-lived; boxing the request would cost an allocation per send
+pub enum Action {
+    /// Send this request with this timeout, then report the response or the failure.
+    Send {
+        /// API or RPC.
+        target: Target,
+        /// The request.
+        request: Request<Vec<u8>>,
+        /// The attempt timeout.
+        timeout: Duration,
+    },
+    /// Sleep, then report the wake-up.
+    Sleep(Duration),
+    /// Finished: take the result with [`Call::finish`].
+    Done,
+}
+
+/// A transport failure, as the runner reports it.
+pub struct Failure {
+    /// How it failed.
+    pub kind: TransportErrorKind,
+    /// The transport's description.
+    pub message: String,
+    /// The underlying error.
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// What a machine does next: I/O, or its result.
+#[allow(clippy::large_enum_variant)]
+pub enum Step<T> {
+    /// Send a request.
+    Send {
+        /// API or RPC.
+        target: Target,
+        /// The request.
+        request: Request<Vec<u8>>,
+        /// The attempt timeout.
+        timeout: Duration,
+    },
+    /// Sleep.
+    Sleep(Duration),
+    /// The machine's result.
+    Done(T),
+}
+
+impl<T> Step<T> {
+    /// The same I/O step for a machine of another output type; `Done` is not I/O.
+    fn io<U>(self) -> Result<Step<U>, T> {
+        match self {
+            Step::Send {
+                target,
+                request,
+                timeout,
+            } => Ok(Step::Send {
+                target,
+                request,
+                timeout,
+            }),
+            Step::Sleep(d) => Ok(Step::Sleep(d)),
+            Step::Done(t) => Err(t),
+        }
+    }
+}
+
+/// Counters of one call, for tracing and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// API requests sent (every attempt).
+    pub api: u32,
+    /// RPC requests sent.
+    pub rpc: u32,
+    /// Payments signed.
+    pub payments: u32,
+    /// Base units settled (charged with a receipt).
+    pub paid: u64,
+    /// The last settled transaction, when the server or our record names it.
+    pub transaction: Option<String>,
+}
+
+/// The progress callback of job waits.
+pub type ProgressFn = std::sync::Arc<dyn Fn(&crate::intel::Progress) + Send + Sync>;
+
+/// What every machine of a call shares: settings, the clock budget, the money and counters.
+pub struct Ctx<'a> {
+    /// The API's base URL.
+    pub base: &'a BaseUrl,
+    /// Its host (requirement cache keys, pinned payTo, self-paid rules).
+    pub host: String,
+    /// Credentials.
+    pub auth: &'a dyn Authorizer,
+    /// x402, when the client pays per call.
+    pub payments: Option<&'a Payments>,
+    /// Timeouts, retry policy, per-call cap.
+    pub settings: CallSettings,
+    /// When the call's budget runs out.
+    pub deadline: Instant,
+    /// Backoff jitter.
+    pub jitter: SplitMix,
+    /// Job polling.
+    pub poll: PollConfig,
+    /// Job progress callback.
+    pub progress: Option<ProgressFn>,
+    /// The call's payment state.
+    pub money: Money,
+    /// Counters.
+    pub stats: Stats,
+    /// Whether any attempt may have reached the server.
+    pub reached: Reached,
+}
+
+/// Far enough in the future to stand for "no deadline" without overflowing `Instant`.
+const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+impl<'a> Ctx<'a> {
+    /// A call's context, starting at `now`.
+    pub fn new(
+        base: &'a BaseUrl,
+        auth: &'a dyn Authorizer,
+        payments: Option<&'a Payments>,
+        settings: CallSettings,
+        now: Instant,
+    ) -> Self {
+        let deadline = now
+            .checked_add(settings.call_timeout)
+            .or_else(|| now.checked_add(FAR))
+            .unwrap_or(now);
+        let host = base_host(base);
+        Ctx {
+            base,
+            host,
+            auth,
+            payments,
+            jitter: SplitMix(settings.jitter_seed),
+            settings,
+            deadline,
+            poll: PollConfig::default(),
+            progress: None,
+            money: Money::default(),
+            stats: Stats::default(),
+            reached: Reached::No,
+        }
+    }
+
+    /// Job polling settings and progress callback.
+    pub fn with_poll(mut self, poll: PollConfig, progress: Option<ProgressFn>) -> Self {
+        self.poll = poll;
+        self.progress = progress;
+        self
+    }
+
+    /// Time left before the call's deadline.
+    pub fn left(&self, now: Instant) -> Duration {
+        self.deadline.saturating_duration_since(now)
+    }
+
+    /// Records that an attempt reached (or may have reached) the server.
+    pub(crate) fn mark_reached(&mut self, r: Reached) {
+        self.reached = match (self.reached, r) {
+            (Reached::Yes, _) | (_, Reached::Yes) => Reached::Yes,
+            (Reached::Maybe, _) | (_, Reached::Maybe) => Reached::Maybe,
+            _ => Reached::No,
+        };
+    }
+}
+
+fn base_host(base: &BaseUrl) -> String {
+    base.as_str()
+        .parse::<sova_protocol::http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A state machine run inside a [`Call`].
+pub trait Machine: Send {
+    /// What it produces.
+    type Value: Send;
+    /// The first step.
+    fn start(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Step<Result<Self::Value, Error>>;
+    /// A response to the last `Send`.
+    fn on_response(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        response: Response<Vec<u8>>,
+        now: Instant,
+    ) -> Step<Result<Self::Value, Error>>;
+    /// A transport failure of the last `Send`.
+    fn on_failure(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        failure: Failure,
+        now: Instant,
+    ) -> Step<Result<Self::Value, Error>>;
+    /// The end of the last `Sleep`.
+    fn on_wake(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Step<Result<Self::Value, Error>>;
+}
+
+/// One logical request: a top-level machine and the call's context. The runners drive it.
+pub struct Call<'a, M: Machine> {
+    name: &'static str,
+    cx: Ctx<'a>,
+    machine: M,
+    result: Option<Result<M::Value, Error>>,
+}
+
+impl<'a, M: Machine> Call<'a, M> {
+    /// A call named `name` (for spans) running `machine`.
+    pub fn new(name: &'static str, cx: Ctx<'a>, machine: M) -> Self {
+        Call {
+            name,
+            cx,
+            machine,
+            result: None,
+        }
+    }
+
+    /// The call's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn act(&mut self, step: Step<Result<M::Value, Error>>) -> Action {
+        match step {
+            Step::Send {
+                target,
+                request,
+                timeout,
+            } => Action::Send {
+                target,
+                request,
+                timeout,
+            },
+            Step::Sleep(d) => Action::Sleep(d),
+            Step::Done(result) => {
+                let result = self.cx.money.finish(result);
+                self.result = Some(result);
+                Action::Done
+            }
+        }
+    }
+
+    /// The first action. The call's time budget starts now.
+    pub fn start(&mut self, now: Instant) -> Action {
+        self.cx.deadline = now
+            .checked_add(self.cx.settings.call_timeout)
+            .or_else(|| now.checked_add(FAR))
+            .unwrap_or(now);
+        let step = self.machine.start(&mut self.cx, now);
+        self.act(step)
+    }
+
+    /// A response arrived.
+    pub fn on_response(&mut self, response: Response<Vec<u8>>, now: Instant) -> Action {
+        let step = self.machine.on_response(&mut self.cx, response, now);
+        self.act(step)
+    }
+
+    /// The transport failed.
+    pub fn on_failure(&mut self, failure: Failure, now: Instant) -> Action {
+        let step = self.machine.on_failure(&mut self.cx, failure, now);
+        self.act(step)
+    }
+
+    /// The sleep is over.
+    pub fn on_wake(&mut self, now: Instant) -> Action {
+        let step = self.machine.on_wake(&mut self.cx, now);
+        self.act(step)
+    }
+
+    /// The result and the counters, once [`Action::Done`] was returned.
+    pub fn finish(self) -> (Result<M::Value, Error>, Stats) {
+        let result = self.result.unwrap_or_else(|| {
+            Err(Error::Config(
+                "the call was not driven to completion".into(),
+            ))
+        });
+        let mut stats = self.cx.stats;
+        stats.paid = self.cx.money.settled_amount();
+        stats.transaction = self.cx.money.last_transaction();
+        (result, stats)
+    }
+}

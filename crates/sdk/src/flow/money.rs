@@ -1,0 +1,166 @@
+//! The money of one call: at most one live payment, and the receipts of settled ones.
+
+use sova_protocol::x402::Settlement;
+use sova_x402::PreparedPayment;
+
+use crate::call::Receipt;
+use crate::error::{Error, PaymentRef, PaymentState};
+
+/// A signed payment that may still be charged.
+pub(crate) struct Live {
+    payment: Box<PreparedPayment>,
+    /// Whether any request carrying it may have reached the server.
+    delivered: bool,
+}
+
+/// The payment state of one call.
+#[derive(Default)]
+pub struct Money {
+    live: Option<Live>,
+    receipts: Vec<Receipt>,
+    settled: u64,
+    last_transaction: Option<String>,
+}
+
+impl Money {
+    /// Whether a payment is live.
+    pub fn has_live(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Whether the live payment may have reached the server.
+    pub fn live_delivered(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| l.delivered)
+    }
+
+    /// The live payment's header value.
+    pub(crate) fn header(&self) -> Option<&str> {
+        self.live.as_ref().map(|l| l.payment.header_value())
+    }
+
+    /// The live payment's record.
+    pub(crate) fn record(&self) -> Option<&sova_x402::PaymentRecord> {
+        self.live.as_ref().map(|l| l.payment.record())
+    }
+
+    /// A freshly signed payment becomes live. There is never a second one.
+    pub(crate) fn attach(&mut self, payment: Box<PreparedPayment>) -> Result<(), Error> {
+        if self.live.is_some() {
+            // Unreachable by construction: callers sign only when nothing is live.
+            payment.release();
+            return Err(Error::Config(
+                "a second payment was signed while one was live; it was released unsent".into(),
+            ));
+        }
+        self.live = Some(Live {
+            payment,
+            delivered: false,
+        });
+        Ok(())
+    }
+
+    /// A request carrying the live payment may have reached the server.
+    pub(crate) fn mark_delivered(&mut self) {
+        if let Some(l) = &mut self.live {
+            l.delivered = true;
+        }
+    }
+
+    /// The server answered with the paid resource or a settlement: the payment is charged.
+    /// Its receipt is kept and returned.
+    pub(crate) fn settle(&mut self, settlement: Option<&Settlement>) -> Option<Receipt> {
+        let live = self.live.take()?;
+        let receipt = receipt(&live.payment, settlement);
+        let _ = live.payment.commit();
+        self.settled = self.settled.saturating_add(receipt.amount);
+        self.last_transaction = receipt.transaction.clone();
+        self.receipts.push(receipt.clone());
+        Some(receipt)
+    }
+
+    /// The payment can never be charged (proof from our RPC, or it never left): its
+    /// budget comes back.
+    pub(crate) fn release(&mut self) -> Option<PaymentRef> {
+        let live = self.live.take()?;
+        let r = PaymentRef::of(live.payment.record(), PaymentState::NotCharged);
+        let _ = live.payment.release();
+        Some(r)
+    }
+
+    /// The payment may have been (or was) charged and no answer settles it: the budget
+    /// keeps it and the call reports it.
+    pub(crate) fn keep(&mut self, state: PaymentState) -> Option<PaymentRef> {
+        let live = self.live.take()?;
+        let r = PaymentRef::of(live.payment.record(), state);
+        let _ = live.payment.commit();
+        Some(r)
+    }
+
+    /// Base units settled in this call.
+    pub fn settled_amount(&self) -> u64 {
+        self.settled
+    }
+
+    /// The last settled transaction.
+    pub fn last_transaction(&self) -> Option<String> {
+        self.last_transaction.clone()
+    }
+
+    /// Receipts of payments settled so far, oldest first.
+    pub(crate) fn take_receipts(&mut self) -> Vec<Receipt> {
+        std::mem::take(&mut self.receipts)
+    }
+
+    /// The end of a call: a live payment that never left is released; one that may have
+    /// reached the server is kept and reported on the error.
+    pub(crate) fn finish<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
+        let Some(live) = &self.live else {
+            // A payment settled earlier in the call (a charged POST job whose result then
+            // failed, say) is reported on the error.
+            return match (result, self.receipts.last()) {
+                (Err(e), Some(r)) if e.payment().is_none() => Err(e.with_payment(PaymentRef {
+                    signature: r.payer_signature.clone(),
+                    memo: r.memo.clone(),
+                    amount: r.amount,
+                    asset: r.asset.clone(),
+                    pay_to: r.pay_to.clone(),
+                    state: PaymentState::Charged,
+                })),
+                (other, _) => other,
+            };
+        };
+        if !live.delivered {
+            let r = self.release();
+            return match (result, r) {
+                (Err(e), Some(r)) => Err(e.with_payment(r)),
+                (other, _) => other,
+            };
+        }
+        let r = self.keep(PaymentState::MayHaveCharged);
+        match (result, r) {
+            (Err(e), Some(r)) => Err(e.with_payment(r)),
+            (Ok(v), Some(r)) => {
+                tracing::warn!(signature = %r.signature, "a call ended with a payment the server holds but has not settled; it may still be charged");
+                Ok(v)
+            }
+            (other, None) => other,
+        }
+    }
+}
+
+fn receipt(payment: &PreparedPayment, settlement: Option<&Settlement>) -> Receipt {
+    let r = payment.record();
+    Receipt {
+        transaction: settlement
+            .and_then(Settlement::transaction)
+            .map(str::to_owned)
+            .or_else(|| r.transaction_signature.clone()),
+        amount: r.amount,
+        asset: r.asset.clone(),
+        pay_to: r.pay_to.clone(),
+        network: r.network.clone(),
+        payer_signature: r.payer_signature.clone(),
+        memo: r.memo.clone(),
+        payment_id: r.payment_id.clone(),
+    }
+}

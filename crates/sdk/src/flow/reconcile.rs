@@ -1,0 +1,133 @@
+//! Reconciliation of an ambiguous payment through our own Solana RPC: block height first,
+//! then the signature lookup (status when the transaction id is known, an exact memo search
+//! over every page of the payer's token account otherwise).
+
+use sova_protocol::http::{Request, Response};
+use sova_x402::rpc::{
+    GetBlockHeight, GetSignatureStatuses, GetSignaturesForAddress, RpcCall, SignatureInfo,
+    SignatureStatus,
+};
+use sova_x402::{Evidence, PaymentRecord, Reconciliation};
+
+enum Asking {
+    Height(GetBlockHeight),
+    Statuses(GetSignatureStatuses),
+    Signatures(GetSignaturesForAddress),
+}
+
+/// The next step of a reconciliation.
+pub(crate) enum RecStep {
+    /// Send this RPC request.
+    Ask(Request<Vec<u8>>),
+    /// The verdict.
+    Verdict(Reconciliation),
+}
+
+/// A reconciliation in progress.
+pub(crate) struct Reconcile {
+    record: PaymentRecord,
+    rpc_url: String,
+    asking: Asking,
+    height: Option<u64>,
+    statuses: Option<Vec<Option<SignatureStatus>>>,
+    signatures: Option<Vec<SignatureInfo>>,
+    complete: bool,
+    pages: usize,
+    next_id: u64,
+}
+
+impl Reconcile {
+    /// Starts with the block height.
+    pub(crate) fn start(record: PaymentRecord, rpc_url: &str) -> (Reconcile, RecStep) {
+        let mut rec = Reconcile {
+            record,
+            rpc_url: rpc_url.to_owned(),
+            asking: Asking::Height(GetBlockHeight),
+            height: None,
+            statuses: None,
+            signatures: None,
+            complete: false,
+            pages: 0,
+            next_id: 1,
+        };
+        let step = rec.ask(Asking::Height(GetBlockHeight));
+        (rec, step)
+    }
+
+    fn ask(&mut self, asking: Asking) -> RecStep {
+        let id = self.next_id;
+        self.next_id += 1;
+        let request = match &asking {
+            Asking::Height(c) => c.http_request(&self.rpc_url, id),
+            Asking::Statuses(c) => c.http_request(&self.rpc_url, id),
+            Asking::Signatures(c) => c.http_request(&self.rpc_url, id),
+        };
+        self.asking = asking;
+        match request {
+            Ok(r) => RecStep::Ask(r),
+            Err(_) => self.verdict(),
+        }
+    }
+
+    fn verdict(&self) -> RecStep {
+        RecStep::Verdict(self.record.reconcile(&Evidence {
+            statuses: self.statuses.as_deref(),
+            signatures: self.signatures.as_deref(),
+            signatures_complete: self.complete,
+            block_height: self.height,
+        }))
+    }
+
+    /// An RPC answer.
+    pub(crate) fn on_response(&mut self, response: &Response<Vec<u8>>) -> RecStep {
+        if !response.status().is_success() {
+            return self.verdict();
+        }
+        let body = response.body().as_slice();
+        match &self.asking {
+            Asking::Height(c) => match c.parse(body) {
+                Ok(h) => {
+                    self.height = Some(h);
+                    let calls = self.record.reconcile_calls();
+                    if let Some(s) = calls.statuses {
+                        self.ask(Asking::Statuses(s))
+                    } else if let Some(s) = calls.signatures {
+                        self.ask(Asking::Signatures(s))
+                    } else {
+                        self.verdict()
+                    }
+                }
+                Err(_) => self.verdict(),
+            },
+            Asking::Statuses(c) => {
+                if let Ok(v) = c.parse(body) {
+                    self.statuses = Some(v);
+                }
+                self.verdict()
+            }
+            Asking::Signatures(c) => match c.parse(body) {
+                Ok(page) => {
+                    self.pages += 1;
+                    let next = self.record.next_signature_page(&page, self.pages);
+                    let complete = self.record.signature_search_complete(&page);
+                    self.signatures.get_or_insert_with(Vec::new).extend(page);
+                    match next {
+                        Some(n) => self.ask(Asking::Signatures(n)),
+                        None => {
+                            // Complete when the history ends or reaches past our blockhash's
+                            // slot; stopping at the page limit leaves it incomplete.
+                            self.complete = complete;
+                            self.verdict()
+                        }
+                    }
+                }
+                Err(_) => self.verdict(),
+            },
+        }
+    }
+
+    /// The RPC could not be reached: decide with what is known (never proof of absence).
+    pub(crate) fn on_failure(&mut self) -> RecStep {
+        self.verdict()
+    }
+}

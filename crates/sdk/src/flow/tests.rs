@@ -1,0 +1,835 @@
+//! The flows, driven by hand: every request they emit is answered by a script, so the tests
+//! count sends, RPC calls and payments exactly, without a network or a clock. Each test of
+//! a hostile server asserts what the budget and the error say, so it fails if the SDK ever
+//! trusts the server's word again.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Map;
+use sova_protocol::http::{HeaderMap, Method, Request, Response, StatusCode};
+use sova_protocol::intel::{Fetched, JobStatusRequest, WalletHudRequest, WalletProfileRequest};
+use sova_protocol::retry::{RetryPolicy, TransportErrorKind};
+use sova_protocol::x402::{
+    PaymentPayload, PaymentRequired, PaymentRequirements, SettlementResponse, USDC_MAINNET_MINT,
+    networks,
+};
+use sova_protocol::{BaseUrl, Credential};
+use sova_x402::{Keypair, Payer, SpendPolicy, programs};
+
+use super::intel::wallet_get;
+use super::*;
+use crate::call::{Authorizer, CallSettings, Paid, Payments, RequirementCache};
+use crate::error::{Error, PaymentState};
+
+const ADDR: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+const TREASURY: &str = "GThUX1Atko4tqhN2NaiTazWSeFWMuiUvfFnyJyUghFMJ";
+const BLOCKHASH_ANSWER: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"context":{"slot":1},"value":{"blockhash":"EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N","lastValidBlockHeight":3090}}}"#;
+const HUD: &str = r#"{"walletAddress":"9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM","signalType":"wallet_behavior_v1","behaviorCode":"W","winRate":0.5,"trimmedMeanPnl":1.0,"dataQualityTier":"GOLD","isBot":false,"isWhale":false,"calculatedAt":"2026-03-03T11:30:00.000Z"}"#;
+const QUEUED: &str = r#"{"status":"queued","walletAddress":"9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM","jobId":"job-7","prepaidJobId":"job-7","monitoringUrl":"/api/v1/jobs/job-7","message":"queued"}"#;
+const USDC: sova_x402::Pubkey = programs::USDC_MAINNET;
+
+struct NoAuth;
+impl Authorizer for NoAuth {
+    fn authorize(&self, _: Credential, _: &'static str, _: &mut HeaderMap) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+fn settings() -> CallSettings {
+    CallSettings {
+        attempt_timeout: Duration::from_secs(30),
+        call_timeout: Duration::from_secs(60),
+        retry: RetryPolicy::default(),
+        jitter_seed: 1,
+        max_payment: None,
+    }
+}
+
+fn base() -> BaseUrl {
+    BaseUrl::parse("http://127.0.0.1:1/api/v1").unwrap()
+}
+
+fn resp(status: u16, body: &str) -> Response<Vec<u8>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(body.as_bytes().to_vec())
+        .unwrap()
+}
+
+fn challenge(amount: u64) -> PaymentRequired {
+    challenge_extra(amount, Map::new())
+}
+
+fn challenge_extra(amount: u64, extra: Map<String, serde_json::Value>) -> PaymentRequired {
+    PaymentRequired {
+        x402_version: 2,
+        error: None,
+        resource: None,
+        accepts: vec![PaymentRequirements::new(
+            networks::SOLANA_MAINNET,
+            USDC_MAINNET_MINT,
+            amount,
+            TREASURY,
+            60,
+            extra,
+        )],
+        extensions: None,
+    }
+}
+
+fn with_challenge(status: u16, required: &PaymentRequired, body: &str) -> Response<Vec<u8>> {
+    let mut r = resp(status, body);
+    r.headers_mut().insert(
+        "payment-required",
+        required.encode_header().parse().unwrap(),
+    );
+    r
+}
+
+fn payments(cap: u64, budget: u64) -> Payments {
+    let policy = SpendPolicy::builder()
+        .max_per_payment(USDC, cap)
+        .budget(USDC, budget)
+        .build();
+    let payer = Payer::builder()
+        .signer(Keypair::from_seed([7; 32]))
+        .policy(Arc::new(policy))
+        .build()
+        .unwrap();
+    Payments {
+        payer: Arc::new(payer),
+        rpc_url: "http://127.0.0.1:2/rpc".into(),
+        cache: Arc::default(),
+    }
+}
+
+fn spent(p: &Payments) -> u64 {
+    p.payer.policy().spent(&USDC)
+}
+
+/// What the script saw.
+#[derive(Default, Debug)]
+struct Log {
+    /// API requests: path and the payment header they carried.
+    api: Vec<(String, Option<String>)>,
+    /// RPC methods, in order.
+    rpc: Vec<String>,
+}
+
+impl Log {
+    fn headers(&self) -> Vec<&String> {
+        self.api.iter().filter_map(|(_, h)| h.as_ref()).collect()
+    }
+}
+
+enum Answer {
+    Ok(Response<Vec<u8>>),
+    Fail(TransportErrorKind),
+}
+
+/// Drives a call: RPC requests (target `Rpc`) get `rpc(method)`, API requests get the next
+/// scripted answer. Sleeps advance a virtual clock.
+fn drive<M: Machine>(
+    p: Option<&Payments>,
+    settings: CallSettings,
+    machine: M,
+    api: &mut dyn FnMut(usize, &Request<Vec<u8>>) -> Answer,
+    rpc: &dyn Fn(&str) -> Response<Vec<u8>>,
+) -> (Result<M::Value, Error>, Log, Stats) {
+    let base = base();
+    let mut log = Log::default();
+    let mut now = Instant::now();
+    let cx = Ctx::new(&base, &NoAuth, p, settings, now);
+    let mut call = Call::new("test", cx, machine);
+    let mut action = call.start(now);
+    loop {
+        action = match action {
+            Action::Send {
+                target, request, ..
+            } => {
+                if target == Target::Rpc {
+                    assert_eq!(request.uri().path(), "/rpc");
+                    let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
+                    let method = body["method"].as_str().unwrap().to_owned();
+                    log.rpc.push(method.clone());
+                    call.on_response(rpc(&method), now)
+                } else {
+                    let header = request
+                        .headers()
+                        .get("payment-signature")
+                        .map(|v| v.to_str().unwrap().to_owned());
+                    log.api.push((request.uri().path().to_owned(), header));
+                    match api(log.api.len(), &request) {
+                        Answer::Ok(r) => call.on_response(r, now),
+                        Answer::Fail(kind) => call.on_failure(
+                            Failure {
+                                kind,
+                                message: "scripted failure".into(),
+                                source: None,
+                            },
+                            now,
+                        ),
+                    }
+                }
+            }
+            Action::Sleep(d) => {
+                now += d;
+                call.on_wake(now)
+            }
+            Action::Done => {
+                let (r, stats) = call.finish();
+                return (r, log, stats);
+            }
+        };
+    }
+}
+
+/// Our RPC: blockhash valid until height 3090, current height 100, transaction not found.
+fn chain(method: &str) -> Response<Vec<u8>> {
+    match method {
+        "getLatestBlockhash" => resp(200, BLOCKHASH_ANSWER),
+        "getBlockHeight" => resp(200, r#"{"jsonrpc":"2.0","id":3,"result":100}"#),
+        "getSignatureStatuses" => resp(
+            200,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"context":{"slot":5},"value":[null]}}"#,
+        ),
+        other => panic!("unexpected RPC {other}"),
+    }
+}
+
+/// The chain once the blockhash expired (height past 3090), transaction not found.
+fn expired_chain(method: &str) -> Response<Vec<u8>> {
+    match method {
+        "getBlockHeight" => resp(200, r#"{"jsonrpc":"2.0","id":3,"result":99999}"#),
+        other => chain(other),
+    }
+}
+
+/// The chain with the transaction landed.
+fn landed_chain(method: &str) -> Response<Vec<u8>> {
+    match method {
+        "getSignatureStatuses" => resp(
+            200,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"context":{"slot":9},"value":[{"slot":9,"confirmations":null,"err":null,"confirmationStatus":"finalized"}]}}"#,
+        ),
+        other => chain(other),
+    }
+}
+
+fn hud() -> impl Machine<Value = Paid<sova_protocol::intel::WalletHud>> {
+    wallet_get(WalletHudRequest::new(ADDR))
+}
+
+fn settled(sig: &str) -> Response<Vec<u8>> {
+    let mut r = resp(200, HUD);
+    r.headers_mut()
+        .insert("x-payment-response", sig.parse().unwrap());
+    r
+}
+
+/// The self-paid signature of a header: the transaction id is the payer's signature.
+fn payer_signature(header: &str) -> String {
+    let p = PaymentPayload::decode(header).unwrap();
+    let tx = sova_protocol::x402::b64::decode(&p.payload.transaction).unwrap();
+    sova_x402::Signature::try_from(&tx[1..65])
+        .unwrap()
+        .to_string()
+}
+
+fn settle(req: &Request<Vec<u8>>) -> Answer {
+    Answer::Ok(settled(&payer_signature(
+        req.headers()["payment-signature"].to_str().unwrap(),
+    )))
+}
+
+fn cached(p: &Payments, name: &str, required: PaymentRequired) {
+    p.cache
+        .remember(&RequirementCache::key("127.0.0.1", name), required);
+}
+
+#[test]
+fn pays_once_on_402_then_once_per_call_in_steady_state() {
+    let p = payments(100_000, 1_000_000);
+    let required = challenge(15_000);
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            1 => Answer::Ok(with_challenge(402, &required, "{}")),
+            _ => settle(req),
+        },
+        &chain,
+    );
+    let receipt = r.unwrap().receipt.unwrap();
+    assert_eq!(
+        (
+            receipt.amount,
+            receipt.asset.as_str(),
+            receipt.pay_to.as_str()
+        ),
+        (15_000, USDC_MAINNET_MINT, TREASURY)
+    );
+    assert_eq!(
+        receipt.transaction.as_deref(),
+        Some(receipt.payer_signature.as_str())
+    );
+    assert_eq!(log.api.len(), 2);
+    assert!(log.api[0].1.is_none() && log.api[1].1.is_some());
+    assert_eq!(log.rpc, ["getLatestBlockhash"]);
+    assert_eq!((stats.api, stats.rpc, stats.payments), (2, 1, 1));
+    assert_eq!(spent(&p), 15_000);
+
+    // Steady state: the requirement (keyed by route template, not by wallet) and the
+    // blockhash are cached → one request, no RPC, for any wallet.
+    for (i, wallet) in [ADDR, TREASURY, ADDR].iter().enumerate() {
+        let (r, log, _) = drive(
+            Some(&p),
+            settings(),
+            wallet_get(WalletHudRequest::new(*wallet)),
+            &mut |_, req| settle(req),
+            &chain,
+        );
+        assert!(r.unwrap().receipt.is_some());
+        assert_eq!(log.api.len(), 1, "call {i}");
+        assert!(log.api[0].1.is_some());
+        assert!(log.rpc.is_empty());
+    }
+    assert_eq!(p.cache.len(), 1);
+    assert_eq!(spent(&p), 4 * 15_000);
+}
+
+#[test]
+fn transport_retries_resend_the_same_signed_payment() {
+    let p = payments(100_000, 1_000_000);
+    let required = challenge(15_000);
+    let (r, log, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            1 => Answer::Ok(with_challenge(402, &required, "{}")),
+            2 => Answer::Fail(TransportErrorKind::Io),
+            3 => Answer::Ok(resp(503, "{}")),
+            _ => settle(req),
+        },
+        &chain,
+    );
+    r.unwrap();
+    assert_eq!(log.api.len(), 4);
+    let sent = log.headers();
+    assert_eq!(sent.len(), 3);
+    assert!(
+        sent.iter().all(|h| *h == sent[0]),
+        "every resend carries the same signed payment"
+    );
+    assert_eq!(spent(&p), 15_000);
+}
+
+/// Hole 1a: a 202 without a settlement header. The payment stays live: the job is polled
+/// and the re-call carries the *same* payment, which the server settles then.
+#[test]
+fn a_free_202_keeps_the_payment_for_the_recall() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            1 => Answer::Ok(resp(202, QUEUED)),
+            2 => Answer::Ok(resp(200, r#"{"status":"completed","progress":100}"#)),
+            _ => {
+                assert_eq!(req.headers()["x-prepaid-job-id"], "job-7");
+                settle(req)
+            }
+        },
+        &chain,
+    );
+    let paid = r.unwrap();
+    assert!(paid.receipt.is_some());
+    assert_eq!(log.api[1].0, "/api/v1/jobs/job-7");
+    assert!(log.api[1].1.is_none(), "job polls carry no payment");
+    let sent = log.headers();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0], sent[1], "the re-call resends the first payment");
+    assert_eq!(stats.payments, 1);
+    assert_eq!(spent(&p), 15_000);
+}
+
+/// Hole 1a, hostile: the server settled the payment and answered 202 as if it were free,
+/// then refuses the re-call. One payment in all, reported as charged; the budget keeps it.
+#[test]
+fn a_lying_202_never_costs_a_second_payment() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let mut replay = challenge(15_000);
+    replay.error = Some("transaction already used (replay attack)".into());
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, _| match n {
+            1 => Answer::Ok(resp(202, QUEUED)),
+            2 => Answer::Ok(resp(200, r#"{"status":"completed"}"#)),
+            _ => Answer::Ok(with_challenge(402, &replay, "{}")),
+        },
+        &landed_chain,
+    );
+    let e = r.unwrap_err();
+    assert!(e.may_have_charged(), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::Charged);
+    assert_eq!(stats.payments, 1);
+    assert_eq!(log.headers().len(), 2);
+    assert_eq!(spent(&p), 15_000, "the budget keeps the charged payment");
+}
+
+/// Hole 1b: a 402 that says "nothing charged" (here: a price change) is only the server's
+/// word. While our RPC cannot prove the first payment dead, the call ends uncertain and
+/// the budget keeps it; no second payment is signed.
+#[test]
+fn nothing_charged_is_not_proof() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let mut new_price = challenge(30_000);
+    new_price.error = Some("USDC amount 15000 < required 30000".into());
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, _| Answer::Ok(with_challenge(402, &new_price, "{}")),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::PaymentUncertain { .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::MayHaveCharged);
+    assert_eq!(stats.payments, 1);
+    assert_eq!(log.api.len(), 1);
+    assert_eq!(spent(&p), 15_000);
+    // The block height is read before the signature lookup.
+    assert_eq!(
+        log.rpc,
+        [
+            "getLatestBlockhash",
+            "getBlockHeight",
+            "getSignatureStatuses"
+        ]
+    );
+}
+
+/// With proof (our RPC's height past our blockhash's last valid height, nothing found), the
+/// refused payment is released and the call pays once more at the new price.
+#[test]
+fn a_price_change_pays_again_only_on_proof() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let mut new_price = challenge(30_000);
+    new_price.error = Some("USDC amount 15000 < required 30000".into());
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            1 => Answer::Ok(with_challenge(402, &new_price, "{}")),
+            _ => settle(req),
+        },
+        &expired_chain,
+    );
+    assert_eq!(r.unwrap().receipt.unwrap().amount, 30_000);
+    assert_eq!(stats.payments, 2);
+    let sent = log.headers();
+    assert_ne!(sent[0], sent[1]);
+    assert_eq!(spent(&p), 30_000, "the proven-dead payment was released");
+    // Blockhash for the first payment; height before status; a fresh blockhash for the
+    // second (the first one's is never reused).
+    assert_eq!(
+        log.rpc,
+        [
+            "getLatestBlockhash",
+            "getBlockHeight",
+            "getSignatureStatuses",
+            "getLatestBlockhash"
+        ]
+    );
+}
+
+/// Hole 1c: any other 4xx after the payment. The server's error is kept, marked as
+/// possibly charged; the budget keeps the payment.
+#[test]
+fn a_4xx_after_paying_is_possibly_charged() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let (r, _, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, _| Answer::Ok(resp(422, r#"{"message":"system wallet","statusCode":422}"#)),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert_eq!(e.status(), Some(StatusCode::UNPROCESSABLE_ENTITY));
+    assert!(e.may_have_charged(), "{e}");
+    assert_eq!(spent(&p), 15_000);
+}
+
+/// Hole 2: the server advertises its own blockhash with `lastValidBlockHeight: 1`. The SDK
+/// signs over our RPC's blockhash instead, so the server's height proves nothing.
+#[test]
+fn a_stale_last_valid_height_from_the_server_is_ignored() {
+    let p = payments(100_000, 1_000_000);
+    let mut extra = Map::new();
+    extra.insert(
+        "recentBlockhash".into(),
+        "11111111111111111111111111111112".into(),
+    );
+    extra.insert("lastValidBlockHeight".into(), 1.into());
+    let required = challenge_extra(15_000, extra);
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, _| match n {
+            1 => Answer::Ok(with_challenge(402, &required, "{}")),
+            _ => Answer::Ok(resp(500, r#"{"message":"boom","statusCode":500}"#)),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(e.may_have_charged(), "{e}");
+    assert_eq!(stats.payments, 1, "never paid again");
+    assert_eq!(
+        log.rpc[0], "getLatestBlockhash",
+        "the blockhash came from our RPC"
+    );
+    assert_eq!(spent(&p), 15_000);
+}
+
+/// Hole 3: a timeout (which may have delivered the payment) followed by "connection
+/// refused". Every attempt counts: the call may have charged, and says so.
+#[test]
+fn a_timeout_then_refused_still_may_have_charged() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let (r, log, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, _| match n {
+            1 => Answer::Fail(TransportErrorKind::Timeout),
+            _ => Answer::Fail(TransportErrorKind::Connect),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(e.may_have_charged(), "{e}");
+    assert_eq!(e.reached(), crate::Reached::Maybe);
+    assert_eq!(spent(&p), 15_000);
+    assert_eq!(
+        log.rpc,
+        [
+            "getLatestBlockhash",
+            "getBlockHeight",
+            "getSignatureStatuses"
+        ]
+    );
+}
+
+/// A payment that never left (every attempt refused at connect) is released.
+#[test]
+fn a_payment_that_never_left_is_released() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let (r, log, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, _| Answer::Fail(TransportErrorKind::Connect),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(!e.may_have_charged(), "{e}");
+    assert_eq!(e.reached(), crate::Reached::No);
+    assert_eq!(e.payment().unwrap().state, PaymentState::NotCharged);
+    assert_eq!(spent(&p), 0);
+    assert_eq!(log.rpc, ["getLatestBlockhash"], "no reconciliation needed");
+}
+
+/// Hole 7: a paid 2xx that cannot be parsed was charged.
+#[test]
+fn an_unreadable_paid_answer_was_charged() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let (r, _, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, req| {
+            let sig = payer_signature(req.headers()["payment-signature"].to_str().unwrap());
+            let mut ok = resp(200, "<html>oops</html>");
+            ok.headers_mut()
+                .insert("x-payment-response", sig.parse().unwrap());
+            Answer::Ok(ok)
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(e.may_have_charged(), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::Charged);
+    assert_eq!(spent(&p), 15_000);
+}
+
+/// Hole 7: a deadline hit before the first paid send commits nothing.
+#[test]
+fn a_deadline_before_the_paid_send_releases_the_payment() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let mut s = settings();
+    s.call_timeout = Duration::ZERO;
+    let (r, log, stats) = drive(Some(&p), s, hud(), &mut |_, req| settle(req), &chain);
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::CallTimeout { .. }), "{e}");
+    assert!(!e.may_have_charged());
+    assert_eq!(stats.payments, 1);
+    assert!(log.api.is_empty());
+    assert_eq!(spent(&p), 0);
+}
+
+/// Hole 7: `now + Duration::MAX` does not panic.
+#[test]
+fn an_unbounded_call_budget_does_not_overflow() {
+    let mut s = settings();
+    s.call_timeout = Duration::MAX;
+    let (r, _, _) = drive(
+        None,
+        s,
+        Exchange::new(JobStatusRequest::new("job-1")),
+        &mut |_, _| Answer::Ok(resp(200, r#"{"status":"completed"}"#)),
+        &chain,
+    );
+    r.unwrap();
+}
+
+/// An ambiguous 402 on a landed payment is never paid again.
+#[test]
+fn an_ambiguous_402_is_reconciled_and_never_repaid() {
+    let p = payments(100_000, 1_000_000);
+    let required = challenge(15_000);
+    let mut replay = challenge(15_000);
+    replay.error = Some("transaction already used (replay attack)".into());
+    let (r, log, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, _| match n {
+            1 => Answer::Ok(with_challenge(402, &required, "{}")),
+            _ => Answer::Ok(with_challenge(402, &replay, "{}")),
+        },
+        &landed_chain,
+    );
+    let e = r.unwrap_err();
+    assert!(e.may_have_charged(), "{e}");
+    assert!(e.to_string().contains("landed on chain"), "{e}");
+    assert_eq!(log.api.len(), 2, "no second payment");
+    assert_eq!(
+        log.rpc,
+        [
+            "getLatestBlockhash",
+            "getBlockHeight",
+            "getSignatureStatuses"
+        ]
+    );
+    assert_eq!(spent(&p), 15_000, "the landed payment stays spent");
+}
+
+/// An expired, unlanded payment is released, and the server's error is reported as such.
+#[test]
+fn expired_and_unlanded_payments_are_released() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let (r, _, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, _| Answer::Ok(resp(400, r#"{"message":"bad","statusCode":400}"#)),
+        &expired_chain,
+    );
+    let e = r.unwrap_err();
+    assert!(!e.may_have_charged(), "{e}");
+    assert_eq!(e.status(), Some(StatusCode::BAD_REQUEST));
+    assert_eq!(e.payment().unwrap().state, PaymentState::NotCharged);
+    assert_eq!(spent(&p), 0);
+}
+
+#[test]
+fn the_spend_policy_refuses_before_signing() {
+    let p = payments(10_000, 1_000_000);
+    let required = challenge(300_000);
+    let (r, log, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, _| Answer::Ok(with_challenge(402, &required, "{}")),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::PaymentRefused(list) = &e else {
+        panic!("{e}")
+    };
+    assert!(matches!(
+        list[0].reason,
+        sova_x402::RefusalReason::Policy(sova_x402::PolicyRefusal::OverCap {
+            amount: 300_000,
+            cap: 10_000,
+            ..
+        })
+    ));
+    assert_eq!(log.api.len(), 1);
+    assert!(log.rpc.is_empty());
+    assert_eq!(e.reached(), crate::Reached::No);
+}
+
+#[test]
+fn a_per_call_cap_refuses_before_signing() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.wallet_hud", challenge(300_000));
+    let mut s = settings();
+    s.max_payment = Some(100_000);
+    let (r, log, stats) = drive(Some(&p), s, hud(), &mut |_, req| settle(req), &chain);
+    let e = r.unwrap_err();
+    assert!(
+        e.to_string().contains("300000") && e.to_string().contains("100000"),
+        "{e}"
+    );
+    assert_eq!(stats.payments, 0);
+    assert!(log.api.is_empty());
+    assert_eq!(spent(&p), 0);
+}
+
+#[test]
+fn without_a_payer_a_402_is_payment_required() {
+    let required = challenge(15_000);
+    let (r, _, _) = drive(
+        None,
+        settings(),
+        Exchange::new(WalletHudRequest::new(ADDR)),
+        &mut |_, _| {
+            Answer::Ok(with_challenge(
+                402,
+                &required,
+                r#"{"error":"Payment required","required":1}"#,
+            ))
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::PaymentRequired(api) = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(api.required_credits, Some(1));
+}
+
+#[test]
+fn settlement_json_header_fills_the_receipt() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let tx =
+        "5j7s6NiJS3JAkvgkoc18WVAsiSaci2pxB2A6ueCJP4tprA2TFg9wSyTLeYouxPBJEMzJinENTkpA52YStRW5Dia7";
+    let (r, _, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, _| {
+            let mut ok = resp(200, HUD);
+            let s = SettlementResponse {
+                success: true,
+                error_reason: None,
+                error_message: None,
+                payer: None,
+                transaction: tx.into(),
+                network: networks::SOLANA_MAINNET.into(),
+                amount: None,
+                extensions: None,
+            };
+            ok.headers_mut()
+                .insert("payment-response", s.encode().parse().unwrap());
+            Answer::Ok(ok)
+        },
+        &chain,
+    );
+    assert_eq!(r.unwrap().receipt.unwrap().transaction.as_deref(), Some(tx));
+}
+
+#[test]
+fn retries_503_then_succeeds_counting_sends() {
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        Exchange::new(JobStatusRequest::new("job-1")),
+        &mut |n, req| {
+            assert_eq!(req.uri().path(), "/api/v1/jobs/job-1");
+            assert_eq!(req.method(), Method::GET);
+            match n {
+                1 => Answer::Ok(resp(503, "{}")),
+                2 => Answer::Ok(resp(502, "<html>bad gateway</html>")),
+                _ => Answer::Ok(resp(200, r#"{"status":"completed","progress":100}"#)),
+            }
+        },
+        &chain,
+    );
+    assert!(r.is_ok());
+    assert_eq!(log.api.len(), 3);
+}
+
+#[test]
+fn connect_errors_retry_and_report_kind() {
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        Exchange::new(WalletHudRequest::new(ADDR)),
+        &mut |_, _| Answer::Fail(TransportErrorKind::Connect),
+        &chain,
+    );
+    assert_eq!(log.api.len() as u32, RetryPolicy::default().max_attempts);
+    let e = r.unwrap_err();
+    assert_eq!(e.reached(), crate::Reached::No);
+    assert!(e.to_string().contains("could not connect"), "{e}");
+}
+
+#[test]
+fn bad_input_fails_before_sending() {
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        Exchange::new(WalletHudRequest::new("not-base58-0OIl")),
+        &mut |_, _| panic!("nothing may be sent"),
+        &chain,
+    );
+    assert_eq!(r.unwrap_err().reached(), crate::Reached::No);
+    assert!(log.api.is_empty());
+}
+
+/// The profile GET, unpaid (API key clients), follows its 202 with X-Prepaid-Job-Id.
+#[test]
+fn the_profile_fallback_is_followed_without_payment() {
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        wallet_get(WalletProfileRequest::new(ADDR)),
+        &mut |n, req| match n {
+            1 => Answer::Ok(resp(202, QUEUED)),
+            2 => Answer::Ok(resp(200, r#"{"status":"active","progress":50}"#)),
+            3 => Answer::Ok(resp(200, r#"{"status":"completed","progress":100}"#)),
+            _ => {
+                assert_eq!(req.headers()["x-prepaid-job-id"], "job-7");
+                Answer::Ok(resp(202, QUEUED))
+            }
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::JobPending { .. }), "{e}");
+    assert_eq!(log.api.len(), 4);
+    let _ = Fetched::<()>::Queued;
+}
