@@ -119,8 +119,8 @@ impl Authorizer for Config {
 }
 
 /// Builds a Sova Intel client (async or blocking).
-#[derive(Clone, Default)]
-pub struct ClientBuilder {
+#[derive(Clone)]
+pub struct ClientBuilder<R = ()> {
     base_url: Option<String>,
     api_key: Option<String>,
     timeouts: Timeouts,
@@ -132,12 +132,60 @@ pub struct ClientBuilder {
     rpc_url: Option<String>,
     max_payment: Option<u64>,
     budget: Option<u64>,
+    runner: std::marker::PhantomData<fn() -> R>,
 }
 
 /// The public Solana mainnet RPC, used for blockhashes when no RPC URL is configured.
 pub const DEFAULT_RPC_URL: &str = "https://api.mainnet-beta.solana.com";
 
-impl fmt::Debug for ClientBuilder {
+impl<R> Default for ClientBuilder<R> {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: Default::default(),
+            api_key: Default::default(),
+            timeouts: Default::default(),
+            retry: Default::default(),
+            poll: Default::default(),
+            progress: Default::default(),
+            payer: Default::default(),
+            keypair_path: Default::default(),
+            rpc_url: Default::default(),
+            max_payment: Default::default(),
+            budget: Default::default(),
+            runner: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<R> ClientBuilder<R> {
+    /// The same settings, for a client on runner `S`.
+    fn retype<S>(self) -> ClientBuilder<S> {
+        ClientBuilder {
+            base_url: self.base_url,
+            api_key: self.api_key,
+            timeouts: self.timeouts,
+            retry: self.retry,
+            poll: self.poll,
+            progress: self.progress,
+            payer: self.payer,
+            keypair_path: self.keypair_path,
+            rpc_url: self.rpc_url,
+            max_payment: self.max_payment,
+            budget: self.budget,
+            runner: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<R: Runner> ClientBuilder<R> {
+    /// Builds the client of this builder's runner with the default transport (the builder
+    /// of [`IntelClient::builder`] knows whether it is the async or the blocking client).
+    pub fn build(self) -> Result<IntelClient<R>, Error> {
+        IntelClient::from_builder(self)
+    }
+}
+
+impl<R> fmt::Debug for ClientBuilder<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url)
@@ -185,6 +233,20 @@ impl ClientBuilder {
         b
     }
 
+    /// Builds the async client with the default transport.
+    #[cfg(feature = "async")]
+    pub fn build(self) -> Result<Client, Error> {
+        IntelClient::from_builder(self)
+    }
+
+    /// Builds the blocking client with the default transport.
+    #[cfg(feature = "blocking")]
+    pub fn build_blocking(self) -> Result<crate::blocking::intel::Client, Error> {
+        IntelClient::from_builder(self)
+    }
+}
+
+impl<R> ClientBuilder<R> {
     /// Pays per call with x402 using this payer (its signer, spend policy and blockhash
     /// cache). Share one payer between clients to share the budget.
     pub fn x402(mut self, payer: Arc<sova_x402::Payer>) -> Self {
@@ -299,18 +361,6 @@ impl ClientBuilder {
             payments,
         })
     }
-
-    /// Builds the async client with the default transport.
-    #[cfg(feature = "async")]
-    pub fn build(self) -> Result<Client, Error> {
-        IntelClient::from_builder(self)
-    }
-
-    /// Builds the blocking client with the default transport.
-    #[cfg(feature = "blocking")]
-    pub fn build_blocking(self) -> Result<crate::blocking::intel::Client, Error> {
-        IntelClient::from_builder(self)
-    }
 }
 
 /// A Sova Intel client, generic over how calls run: use [`Client`] (async) or
@@ -335,9 +385,11 @@ impl<R> fmt::Debug for IntelClient<R> {
 }
 
 impl<R: Runner> IntelClient<R> {
-    /// A builder with the documented defaults.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
+    /// A builder with the documented defaults, for this kind of client: `build()` on it
+    /// returns an async client for [`Client`](crate::intel::Client)-style async types and a
+    /// blocking one for the blocking types.
+    pub fn builder() -> ClientBuilder<R> {
+        ClientBuilder::new().retype()
     }
 
     /// A client configured from the environment: `SOVA_BASE_URL`, `SOVA_API_KEY`,
@@ -347,14 +399,14 @@ impl<R: Runner> IntelClient<R> {
     }
 
     /// A client with the default transport.
-    pub fn from_builder(builder: ClientBuilder) -> Result<Self, Error> {
+    pub fn from_builder<X>(builder: ClientBuilder<X>) -> Result<Self, Error> {
         let transport = R::default_transport(&builder.timeouts)?;
         Self::with_transport(builder, transport)
     }
 
     /// A client on a transport of your own (a configured HTTP client, a mock, …).
-    pub fn with_transport(
-        builder: ClientBuilder,
+    pub fn with_transport<X>(
+        builder: ClientBuilder<X>,
         transport: Arc<R::Transport>,
     ) -> Result<Self, Error> {
         Ok(IntelClient {

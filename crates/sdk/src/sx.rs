@@ -114,17 +114,55 @@ impl Authorizer for Config {
 }
 
 /// Builds a SovX client (async or blocking).
-#[derive(Clone, Default)]
-pub struct ClientBuilder {
+#[derive(Clone)]
+pub struct ClientBuilder<R = ()> {
     base_url: Option<String>,
     owner: Option<String>,
     user: Option<String>,
     placement: PlacementPolicy,
     timeouts: Timeouts,
     retry: Option<RetryPolicy>,
+    runner: std::marker::PhantomData<fn() -> R>,
 }
 
-impl fmt::Debug for ClientBuilder {
+impl<R> Default for ClientBuilder<R> {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: Default::default(),
+            owner: Default::default(),
+            user: Default::default(),
+            placement: Default::default(),
+            timeouts: Default::default(),
+            retry: Default::default(),
+            runner: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<R> ClientBuilder<R> {
+    /// The same settings, for a client on runner `S`.
+    fn retype<S>(self) -> ClientBuilder<S> {
+        ClientBuilder {
+            base_url: self.base_url,
+            owner: self.owner,
+            user: self.user,
+            placement: self.placement,
+            timeouts: self.timeouts,
+            retry: self.retry,
+            runner: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<R: Runner> ClientBuilder<R> {
+    /// Builds the client of this builder's runner with the default transport (the builder
+    /// of [`SxClient::builder`] knows whether it is the async or the blocking client).
+    pub fn build(self) -> Result<SxClient<R>, Error> {
+        SxClient::from_builder(self)
+    }
+}
+
+impl<R> fmt::Debug for ClientBuilder<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url)
@@ -152,6 +190,20 @@ impl ClientBuilder {
         }
     }
 
+    /// Builds the async client with the default transport.
+    #[cfg(feature = "async")]
+    pub fn build(self) -> Result<Client, Error> {
+        SxClient::from_builder(self)
+    }
+
+    /// Builds the blocking client with the default transport.
+    #[cfg(feature = "blocking")]
+    pub fn build_blocking(self) -> Result<crate::blocking::sx::Client, Error> {
+        SxClient::from_builder(self)
+    }
+}
+
+impl<R> ClientBuilder<R> {
     /// The base URL (default: the sandbox, `https://api.sandbox.sovera.io/sovx/v1`).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
@@ -215,18 +267,6 @@ impl ClientBuilder {
             retry: self.retry.unwrap_or_default(),
         })
     }
-
-    /// Builds the async client with the default transport.
-    #[cfg(feature = "async")]
-    pub fn build(self) -> Result<Client, Error> {
-        SxClient::from_builder(self)
-    }
-
-    /// Builds the blocking client with the default transport.
-    #[cfg(feature = "blocking")]
-    pub fn build_blocking(self) -> Result<crate::blocking::sx::Client, Error> {
-        SxClient::from_builder(self)
-    }
 }
 
 /// A fresh trace id for `x-trace-id` (sent on every typed call unless the caller set one).
@@ -269,9 +309,11 @@ impl<R> fmt::Debug for SxClient<R> {
 }
 
 impl<R: Runner> SxClient<R> {
-    /// A builder with the documented defaults.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
+    /// A builder with the documented defaults, for this kind of client: `build()` on it
+    /// returns an async client for [`Client`](crate::intel::Client)-style async types and a
+    /// blocking one for the blocking types.
+    pub fn builder() -> ClientBuilder<R> {
+        ClientBuilder::new().retype()
     }
 
     /// A client configured from the environment: `SOVX_BASE_URL`, `SOVX_OWNER_KEY`,
@@ -281,14 +323,14 @@ impl<R: Runner> SxClient<R> {
     }
 
     /// A client with the default transport.
-    pub fn from_builder(builder: ClientBuilder) -> Result<Self, Error> {
+    pub fn from_builder<X>(builder: ClientBuilder<X>) -> Result<Self, Error> {
         let transport = R::default_transport(&builder.timeouts)?;
         Self::with_transport(builder, transport)
     }
 
     /// A client on a transport of your own (a configured HTTP client, a mock, …).
-    pub fn with_transport(
-        builder: ClientBuilder,
+    pub fn with_transport<X>(
+        builder: ClientBuilder<X>,
         transport: Arc<R::Transport>,
     ) -> Result<Self, Error> {
         Ok(SxClient {

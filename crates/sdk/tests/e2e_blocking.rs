@@ -55,11 +55,12 @@ fn x402(sb: &Sandbox, seed: u8) -> intel::Client {
 fn api_key_and_jobs() {
     let sb = sandbox(Mode::Sova);
     let key = sb.create_api_key(100);
-    let client = intel::ClientBuilder::new()
+    // The blocking client's own builder builds the blocking client.
+    let client: intel::Client = intel::Client::builder()
         .base_url(sb.intel_base_url())
         .api_key(key.clone())
         .poll(poll())
-        .build_blocking()
+        .build()
         .unwrap();
     let hud = client.wallet_hud(WALLET).unwrap();
     assert!(hud.receipt.is_none());

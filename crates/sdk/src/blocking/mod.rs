@@ -9,9 +9,10 @@ pub mod intel {
     ///
     /// ```no_run
     /// # fn run() -> Result<(), sova::Error> {
-    /// let client = sova::intel::ClientBuilder::new()
+    /// // `builder()` of the blocking client builds the blocking client.
+    /// let client = sova::blocking::intel::Client::builder()
     ///     .api_key("ak_0123abcd")
-    ///     .build_blocking()?;
+    ///     .build()?;
     /// let hud = client.wallet_hud("9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM")?;
     /// println!("{} {}", hud.behavior_code, hud.win_rate);
     /// # Ok(()) }
