@@ -137,7 +137,7 @@ pub enum Error {
     },
     /// No payment option could be paid (the spend policy or the payer's rules refused each
     /// one, naming the rule and the figures); nothing was signed.
-    #[error("payment refused: {}", RefusalText(.0))]
+    #[error("payment refused by the spend policy: {}", RefusalText(.0))]
     PaymentRefused(Vec<sova_x402::Refusal>),
     /// The server asked for payment and this client cannot pay (no x402 signer, or no
     /// acceptable payment option).

@@ -191,9 +191,14 @@ async fn the_spend_policy_refuses_before_anything_is_signed() {
 async fn retries_on_429_and_5xx_are_counted() {
     let sb = sandbox(Mode::Sova).await;
     let key = sb.create_api_key(10);
+    // The default policy (3 attempts; 429, 500, 502, 503, 504), with short delays.
     let client = sova::intel::ClientBuilder::new()
         .base_url(sb.intel_base_url())
         .api_key(key.clone())
+        .retry(sova::protocol::retry::RetryPolicy {
+            base_delay: Duration::from_millis(10),
+            ..Default::default()
+        })
         .build()
         .unwrap();
     const HUD: &str = "GET /api/v1/intel/wallet/{address}/hud";
@@ -218,16 +223,23 @@ async fn retries_on_429_and_5xx_are_counted() {
         kind: FaultKind::Status { status: 500 },
         times: Some(1),
     });
-    let e = client.wallet_hud(WALLET).await.unwrap_err();
+    client.wallet_hud(WALLET).await.unwrap();
     assert_eq!(
-        e.status().map(|s| s.as_u16()),
-        Some(500),
-        "500 is not retried by default"
+        sb.request_count(HUD),
+        7,
+        "500 is retried by default, as the docs advise"
     );
-    assert_eq!(sb.request_count(HUD), 6);
+    sb.add_fault(Fault {
+        route: Some(HUD.into()),
+        kind: FaultKind::Status { status: 500 },
+        times: Some(3),
+    });
+    let e = client.wallet_hud(WALLET).await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(500));
+    assert_eq!(sb.request_count(HUD), 10, "three attempts in all");
     assert_eq!(
         sb.credits(&key),
-        Some(8),
+        Some(7),
         "charged once per delivered answer"
     );
 }

@@ -507,7 +507,8 @@ similarity_job_endpoint! {
     SimilarityAgentRequest, "intel.similarity_agent", "/intel/wallets/similarity/agent", SimilarityAgentJobAccepted
 }
 
-/// `GET /jobs/{jobId}` — the state of a job (free, no credential). Poll about every 5 s.
+/// `GET /jobs/{jobId}` — the state of a job (free; the API key is sent when there is one).
+/// Poll about every 5 s.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobStatusRequest {
     /// The job id (opaque).
@@ -539,13 +540,22 @@ impl Endpoint for JobStatusRequest {
         ))
     }
     fn validate(&self) -> Result<(), BuildError> {
-        if self.job_id.trim().is_empty() {
+        let id = self.job_id.trim();
+        if id.is_empty() {
             return Err(BuildError::input("jobId", "the job id is empty"));
+        }
+        if id == "." || id == ".." {
+            return Err(BuildError::input(
+                "jobId",
+                "must not be a relative path segment",
+            ));
         }
         Ok(())
     }
+    /// Free; the API key is sent when the client has one (the server then includes the
+    /// failure reason of a failed job), and nothing otherwise.
     fn credential(&self) -> Credential {
-        Credential::None
+        Credential::IntelAuthenticated
     }
     fn parse(&self, response: &Response<Vec<u8>>) -> Result<Self::Output, ResponseError> {
         parse_sync(response)
@@ -984,8 +994,15 @@ mod tests {
             r.uri().to_string(),
             "https://api.sova-intel.com/api/v1/jobs/holder-profiles-So111-10-1743600000000"
         );
-        assert_eq!(req.credential(), Credential::None);
+        assert_eq!(req.credential(), Credential::IntelAuthenticated);
         assert!(req.idempotent());
+        // `.` and `..` would change the path: refused, like SovX ids.
+        for bad in [".", "..", " .. "] {
+            let e = JobStatusRequest::new(bad)
+                .to_request(&BaseUrl::parse("https://api.sova-intel.com/api/v1").unwrap())
+                .unwrap_err();
+            assert!(e.to_string().contains("relative path segment"), "{e}");
+        }
         // Ids are one path segment, whatever they contain.
         assert_eq!(
             build(&JobStatusRequest::new("a/b c")).uri().path(),
