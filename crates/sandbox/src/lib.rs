@@ -615,6 +615,11 @@ impl Sandbox {
         lock(&self.state.faults).remove(id)
     }
 
+    /// The installed faults with their ids (counted faults disappear once used up).
+    pub fn faults(&self) -> Vec<(u64, Fault)> {
+        lock(&self.state.faults).list()
+    }
+
     /// Removes every fault.
     pub fn clear_faults(&self) {
         lock(&self.state.faults).clear();
