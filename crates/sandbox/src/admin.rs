@@ -359,6 +359,7 @@ pub(crate) fn inspect_value(state: &Shared) -> Value {
         "creditsUsed": ins.credits_used,
         "requests": ins.requests,
         "deliveries": ins.deliveries,
+        "heldPending": state.held.load(std::sync::atomic::Ordering::SeqCst),
     })
 }
 

@@ -5,6 +5,8 @@
 //! is billable (a GET's 200, a POST job's 202). Billing-point faults act here.
 
 use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
@@ -18,7 +20,9 @@ use crate::faults::FaultKind;
 use crate::ledger::{SendError, TOKEN_PROGRAM_ID};
 use crate::respond::{ConnControl, intel_error, json_response, set_header};
 use crate::state::{Mode, PaymentRecord, Shared, lock};
-use crate::verify::{Expect, MSG_CONFIRMATION, MSG_REPLAY, Refusal, Verified, verify};
+use crate::verify::{
+    Expect, MSG_CONFIRMATION, MSG_DESTINATION, MSG_REPLAY, Refusal, Verified, verify,
+};
 
 /// USDC base units per credit.
 pub(crate) const BASE_UNITS_PER_CREDIT: u64 = 15_000;
@@ -53,7 +57,15 @@ enum Payer {
 
 /// The requirement this server asks for `credits`.
 pub(crate) fn requirement(state: &Shared, credits: u64) -> PaymentRequirements {
-    let mut extra = Map::new();
+    requirement_with(state, credits, Map::new())
+}
+
+/// The requirement for `credits`, with these `extra` fields added.
+fn requirement_with(
+    state: &Shared,
+    credits: u64,
+    mut extra: Map<String, Value>,
+) -> PaymentRequirements {
     let treasury = lock(&state.ledger).treasury;
     if state.config.mode == Mode::Standard {
         let fee_payer = lock(&state.ledger).facilitator.pubkey();
@@ -69,10 +81,11 @@ pub(crate) fn requirement(state: &Shared, credits: u64) -> PaymentRequirements {
     )
 }
 
-/// The `PAYMENT-REQUIRED` value for `credits` (Sova mode: no `resource`, `error` or `extra`).
-pub(crate) fn payment_required_header(
+/// The `PAYMENT-REQUIRED` value asking for `accepts` (Sova mode: no `resource` or `error`;
+/// no `extra` unless a fault adds one).
+fn payment_required_header(
     state: &Shared,
-    credits: u64,
+    accepts: PaymentRequirements,
     uri: &Uri,
     error: Option<&str>,
 ) -> String {
@@ -96,7 +109,7 @@ pub(crate) fn payment_required_header(
             None
         },
         resource: resource.flatten(),
-        accepts: vec![requirement(state, credits)],
+        accepts: vec![accepts],
         extensions: None,
     };
     pr.encode_header()
@@ -117,9 +130,104 @@ pub(crate) fn challenge(bill: &Bill<'_>, message: &str, error: Option<&str>) -> 
         StatusCode::PAYMENT_REQUIRED,
         &payment_required_body(bill.credits, message),
     );
-    let v = payment_required_header(bill.state, bill.credits, bill.uri, error);
+    let accepts = requirement(bill.state, bill.credits);
+    let v = payment_required_header(bill.state, accepts, bill.uri, error);
     set_header(r.headers_mut(), "payment-required", &v);
     r
+}
+
+/// 402 with a challenge whose requirement advertises a real, current blockhash with
+/// `lastValidBlockHeight: 1` ([`FaultKind::StaleLastValidHeight`]).
+fn stale_challenge(bill: &Bill<'_>) -> Response {
+    let mut r = json_response(
+        StatusCode::PAYMENT_REQUIRED,
+        &payment_required_body(bill.credits, "Payment required"),
+    );
+    let (hash, _) = lock(&bill.state.ledger).latest_blockhash();
+    let mut extra = Map::new();
+    extra.insert("recentBlockhash".into(), Value::from(hash.to_string()));
+    extra.insert("lastValidBlockHeight".into(), Value::from(1u64));
+    let accepts = requirement_with(bill.state, bill.credits, extra);
+    let v = payment_required_header(bill.state, accepts, bill.uri, None);
+    set_header(r.headers_mut(), "payment-required", &v);
+    r
+}
+
+/// The lie of [`FaultKind::SettleThen402Invalid`]: a fresh challenge saying the payment was
+/// refused at verification (so nothing would have been charged).
+fn invalid_challenge(bill: &Bill<'_>) -> Response {
+    challenge(
+        bill,
+        MSG_DESTINATION,
+        Some("invalid_exact_svm_payload_recipient_mismatch"),
+    )
+}
+
+/// The wallet address of a wallet GET (`/api/v1/intel/wallet/{address}[/...]`).
+fn wallet_of(bill: &Bill<'_>) -> Option<String> {
+    if !bill.template.starts_with("/api/v1/intel/wallet/{address}") {
+        return None;
+    }
+    bill.uri
+        .path()
+        .split('/')
+        .nth(5)
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+}
+
+fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+/// The lie of [`FaultKind::SettleThen202`]: the documented free fallback, without any
+/// settlement header, for a real job (see the fault's documentation).
+fn fake_fallback(bill: &Bill<'_>, response: Response) -> Response {
+    let state = bill.state;
+    let now = state.clock.now_ms();
+    if let Some(wallet) = wallet_of(bill) {
+        let id = lock(&state.intel).fallback_job(
+            Some(&wallet),
+            now,
+            millis(state.config.flash_analysis),
+        );
+        let body = json!({
+            "status": "queued",
+            "walletAddress": wallet,
+            "jobId": id,
+            "prepaidJobId": id,
+            "monitoringUrl": format!("{}/jobs/{id}", crate::intel::PREFIX),
+            "message": "Wallet analysis queued.",
+        });
+        return json_response(StatusCode::ACCEPTED, &body);
+    }
+    if response.status() == StatusCode::ACCEPTED {
+        let mut r = response;
+        r.headers_mut().remove("payment-response");
+        r.headers_mut().remove("x-payment-response");
+        return r;
+    }
+    let id = lock(&state.intel).fallback_job(None, now, millis(state.config.job_duration));
+    let body = json!({
+        "status": "queued",
+        "jobId": id,
+        "monitoringUrl": format!("{}/jobs/{id}", crate::intel::PREFIX),
+        "message": "Request queued.",
+    });
+    json_response(StatusCode::ACCEPTED, &body)
+}
+
+/// The answer to a held payment ([`FaultKind::HoldAndSubmitLater`]): 402 "invalid", the 202
+/// fallback, or an error with that status.
+fn held_answer(bill: &Bill<'_>, status: u16, response: Response) -> Response {
+    match status {
+        402 => invalid_challenge(bill),
+        202 => fake_fallback(bill, response),
+        s => {
+            let status = StatusCode::from_u16(s).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            intel_error(status, status.canonical_reason().unwrap_or("Error"))
+        }
+    }
 }
 
 fn settlement_failure(
@@ -262,6 +370,12 @@ where
         }
         Payer::X402(Box::new((verified, preflight)))
     } else {
+        let stale = lock(&state.faults).peek(bill.method, bill.template, bill.uri.path(), |k| {
+            matches!(k, FaultKind::StaleLastValidHeight { .. })
+        });
+        if stale {
+            return stale_challenge(&bill);
+        }
         return challenge(&bill, "Payment required", None);
     };
 
@@ -279,7 +393,10 @@ where
     // 3. Billing-point faults.
     let faults = {
         let path = bill.uri.path().to_owned();
-        lock(&state.faults).take(bill.method, bill.template, &path, false)
+        let x402 = matches!(payer, Payer::X402(_));
+        lock(&state.faults).take(bill.method, bill.template, &path, |k| {
+            !k.is_front() && (x402 || !k.x402_only())
+        })
     };
     let has = |f: &dyn Fn(&FaultKind) -> bool| faults.iter().any(f);
     if has(&|k| matches!(k, FaultKind::DropBeforeSettlement)) {
@@ -308,41 +425,36 @@ where
             *ins.credits_used.entry(key).or_default() += bill.credits;
         }
         Payer::X402(v) => {
-            let (
-                Verified {
-                    mut tx,
-                    payer,
-                    amount,
-                    replay_key,
-                    memo,
-                },
+            let (verified, preflight_failures) = *v;
+            let pending = Pending {
+                verified,
                 preflight_failures,
-            ) = *v;
-            let result = {
-                let mut ledger = lock(&state.ledger);
-                if has(&|k| matches!(k, FaultKind::ExpireBlockhash)) {
-                    ledger.expire_blockhashes();
-                }
-                if state.config.mode == Mode::Standard {
-                    ledger.cosign(&mut tx);
-                }
-                ledger.send(tx)
+                label: label.clone(),
+                path: bill.uri.path().to_owned(),
             };
-            let payer_s = payer.to_string();
-            let sig = match result {
-                Ok(sig) => sig,
+            let expire = has(&|k| matches!(k, FaultKind::ExpireBlockhash));
+            let held = faults.iter().find_map(|k| match k {
+                FaultKind::HoldAndSubmitLater { status, delay_ms }
+                | FaultKind::StaleLastValidHeight { status, delay_ms } => {
+                    Some((*status, *delay_ms))
+                }
+                _ => None,
+            });
+            if let Some((status, delay_ms)) = held {
+                if expire {
+                    lock(&state.ledger).expire_blockhashes();
+                }
+                hold_and_submit_later(state, pending, delay_ms);
+                if status != 202 {
+                    rollback_jobs(state, &rollback);
+                }
+                return held_answer(&bill, status, response);
+            }
+            let payer_s = pending.verified.payer.to_string();
+            let amount = pending.verified.amount;
+            let (sig_s, index) = match submit(state, pending, expire) {
+                Ok(done) => done,
                 Err(e) => {
-                    {
-                        let mut replay = lock(&state.replay);
-                        match &e {
-                            SendError::BlockhashNotFound => {
-                                replay.remove(&replay_key);
-                            }
-                            SendError::Failed { .. } => {
-                                replay.insert(replay_key, (state.clock.now_ms(), true));
-                            }
-                        }
-                    }
                     rollback_jobs(state, &rollback);
                     let detail = match &e {
                         SendError::BlockhashNotFound => "expired or unknown blockhash".to_owned(),
@@ -362,23 +474,7 @@ where
                     );
                 }
             };
-            lock(&state.replay).insert(replay_key, (state.clock.now_ms(), true));
-            let sig_s = sig.to_string();
-            {
-                let mut ins = lock(&state.inspect);
-                ins.payments.push(PaymentRecord {
-                    signature: sig_s.clone(),
-                    payer: payer_s.clone(),
-                    amount,
-                    memo,
-                    route: label.clone(),
-                    mode: state.config.mode.as_str().to_owned(),
-                    settled_at_ms: state.clock.now_ms(),
-                    delivered: false,
-                    preflight_failures,
-                });
-                payment_index = Some(ins.payments.len() - 1);
-            }
+            payment_index = Some(index);
             if has(&|k| matches!(k, FaultKind::SettlementPending)) {
                 rollback_jobs(state, &rollback);
                 return settlement_failure(
@@ -412,9 +508,34 @@ where
         return bill.conn.drop_connection().await;
     }
     for f in &faults {
-        if let FaultKind::StatusAfterSettlement { status } = f {
-            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return intel_error(status, "Injected failure after settlement");
+        match f {
+            FaultKind::StatusAfterSettlement { status } => {
+                let status =
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return intel_error(status, "Injected failure after settlement");
+            }
+            FaultKind::SettleThen500 => {
+                return intel_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Injected failure after settlement",
+                );
+            }
+            FaultKind::SettleThen4xx { status } => {
+                let status = StatusCode::from_u16(*status)
+                    .ok()
+                    .filter(StatusCode::is_client_error)
+                    .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+                return intel_error(status, status.canonical_reason().unwrap_or("Error"));
+            }
+            FaultKind::SettleThen402Invalid => return invalid_challenge(&bill),
+            FaultKind::SettleThen202 => return fake_fallback(&bill, response),
+            FaultKind::TimeoutThenRefused { hang_ms, refuse_ms } => {
+                bill.conn
+                    .refuse_connections(Duration::from_millis((*refuse_ms).min(600_000)));
+                tokio::time::sleep(Duration::from_millis((*hang_ms).min(600_000))).await;
+                return bill.conn.drop_connection().await;
+            }
+            _ => {}
         }
     }
     let mut ins = lock(&state.inspect);
@@ -426,4 +547,96 @@ where
     *ins.deliveries.entry(label).or_default() += 1;
     drop(ins);
     response
+}
+
+/// A verified x402 payment on its way to the ledger.
+struct Pending {
+    verified: Verified,
+    preflight_failures: Vec<String>,
+    label: String,
+    path: String,
+}
+
+/// Submits a verified payment (co-signed by the facilitator in standard mode), marks its
+/// replay entry, and records it when it lands: its signature and its index in the payment
+/// records.
+fn submit(state: &Shared, p: Pending, expire: bool) -> Result<(String, usize), SendError> {
+    let Pending {
+        verified:
+            Verified {
+                mut tx,
+                payer,
+                amount,
+                replay_key,
+                memo,
+            },
+        preflight_failures,
+        label,
+        path,
+    } = p;
+    let (result, signatures) = {
+        let mut ledger = lock(&state.ledger);
+        if expire {
+            ledger.expire_blockhashes();
+        }
+        if state.config.mode == Mode::Standard {
+            ledger.cosign(&mut tx);
+        }
+        let signatures: Vec<String> = tx.signatures.iter().map(ToString::to_string).collect();
+        (ledger.send(tx), signatures)
+    };
+    let sig = match result {
+        Ok(sig) => sig,
+        Err(e) => {
+            let mut replay = lock(&state.replay);
+            match &e {
+                SendError::BlockhashNotFound => {
+                    replay.remove(&replay_key);
+                }
+                SendError::Failed { .. } => {
+                    replay.insert(replay_key, (state.clock.now_ms(), true));
+                }
+            }
+            return Err(e);
+        }
+    };
+    lock(&state.replay).insert(replay_key, (state.clock.now_ms(), true));
+    let sig_s = sig.to_string();
+    let mut ins = lock(&state.inspect);
+    ins.payments.push(PaymentRecord {
+        signature: sig_s.clone(),
+        payer_signature: solana_signature::Signature::from(replay_key).to_string(),
+        signatures,
+        payer: payer.to_string(),
+        amount,
+        memo,
+        route: label,
+        path,
+        mode: state.config.mode.as_str().to_owned(),
+        settled_at_ms: state.clock.now_ms(),
+        delivered: false,
+        preflight_failures,
+    });
+    Ok((sig_s, ins.payments.len() - 1))
+}
+
+/// Counts a held payment until its submission ran (or its task was dropped).
+struct HeldGuard(Shared);
+
+impl Drop for HeldGuard {
+    fn drop(&mut self) {
+        self.0.held.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Submits `p` to the ledger `delay_ms` from now, on a task of its own.
+fn hold_and_submit_later(state: &Shared, p: Pending, delay_ms: u64) {
+    state.held.fetch_add(1, Ordering::SeqCst);
+    let guard = HeldGuard(state.clone());
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(delay_ms.min(600_000))).await;
+        // Landed or failed (an expired blockhash simply fails, as on a real chain).
+        let _ = submit(&guard.0, p, false);
+        drop(guard);
+    });
 }

@@ -1,6 +1,8 @@
 //! Fault injection: added latency, 429, 5xx, dropped connections around settlement, settlement
-//! pending and forced blockhash expiry — per route or global, for a number of requests or
-//! until cleared.
+//! pending, forced blockhash expiry, and a hostile server's lies about what it charged
+//! (settle then claim the answer was free or the payment invalid, hold a payment and submit it
+//! later, advertise a stale block height, hang then refuse connections) — per route or global,
+//! for a number of requests or until cleared.
 
 use std::time::Duration;
 
@@ -43,6 +45,100 @@ pub enum FaultKind {
     /// On an x402 payment: expires every blockhash just before settlement, so it fails with
     /// `transaction confirmation failed`.
     ExpireBlockhash,
+    /// On a billable request: charges or settles, then answers `202` with the documented free
+    /// fallback body and **no** settlement header — a lie that the answer cost nothing. On the
+    /// wallet GETs the body is `{status: "queued", walletAddress, jobId, prepaidJobId,
+    /// monitoringUrl, message}` for a real analysis job that completes after
+    /// [`crate::SandboxBuilder::flash_analysis`]; on a POST job route the handler's own `202`
+    /// (its jobs are real) without the settlement header; elsewhere a `202` with a real job
+    /// that completes after [`crate::SandboxBuilder::job_duration`].
+    #[serde(rename = "settle_then_202")]
+    SettleThen202,
+    /// On a billable request: charges or settles, then answers `402` with a fresh
+    /// `PAYMENT-REQUIRED` challenge claiming the payment was invalid and nothing was charged
+    /// (Sova's `transfer destination does not match treasury ATA`; `error` of the challenge
+    /// `invalid_exact_svm_payload_recipient_mismatch`).
+    #[serde(rename = "settle_then_402_invalid")]
+    SettleThen402Invalid,
+    /// On a billable request: charges or settles, then answers this 4xx status (default 422)
+    /// with an Intel error body and no settlement header.
+    #[serde(rename = "settle_then_4xx")]
+    SettleThen4xx {
+        /// The HTTP status to answer (a 4xx; default 422).
+        #[serde(default = "default_4xx")]
+        status: u16,
+    },
+    /// On a billable request: charges or settles, then answers 500 (the same as
+    /// [`FaultKind::StatusAfterSettlement`] with 500).
+    #[serde(rename = "settle_then_500")]
+    SettleThen500,
+    /// On an x402 payment: verifies it but does **not** settle it; answers the client with a
+    /// lie, then submits the held transaction to the ledger `delay_ms` after the answer (it
+    /// lands if its blockhash is still valid then, as on a real chain; otherwise it simply
+    /// fails). The lie is chosen by `status`: `402` (default) a fresh challenge claiming the
+    /// payment was invalid and nothing was charged (as [`FaultKind::SettleThen402Invalid`]),
+    /// `202` the free fallback (as [`FaultKind::SettleThen202`]), any other status an Intel
+    /// error with that status (e.g. 503). Until the submission the payment stays reserved
+    /// against replay, so a resend of the same header is refused as a replay. Wait for the
+    /// submissions with [`crate::Sandbox::flush_held`] or [`crate::Sandbox::wait_held`].
+    /// Not applied to API-key requests.
+    HoldAndSubmitLater {
+        /// The status of the lie: 402 (default), 202, or any other (e.g. 503).
+        #[serde(default = "default_hold_status")]
+        status: u16,
+        /// Delay between the answer and the submission, in milliseconds (default 150).
+        #[serde(default = "default_hold_delay")]
+        delay_ms: u64,
+    },
+    /// While this rule is installed (and has uses left), every `402` challenge on its routes
+    /// advertises `extra.recentBlockhash` (a real, current ledger blockhash) with
+    /// `extra.lastValidBlockHeight: 1`. Each x402 payment on its routes consumes one use and is
+    /// held and submitted later exactly like [`FaultKind::HoldAndSubmitLater`] (default lie:
+    /// 503). The attack: a client that trusts the server's height judges its payment expired
+    /// and pays again while the server lands the first one. Not applied to API-key requests.
+    StaleLastValidHeight {
+        /// The status of the lie (see [`FaultKind::HoldAndSubmitLater`]; default 503).
+        #[serde(default = "default_stale_status")]
+        status: u16,
+        /// Delay between the answer and the submission, in milliseconds (default 150).
+        #[serde(default = "default_hold_delay")]
+        delay_ms: u64,
+    },
+    /// On a billable request: charges or settles, then stops the listening socket that
+    /// accepted this connection for `refuse_ms` (new connections are refused: `ECONNREFUSED`;
+    /// its other connections close once their current answer is out), hangs the answer for
+    /// `hang_ms` and closes the connection without an answer. The socket is bound again on the
+    /// same port afterwards. `hang_ms` should exceed the client's attempt timeout and
+    /// `refuse_ms` cover its retries. Give the client its own port
+    /// ([`crate::SandboxBuilder::listeners`]) so other clients are not refused too.
+    TimeoutThenRefused {
+        /// How long the answer hangs before the connection is closed, in milliseconds
+        /// (default 2,000).
+        #[serde(default = "default_hang")]
+        hang_ms: u64,
+        /// How long the listening socket stays closed, in milliseconds (default 1,000).
+        #[serde(default = "default_refuse")]
+        refuse_ms: u64,
+    },
+}
+
+fn default_4xx() -> u16 {
+    422
+}
+fn default_hold_status() -> u16 {
+    402
+}
+fn default_stale_status() -> u16 {
+    503
+}
+fn default_hold_delay() -> u64 {
+    150
+}
+fn default_hang() -> u64 {
+    2_000
+}
+fn default_refuse() -> u64 {
+    1_000
 }
 
 impl FaultKind {
@@ -52,6 +148,15 @@ impl FaultKind {
         matches!(
             self,
             FaultKind::Latency { .. } | FaultKind::RateLimit { .. } | FaultKind::Status { .. }
+        )
+    }
+
+    /// Whether this fault only acts on x402 payments (API-key requests neither trigger nor
+    /// consume it).
+    pub fn x402_only(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::HoldAndSubmitLater { .. } | FaultKind::StaleLastValidHeight { .. }
         )
     }
 }
@@ -155,17 +260,18 @@ impl FaultTable {
         self.rules.clone()
     }
 
-    /// Takes the faults of one phase that match (consuming one use of each counted rule).
+    /// Takes the faults that match and that `accept` selects (consuming one use of each
+    /// counted rule).
     pub fn take(
         &mut self,
         method: &str,
         template: &str,
         path: &str,
-        front: bool,
+        accept: impl Fn(&FaultKind) -> bool,
     ) -> Vec<FaultKind> {
         let mut out = Vec::new();
         for (_, rule) in self.rules.iter_mut() {
-            if rule.kind.is_front() != front || !rule.matches(method, template, path) {
+            if !accept(&rule.kind) || !rule.matches(method, template, path) {
                 continue;
             }
             match rule.times.as_mut() {
@@ -177,6 +283,20 @@ impl FaultTable {
         }
         self.rules.retain(|(_, r)| r.times != Some(0));
         out
+    }
+
+    /// Whether a rule that matches and that `accept` selects is installed with uses left
+    /// (nothing is consumed).
+    pub fn peek(
+        &self,
+        method: &str,
+        template: &str,
+        path: &str,
+        accept: impl Fn(&FaultKind) -> bool,
+    ) -> bool {
+        self.rules.iter().any(|(_, rule)| {
+            accept(&rule.kind) && rule.times != Some(0) && rule.matches(method, template, path)
+        })
     }
 }
 
@@ -201,26 +321,113 @@ mod tests {
             },
         ));
         assert!(
-            t.take("POST", "/api/v1/intel/wallet/{address}/hud", "/x", true)
-                .is_empty()
+            t.take(
+                "POST",
+                "/api/v1/intel/wallet/{address}/hud",
+                "/x",
+                FaultKind::is_front
+            )
+            .is_empty()
         );
         assert_eq!(
-            t.take("GET", "/api/v1/intel/wallet/{address}/hud", "/x", true)
-                .len(),
+            t.take(
+                "GET",
+                "/api/v1/intel/wallet/{address}/hud",
+                "/x",
+                FaultKind::is_front
+            )
+            .len(),
             1
         );
         assert!(
-            t.take("GET", "/api/v1/intel/wallet/{address}/hud", "/x", true)
-                .is_empty()
+            t.take(
+                "GET",
+                "/api/v1/intel/wallet/{address}/hud",
+                "/x",
+                FaultKind::is_front
+            )
+            .is_empty()
         );
         assert_eq!(
-            t.take("GET", "/sovx/v1/users", "/sovx/v1/users", true)
-                .len(),
+            t.take(
+                "GET",
+                "/sovx/v1/users",
+                "/sovx/v1/users",
+                FaultKind::is_front
+            )
+            .len(),
             1
         );
         assert_eq!(t.list().len(), 1);
         let j: Fault = serde_json::from_str(r#"{"kind":"latency","ms":5,"times":2}"#)
             .unwrap_or_else(|_| Fault::global(FaultKind::DropAfterSettlement));
         assert_eq!(j.kind, FaultKind::Latency { ms: 5 });
+    }
+
+    #[test]
+    fn hostile_kinds_parse_with_defaults() {
+        let parse = |s: &str| serde_json::from_str::<Fault>(s).map(|f| f.kind).ok();
+        assert_eq!(
+            parse(r#"{"kind":"settle_then_202"}"#),
+            Some(FaultKind::SettleThen202)
+        );
+        assert_eq!(
+            parse(r#"{"kind":"settle_then_402_invalid"}"#),
+            Some(FaultKind::SettleThen402Invalid)
+        );
+        assert_eq!(
+            parse(r#"{"kind":"settle_then_4xx"}"#),
+            Some(FaultKind::SettleThen4xx { status: 422 })
+        );
+        assert_eq!(
+            parse(r#"{"kind":"settle_then_4xx","status":400}"#),
+            Some(FaultKind::SettleThen4xx { status: 400 })
+        );
+        assert_eq!(
+            parse(r#"{"kind":"settle_then_500"}"#),
+            Some(FaultKind::SettleThen500)
+        );
+        assert_eq!(
+            parse(r#"{"kind":"hold_and_submit_later","times":1}"#),
+            Some(FaultKind::HoldAndSubmitLater {
+                status: 402,
+                delay_ms: 150
+            })
+        );
+        assert_eq!(
+            parse(r#"{"kind":"stale_last_valid_height","delay_ms":5}"#),
+            Some(FaultKind::StaleLastValidHeight {
+                status: 503,
+                delay_ms: 5
+            })
+        );
+        assert_eq!(
+            parse(r#"{"kind":"timeout_then_refused","hang_ms":10}"#),
+            Some(FaultKind::TimeoutThenRefused {
+                hang_ms: 10,
+                refuse_ms: 1_000
+            })
+        );
+        // Serialized back with the same names.
+        let v = serde_json::to_value(Fault::global(FaultKind::SettleThen402Invalid))
+            .unwrap_or_default();
+        assert_eq!(v["kind"], "settle_then_402_invalid");
+        // Peeking consumes nothing.
+        let mut t = FaultTable::default();
+        t.add(
+            Fault::on(
+                "/x",
+                FaultKind::StaleLastValidHeight {
+                    status: 503,
+                    delay_ms: 0,
+                },
+            )
+            .times(1),
+        );
+        let stale = |k: &FaultKind| matches!(k, FaultKind::StaleLastValidHeight { .. });
+        assert!(t.peek("GET", "/t", "/x", stale));
+        assert!(t.peek("GET", "/t", "/x", stale));
+        assert_eq!(t.take("GET", "/t", "/x", stale).len(), 1);
+        assert!(!t.peek("GET", "/t", "/x", stale));
     }
 }

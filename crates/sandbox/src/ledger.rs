@@ -47,6 +47,10 @@ pub const SYSTEM_PROGRAM_ID: Pubkey = Pubkey::from_str_const("111111111111111111
 /// Blocks a blockhash stays valid for (as on mainnet).
 pub const BLOCKHASH_VALID_BLOCKS: u64 = 150;
 
+/// The block height at start: the chain already has some history, so a small height (such as
+/// the `lastValidBlockHeight: 1` of a stale-height fault) is in the past, as on mainnet.
+const START_HEIGHT: u64 = 1_000;
+
 /// The associated token account of `owner` for `mint` under `program`.
 pub fn ata(owner: &Pubkey, mint: &Pubkey, program: &Pubkey) -> Pubkey {
     spl_associated_token_account_interface::address::get_associated_token_address_with_program_id(
@@ -129,7 +133,7 @@ impl Ledger {
             seed,
             genesis_ms,
             slot_ms: slot_ms.max(1),
-            height_bump: 0,
+            height_bump: START_HEIGHT,
             min_valid_height: 0,
             issued: HashMap::new(),
             issued_order: VecDeque::new(),

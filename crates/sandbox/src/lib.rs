@@ -50,6 +50,7 @@ mod verify;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -97,6 +98,7 @@ pub struct SandboxBuilder {
     api_keys: Vec<(Option<String>, u64)>,
     treasury: Option<Pubkey>,
     grace: Duration,
+    listeners: usize,
 }
 
 impl Default for SandboxBuilder {
@@ -124,6 +126,7 @@ impl Default for SandboxBuilder {
             api_keys: Vec::new(),
             treasury: None,
             grace: Duration::from_secs(1),
+            listeners: 1,
         }
     }
 }
@@ -244,6 +247,16 @@ impl SandboxBuilder {
         self
     }
 
+    /// How many loopback ports serve this sandbox (default 1; at least 1). The first is
+    /// [`SandboxBuilder::bind`]'s; the others are free ports on the same IP. Every port serves
+    /// every route on the same state; a [`FaultKind::TimeoutThenRefused`] fault closes only
+    /// the port that accepted its request, so a client pointed at its own port
+    /// ([`Sandbox::base_url_at`]) can be refused without refusing the others.
+    pub fn listeners(mut self, n: usize) -> Self {
+        self.listeners = n.max(1);
+        self
+    }
+
     /// How long shutdown waits for open connections (default 1 s).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
@@ -288,6 +301,7 @@ impl SandboxBuilder {
             inspect: Mutex::new(Inspect::default()),
             replay: Mutex::new(HashMap::new()),
             base_url: Mutex::new(String::new()),
+            held: AtomicUsize::new(0),
             config,
         })
     }
@@ -305,14 +319,29 @@ impl SandboxBuilder {
             addr: self.addr,
             source,
         })?;
+        let mut listeners = vec![listener];
+        let mut addrs = vec![addr];
+        for _ in 1..self.listeners {
+            let extra = SocketAddr::new(addr.ip(), 0);
+            let l = server::bind(extra).await.map_err(|source| Error::Bind {
+                addr: extra,
+                source,
+            })?;
+            addrs.push(l.local_addr().map_err(|source| Error::Bind {
+                addr: extra,
+                source,
+            })?);
+            listeners.push(l);
+        }
         let state = self.build_state();
         *lock(&state.base_url) = format!("http://{addr}");
         let (tx, rx) = watch::channel(false);
         let app = server::app(state.clone());
-        let task = tokio::spawn(server::serve(listener, app, rx, self.grace));
+        let task = tokio::spawn(server::serve(listeners, app, rx, self.grace));
         Ok(Sandbox {
             state,
             addr,
+            addrs,
             startup: started.elapsed(),
             shutdown: Some(tx),
             task: Some(task),
@@ -366,6 +395,7 @@ impl SandboxBuilder {
 pub struct Sandbox {
     state: Shared,
     addr: SocketAddr,
+    addrs: Vec<SocketAddr>,
     startup: Duration,
     shutdown: Option<watch::Sender<bool>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -410,6 +440,22 @@ impl Sandbox {
     /// `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Every socket address it listens on, the first being [`Sandbox::addr`] (see
+    /// [`SandboxBuilder::listeners`]).
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// `http://IP:PORT` of listener `i` (0 is [`Sandbox::base_url`]); `None` past the last.
+    pub fn base_url_at(&self, i: usize) -> Option<String> {
+        self.addrs.get(i).map(|a| format!("http://{a}"))
+    }
+
+    /// The Sova Intel base URL on listener `i`: `http://IP:PORT/api/v1`.
+    pub fn intel_base_url_at(&self, i: usize) -> Option<String> {
+        self.base_url_at(i).map(|b| format!("{b}{}", intel::PREFIX))
     }
 
     /// The Sova Intel base URL: `http://127.0.0.1:PORT/api/v1`.
@@ -529,6 +575,13 @@ impl Sandbox {
         lock(&self.state.intel).set_credits(key, credits)
     }
 
+    /// Marks a wallet as already analyzed: its GETs answer at once even when
+    /// [`SandboxBuilder::flash_analysis`] is longer than the synchronous hold.
+    pub fn warm_wallet(&self, address: &str) {
+        let now = self.state.clock.now_ms();
+        lock(&self.state.intel).warm(address, now);
+    }
+
     // ---- SovX -----------------------------------------------------------------------------
 
     /// The SovX owner API key.
@@ -562,9 +615,43 @@ impl Sandbox {
         lock(&self.state.faults).remove(id)
     }
 
+    /// The installed faults with their ids (counted faults disappear once used up).
+    pub fn faults(&self) -> Vec<(u64, Fault)> {
+        lock(&self.state.faults).list()
+    }
+
     /// Removes every fault.
     pub fn clear_faults(&self) {
         lock(&self.state.faults).clear();
+    }
+
+    /// How many payments held by [`FaultKind::HoldAndSubmitLater`] or
+    /// [`FaultKind::StaleLastValidHeight`] are not submitted to the ledger yet.
+    pub fn held_pending(&self) -> usize {
+        self.state.held.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every held payment was submitted to the ledger (landed or failed), so
+    /// [`Sandbox::payments`] is final. Needs the sandbox's runtime to make progress: call it
+    /// from a task (or use [`Sandbox::wait_held`] from a thread).
+    pub async fn flush_held(&self) {
+        while self.held_pending() > 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// [`Sandbox::flush_held`] for blocking code: waits at most `timeout`; true when nothing
+    /// is held any more. Do not call it on a worker thread of the runtime that serves the
+    /// sandbox.
+    pub fn wait_held(&self, timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        while self.held_pending() > 0 {
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
     }
 
     // ---- inspection -----------------------------------------------------------------------

@@ -45,23 +45,42 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Per-connection control: a handler can ask the server to drop the connection unanswered.
+/// Per-connection control: a handler can ask the server to drop the connection unanswered,
+/// or to stop the listening socket that accepted it for a while.
 #[derive(Clone, Default)]
-pub(crate) struct ConnControl(pub Arc<Notify>);
+pub(crate) struct ConnControl {
+    /// Notified to close the connection.
+    pub kill: Arc<Notify>,
+    /// Asks the accept loop of this connection's listener to close its socket for a while.
+    pub refuse: Option<tokio::sync::mpsc::UnboundedSender<std::time::Duration>>,
+}
 
 impl ConnControl {
     /// Closes the connection without an answer. The returned future never completes: the
     /// connection task drops it together with the connection.
     pub async fn drop_connection(&self) -> Response {
-        self.0.notify_one();
+        self.kill.notify_one();
         std::future::pending::<()>().await;
         StatusCode::INTERNAL_SERVER_ERROR.into_response()
     }
+
+    /// Closes the listening socket that accepted this connection for `d` (new connections are
+    /// refused), then binds it again on the same port.
+    pub fn refuse_connections(&self, d: std::time::Duration) {
+        if let Some(tx) = &self.refuse {
+            let _ = tx.send(d);
+        }
+    }
 }
+
+/// The request's URI as the client sent it (before nested routers strip their prefix).
+#[derive(Clone)]
+pub(crate) struct FullUri(pub axum::http::Uri);
 
 /// What most handlers need from the request head; never rejects.
 pub(crate) struct Ctx {
     pub headers: HeaderMap,
+    /// The full URI (with the `/api/v1` or `/sovx/v1` prefix).
     pub uri: axum::http::Uri,
     pub conn: ConnControl,
 }
@@ -75,7 +94,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Ctx {
     ) -> Result<Self, Self::Rejection> {
         Ok(Ctx {
             headers: parts.headers.clone(),
-            uri: parts.uri.clone(),
+            uri: parts
+                .extensions
+                .get::<FullUri>()
+                .map(|u| u.0.clone())
+                .unwrap_or_else(|| parts.uri.clone()),
             conn: parts
                 .extensions
                 .get::<ConnControl>()

@@ -2,6 +2,7 @@
 //! shapes) and an accept loop that can drop a connection unanswered and shuts down gracefully.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -14,7 +15,7 @@ use axum::routing::post;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tower_service::Service;
 
@@ -114,7 +115,7 @@ async fn front(
             .requests
             .entry(format!("{method} {template}"))
             .or_default() += 1;
-        let faults = lock(&state.faults).take(&method, &template, &path, true);
+        let faults = lock(&state.faults).take(&method, &template, &path, FaultKind::is_front);
         for f in faults {
             match f {
                 FaultKind::Latency { ms } => {
@@ -142,6 +143,10 @@ async fn front(
             }
         }
     }
+    let mut req = req;
+    // Nested routers see the path without their prefix; handlers read the full one from here.
+    let full = crate::respond::FullUri(req.uri().clone());
+    req.extensions_mut().insert(full);
     let resp = next.run(req).await;
     let status = resp.status();
     let is_json = resp
@@ -167,29 +172,91 @@ async fn front(
     resp
 }
 
-/// Serves `router` on `listener` until `shutdown` turns true, then drains connections for up to
-/// `grace`.
+/// Serves `router` on every listener until `shutdown` turns true, then drains connections for
+/// up to `grace`.
 pub(crate) async fn serve(
+    listeners: Vec<TcpListener>,
+    router: Router,
+    shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let mut loops = JoinSet::new();
+    for listener in listeners {
+        loops.spawn(accept_loop(
+            listener,
+            router.clone(),
+            shutdown.clone(),
+            grace,
+        ));
+    }
+    while loops.join_next().await.is_some() {}
+}
+
+/// Accepts on one listener. A handler may ask (through [`ConnControl::refuse_connections`])
+/// for the socket to be closed for a while: the listener is dropped (new connections are
+/// refused), the connections it accepted close once their current answer is out, and the
+/// same address is bound again when the time is up.
+async fn accept_loop(
     listener: TcpListener,
     router: Router,
     mut shutdown: watch::Receiver<bool>,
     grace: Duration,
 ) {
+    let addr = listener.local_addr().ok();
+    let mut listener = Some(listener);
+    let (refuse_tx, mut refuse_rx) = mpsc::unbounded_channel::<Duration>();
+    // Bumped to close (gracefully) every connection accepted so far.
+    let (close_tx, _) = watch::channel(0u64);
+    let mut reopen_at = tokio::time::Instant::now();
     let mut conns = JoinSet::new();
     loop {
+        let Some(open) = listener.as_ref() else {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                Some(d) = refuse_rx.recv() => {
+                    reopen_at = reopen_at.max(tokio::time::Instant::now() + d);
+                }
+                _ = tokio::time::sleep_until(reopen_at) => {
+                    match addr {
+                        Some(a) => match TcpListener::bind(a).await {
+                            Ok(l) => listener = Some(l),
+                            // The port is briefly unavailable: try again shortly.
+                            Err(_) => reopen_at = tokio::time::Instant::now() + Duration::from_millis(20),
+                        },
+                        None => break,
+                    }
+                }
+            }
+            while conns.try_join_next().is_some() {}
+            continue;
+        };
         let accepted = tokio::select! {
-            r = listener.accept() => r,
+            r = open.accept() => Ok(r),
             _ = shutdown.changed() => break,
+            Some(d) = refuse_rx.recv() => Err(d),
+        };
+        let accepted = match accepted {
+            Ok(r) => r,
+            Err(d) => {
+                listener = None;
+                close_tx.send_modify(|g| *g = g.wrapping_add(1));
+                reopen_at = tokio::time::Instant::now() + d;
+                continue;
+            }
         };
         let Ok((stream, _peer)) = accepted else {
             tokio::time::sleep(Duration::from_millis(5)).await;
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let conn_ctl = ConnControl::default();
-        let kill = conn_ctl.0.clone();
+        let conn_ctl = ConnControl {
+            kill: Arc::default(),
+            refuse: Some(refuse_tx.clone()),
+        };
+        let kill = conn_ctl.kill.clone();
         let router = router.clone();
         let mut stop = shutdown.clone();
+        let mut close = close_tx.subscribe();
         conns.spawn(async move {
             let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(conn_ctl.clone());
@@ -201,15 +268,15 @@ pub(crate) async fn serve(
                 .serve_connection(TokioIo::new(stream), svc);
             tokio::pin!(conn);
             tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = kill.notified() => return,
+                _ = stop.changed() => {}
+                _ = close.changed() => {}
+            }
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
                 _ = conn.as_mut() => {}
                 _ = kill.notified() => {}
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = kill.notified() => {}
-                    }
-                }
             }
         });
         while conns.try_join_next().is_some() {}

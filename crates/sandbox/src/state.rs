@@ -1,6 +1,7 @@
 //! Shared server state: configuration, the ledger, the API stores and the inspection records.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -70,9 +71,17 @@ pub(crate) struct Config {
 /// One settled x402 payment.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct PaymentRecord {
-    /// The transaction signature (base58).
+    /// The transaction signature (base58): its first signature, the fee payer's. In
+    /// [`Mode::Standard`] that is the facilitator's; see [`PaymentRecord::payer_signature`].
     pub signature: String,
+    /// The payer's own signature (base58): the signature of the transfer authority, the one a
+    /// client knows before settlement (equal to [`PaymentRecord::signature`] in
+    /// [`Mode::Sova`], where the payer is also the fee payer).
+    pub payer_signature: String,
+    /// Every signature of the settled transaction, in order (base58).
+    pub signatures: Vec<String>,
     /// The token authority that paid (base58).
     pub payer: String,
     /// USDC base units transferred to the treasury.
@@ -81,6 +90,9 @@ pub struct PaymentRecord {
     pub memo: Option<String>,
     /// The route template that was paid for (e.g. `GET /api/v1/intel/wallet/{address}/hud`).
     pub route: String,
+    /// The literal path of the request that carried the payment (e.g.
+    /// `/api/v1/intel/wallet/9WzD…/hud`).
+    pub path: String,
     /// `sova` or `standard`.
     pub mode: String,
     /// When it settled (ms since the epoch, sandbox clock).
@@ -116,6 +128,8 @@ pub(crate) struct AppState {
     pub replay: Mutex<HashMap<[u8; 64], (i64, bool)>>,
     /// Addresses this server answers on (filled in at bind time).
     pub base_url: Mutex<String>,
+    /// Held payments (hold-and-submit-later faults) not submitted yet.
+    pub held: AtomicUsize,
 }
 
 /// Locks a mutex, recovering from poisoning (a panicking handler must not wedge the server).

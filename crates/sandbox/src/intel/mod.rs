@@ -198,6 +198,28 @@ impl IntelStore {
         (id, now + duration_ms)
     }
 
+    /// Marks a wallet as analyzed.
+    pub fn warm(&mut self, wallet: &str, now: i64) {
+        self.analyzed.entry(wallet.to_owned()).or_insert(now);
+    }
+
+    /// A new job answered by a (faked) 202 fallback, ready after `duration_ms`: a wallet's
+    /// analysis (accepted as `X-Prepaid-Job-Id` for that wallet) or a generic job. Returns
+    /// its id.
+    pub fn fallback_job(&mut self, wallet: Option<&str>, now: i64, duration_ms: i64) -> String {
+        let ready = now.saturating_add(duration_ms.max(0));
+        match wallet {
+            Some(w) => self.add_job(
+                "flash-analysis",
+                "intel-flash",
+                now,
+                ready,
+                Some(w.to_owned()),
+            ),
+            None => self.add_job("queued-request", "intel-job", now, ready, None),
+        }
+    }
+
     /// Whether a wallet has data; completes finished flash jobs.
     fn is_warm(&mut self, wallet: &str, now: i64) -> bool {
         if self.analyzed.contains_key(wallet) {
