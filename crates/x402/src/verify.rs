@@ -569,7 +569,7 @@ fn decode_check<'a>(rec: &mut Rec, bytes: &'a [u8]) -> Option<ParsedTx<'a>> {
             Some(t)
         }
         Err(e) => {
-            rec.check("transaction_decodes", false, || e);
+            rec.check("transaction_decodes", false, || e.to_string());
             None
         }
     }
@@ -589,8 +589,8 @@ fn message_checks(rec: &mut Rec, cx: &TxContext<'_, '_>, size: usize) {
             cx.mode()
         )
     });
-    rec.check("no_lookup_tables", tx.lookup_tables == 0, || {
-        format!("{} address lookup table(s)", tx.lookup_tables)
+    rec.check("no_lookup_tables", tx.lookup_tables.is_empty(), || {
+        format!("{} address lookup table(s)", tx.lookup_tables.len())
     });
     rec.check(
         "recent_blockhash",
