@@ -221,11 +221,16 @@ fn ci() -> Result<(), String> {
     Ok(())
 }
 
-/// `cargo package` for every crate, without the verifying build (the test step built them).
-/// A working tree with uncommitted changes is packaged as it is (`--allow-dirty`, said so);
-/// CI runs on a clean clone, where the flag is not added.
+/// `cargo package` for every crate, without the verifying build (the test step built them)
+/// and offline: the earlier steps left every index entry it needs in cargo's cache, and
+/// asking crates.io again costs ~40 s for nothing. A working tree with uncommitted changes
+/// is packaged as it is (`--allow-dirty`, said so); CI runs on a clean clone, where the flag
+/// is not added.
 fn package_step() -> Step {
-    let mut s = step("package", &["package", "--workspace", "--no-verify"]);
+    let mut s = step(
+        "package",
+        &["package", "--workspace", "--no-verify", "--offline"],
+    );
     let dirty = Command::new("git")
         .args(["status", "--porcelain"])
         .output()
