@@ -6,7 +6,8 @@
 //!   with N cases each (default 256). Failures are persisted under `proptest-regressions/`;
 //!   commit them.
 //! * `cargo xtask bench [criterion args…]` — the criterion benchmarks.
-//! * `cargo xtask deps` — the dependency-weight check of `sova-protocol`.
+//! * `cargo xtask deps` — the design's dependency arrows between workspace crates, and the
+//!   dependency weight of `sova-protocol`.
 
 use std::collections::BTreeSet;
 use std::env;
@@ -29,6 +30,44 @@ const PROTOCOL_FORBIDDEN: &[&str] = &[
 ];
 /// The most crates `sova-protocol`'s normal tree may hold (itself included).
 const PROTOCOL_MAX_CRATES: usize = 25;
+
+/// The internal crates a transport may use.
+const TRANSPORT_DEPS: &[&str] = &["sova-protocol"];
+/// The internal crates a front end (the CLI, an MCP server) may use.
+const FRONT_END_DEPS: &[&str] = &[
+    "sova",
+    "sova-protocol",
+    "sova-x402",
+    "sova-sandbox",
+    "sova-transport-async",
+    "sova-transport-blocking",
+];
+
+/// The design's arrows (GUIDE §2): for each workspace package, the workspace packages it may
+/// depend on (normal and build dependencies), then those it may also use as dev-dependencies.
+/// `protocol` ← `x402` ← `sdk` ← `cli`/`mcp`; transports on `protocol` only; `sandbox` on
+/// `protocol` and `x402`, never on `sdk`; only `sdk` tests against `sandbox`. A package that
+/// is not listed fails the check until it is placed here.
+const ARROWS: &[(&str, &[&str], &[&str])] = &[
+    ("sova-protocol", &[], &[]),
+    ("sova-x402", &["sova-protocol"], &[]),
+    ("sova-transport-async", TRANSPORT_DEPS, &[]),
+    ("sova-transport-blocking", TRANSPORT_DEPS, &[]),
+    ("sova-sandbox", &["sova-protocol", "sova-x402"], &[]),
+    (
+        "sova",
+        &[
+            "sova-protocol",
+            "sova-x402",
+            "sova-transport-async",
+            "sova-transport-blocking",
+        ],
+        &["sova-sandbox"],
+    ),
+    ("sova-cli", FRONT_END_DEPS, &[]),
+    ("sova-mcp", FRONT_END_DEPS, &[]),
+    ("xtask", &[], &[]),
+];
 
 /// Feature combinations of the `sova` facade that must build on their own.
 const FEATURE_BUILDS: &[&[&str]] = &[
@@ -79,7 +118,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("proptest") => proptest(&args[1..]),
         Some("bench") => bench(&args[1..]),
-        Some("deps") => deps(),
+        Some("deps") => arrows().and_then(|()| deps()),
         _ => {
             eprintln!(
                 "usage: cargo xtask <ci | proptest [--cases N] [--no-shrink] | bench [criterion args] | deps>"
@@ -133,21 +172,20 @@ fn run(s: &Step) -> Result<(), String> {
 
 fn ci() -> Result<(), String> {
     let total = Instant::now();
-    let mut steps = vec![
-        step("format", &["fmt", "--all", "--", "--check"]),
-        step(
+    run(&step("format", &["fmt", "--all", "--", "--check"]))?;
+    arrows()?;
+    let mut steps = vec![step(
+        "clippy",
+        &[
             "clippy",
-            &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--all-features",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        ),
-    ];
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )];
     let mut test = step("test", &["test", "--workspace", "--all-features"]);
     test.env
         .push(("PROPTEST_CASES", TEST_PROPTEST_CASES.to_string()));
@@ -164,15 +202,149 @@ fn ci() -> Result<(), String> {
         };
         steps.push(s);
     }
+    let mut doc = step(
+        "docs",
+        &["doc", "--workspace", "--no-deps", "--all-features"],
+    );
+    doc.env.push(("RUSTDOCFLAGS", "-D warnings".to_owned()));
+    steps.push(doc);
     for s in &steps {
         run(s)?;
     }
+    // Built now, so that it sees the tree as the steps above left it.
+    run(&package_step())?;
     deps()?;
     eprintln!(
         "\nxtask ci: all steps passed in {:.0}s",
         total.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `cargo package` for every crate, without the verifying build (the test step built them)
+/// and offline: the earlier steps left every index entry it needs in cargo's cache, and
+/// asking crates.io again costs ~40 s for nothing. A working tree with uncommitted changes
+/// is packaged as it is (`--allow-dirty`, said so); CI runs on a clean clone, where the flag
+/// is not added.
+fn package_step() -> Step {
+    let mut s = step(
+        "package",
+        &["package", "--workspace", "--no-verify", "--offline"],
+    );
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain"])
+        .output()
+        .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+    if dirty {
+        eprintln!("\n(the working tree has uncommitted changes: packaging with --allow-dirty)");
+        s.args.push("--allow-dirty".to_owned());
+    }
+    s
+}
+
+/// One dependency of a workspace package on another, as `cargo metadata` declares it.
+struct Arrow {
+    from: String,
+    to: String,
+    dev: bool,
+}
+
+/// The dependencies between workspace packages, from `cargo metadata --no-deps`.
+fn workspace_arrows() -> Result<(BTreeSet<String>, Vec<Arrow>), String> {
+    let reproduce = "cargo metadata --format-version 1 --no-deps";
+    let out = Command::new(cargo())
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .map_err(|e| format!("could not run cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}\nReproduce with:\n    {reproduce}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!("cargo metadata printed unreadable JSON ({e}); run:\n    {reproduce}")
+    })?;
+    let packages = meta["packages"]
+        .as_array()
+        .ok_or_else(|| format!("cargo metadata listed no packages; run:\n    {reproduce}"))?;
+    let names: BTreeSet<String> = packages
+        .iter()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect();
+    let mut arrows = Vec::new();
+    for p in packages {
+        let from = p["name"].as_str().unwrap_or_default();
+        for d in p["dependencies"].as_array().into_iter().flatten() {
+            let to = d["name"].as_str().unwrap_or_default();
+            if names.contains(to) {
+                arrows.push(Arrow {
+                    from: from.to_owned(),
+                    to: to.to_owned(),
+                    // `kind` is null for normal dependencies, "build" or "dev" otherwise.
+                    dev: d["kind"].as_str() == Some("dev"),
+                });
+            }
+        }
+    }
+    Ok((names, arrows))
+}
+
+/// Checks every dependency between workspace packages against [`ARROWS`].
+fn arrows() -> Result<(), String> {
+    let start = Instant::now();
+    eprintln!("\n==> design arrows: cargo metadata --format-version 1 --no-deps");
+    let (names, found) = workspace_arrows()?;
+    let mut problems = Vec::new();
+    for name in &names {
+        if !ARROWS.iter().any(|(n, _, _)| n == name) {
+            problems.push(format!(
+                "{name} is not placed in the design: add it to ARROWS in xtask/src/main.rs"
+            ));
+        }
+    }
+    for a in &found {
+        let Some((_, normal, dev)) = ARROWS.iter().find(|(n, _, _)| *n == a.from) else {
+            continue;
+        };
+        let allowed = normal.contains(&a.to.as_str()) || (a.dev && dev.contains(&a.to.as_str()));
+        if !allowed {
+            let kind = if a.dev {
+                "dev-dependency"
+            } else {
+                "dependency"
+            };
+            let may = if normal.is_empty() {
+                "no workspace crate".to_owned()
+            } else {
+                normal.join(", ")
+            };
+            problems.push(format!(
+                "{} has a {kind} on {}; the design lets it depend on {may}{}",
+                a.from,
+                a.to,
+                if dev.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (and dev-depend on {})", dev.join(", "))
+                }
+            ));
+        }
+    }
+    eprintln!(
+        "    ({} dependencies between {} workspace packages checked in {:.1}s)",
+        found.len(),
+        names.len(),
+        start.elapsed().as_secs_f64()
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the workspace breaks the design's dependency arrows (GUIDE §2):\n    {}\nInspect with:\n    cargo tree --workspace --depth 1 -e normal,build,dev",
+            problems.join("\n    ")
+        ))
+    }
 }
 
 fn proptest_step(cases: u32, ci: bool) -> Step {

@@ -1,11 +1,13 @@
 //! `sova wallet new|address|balance|fund`. The secret key is written to a file and never
 //! printed.
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
 use serde_json::{Value, json};
 use sova_x402::{Keypair, Pubkey, associated_token_address, programs};
+use zeroize::Zeroizing;
 
 use crate::amount::{self, SOL_DECIMALS, parse_units};
 use crate::cli::WalletCmd;
@@ -125,7 +127,9 @@ fn wallet(ctx: &Ctx, address: Option<&str>) -> Result<Pubkey, CliError> {
     }
 }
 
-/// Writes a Solana CLI keypair file (JSON array of 64 numbers), owner-only on Unix.
+/// Writes a Solana CLI keypair file (JSON array of 64 numbers), owner-only (0600) on Unix,
+/// also when `force` overwrites an existing file: its permissions are narrowed before the
+/// secret is written. The text buffer holding the secret is zeroized afterwards.
 pub fn write_keypair(path: &Path, k: &Keypair, force: bool) -> Result<(), CliError> {
     if path.exists() && !force {
         return Err(CliError::failure(format!(
@@ -140,16 +144,20 @@ pub fn write_keypair(path: &Path, k: &Keypair, force: bool) -> Result<(), CliErr
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::failure(format!("could not create {}: {e}", dir.display())))?;
     }
-    let mut bytes = k.as_solana().to_bytes();
-    let text = format!(
-        "[{}]",
-        bytes
-            .iter()
-            .map(u8::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    bytes.fill(0);
+    let bytes = Zeroizing::new(k.as_solana().to_bytes());
+    // "[" + 64 numbers of at most 3 digits + 63 commas + "]": no reallocation, no stray copy.
+    let mut text = Zeroizing::new(String::with_capacity(2 + 64 * 3 + 63));
+    text.push('[');
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(text, "{b}");
+    }
+    text.push(']');
+    let failed =
+        |e: std::io::Error| CliError::failure(format!("could not write {}: {e}", path.display()));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -157,10 +165,64 @@ pub fn write_keypair(path: &Path, k: &Keypair, force: bool) -> Result<(), CliErr
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .map_err(|e| CliError::failure(format!("could not write {}: {e}", path.display())))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| CliError::failure(format!("could not write {}: {e}", path.display())))?;
+    let mut f = opts.open(path).map_err(failed)?;
+    // `mode` applies only to a file this call creates; an overwritten one keeps its old
+    // permissions unless they are narrowed here, before anything secret is in it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(failed)?;
+    }
+    f.write_all(text.as_bytes()).map_err(failed)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sova-cli-wallet-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn force_overwrites_with_owner_only_permissions() {
+        let dir = scratch("force");
+        let path = dir.join("id.json");
+        std::fs::write(&path, "not a key").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let k = Keypair::from_seed([3; 32]);
+        let e = write_keypair(&path, &k, false).unwrap_err();
+        assert!(e.to_string().contains("already exists"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "not a key");
+
+        write_keypair(&path, &k, true).unwrap();
+        assert_eq!(Keypair::from_file(&path).unwrap().pubkey(), k.pubkey());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        // A new file, in a directory that does not exist yet.
+        let fresh = dir.join("sub").join("new.json");
+        write_keypair(&fresh, &k, false).unwrap();
+        assert_eq!(Keypair::from_file(&fresh).unwrap().pubkey(), k.pubkey());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

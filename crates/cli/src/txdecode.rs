@@ -3,118 +3,30 @@
 //! Budget, SPL Token and Token-2022, Associated Token Account, Memo, System).
 
 use serde_json::{Value, json};
-use sova_x402::{Pubkey, programs};
+use sova_x402::Pubkey;
+use sova_x402::programs::{self, CU_LIMIT_DISC, CU_PRICE_DISC, TRANSFER_CHECKED_DISC};
+use sova_x402::wire::{self, ParsedIx};
 
 use crate::amount;
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|e| *e <= self.b.len())
-            .ok_or_else(|| format!("the transaction ends early (at byte {})", self.at))?;
-        let s = &self.b[self.at..end];
-        self.at = end;
-        Ok(s)
-    }
-    fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-    /// Solana's compact-u16 (shortvec).
-    fn len(&mut self) -> Result<usize, String> {
-        let mut v: usize = 0;
-        for i in 0..3 {
-            let b = self.u8()?;
-            v |= usize::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err("a length prefix is malformed".into())
-    }
-    fn key(&mut self) -> Result<Pubkey, String> {
-        let s = self.take(32)?;
-        let mut a = [0u8; 32];
-        a.copy_from_slice(s);
-        Ok(Pubkey::new_from_array(a))
-    }
-}
-
-struct Ix {
-    program: u8,
-    accounts: Vec<u8>,
-    data: Vec<u8>,
-}
-
-/// Decodes the wire bytes of a transaction.
+/// Decodes the wire bytes of a transaction with `sova_x402`'s reader, leniently (indexes into
+/// lookup tables or past the keys are shown, not refused; `sova x402 verify` judges).
 pub fn decode(bytes: &[u8]) -> Result<Value, String> {
-    let mut c = Cursor { b: bytes, at: 0 };
-    let nsig = c.len()?;
-    let mut sigs = Vec::with_capacity(nsig);
-    for _ in 0..nsig {
-        sigs.push(c.take(64)?.to_vec());
-    }
-    let first = *bytes.get(c.at).ok_or("the message is missing")?;
-    let version = if first & 0x80 != 0 {
-        c.u8()?;
-        Some(first & 0x7f)
-    } else {
-        None
-    };
-    let required = usize::from(c.u8()?);
-    let ro_signed = usize::from(c.u8()?);
-    let ro_unsigned = usize::from(c.u8()?);
-    let nkeys = c.len()?;
-    let mut keys = Vec::with_capacity(nkeys);
-    for _ in 0..nkeys {
-        keys.push(c.key()?);
-    }
-    let blockhash = c.key()?;
-    let nix = c.len()?;
-    let mut ixs = Vec::with_capacity(nix);
-    for _ in 0..nix {
-        let program = c.u8()?;
-        let na = c.len()?;
-        let accounts = c.take(na)?.to_vec();
-        let nd = c.len()?;
-        let data = c.take(nd)?.to_vec();
-        ixs.push(Ix {
-            program,
-            accounts,
-            data,
-        });
-    }
-    let mut lookups = Vec::new();
-    if version.is_some() {
-        let n = c.len()?;
-        for _ in 0..n {
-            let table = c.key()?;
-            let nw = c.len()?;
-            let w = c.take(nw)?.to_vec();
-            let nr = c.len()?;
-            let r = c.take(nr)?.to_vec();
-            lookups.push(json!({"table": table.to_string(), "writable": w, "readonly": r}));
-        }
-    }
-    if c.at != bytes.len() {
-        return Err(format!("{} bytes follow the message", bytes.len() - c.at));
-    }
+    let tx = wire::read(bytes).map_err(|e| e.to_string())?;
+    let keys = &tx.keys;
     let name = |i: u8| -> String {
         keys.get(usize::from(i))
             .map(ToString::to_string)
             .unwrap_or_else(|| format!("lookup#{i}"))
     };
+    let required = usize::from(tx.num_required_signatures);
+    let ro_signed = usize::from(tx.num_readonly_signed);
+    let ro_unsigned = usize::from(tx.num_readonly_unsigned);
     let writable = |i: usize| {
         if i < required {
             i < required - ro_signed.min(required)
         } else {
-            i < nkeys - ro_unsigned.min(nkeys)
+            i < keys.len() - ro_unsigned.min(keys.len())
         }
     };
     let accounts: Vec<Value> = keys
@@ -122,28 +34,38 @@ pub fn decode(bytes: &[u8]) -> Result<Value, String> {
         .enumerate()
         .map(|(i, k)| json!({"pubkey": k.to_string(), "signer": i < required, "writable": writable(i)}))
         .collect();
-    let signatures: Vec<Value> = sigs
+    let signatures: Vec<Value> = tx
+        .signatures
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let empty = s.iter().all(|b| *b == 0);
             json!({
                 "signer": keys.get(i).map(ToString::to_string),
-                "signature": if empty { Value::Null } else { Value::from(bs58::encode(s).into_string()) },
+                "signature": if empty { Value::Null } else { Value::from(bs58::encode(s.as_slice()).into_string()) },
             })
         })
         .collect();
-    let instructions: Vec<Value> = ixs.iter().map(|ix| instruction(ix, &keys, &name)).collect();
+    let instructions: Vec<Value> = tx
+        .instructions
+        .iter()
+        .map(|ix| instruction(ix, keys, &name))
+        .collect();
     let mut doc = json!({
-        "version": version.map(|v| format!("v{v}")).unwrap_or_else(|| "legacy".into()),
+        "version": if tx.versioned { "v0" } else { "legacy" },
         "size": bytes.len(),
         "feePayer": keys.first().map(ToString::to_string),
-        "recentBlockhash": blockhash.to_string(),
+        "recentBlockhash": tx.blockhash.to_string(),
         "signatures": signatures,
         "accounts": accounts,
         "instructions": instructions,
     });
-    if !lookups.is_empty() {
+    if !tx.lookup_tables.is_empty() {
+        let lookups: Vec<Value> = tx
+            .lookup_tables
+            .iter()
+            .map(|t| json!({"table": t.account.to_string(), "writable": t.writable, "readonly": t.readonly}))
+            .collect();
         doc["addressTableLookups"] = Value::Array(lookups);
     }
     Ok(doc)
@@ -162,24 +84,24 @@ fn u64_at(d: &[u8], at: usize) -> Option<u64> {
     })
 }
 
-fn instruction(ix: &Ix, keys: &[Pubkey], name: &dyn Fn(u8) -> String) -> Value {
+fn instruction(ix: &ParsedIx<'_>, keys: &[Pubkey], name: &dyn Fn(u8) -> String) -> Value {
     let program = keys.get(usize::from(ix.program)).copied();
     let acct = |n: usize| ix.accounts.get(n).map(|i| name(*i));
     let raw = || {
         json!({
             "programId": program.map(|p| p.to_string()),
             "accounts": ix.accounts.iter().map(|i| name(*i)).collect::<Vec<_>>(),
-            "data": bs58::encode(&ix.data).into_string(),
+            "data": bs58::encode(ix.data).into_string(),
         })
     };
     let Some(p) = program else { return raw() };
-    let d = &ix.data;
+    let d = ix.data;
     let mut v = if p == programs::COMPUTE_BUDGET_PROGRAM_ID {
         match d.first() {
-            Some(2) => u32_at(d, 1).map(|u| {
+            Some(&CU_LIMIT_DISC) => u32_at(d, 1).map(|u| {
                 json!({"program": "ComputeBudget", "instruction": "SetComputeUnitLimit", "units": u})
             }),
-            Some(3) => u64_at(d, 1).map(|u| {
+            Some(&CU_PRICE_DISC) => u64_at(d, 1).map(|u| {
                 json!({"program": "ComputeBudget", "instruction": "SetComputeUnitPrice", "microLamports": u})
             }),
             Some(1) => u32_at(d, 1).map(|u| {
@@ -197,7 +119,7 @@ fn instruction(ix: &Ix, keys: &[Pubkey], name: &dyn Fn(u8) -> String) -> Value {
             "Token-2022"
         };
         match d.first() {
-            Some(12) => u64_at(d, 1).zip(d.get(9)).map(|(amount, dec)| {
+            Some(&TRANSFER_CHECKED_DISC) => u64_at(d, 1).zip(d.get(9)).map(|(amount, dec)| {
                 json!({
                     "program": prog,
                     "instruction": "TransferChecked",
@@ -338,6 +260,29 @@ mod tests {
         assert_eq!(ix["source"], Pubkey::new_from_array([2; 32]).to_string());
         assert_eq!(ix["authority"], tx["feePayer"]);
         assert!(summary(&tx).contains("TransferChecked 0.015000"));
+    }
+
+    #[test]
+    fn shows_lookup_tables_and_looked_up_accounts() {
+        let mut b = vec![1u8];
+        b.extend_from_slice(&[0u8; 64]);
+        b.extend_from_slice(&[0x80, 1, 0, 1, 2]);
+        b.extend_from_slice(Pubkey::new_from_array([1; 32]).as_ref());
+        b.extend_from_slice(programs::MEMO_PROGRAM_ID.as_ref());
+        b.extend_from_slice(&[3u8; 32]);
+        b.extend_from_slice(&[1, 1, 1, 2, 2, b'h', b'i']);
+        b.push(1);
+        b.extend_from_slice(&[4u8; 32]);
+        b.extend_from_slice(&[1, 7, 0]);
+        let tx = decode(&b).unwrap();
+        assert_eq!(tx["version"], "v0");
+        assert_eq!(tx["signatures"][0]["signature"], Value::Null);
+        assert_eq!(tx["instructions"][0]["memo"], "hi");
+        assert_eq!(tx["instructions"][0]["signers"][0], "lookup#2");
+        let lookup = &tx["addressTableLookups"][0];
+        assert_eq!(lookup["table"], Pubkey::new_from_array([4; 32]).to_string());
+        assert_eq!(lookup["writable"], json!([7]));
+        assert_eq!(lookup["readonly"], json!([]));
     }
 
     #[test]

@@ -20,29 +20,19 @@ use spl_token_interface::state::{Account as TokenAccount, AccountState, Mint};
 use crate::clock::Clock;
 use crate::rng::Rng;
 
-/// The classic SPL Token program.
-pub const TOKEN_PROGRAM_ID: Pubkey =
-    Pubkey::from_str_const("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
-/// The Token-2022 program.
-pub const TOKEN_2022_PROGRAM_ID: Pubkey =
-    Pubkey::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
-/// The SPL Memo program (v2/v3).
-pub const MEMO_PROGRAM_ID: Pubkey =
-    Pubkey::from_str_const("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
-/// The SPL Memo program (v1).
+pub use sova_x402::programs::{
+    COMPUTE_BUDGET_PROGRAM_ID, MEMO_PROGRAM_ID, SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+};
+
+/// The SPL Memo program (v1); `sova_x402` never uses it, facilitators accept it.
 pub const MEMO_V1_PROGRAM_ID: Pubkey =
     Pubkey::from_str_const("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo");
-/// The Compute Budget program.
-pub const COMPUTE_BUDGET_PROGRAM_ID: Pubkey =
-    Pubkey::from_str_const("ComputeBudget111111111111111111111111111111");
 /// The Lighthouse program some wallets inject.
 pub const LIGHTHOUSE_PROGRAM_ID: Pubkey =
     Pubkey::from_str_const("L2TExMFKdjpN9kozasaurPirfHy9P8sbXoAN1qA3S95");
 /// The mainnet USDC mint.
-pub const USDC_MINT: Pubkey =
-    Pubkey::from_str_const("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
-/// The system program.
-pub const SYSTEM_PROGRAM_ID: Pubkey = Pubkey::from_str_const("11111111111111111111111111111111");
+pub const USDC_MINT: Pubkey = sova_x402::programs::USDC_MAINNET;
 
 /// Blocks a blockhash stays valid for (as on mainnet).
 pub const BLOCKHASH_VALID_BLOCKS: u64 = 150;

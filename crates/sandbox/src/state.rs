@@ -15,9 +15,12 @@ use crate::sovx::SovxStore;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Mode {
-    /// As Sova documents it: no `extra.feePayer`; the client pays its own fee and sends a
-    /// fully signed transaction; flat, hybrid and spec payloads are accepted; success carries
-    /// `X-Payment-Response: <signature>` and `PAYMENT-RESPONSE`.
+    /// Sova Intel's flow (`reference/sova-intel-api.md` §3): no `extra.feePayer`; the client
+    /// pays its own fee and sends a fully signed transaction; success carries
+    /// `X-Payment-Response: <signature>`. Beyond what Sova documents, the sandbox also accepts
+    /// the hybrid and spec payload shapes (Sova documents only the flat one; whether its
+    /// server reads the others is not documented) and also sends the standard
+    /// `PAYMENT-RESPONSE`, which Sova does not document.
     #[default]
     Sova,
     /// The x402 v2 standard: `extra.feePayer` is the sandbox facilitator, which co-signs slot 0

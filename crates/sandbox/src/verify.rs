@@ -5,6 +5,8 @@ use solana_pubkey::Pubkey;
 use solana_transaction::versioned::VersionedTransaction;
 use sova_protocol::x402::{PaymentPayload, PaymentRequirements, b64, networks};
 
+use sova_x402::programs::{CU_LIMIT_DISC, CU_PRICE_DISC, TRANSFER_CHECKED_DISC};
+
 use crate::ledger::{
     COMPUTE_BUDGET_PROGRAM_ID, LIGHTHOUSE_PROGRAM_ID, MEMO_PROGRAM_ID, MEMO_V1_PROGRAM_ID,
     TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, ata, decode_transaction, extract_memos,
@@ -150,7 +152,7 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
             .ok_or_else(|| refuse("invalid_payload", "instruction account index out of range"))?;
         if program == TOKEN_PROGRAM_ID || program == TOKEN_2022_PROGRAM_ID {
             // TransferChecked: [12] ++ u64 amount ++ u8 decimals; accounts source, mint, destination, authority.
-            if ix.data.len() != 10 || ix.data[0] != 12 || accounts.len() < 4 {
+            if ix.data.len() != 10 || ix.data[0] != TRANSFER_CHECKED_DISC || accounts.len() < 4 {
                 return Err(refuse(
                     "invalid_exact_svm_payload_no_transfer_instruction",
                     "invalid payment: token instruction is not TransferChecked",
@@ -168,7 +170,7 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
             });
         } else if program == COMPUTE_BUDGET_PROGRAM_ID {
             match ix.data.first() {
-                Some(2) if ix.data.len() == 5 => {
+                Some(&CU_LIMIT_DISC) if ix.data.len() == 5 => {
                     cu_limit_seen += 1;
                     let mut b = [0u8; 4];
                     b.copy_from_slice(&ix.data[1..5]);
@@ -179,7 +181,7 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
                         ));
                     }
                 }
-                Some(3) if ix.data.len() == 9 => {
+                Some(&CU_PRICE_DISC) if ix.data.len() == 9 => {
                     cu_price_seen += 1;
                     let mut b = [0u8; 8];
                     b.copy_from_slice(&ix.data[1..9]);

@@ -1,14 +1,18 @@
 //! Signing keys: the [`Signer`] trait and an in-memory [`Keypair`] with loaders.
 //!
 //! Loaders never echo key material: errors name the source (file path, variable name) and
-//! what is wrong with its shape, not its content. `Debug` shows the public key only.
+//! what is wrong with its shape, not its content. The text and byte buffers that held the
+//! secret while loading (file contents, environment values, decoded bytes) are zeroized
+//! when dropped, on every path. `Debug` shows the public key only.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use solana_pubkey::Pubkey;
 use solana_signature::Signature;
+use zeroize::Zeroizing;
 
 /// Why a signer could not sign.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -159,11 +163,9 @@ impl Keypair {
                     origin: origin.into(),
                 }),
             32 => {
-                let mut seed = [0u8; 32];
+                let mut seed = Zeroizing::new([0u8; 32]);
                 seed.copy_from_slice(bytes);
-                let k = Keypair::from_seed(seed);
-                seed.fill(0);
-                Ok(k)
+                Ok(Keypair::from_seed(*seed))
             }
             n => Err(KeyError::Malformed {
                 origin: origin.into(),
@@ -175,10 +177,13 @@ impl Keypair {
     /// A keypair from a Solana CLI keypair file: a JSON array of 64 numbers.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Keypair, KeyError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+                    path: path.to_owned(),
+                    source,
+                })?,
+            );
         Self::from_json_at(&text, &format!("the keypair file {}", path.display()))
     }
 
@@ -197,43 +202,42 @@ impl Keypair {
             origin: origin.into(),
             problem,
         };
-        let values: Vec<serde_json::Value> =
-            match serde_json::from_str::<serde_json::Value>(text.trim()) {
-                Ok(serde_json::Value::Array(v)) => v,
-                Ok(_) => {
-                    return Err(malformed(
-                        "it is JSON but not an array of 64 numbers".into(),
-                    ));
-                }
-                Err(e) => {
-                    return Err(malformed(format!(
-                        "it is not a JSON array of 64 numbers (syntax error at line {}, column {})",
-                        e.line(),
-                        e.column()
-                    )));
-                }
-            };
-        if values.len() != 64 {
+        // Read straight into a zeroized buffer: no intermediate `Value`s hold the numbers.
+        let mut de = serde_json::Deserializer::from_str(text.trim());
+        let read = de
+            .deserialize_seq(KeyArray {
+                bytes: Zeroizing::new([0; 64]),
+                len: 0,
+                first_bad: None,
+            })
+            .and_then(|array| de.end().map(|()| array));
+        let array = match read {
+            Ok(a) => a,
+            Err(e) if e.is_data() => {
+                return Err(malformed(
+                    "it is JSON but not an array of 64 numbers".into(),
+                ));
+            }
+            Err(e) => {
+                return Err(malformed(format!(
+                    "it is not a JSON array of 64 numbers (syntax error at line {}, column {})",
+                    e.line(),
+                    e.column()
+                )));
+            }
+        };
+        if array.len != 64 {
             return Err(malformed(format!(
                 "the array has {} elements; it must have 64",
-                values.len()
+                array.len
             )));
         }
-        let mut bytes = [0u8; 64];
-        for (i, v) in values.iter().enumerate() {
-            match v.as_u64().and_then(|n| u8::try_from(n).ok()) {
-                Some(b) => bytes[i] = b,
-                None => {
-                    bytes.fill(0);
-                    return Err(malformed(format!(
-                        "element {i} is not a number from 0 to 255"
-                    )));
-                }
-            }
+        if let Some(i) = array.first_bad {
+            return Err(malformed(format!(
+                "element {i} is not a number from 0 to 255"
+            )));
         }
-        let k = Self::from_bytes_at(&bytes, origin);
-        bytes.fill(0);
-        k
+        Self::from_bytes_at(&array.bytes[..], origin)
     }
 
     /// A keypair from base58 text (64 bytes, as wallets export them, or a 32-byte secret).
@@ -242,20 +246,19 @@ impl Keypair {
     }
 
     fn from_base58_at(text: &str, origin: &str) -> Result<Keypair, KeyError> {
-        let mut bytes = bs58::decode(text.trim())
-            .into_vec()
-            .map_err(|_| KeyError::Malformed {
+        let bytes = Zeroizing::new(bs58::decode(text.trim()).into_vec().map_err(|_| {
+            KeyError::Malformed {
                 origin: origin.into(),
                 problem: "it is not valid base58".into(),
-            })?;
-        let k = Self::from_bytes_at(&bytes, origin);
-        bytes.fill(0);
-        k
+            }
+        })?);
+        Self::from_bytes_at(&bytes, origin)
     }
 
     /// A keypair from an environment variable holding either the JSON array form or base58.
     pub fn from_env(var: &str) -> Result<Keypair, KeyError> {
-        let value = std::env::var(var).map_err(|_| KeyError::MissingEnv(var.to_owned()))?;
+        let value =
+            Zeroizing::new(std::env::var(var).map_err(|_| KeyError::MissingEnv(var.to_owned()))?);
         let origin = format!("the environment variable {var}");
         if value.trim_start().starts_with('[') {
             Self::from_json_at(&value, &origin)
@@ -278,6 +281,79 @@ impl Keypair {
 impl From<solana_keypair::Keypair> for Keypair {
     fn from(k: solana_keypair::Keypair) -> Self {
         Keypair(k)
+    }
+}
+
+/// A JSON array read as keypair bytes: the first 64 elements that are numbers from 0 to 255
+/// land in a zeroized buffer; the length and the first element that is not such a number
+/// are recorded so that errors come in the same order as a whole-document check.
+struct KeyArray {
+    bytes: Zeroizing<[u8; 64]>,
+    len: usize,
+    first_bad: Option<usize>,
+}
+
+/// One array element: a byte, or anything else (consumed and forgotten).
+struct Element(Option<u8>);
+
+impl<'de> de::Deserialize<'de> for Element {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Element;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Element, E> {
+                Ok(Element(u8::try_from(n).ok()))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Element, E> {
+                Ok(Element(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Element, E> {
+                Ok(Element(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Element, E> {
+                Ok(Element(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Element, E> {
+                Ok(Element(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Element, E> {
+                Ok(Element(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Element, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Element(None))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Element, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Element(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyArray {
+    type Value = KeyArray;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of 64 numbers")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<KeyArray, A::Error> {
+        while let Some(Element(b)) = seq.next_element::<Element>()? {
+            match (b, self.bytes.get_mut(self.len)) {
+                (Some(b), Some(slot)) => *slot = b,
+                (None, _) => {
+                    self.first_bad.get_or_insert(self.len);
+                }
+                (Some(_), None) => {}
+            }
+            self.len += 1;
+        }
+        Ok(self)
     }
 }
 
@@ -324,6 +400,32 @@ mod tests {
         std::fs::write(&p, &j).unwrap();
         assert_eq!(Keypair::from_file(&p).unwrap().pubkey(), k.pubkey());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn json_shape_errors_in_order() {
+        let k = Keypair::from_seed([5; 32]);
+        let j = json_of(&k);
+        let msg = |t: &str| Keypair::from_json(t).unwrap_err().to_string();
+        assert!(msg(r#"{"a":1}"#).contains("JSON but not an array"));
+        assert!(msg("7").contains("JSON but not an array"));
+        assert!(msg(&format!("{j} x")).contains("syntax error at line 1"));
+        assert!(msg(&j.replacen('[', "[1,", 1)).contains("65 elements"));
+        // The length is judged before the elements, as for a whole-document check.
+        assert!(msg("[300, 1]").contains("2 elements"));
+        for bad in ["300", "-1", "1.5", "\"7\"", "null", "[1]", "{}", "true"] {
+            let t = j.replacen('[', &format!("[{bad},"), 1);
+            let t = t.replacen(&format!(",{}]", k.as_solana().to_bytes()[63]), "]", 1);
+            assert!(
+                msg(&t).contains("element 0 is not a number from 0 to 255"),
+                "{bad}: {}",
+                msg(&t)
+            );
+        }
+        assert_eq!(
+            Keypair::from_json(&format!("  \n{j}\n")).unwrap().pubkey(),
+            k.pubkey()
+        );
     }
 
     #[test]

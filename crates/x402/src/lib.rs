@@ -92,7 +92,7 @@ mod record;
 pub mod rpc;
 pub mod tx;
 mod verify;
-mod wire;
+pub mod wire;
 
 pub use ata::associated_token_address;
 pub use blockhash::{BlockhashCache, BlockhashSource, DEFAULT_MAX_AGE, LatestBlockhash};

@@ -27,10 +27,10 @@ pub const USDC_DEVNET: Pubkey =
     Pubkey::from_str_const("4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU");
 
 /// Instruction discriminator of `SetComputeUnitLimit`.
-pub(crate) const CU_LIMIT_DISC: u8 = 2;
+pub const CU_LIMIT_DISC: u8 = 2;
 /// Instruction discriminator of `SetComputeUnitPrice`.
-pub(crate) const CU_PRICE_DISC: u8 = 3;
+pub const CU_PRICE_DISC: u8 = 3;
 /// Instruction discriminator of the token programs' `TransferChecked`.
-pub(crate) const TRANSFER_CHECKED_DISC: u8 = 12;
+pub const TRANSFER_CHECKED_DISC: u8 = 12;
 /// Instruction data of `CreateIdempotent` (associated token account program).
-pub(crate) const CREATE_IDEMPOTENT_DISC: u8 = 1;
+pub const CREATE_IDEMPOTENT_DISC: u8 = 1;

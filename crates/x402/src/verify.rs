@@ -481,14 +481,81 @@ fn le_u64(data: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
 }
 
-#[allow(clippy::too_many_lines)]
+/// What the per-concern checks of one transaction share: the parsed transaction, the kind of
+/// each instruction and whether the requirement names a sponsoring fee payer.
+struct TxContext<'t, 'a> {
+    tx: &'t ParsedTx<'a>,
+    kinds: Vec<Kind>,
+    sponsored: bool,
+}
+
+impl<'t, 'a> TxContext<'t, 'a> {
+    fn mode(&self) -> &'static str {
+        if self.sponsored {
+            "sponsored"
+        } else {
+            "self-paid"
+        }
+    }
+
+    /// The instructions of one kind, in order.
+    fn of_kind(&self, kind: Kind) -> Vec<&'t ParsedIx<'a>> {
+        let tx: &'t ParsedTx<'a> = self.tx;
+        tx.instructions
+            .iter()
+            .zip(&self.kinds)
+            .filter(|(_, k)| **k == kind)
+            .map(|(ix, _)| ix)
+            .collect()
+    }
+}
+
+/// The accounts of the payment's `TransferChecked`, as the later checks need them.
+struct TransferAccounts {
+    program: Pubkey,
+    asset: Option<Pubkey>,
+    pay_to: Option<Pubkey>,
+    mint: Pubkey,
+    destination: Pubkey,
+    authority: Pubkey,
+}
+
+/// Runs every check on one transaction, in report order; each concern is its own function,
+/// and a failure that makes the later checks meaningless ends the run.
 fn transaction_checks(
     rec: &mut Rec,
     req: &PaymentRequirements,
     bytes: &[u8],
     options: &VerifyOptions,
 ) {
-    let tx = match wire::parse(bytes) {
+    let Some(tx) = decode_check(rec, bytes) else {
+        return;
+    };
+    let sponsored = req.extra.get("feePayer").is_some();
+    let cx = TxContext {
+        kinds: tx.instructions.iter().map(|ix| classify(&tx, ix)).collect(),
+        tx: &tx,
+        sponsored,
+    };
+    message_checks(rec, &cx, bytes.len());
+    let Some(transfer) = layout_checks(rec, &cx) else {
+        return;
+    };
+    compute_budget_checks(rec, &cx, options);
+    let Some(accounts) = transfer_checks(rec, &cx, req, transfer, options) else {
+        return;
+    };
+    fee_payer_checks(rec, &cx, req, &accounts);
+    memo_check(rec, &cx, req);
+    create_ata_checks(rec, &cx, &accounts, options);
+    if options.verify_signatures {
+        signatures_check(rec, &cx);
+    }
+}
+
+/// `transaction_decodes`: the bytes are a legacy or v0 transaction.
+fn decode_check<'a>(rec: &mut Rec, bytes: &'a [u8]) -> Option<ParsedTx<'a>> {
+    match wire::parse(bytes) {
         Ok(t) => {
             rec.check("transaction_decodes", true, || {
                 format!(
@@ -499,31 +566,31 @@ fn transaction_checks(
                     t.instructions.len()
                 )
             });
-            t
+            Some(t)
         }
         Err(e) => {
-            rec.check("transaction_decodes", false, || e);
-            return;
+            rec.check("transaction_decodes", false, || e.to_string());
+            None
         }
-    };
-    rec.check(
-        "transaction_size",
-        bytes.len() <= MAX_TRANSACTION_SIZE,
-        || format!("{} bytes (limit {MAX_TRANSACTION_SIZE})", bytes.len()),
-    );
+    }
+}
 
-    let fee_payer_extra = req.extra.get("feePayer");
-    let sponsored = fee_payer_extra.is_some();
-    let mode = if sponsored { "sponsored" } else { "self-paid" };
-
-    rec.check("message_version", tx.versioned || !sponsored, || {
+/// `transaction_size`, `message_version`, `no_lookup_tables`, `recent_blockhash`: the
+/// transaction as a whole.
+fn message_checks(rec: &mut Rec, cx: &TxContext<'_, '_>, size: usize) {
+    let tx = cx.tx;
+    rec.check("transaction_size", size <= MAX_TRANSACTION_SIZE, || {
+        format!("{size} bytes (limit {MAX_TRANSACTION_SIZE})")
+    });
+    rec.check("message_version", tx.versioned || !cx.sponsored, || {
         format!(
-            "{} message in a {mode} payment (sponsored payments use v0)",
-            if tx.versioned { "v0" } else { "legacy" }
+            "{} message in a {} payment (sponsored payments use v0)",
+            if tx.versioned { "v0" } else { "legacy" },
+            cx.mode()
         )
     });
-    rec.check("no_lookup_tables", tx.lookup_tables == 0, || {
-        format!("{} address lookup table(s)", tx.lookup_tables)
+    rec.check("no_lookup_tables", tx.lookup_tables.is_empty(), || {
+        format!("{} address lookup table(s)", tx.lookup_tables.len())
     });
     rec.check(
         "recent_blockhash",
@@ -536,26 +603,27 @@ fn transaction_checks(
             }
         },
     );
+}
 
-    // Layout.
-    let kinds: Vec<Kind> = tx.instructions.iter().map(|ix| classify(&tx, ix)).collect();
-    let layout_passed = layout_ok(&kinds, sponsored);
+/// `instruction_layout`, and `transfer_instruction` when there is not exactly one transfer:
+/// returns the one `TransferChecked`, or `None` when the transaction has none or several.
+fn layout_checks<'t, 'a>(rec: &mut Rec, cx: &TxContext<'t, 'a>) -> Option<&'t ParsedIx<'a>> {
+    let kinds = &cx.kinds;
+    let layout_passed = layout_ok(kinds, cx.sponsored);
     rec.check("instruction_layout", layout_passed, || {
         let found: Vec<&str> = kinds.iter().map(|k| k.label()).collect();
-        let want = if sponsored {
+        let want = if cx.sponsored {
             "compute-unit-limit, compute-unit-price, [create-ata], transfer-checked, [memo]"
         } else {
             "[compute-unit-limit, compute-unit-price], [create-ata], transfer-checked, [memo]"
         };
-        format!("found [{}]; a {mode} payment has {want}", found.join(", "))
+        format!(
+            "found [{}]; a {} payment has {want}",
+            found.join(", "),
+            cx.mode()
+        )
     });
-    let transfers: Vec<&ParsedIx<'_>> = tx
-        .instructions
-        .iter()
-        .zip(&kinds)
-        .filter(|(_, k)| **k == Kind::Transfer)
-        .map(|(ix, _)| ix)
-        .collect();
+    let transfers = cx.of_kind(Kind::Transfer);
     let [transfer] = transfers.as_slice() else {
         rec.check("transfer_instruction", false, || {
             format!(
@@ -563,16 +631,19 @@ fn transaction_checks(
                 transfers.len()
             )
         });
-        return;
+        return None;
     };
-    let transfer = *transfer;
+    Some(*transfer)
+}
 
-    // Compute budget.
+/// `compute_unit_limit`, `compute_unit_price` (one check per such instruction) and
+/// `priority_fee` (when a price is set).
+fn compute_budget_checks(rec: &mut Rec, cx: &TxContext<'_, '_>, options: &VerifyOptions) {
     let mut budget = ComputeBudget {
         unit_limit: 0,
         unit_price: 0,
     };
-    for (ix, kind) in tx.instructions.iter().zip(&kinds) {
+    for (ix, kind) in cx.tx.instructions.iter().zip(&cx.kinds) {
         match kind {
             Kind::Limit => {
                 let v = (ix.data.len() == 5).then(|| le_u32(ix.data)).flatten();
@@ -610,7 +681,7 @@ fn transaction_checks(
             _ => {}
         }
     }
-    if kinds.contains(&Kind::Price) {
+    if cx.kinds.contains(&Kind::Price) {
         let fee = budget.priority_fee_lamports();
         rec.check(
             "priority_fee",
@@ -623,11 +694,20 @@ fn transaction_checks(
             },
         );
     }
+}
 
-    // The transfer.
-    let Some(program) = tx.program_of(transfer).copied() else {
-        return;
-    };
+/// `token_program`, `transfer_instruction`, `mint`, `destination`, `source`, `amount`,
+/// `authority_signs` and `expected_payer` (when set): the transfer itself. Returns its
+/// accounts, or `None` when they cannot be read (the remaining checks are then skipped).
+fn transfer_checks(
+    rec: &mut Rec,
+    cx: &TxContext<'_, '_>,
+    req: &PaymentRequirements,
+    transfer: &ParsedIx<'_>,
+    options: &VerifyOptions,
+) -> Option<TransferAccounts> {
+    let tx = cx.tx;
+    let program = tx.program_of(transfer).copied()?;
     let asset = parse_key(&req.asset);
     let known = asset.and_then(|a| options.mint_info(&a));
     rec.check(
@@ -679,7 +759,7 @@ fn transaction_checks(
     let (Some(source), Some(mint), Some(destination), Some(authority), Some(authority_index)) =
         (source, mint, destination, authority, authority_index)
     else {
-        return;
+        return None;
     };
 
     rec.check("mint", asset == Some(mint), || match asset {
@@ -728,11 +808,32 @@ fn transaction_checks(
             format!("the token authority is {authority}; expected {expected}")
         });
     }
+    Some(TransferAccounts {
+        program,
+        asset,
+        pay_to,
+        mint,
+        destination,
+        authority,
+    })
+}
 
-    // Fee payer and signers.
+/// `fee_payer`, `signer_count` and, for sponsored payments, `fee_payer_isolated`.
+fn fee_payer_checks(
+    rec: &mut Rec,
+    cx: &TxContext<'_, '_>,
+    req: &PaymentRequirements,
+    accounts: &TransferAccounts,
+) {
+    let tx = cx.tx;
+    let authority = accounts.authority;
     let fee_payer = tx.keys[0];
-    if sponsored {
-        let wanted = fee_payer_extra.and_then(|v| v.as_str()).and_then(parse_key);
+    if cx.sponsored {
+        let wanted = req
+            .extra
+            .get("feePayer")
+            .and_then(|v| v.as_str())
+            .and_then(parse_key);
         rec.check("fee_payer", wanted == Some(fee_payer), || match wanted {
             Some(w) => format!("account 0 (fee payer) is {fee_payer}; extra.feePayer is {w}"),
             None => "extra.feePayer is not a Solana address".into(),
@@ -749,7 +850,7 @@ fn transaction_checks(
             },
         );
         // The fee payer may appear only as the funder of a create-ATA instruction.
-        let misuse = tx.instructions.iter().zip(&kinds).any(|(ix, k)| {
+        let misuse = tx.instructions.iter().zip(&cx.kinds).any(|(ix, k)| {
             ix.accounts
                 .iter()
                 .enumerate()
@@ -782,58 +883,69 @@ fn transaction_checks(
             },
         );
     }
+}
 
-    // Memo.
-    let memos: Vec<&ParsedIx<'_>> = tx
-        .instructions
-        .iter()
-        .zip(&kinds)
-        .filter(|(_, k)| **k == Kind::Memo)
-        .map(|(ix, _)| ix)
-        .collect();
-    if !memos.is_empty() || req.memo().is_some() {
-        let wanted = req.memo();
-        let problem = if memos.iter().any(|m| !m.accounts.is_empty()) {
-            Some("a Memo instruction lists accounts".to_owned())
-        } else if let Some(m) = memos.iter().find(|m| m.data.len() > MAX_MEMO_BYTES) {
+/// `memo` (when the transaction has a memo or the requirement asks for one): no accounts,
+/// UTF-8, within the size limit, and equal to `extra.memo` when that is set.
+fn memo_check(rec: &mut Rec, cx: &TxContext<'_, '_>, req: &PaymentRequirements) {
+    let memos = cx.of_kind(Kind::Memo);
+    if memos.is_empty() && req.memo().is_none() {
+        return;
+    }
+    let wanted = req.memo();
+    let problem = if memos.iter().any(|m| !m.accounts.is_empty()) {
+        Some("a Memo instruction lists accounts".to_owned())
+    } else if let Some(m) = memos.iter().find(|m| m.data.len() > MAX_MEMO_BYTES) {
+        Some(format!(
+            "a memo is {} bytes (limit {MAX_MEMO_BYTES})",
+            m.data.len()
+        ))
+    } else if memos.iter().any(|m| std::str::from_utf8(m.data).is_err()) {
+        Some("a memo is not UTF-8".to_owned())
+    } else if let Some(w) = wanted {
+        if memos.len() != 1 {
             Some(format!(
-                "a memo is {} bytes (limit {MAX_MEMO_BYTES})",
-                m.data.len()
+                "{} memos; extra.memo requires exactly one",
+                memos.len()
             ))
-        } else if memos.iter().any(|m| std::str::from_utf8(m.data).is_err()) {
-            Some("a memo is not UTF-8".to_owned())
-        } else if let Some(w) = wanted {
-            if memos.len() != 1 {
-                Some(format!(
-                    "{} memos; extra.memo requires exactly one",
-                    memos.len()
-                ))
-            } else if memos[0].data != w.as_bytes() {
-                Some("the memo differs from extra.memo".to_owned())
-            } else {
-                None
-            }
+        } else if memos[0].data != w.as_bytes() {
+            Some("the memo differs from extra.memo".to_owned())
         } else {
             None
-        };
-        rec.check("memo", problem.is_none(), || {
-            problem.unwrap_or_else(|| match wanted {
-                Some(_) => "exactly one memo, equal to extra.memo".into(),
-                None => format!(
-                    "{} memo(s), UTF-8, within {MAX_MEMO_BYTES} bytes",
-                    memos.len()
-                ),
-            })
-        });
-    }
+        }
+    } else {
+        None
+    };
+    rec.check("memo", problem.is_none(), || {
+        problem.unwrap_or_else(|| match wanted {
+            Some(_) => "exactly one memo, equal to extra.memo".into(),
+            None => format!(
+                "{} memo(s), UTF-8, within {MAX_MEMO_BYTES} bytes",
+                memos.len()
+            ),
+        })
+    });
+}
 
-    // Create-ATA.
-    for (ix, _) in tx
-        .instructions
-        .iter()
-        .zip(&kinds)
-        .filter(|(_, k)| **k == Kind::CreateAta)
-    {
+/// `create_ata`, once per create-ATA instruction: allowed, `CreateIdempotent`, funded by the
+/// fee payer, creating payTo's token account for the asset on the transfer's token program.
+fn create_ata_checks(
+    rec: &mut Rec,
+    cx: &TxContext<'_, '_>,
+    accounts: &TransferAccounts,
+    options: &VerifyOptions,
+) {
+    let tx = cx.tx;
+    let fee_payer = tx.keys[0];
+    let TransferAccounts {
+        program,
+        asset,
+        pay_to,
+        mint,
+        destination,
+        ..
+    } = *accounts;
+    for ix in cx.of_kind(Kind::CreateAta) {
         let acc = |n| tx.account_of(ix, n).copied();
         let problem = if !options.allow_create_ata {
             Some("create-ATA instructions are not accepted".to_owned())
@@ -862,47 +974,49 @@ fn transaction_checks(
             })
         });
     }
+}
 
-    // Signatures.
-    if options.verify_signatures {
-        let mut verified = 0usize;
-        let mut empty_fee_payer = false;
-        let mut problem: Option<String> = None;
-        for (i, sig) in tx.signatures.iter().enumerate() {
-            if sig.iter().all(|b| *b == 0) {
-                if sponsored && i == 0 {
-                    empty_fee_payer = true;
-                    continue;
-                }
-                problem = Some(format!("signature slot {i} is empty"));
-                break;
+/// `signatures`: every signature slot verifies against its key over the message; in a
+/// sponsored payment the fee payer's slot may be left empty for the facilitator.
+fn signatures_check(rec: &mut Rec, cx: &TxContext<'_, '_>) {
+    let tx = cx.tx;
+    let mut verified = 0usize;
+    let mut empty_fee_payer = false;
+    let mut problem: Option<String> = None;
+    for (i, sig) in tx.signatures.iter().enumerate() {
+        if sig.iter().all(|b| *b == 0) {
+            if cx.sponsored && i == 0 {
+                empty_fee_payer = true;
+                continue;
             }
-            let Some(key) = tx.keys.get(i) else {
-                problem = Some(format!("signature slot {i} has no account key"));
-                break;
-            };
-            let s = solana_signature::Signature::from(**sig);
-            if !s.verify(key.as_ref(), tx.message) {
-                problem = Some(format!(
-                    "the signature in slot {i} does not verify for {key}"
-                ));
-                break;
-            }
-            verified += 1;
+            problem = Some(format!("signature slot {i} is empty"));
+            break;
         }
-        rec.check("signatures", problem.is_none(), || {
-            problem.unwrap_or_else(|| {
-                format!(
-                    "{verified} signature(s) verified{}",
-                    if empty_fee_payer {
-                        ", fee payer slot left for the facilitator"
-                    } else {
-                        ""
-                    }
-                )
-            })
-        });
+        let Some(key) = tx.keys.get(i) else {
+            problem = Some(format!("signature slot {i} has no account key"));
+            break;
+        };
+        let s = solana_signature::Signature::from(**sig);
+        if !s.verify(key.as_ref(), tx.message) {
+            problem = Some(format!(
+                "the signature in slot {i} does not verify for {key}"
+            ));
+            break;
+        }
+        verified += 1;
     }
+    rec.check("signatures", problem.is_none(), || {
+        problem.unwrap_or_else(|| {
+            format!(
+                "{verified} signature(s) verified{}",
+                if empty_fee_payer {
+                    ", fee payer slot left for the facilitator"
+                } else {
+                    ""
+                }
+            )
+        })
+    });
 }
 
 #[cfg(test)]

@@ -1,30 +1,107 @@
 //! A strict, allocation-light reader for serialized Solana transactions (legacy and v0),
-//! independent of the builder, for the verifier. Never panics on any input.
+//! independent of the builder. The verifier reads payments with it and the `sova` command
+//! line decodes transactions for people with it. Never panics on any input.
+//!
+//! [`parse`] reads the wire layout and then checks what the runtime's sanitize step checks
+//! (header counts against the keys, valid program and account indexes, no duplicate keys);
+//! [`read`] reads the layout only, so that a malformed transaction can still be shown.
+//!
+//! ```
+//! use sova_x402::wire;
+//!
+//! // One signature slot, a legacy header, two keys, a blockhash and no instructions.
+//! let mut bytes = vec![1u8];
+//! bytes.extend_from_slice(&[0; 64]);
+//! bytes.extend_from_slice(&[1, 0, 1, 2]);
+//! bytes.extend_from_slice(&[7; 32]);
+//! bytes.extend_from_slice(&[8; 32]);
+//! bytes.extend_from_slice(&[9; 32]);
+//! bytes.push(0);
+//! let tx = wire::parse(&bytes)?;
+//! assert!(!tx.versioned);
+//! assert_eq!(tx.keys.len(), 2);
+//! assert!(tx.is_signer(0) && tx.is_writable(0) && !tx.is_writable(1));
+//! assert!(wire::parse(&bytes[..100]).is_err());
+//! # Ok::<(), wire::WireError>(())
+//! ```
+
+use std::fmt;
 
 use solana_hash::Hash;
 use solana_pubkey::Pubkey;
 
+/// Why bytes are not a transaction [`parse`] or [`read`] accepts; `Display` says where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError(String);
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WireError {}
+
+impl From<String> for WireError {
+    fn from(message: String) -> Self {
+        WireError(message)
+    }
+}
+
+impl From<&str> for WireError {
+    fn from(message: &str) -> Self {
+        WireError(message.to_owned())
+    }
+}
+
 /// A decoded transaction, borrowing from its bytes.
 #[derive(Debug, Clone)]
-pub(crate) struct ParsedTx<'a> {
+#[non_exhaustive]
+pub struct ParsedTx<'a> {
+    /// The signature slots, in account order (an all-zero slot is unsigned).
     pub signatures: Vec<&'a [u8; 64]>,
+    /// The serialized message: the bytes every signature signs.
     pub message: &'a [u8],
+    /// `true` for a v0 message, `false` for a legacy one.
     pub versioned: bool,
+    /// Header: how many leading account keys must sign.
     pub num_required_signatures: u8,
+    /// Header: how many of the signing keys are read-only.
     pub num_readonly_signed: u8,
+    /// Header: how many of the non-signing keys are read-only.
     pub num_readonly_unsigned: u8,
+    /// The static account keys; index 0 is the fee payer.
     pub keys: Vec<Pubkey>,
+    /// The recent blockhash.
     pub blockhash: Hash,
+    /// The compiled instructions, in order.
     pub instructions: Vec<ParsedIx<'a>>,
-    pub lookup_tables: usize,
+    /// The address lookup tables a v0 message loads (always empty for legacy).
+    pub lookup_tables: Vec<LookupTable<'a>>,
 }
 
 /// A compiled instruction.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ParsedIx<'a> {
+#[non_exhaustive]
+pub struct ParsedIx<'a> {
+    /// Index of the program's key.
     pub program: u8,
+    /// Indexes of the instruction's accounts, in order.
     pub accounts: &'a [u8],
+    /// The instruction data.
     pub data: &'a [u8],
+}
+
+/// An address lookup table a v0 message loads accounts from.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct LookupTable<'a> {
+    /// The lookup table account.
+    pub account: Pubkey,
+    /// Indexes into the table of the accounts loaded writable.
+    pub writable: &'a [u8],
+    /// Indexes into the table of the accounts loaded read-only.
+    pub readonly: &'a [u8],
 }
 
 struct Cursor<'a> {
@@ -78,8 +155,22 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Reads a whole transaction; trailing bytes are an error.
-pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedTx<'_>, String> {
+/// Reads a whole transaction and checks it as the runtime's sanitize step does: the header
+/// counts fit the keys, every program and account index names a static key (programs never
+/// the fee payer), no key appears twice. Trailing bytes, non-canonical lengths, more than 64
+/// signatures and message versions other than legacy and v0 are errors.
+pub fn parse(bytes: &[u8]) -> Result<ParsedTx<'_>, WireError> {
+    decode(bytes, true).map_err(WireError)
+}
+
+/// Reads a whole transaction's layout without the sanitize checks of [`parse`]: indexes may
+/// point past the static keys (into lookup tables, or nowhere) and the header is taken as
+/// written. For showing a transaction; never for deciding whether to accept one.
+pub fn read(bytes: &[u8]) -> Result<ParsedTx<'_>, WireError> {
+    decode(bytes, false).map_err(WireError)
+}
+
+fn decode(bytes: &[u8], strict: bool) -> Result<ParsedTx<'_>, String> {
     let mut c = Cursor { bytes, pos: 0 };
     let nsig = c.short_u16("the signature count")?;
     if nsig > 64 {
@@ -118,12 +209,15 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedTx<'_>, String> {
         let accounts = c.take(nacc, "an instruction's account list")?;
         let ndata = c.short_u16("an instruction's data")?;
         let data = c.take(ndata, "an instruction's data")?;
-        if usize::from(program) >= nkeys || program == 0 {
+        if strict && (usize::from(program) >= nkeys || program == 0) {
             return Err(format!(
                 "instruction {i} names program index {program}, which is not a valid program account"
             ));
         }
-        if let Some(bad) = accounts.iter().find(|a| usize::from(**a) >= nkeys) {
+        if let Some(bad) = accounts
+            .iter()
+            .find(|a| strict && usize::from(**a) >= nkeys)
+        {
             return Err(format!(
                 "instruction {i} names account index {bad}, beyond the {nkeys} account keys"
             ));
@@ -134,15 +228,21 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedTx<'_>, String> {
             data,
         });
     }
-    let mut lookup_tables = 0;
+    let mut lookup_tables = Vec::new();
     if versioned {
-        lookup_tables = c.short_u16("the lookup table count")?;
-        for _ in 0..lookup_tables {
-            c.take(32, "a lookup table")?;
+        let n = c.short_u16("the lookup table count")?;
+        lookup_tables.reserve(n.min(64));
+        for _ in 0..n {
+            let account = Pubkey::new_from_array(*c.array::<32>("a lookup table")?);
             let w = c.short_u16("a lookup table")?;
-            c.take(w, "a lookup table")?;
+            let writable = c.take(w, "a lookup table")?;
             let r = c.short_u16("a lookup table")?;
-            c.take(r, "a lookup table")?;
+            let readonly = c.take(r, "a lookup table")?;
+            lookup_tables.push(LookupTable {
+                account,
+                writable,
+                readonly,
+            });
         }
     }
     if c.pos != bytes.len() {
@@ -152,7 +252,36 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedTx<'_>, String> {
         ));
     }
     let message = &bytes[message_start..];
-    // Header sanity, as the runtime's sanitize does it.
+    if strict {
+        sanitize(
+            &keys,
+            num_required_signatures,
+            num_readonly_signed,
+            num_readonly_unsigned,
+        )?;
+    }
+    Ok(ParsedTx {
+        signatures,
+        message,
+        versioned,
+        num_required_signatures,
+        num_readonly_signed,
+        num_readonly_unsigned,
+        keys,
+        blockhash,
+        instructions,
+        lookup_tables,
+    })
+}
+
+/// Header sanity and unique keys, as the runtime's sanitize does it.
+fn sanitize(
+    keys: &[Pubkey],
+    num_required_signatures: u8,
+    num_readonly_signed: u8,
+    num_readonly_unsigned: u8,
+) -> Result<(), String> {
+    let nkeys = keys.len();
     let req = usize::from(num_required_signatures);
     if req == 0 || req > nkeys {
         return Err(format!(
@@ -177,18 +306,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedTx<'_>, String> {
             return Err(format!("account key {k} appears twice"));
         }
     }
-    Ok(ParsedTx {
-        signatures,
-        message,
-        versioned,
-        num_required_signatures,
-        num_readonly_signed,
-        num_readonly_unsigned,
-        keys,
-        blockhash,
-        instructions,
-        lookup_tables,
-    })
+    Ok(())
 }
 
 impl ParsedTx<'_> {
@@ -202,14 +320,18 @@ impl ParsedTx<'_> {
         index < self.num_required_signatures
     }
 
-    /// Whether the account at `index` is writable (as requested by the message).
+    /// Whether the account at `index` is writable (as requested by the message; indexes past
+    /// the static keys are not).
     pub fn is_writable(&self, index: u8) -> bool {
         let i = usize::from(index);
         let req = usize::from(self.num_required_signatures);
         if i < req {
-            i < req - usize::from(self.num_readonly_signed)
+            i < req.saturating_sub(usize::from(self.num_readonly_signed))
         } else {
-            i < self.keys.len() - usize::from(self.num_readonly_unsigned)
+            i < self
+                .keys
+                .len()
+                .saturating_sub(usize::from(self.num_readonly_unsigned))
         }
     }
 
@@ -262,8 +384,51 @@ mod tests {
         for len in 0..300usize {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
             let _ = parse(&bytes);
+            if let Ok(tx) = read(&bytes) {
+                for i in 0..=u8::MAX {
+                    let _ = (tx.is_signer(i), tx.is_writable(i), tx.key(i));
+                }
+            }
         }
         assert!(parse(&[]).is_err());
         assert!(parse(&[1]).is_err());
+        assert!(read(&[]).is_err());
+    }
+
+    /// A v0 message with one lookup table and an instruction naming a looked-up account.
+    fn v0_with_lookup() -> Vec<u8> {
+        let mut b = vec![1u8];
+        b.extend_from_slice(&[5u8; 64]);
+        b.extend_from_slice(&[0x80, 1, 0, 1, 2]);
+        b.extend_from_slice(&[1u8; 32]);
+        b.extend_from_slice(&[2u8; 32]);
+        b.extend_from_slice(&[3u8; 32]);
+        b.extend_from_slice(&[1, 1, 2, 0, 2, 1, 0xaa]);
+        b.push(1);
+        b.extend_from_slice(&[4u8; 32]);
+        b.extend_from_slice(&[1, 7, 2, 8, 9]);
+        b
+    }
+
+    #[test]
+    fn read_keeps_lookup_tables_and_parse_refuses_what_sanitize_refuses() {
+        let bytes = v0_with_lookup();
+        let err = parse(&bytes).unwrap_err().to_string();
+        assert!(err.contains("account index 2"), "{err}");
+        let tx = read(&bytes).unwrap();
+        assert!(tx.versioned);
+        assert_eq!(tx.lookup_tables.len(), 1);
+        let t = tx.lookup_tables[0];
+        assert_eq!(t.account, Pubkey::new_from_array([4; 32]));
+        assert_eq!((t.writable, t.readonly), (&[7u8][..], &[8u8, 9][..]));
+        let ix = tx.instructions[0];
+        assert_eq!(tx.account_of(&ix, 1), None);
+        assert_eq!(tx.program_of(&ix), Some(&Pubkey::new_from_array([2; 32])));
+        // Without the looked-up account the same message passes the sanitize checks.
+        let mut ok = bytes.clone();
+        let at = 1 + 64 + 5 + 96 + 4;
+        ok[at] = 0;
+        let tx = parse(&ok).unwrap();
+        assert_eq!(tx.lookup_tables.len(), 1);
     }
 }

@@ -401,7 +401,7 @@ pub struct PaymentRequired {
     pub x402_version: u64,
     /// Human text; after a failed verification the server's reason.
     pub error: Option<String>,
-    /// `resource` as received (Sova omits it), echoed in the payload.
+    /// `resource` as received (Sova's documented example has none), echoed in the payload.
     pub resource: Option<RawJson>,
     /// The payment options.
     pub accepts: Vec<PaymentRequirements>,
@@ -526,13 +526,16 @@ impl PaymentRequired {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum PayloadShape {
-    /// `{x402Version, resource?, accepted, payload, extensions?}` — the v2 spec.
+    /// `{x402Version, resource?, accepted, payload, extensions?}` — the v2 spec; every v2
+    /// SDK server reads it.
     Spec,
-    /// The spec shape plus top-level `scheme` and `network`: read by spec servers and by
-    /// Sova's documented flat parser. The default.
+    /// The spec shape plus top-level `scheme` and `network`. The v2 SDK servers read it (they
+    /// ignore the extra keys); the keys are the ones Sova's documented flat shape carries, but
+    /// Sova does not document whether its server accepts this shape. The enum's `Default`.
     #[default]
     Hybrid,
-    /// `{x402Version, scheme, network, payload}` — as the Sova docs show.
+    /// `{x402Version, scheme, network, payload}` — the shape Sova documents (the v1 payload
+    /// with `x402Version: 2`); no v2 SDK server accepts it.
     Flat,
 }
 
