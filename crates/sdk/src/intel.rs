@@ -385,9 +385,9 @@ impl<R> fmt::Debug for IntelClient<R> {
 }
 
 impl<R: Runner> IntelClient<R> {
-    /// A builder with the documented defaults, for this kind of client: `build()` on it
-    /// returns an async client for [`Client`](crate::intel::Client)-style async types and a
-    /// blocking one for the blocking types.
+    /// A builder with the documented defaults for this kind of client: `build()` on it
+    /// returns this client type (async for `sova::…::Client`, blocking for
+    /// `sova::blocking::…::Client`).
     pub fn builder() -> ClientBuilder<R> {
         ClientBuilder::new().retype()
     }

@@ -309,9 +309,9 @@ impl<R> fmt::Debug for SxClient<R> {
 }
 
 impl<R: Runner> SxClient<R> {
-    /// A builder with the documented defaults, for this kind of client: `build()` on it
-    /// returns an async client for [`Client`](crate::intel::Client)-style async types and a
-    /// blocking one for the blocking types.
+    /// A builder with the documented defaults for this kind of client: `build()` on it
+    /// returns this client type (async for `sova::…::Client`, blocking for
+    /// `sova::blocking::…::Client`).
     pub fn builder() -> ClientBuilder<R> {
         ClientBuilder::new().retype()
     }

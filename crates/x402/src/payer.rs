@@ -76,7 +76,9 @@ impl AssetConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SelfPaid {
-    /// For every host (the default; Sova Intel works this way).
+    /// For every host (the default). Sova Intel documents self-paid payments for its own
+    /// hosts only; other x402 servers expect a sponsored payment (`extra.feePayer`), and an
+    /// option without a fee payer is then paid self-paid. Restrict with [`SelfPaid::Hosts`].
     #[default]
     Anywhere,
     /// Only for these hosts (compared case-insensitively, without port).

@@ -7,7 +7,7 @@
 //! The async and blocking runners (`crate::runner`) are the only places where the two
 //! clients differ: each is a short loop executing actions.
 //!
-//! Machines compose: a [`Call`] owns a top-level machine (e.g. [`intel::WalletGet`]) that
+//! Machines compose: a [`Call`] owns a top-level machine (e.g. [`intel::wallet_get`]) that
 //! runs sub-machines ([`Exchange`] for one endpoint, [`JobWait`], [`ResultFetch`]) one phase
 //! at a time, each phase an enum variant holding exactly the state it needs. All of them
 //! share the call's [`Ctx`], which holds the call's money: at most one live payment.
