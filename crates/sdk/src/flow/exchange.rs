@@ -677,10 +677,7 @@ where
                     reached: cx.reached,
                 })
             }
-            Phase::Preparing { .. } => self.fail(Error::Rpc(format!(
-                "{} ({:?})",
-                failure.message, failure.kind
-            ))),
+            Phase::Preparing { .. } => self.fail(Error::Rpc(failure.message)),
             Phase::Reconciling { mut rec, doubt } => {
                 let step = rec.on_failure();
                 self.phase = Phase::Reconciling { rec, doubt };
