@@ -346,9 +346,17 @@ impl<R> ClientBuilder<R> {
             }
             (None, None) => None,
         };
+        let rpc_url = self.rpc_url.unwrap_or_else(|| DEFAULT_RPC_URL.to_owned());
+        if payer.is_some() && !(rpc_url.starts_with("http://") || rpc_url.starts_with("https://")) {
+            // Never echoed: RPC URLs often carry a provider key.
+            return Err(Error::Config(
+                "the Solana RPC URL is not a valid http(s) URL (not shown: it may hold a key)"
+                    .into(),
+            ));
+        }
         let payments = payer.map(|payer| crate::call::Payments {
             payer,
-            rpc_url: self.rpc_url.unwrap_or_else(|| DEFAULT_RPC_URL.to_owned()),
+            rpc_url,
             cache: Arc::default(),
         });
         Ok(Config {
@@ -682,5 +690,36 @@ impl<R: Runner> IntelClient<R> {
             &CallOptions::default(),
             flows::resume::<T>(handle.clone()),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payer() -> Arc<sova_x402::Payer> {
+        Arc::new(
+            sova_x402::Payer::builder()
+                .signer(sova_x402::Keypair::from_seed([3; 32]))
+                .policy(Arc::new(sova_x402::SpendPolicy::unlimited()))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    /// RPC URLs often carry a provider key: never in Debug or in errors.
+    #[test]
+    fn the_rpc_url_is_never_shown() {
+        let secret = "https://rpc.example/?api-key=sk_live_123";
+        let b = ClientBuilder::new().x402(payer()).rpc_url(secret);
+        assert!(!format!("{b:?}").contains("sk_live_123"));
+        let config = b.config().unwrap();
+        assert!(!format!("{config:?}").contains("sk_live_123"));
+        let e = ClientBuilder::new()
+            .x402(payer())
+            .rpc_url("ftp://sk_live_456@rpc.example")
+            .config()
+            .unwrap_err();
+        assert!(!e.to_string().contains("sk_live_456"), "{e}");
     }
 }

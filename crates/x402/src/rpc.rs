@@ -48,8 +48,9 @@ pub enum RpcError {
     /// The mint account is missing or is not a mint.
     #[error(transparent)]
     Mint(#[from] MintError),
-    /// The RPC URL is not usable.
-    #[error("the Solana RPC URL {url:?} is not a valid http(s) URL")]
+    /// The RPC URL is not usable. The message never shows it: RPC URLs often carry a
+    /// provider key.
+    #[error("the Solana RPC URL is not a valid http(s) URL (not shown: it may hold a key)")]
     BadUrl {
         /// The URL given.
         url: String,

@@ -833,3 +833,38 @@ fn the_profile_fallback_is_followed_without_payment() {
     assert_eq!(log.api.len(), 4);
     let _ = Fetched::<()>::Queued;
 }
+
+/// The `payment-identifier` extension, when advertised, is echoed with an id that stays the
+/// same on every resend (it rides inside the one signed header).
+#[test]
+fn the_payment_identifier_is_stable_across_resends() {
+    let p = payments(100_000, 1_000_000);
+    let mut required = challenge(15_000);
+    required.extensions = Some(
+        sova_protocol::x402::RawJson::from_string(
+            r#"{"payment-identifier":{"info":{"required":false}}}"#.into(),
+        )
+        .unwrap(),
+    );
+    let (r, log, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            1 => Answer::Ok(with_challenge(402, &required, "{}")),
+            2 => Answer::Fail(TransportErrorKind::Timeout),
+            _ => settle(req),
+        },
+        &chain,
+    );
+    let receipt = r.unwrap().receipt.unwrap();
+    let id = receipt.payment_id.clone().unwrap();
+    let sent = log.headers();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0], sent[1]);
+    for h in sent {
+        let payload = PaymentPayload::decode(h).unwrap();
+        let ext = payload.extensions.unwrap().to_value();
+        assert_eq!(ext["payment-identifier"]["info"]["id"], id.as_str());
+    }
+}
