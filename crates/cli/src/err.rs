@@ -133,7 +133,7 @@ pub fn from_sdk(e: SdkError, service: Service) -> CliError {
             .hint(
                 "pay with x402: pass --keypair <file> (a wallet holding USDC and a little SOL), or --api-key ak_…",
             ),
-        SdkError::Payment(_) => CliError::failure(message)
+        SdkError::Payment(_) | SdkError::Rpc(_) => CliError::failure(message)
             .hint("check the keypair and that --rpc answers getLatestBlockhash"),
         SdkError::Config(m) => {
             let hint = match service {

@@ -82,6 +82,7 @@ fn client_cpu(c: &mut Criterion) {
         call_timeout: Duration::from_secs(60),
         retry: RetryPolicy::default(),
         jitter_seed: 1,
+        max_payment: None,
     };
     let endpoint = WalletHudRequest::new(WALLET);
     let answer = Response::builder()

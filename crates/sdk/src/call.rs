@@ -46,6 +46,10 @@ pub struct CallOptions {
     pub call_timeout: Option<Duration>,
     /// Retry policy (overrides the client's).
     pub retry: Option<RetryPolicy>,
+    /// The largest x402 payment this call may make, in base units, on top of the spend
+    /// policy's caps (e.g. an approval threshold). A larger price is refused before anything
+    /// is signed, with [`Error::PaymentRefused`] naming the amount and this cap.
+    pub max_payment: Option<u64>,
 }
 
 impl CallOptions {
@@ -62,6 +66,11 @@ impl CallOptions {
     /// Sets the retry policy.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = Some(policy);
+        self
+    }
+    /// Caps this call's payment at `base_units` (checked before signing).
+    pub fn max_payment(mut self, base_units: u64) -> Self {
+        self.max_payment = Some(base_units);
         self
     }
 }
@@ -102,6 +111,8 @@ pub struct CallSettings {
     pub retry: RetryPolicy,
     /// Seed for backoff jitter.
     pub jitter_seed: u64,
+    /// Per-call payment cap.
+    pub max_payment: Option<u64>,
 }
 
 impl CallSettings {
@@ -116,6 +127,7 @@ impl CallSettings {
             call_timeout: options.call_timeout.unwrap_or(timeouts.call),
             retry: options.retry.clone().unwrap_or_else(|| retry.clone()),
             jitter_seed: jitter_seed(),
+            max_payment: options.max_payment,
         }
     }
 }
@@ -279,6 +291,7 @@ pub struct CallMachine<'e, E: Endpoint> {
     attempt_timeout: Duration,
     call_timeout: Duration,
     deadline: Instant,
+    max_payment: Option<u64>,
     jitter: SplitMix,
     payments: Option<&'e Payments>,
     route: String,
@@ -316,6 +329,7 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
             attempt_timeout: settings.attempt_timeout,
             call_timeout: settings.call_timeout,
             deadline: now + settings.call_timeout,
+            max_payment: settings.max_payment,
             jitter: SplitMix(settings.jitter_seed),
             payments: None,
             route,
@@ -447,6 +461,9 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
             return self.finish(Err(Error::Config("x402 is not configured".into())));
         };
         let mut ctx = PrepareContext::new(now).host(&self.host);
+        if let Some(cap) = self.max_payment {
+            ctx = ctx.max_amount(cap);
+        }
         if let Some(b) = blockhash {
             ctx = ctx.blockhash(b);
         }
@@ -474,18 +491,11 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                 };
                 self.send_rpc(req, now)
             }
-            Ok(_) => self.finish(Err(Error::Payment(
+            Ok(_) => self.finish(Err(Error::Config(
                 "the payer asked for an unsupported step".into(),
             ))),
-            Err(sova_x402::Error::Refused(list)) => {
-                let text = list
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                self.finish(Err(Error::PaymentRefused(text)))
-            }
-            Err(e) => self.finish(Err(Error::Payment(e.to_string()))),
+            Err(sova_x402::Error::Refused(list)) => self.finish(Err(Error::PaymentRefused(list))),
+            Err(e) => self.finish(Err(Error::Payment(e))),
         }
     }
 
@@ -615,9 +625,7 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
 
     fn rpc_failed(&mut self, message: String, now: Instant) -> Action {
         match std::mem::replace(&mut self.pay, Pay::Unpaid) {
-            Pay::Preparing { .. } => self.finish(Err(Error::Payment(format!(
-                "could not reach the Solana RPC to build the payment: {message}"
-            )))),
+            Pay::Preparing { .. } => self.finish(Err(Error::Rpc(message))),
             Pay::Reconciling {
                 payment, reason, ..
             } => {
@@ -631,7 +639,7 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
             other => {
                 self.pay = other;
                 let _ = now;
-                self.finish(Err(Error::Payment(message)))
+                self.finish(Err(Error::Rpc(message)))
             }
         }
     }
@@ -665,7 +673,7 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                         self.rpc_failed(e.to_string(), now)
                     }
                 },
-                _ => self.finish(Err(Error::Payment("unexpected RPC state".into()))),
+                _ => self.finish(Err(Error::Rpc("unexpected RPC state".into()))),
             },
             Pay::Reconciling {
                 payment,
@@ -741,7 +749,7 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
             }
             other => {
                 self.pay = other;
-                self.finish(Err(Error::Payment(
+                self.finish(Err(Error::Rpc(
                     "an RPC answer arrived when none was expected".into(),
                 )))
             }
@@ -827,7 +835,7 @@ impl<'e, E: Endpoint> CallMachine<'e, E> {
                     self.prepare(required, None, now)
                 }
                 Ok(None) => self.parse_final(response, None),
-                Err(e) => self.finish(Err(Error::Payment(format!(
+                Err(e) => self.finish(Err(Error::Config(format!(
                     "the payment challenge could not be read: {e}"
                 )))),
             };

@@ -96,9 +96,10 @@ pub enum Error {
         /// The payment attached, if any.
         payment: Option<Box<PaymentRef>>,
     },
-    /// The spend policy refused to pay; nothing was signed.
-    #[error("payment refused by the spend policy: {0}")]
-    PaymentRefused(String),
+    /// No payment option could be paid (the spend policy or the payer's rules refused each
+    /// one, naming the rule and the figures); nothing was signed.
+    #[error("payment refused: {}", RefusalText(.0))]
+    PaymentRefused(Vec<sova_x402::Refusal>),
     /// The server asked for payment and this client cannot pay (no x402 signer, or no
     /// acceptable payment option).
     #[error("payment required: {0}")]
@@ -116,7 +117,10 @@ pub enum Error {
     },
     /// Building or signing a payment failed; nothing was sent.
     #[error("could not build the payment: {0}")]
-    Payment(String),
+    Payment(#[source] sova_x402::Error),
+    /// The Solana RPC needed to build a payment (blockhash, mint) failed; nothing was paid.
+    #[error("could not reach the Solana RPC to build the payment: {0}")]
+    Rpc(String),
     /// A job failed on the server.
     #[error("the job {job_id} failed{}", .reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
     JobFailed {
@@ -156,6 +160,26 @@ fn transport_message(kind: &TransportErrorKind, message: &str) -> String {
     }
 }
 
+struct RefusalText<'a>(&'a [sova_x402::Refusal]);
+
+impl fmt::Display for RefusalText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            [] => f.write_str("the 402 offers no payment options"),
+            [one] => write!(f, "{}", one.reason),
+            many => {
+                for (i, r) in many.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{r}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 fn payment_suffix(p: Option<&PaymentRef>) -> String {
     match p {
         Some(p) => format!(" (a payment was attached: {p})"),
@@ -167,9 +191,11 @@ impl Error {
     /// Whether the request may have reached the server.
     pub fn reached(&self) -> Reached {
         match self {
-            Error::Config(_) | Error::Build(_) | Error::PaymentRefused(_) | Error::Payment(_) => {
-                Reached::No
-            }
+            Error::Config(_)
+            | Error::Build(_)
+            | Error::PaymentRefused(_)
+            | Error::Payment(_)
+            | Error::Rpc(_) => Reached::No,
             Error::Transport { kind, .. } => {
                 if kind.may_have_been_sent() {
                     Reached::Maybe

@@ -15,7 +15,7 @@ use crate::error::{Error, Refusal, RefusalReason};
 use crate::keys::Signer;
 use crate::mint::{MintInfo, MintRegistry, TokenProgram};
 use crate::nonce::{NonceSource, OsNonce, nonce_hex};
-use crate::policy::{Reservation, SpendPolicy, normalize_host};
+use crate::policy::{PolicyRefusal, Reservation, SpendPolicy, normalize_host};
 use crate::programs::{USDC_DEVNET, USDC_MAINNET};
 use crate::record::{PaymentMode, PaymentRecord};
 use crate::rpc::{GetLatestBlockhash, GetMintInfo};
@@ -118,6 +118,10 @@ pub struct PrepareContext<'a> {
     /// A fresh `getLatestBlockhash` answer, after [`Prepared::NeedBlockhash`]. It is also
     /// stored in the payer's blockhash cache. An all-zero hash is ignored.
     pub blockhash: Option<LatestBlockhash>,
+    /// A cap for this payment only, in base units, below the policy's own caps (e.g. an
+    /// approval threshold). An option above it is refused as
+    /// [`PolicyRefusal::OverCap`](crate::PolicyRefusal::OverCap) before anything is signed.
+    pub max_amount: Option<u64>,
 }
 
 impl<'a> PrepareContext<'a> {
@@ -127,7 +131,14 @@ impl<'a> PrepareContext<'a> {
             host: None,
             now,
             blockhash: None,
+            max_amount: None,
         }
+    }
+
+    /// Caps this payment at `base_units` (on top of the policy's caps).
+    pub fn max_amount(mut self, base_units: u64) -> Self {
+        self.max_amount = Some(base_units);
+        self
     }
 
     /// Sets the host.
@@ -764,6 +775,20 @@ impl Payer {
         }
         for c in &candidates {
             let Some(info) = c.info else { continue };
+            if let Some(cap) = ctx.max_amount
+                && c.req.amount.0 > cap
+            {
+                refusals.push(Refusal {
+                    index: c.index,
+                    reason: PolicyRefusal::OverCap {
+                        asset: c.mint.to_string(),
+                        amount: c.req.amount.0,
+                        cap,
+                    }
+                    .into(),
+                });
+                continue;
+            }
             if let Err(p) =
                 self.policy
                     .check(&c.mint, c.req.amount.0, &c.req.pay_to, ctx.host, ctx.now)

@@ -32,6 +32,7 @@ fn settings() -> CallSettings {
         call_timeout: Duration::from_secs(60),
         retry: RetryPolicy::default(),
         jitter_seed: 1,
+        max_payment: None,
     }
 }
 
