@@ -26,7 +26,7 @@ use sova::intel::{
 use sova::protocol::Endpoint;
 use sova::protocol::jobs::{FollowUp, JobHandle, PollConfig};
 use sova_transport_async::AsyncTransport;
-use sova_x402::{Payer, programs};
+use sova_x402::{Payer, PolicyRefusal, RefusalReason, programs};
 
 use crate::config::{Builder, Limits, MAX_WAIT};
 use crate::spend::{SpendEntry, SpendLog, UncertainEntry, receipt_json, receipt_sentence};
@@ -360,16 +360,32 @@ struct Call<'a> {
     receipts: Vec<SpendEntry>,
 }
 
-/// The amount of a payment the spend policy refused as over a per-payment cap, if that was
-/// the refusal. Nothing was signed when this returns `Some`.
-fn over_cap(_e: &sova::Error) -> Option<u64> {
-    // Filled in when the SDK reports typed refusals (`CallOptions::max_payment`).
-    None
+/// The price the SDK refused because it is above `cap`, the per-call cap this call passed
+/// (the approval threshold or a per-tool cap). The SDK refuses before anything is signed.
+/// With several payment options, the cheapest one refused that way.
+fn over_cap(e: &sova::Error, cap: Option<u64>) -> Option<u64> {
+    let cap = cap?;
+    let sova::Error::PaymentRefused(refusals) = e else {
+        return None;
+    };
+    refusals
+        .iter()
+        .filter_map(|r| match &r.reason {
+            RefusalReason::Policy(PolicyRefusal::OverCap { amount, cap: c, .. }) if *c == cap => {
+                Some(*amount)
+            }
+            _ => None,
+        })
+        .min()
 }
 
 /// Call options with a per-call payment cap.
-fn capped(_cap: Option<u64>) -> CallOptions {
-    CallOptions::default()
+fn capped(cap: Option<u64>) -> CallOptions {
+    let options = CallOptions::default();
+    match cap {
+        Some(c) => options.max_payment(c),
+        None => options,
+    }
 }
 
 fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
@@ -413,7 +429,7 @@ impl Call<'_> {
             }
             Err(e) => e,
         };
-        let Some(amount) = over_cap(&err) else {
+        let Some(amount) = over_cap(&err, first_cap) else {
             return Err(self.sdk_error(endpoint.name(), err).into());
         };
         let price = format!("{} USDC ({amount} base units)", usdc::format(amount));
@@ -612,10 +628,19 @@ impl Call<'_> {
             E::Build(b) => {
                 ToolError::new("invalid_input", format!("{b}. Nothing was sent or paid."))
             }
-            E::PaymentRefused(_) => ToolError::new(
-                "payment_refused",
-                format!("{e}. Nothing was signed or paid."),
-            ),
+            E::PaymentRefused(ref refusals) => {
+                let why = refusals
+                    .iter()
+                    .find_map(|r| match &r.reason {
+                        RefusalReason::Policy(p) => Some(policy_sentence(p)),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| e.to_string());
+                ToolError::new(
+                    "payment_refused",
+                    format!("{why} Nothing was signed or paid."),
+                )
+            }
             E::PaymentRequired(_) => ToolError::new(
                 "payment_required",
                 format!(
@@ -625,6 +650,10 @@ impl Call<'_> {
             E::Api { ref error, .. } => {
                 let d = json!({"status": error.status.as_u16(), "payment": payment});
                 ToolError::new("api_error", e.to_string()).with(d)
+            }
+            E::Rpc(_) => ToolError::new("network_error", format!("{e}. Nothing was paid.")),
+            E::Payment(_) => {
+                ToolError::new("payment_error", format!("{e}. Nothing was sent or paid."))
             }
             E::JobFailed { .. } => ToolError::new("job_failed", e.to_string()),
             E::ResultExpired { .. } => ToolError::new("result_expired", e.to_string()),
@@ -758,7 +787,7 @@ impl Call<'_> {
                 let handle = JobHandle::decode(&a.handle).map_err(|e| {
                     ToolError::new(
                         "invalid_input",
-                        format!("{e}: pass the handle (job1.…) of a queued result"),
+                        format!("{e}: pass the handle (job1.…) of a queued result. Nothing was sent or paid."),
                     )
                 })?;
                 self.job_wait(handle, wait).await
@@ -942,6 +971,34 @@ impl Call<'_> {
                 self.follow(handle, accepted, wait, "Job").await
             }
         }
+    }
+}
+
+/// A spend-policy refusal in USDC, as one sentence.
+fn policy_sentence(p: &PolicyRefusal) -> String {
+    match p {
+        PolicyRefusal::OverCap { amount, cap, .. } => format!(
+            "The price, {} USDC, is above the per-payment cap of {} USDC (set when the server starts, --max-payment).",
+            usdc::format(*amount),
+            usdc::format(*cap)
+        ),
+        PolicyRefusal::OverBudget {
+            amount,
+            spent,
+            budget,
+            remaining,
+            ..
+        } => format!(
+            "The price, {} USDC, is above what is left of the session budget: {} USDC ({} of {} USDC spent).",
+            usdc::format(*amount),
+            usdc::format(*remaining),
+            usdc::format(*spent),
+            usdc::format(*budget)
+        ),
+        PolicyRefusal::RateLimited { count, limit } => format!(
+            "The payment rate limit is reached: {count} payments in the last minute (limit {limit} per minute)."
+        ),
+        other => format!("The spend policy refused the payment: {other}."),
     }
 }
 
