@@ -404,7 +404,13 @@ impl Call<'_> {
         approved: bool,
     ) {
         if let Some(r) = paid_receipt {
-            let e = lock(&self.inner.log).record(self.tool, endpoint, r, approved);
+            let payer = self
+                .inner
+                .payer
+                .as_ref()
+                .map(|p| p.pubkey().to_string())
+                .unwrap_or_default();
+            let e = lock(&self.inner.log).record(self.tool, endpoint, &payer, r, approved);
             self.receipts.push(e);
         }
     }

@@ -24,6 +24,8 @@ pub struct SpendEntry {
     pub transaction: Option<String>,
     /// The payer's own signature (base58).
     pub payer_signature: String,
+    /// The paying wallet (base58).
+    pub payer: String,
     /// The mint paid.
     pub asset: String,
     /// The recipient.
@@ -70,6 +72,7 @@ impl SpendLog {
         &mut self,
         tool: &str,
         endpoint: &str,
+        payer: &str,
         r: &Receipt,
         user_approved: bool,
     ) -> SpendEntry {
@@ -79,6 +82,7 @@ impl SpendLog {
             amount: r.amount,
             transaction: r.transaction.clone(),
             payer_signature: r.payer_signature.clone(),
+            payer: payer.to_owned(),
             asset: r.asset.clone(),
             pay_to: r.pay_to.clone(),
             network: r.network.clone(),
@@ -122,6 +126,7 @@ pub(crate) fn receipt_json(e: &SpendEntry) -> Value {
         "success": true,
         "transaction": e.transaction,
         "network": e.network,
+        "payer": e.payer,
         "amount": e.amount.to_string(),
         "asset": e.asset,
         "payTo": e.pay_to,

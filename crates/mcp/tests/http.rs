@@ -342,3 +342,45 @@ async fn the_http_listener_is_loopback_only() {
         .unwrap_err();
     assert!(e.to_string().contains("loopback"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncertain_payment_is_reported_with_its_reference_and_never_repeated() {
+    let sb = sandbox(false).await;
+    sb.add_fault(sova_sandbox::Fault {
+        route: Some("GET /api/v1/intel/wallet/{address}/hud".into()),
+        kind: sova_sandbox::FaultKind::DropAfterSettlement,
+        times: Some(1),
+    });
+    let server = server(&sb, 8, |b| b.approve_above(None));
+    let (url, _stop) = serve_http(server).await;
+    let client = connect(&url, User::approving()).await;
+
+    let r = call(&client, "wallet_hud", json!({"address": WALLET})).await;
+    let d = err(&r, "payment_uncertain").clone();
+    let paid = sb.payments();
+    assert_eq!(paid.len(), 1, "one payment, never a second");
+    assert!(!paid[0].delivered);
+    let t = text(&r);
+    assert!(
+        t.contains(&paid[0].signature),
+        "the reference is in the text: {t}"
+    );
+    assert!(
+        t.contains("may have been charged") && t.contains("Do not call this tool again"),
+        "{t}"
+    );
+    assert_eq!(
+        d["error"]["details"]["payment"]["payerSignature"],
+        paid[0].signature
+    );
+
+    let report = call(&client, "spend_report", json!({})).await;
+    let rep = ok(&report);
+    assert!(rep["data"]["payments"].as_array().unwrap().is_empty());
+    let unsure = rep["data"]["uncertain"].as_array().unwrap();
+    assert_eq!(unsure.len(), 1);
+    assert_eq!(unsure[0]["payerSignature"], paid[0].signature);
+    assert_eq!(unsure[0]["amount"], CREDIT);
+    assert!(text(&report).contains("unknown outcome"));
+    client.cancel().await.unwrap();
+}
