@@ -1,5 +1,6 @@
 //! The command tree (clap derive).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -125,6 +126,9 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// A guided tour on an embedded sandbox: x402 payments, jobs, policy, SovX.
     Demo(DemoArgs),
+    /// The Sova Intel MCP server for AI agents: stdio, or streamable HTTP with --http; paid per
+    /// call inside --max-payment and --budget, with the user's approval above --approve-above.
+    Mcp(McpArgs),
 }
 
 // ---- intel ------------------------------------------------------------------------------
@@ -808,4 +812,53 @@ pub struct DemoArgs {
     /// x402 mode of the embedded sandbox.
     #[arg(long, value_enum, default_value = "sova")]
     pub mode: ModeArg,
+}
+
+/// An approval threshold: USDC, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold(pub Option<u64>);
+
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    sova_mcp::parse_threshold(text).map(Threshold)
+}
+
+fn parse_tool_cap(text: &str) -> Result<(String, u64), String> {
+    let caps = sova_mcp::parse_tool_caps(text)?;
+    match caps.into_iter().next() {
+        Some(cap) => Ok(cap),
+        None => Err(format!("{text:?} is not TOOL=USDC")),
+    }
+}
+
+/// `sova mcp`
+#[derive(Debug, Clone, Args)]
+pub struct McpArgs {
+    /// Serve streamable HTTP on this loopback address instead of stdio (the MCP endpoint is
+    /// http://ADDR/mcp).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = "127.0.0.1:8787"
+    )]
+    pub http: Option<SocketAddr>,
+    /// Payments above this many USDC are shown to the user for approval (MCP elicitation) and
+    /// refused when the client cannot ask; `off` never asks [default: 0.10].
+    #[arg(long, env = "SOVA_MCP_APPROVE_ABOVE", value_name = "USDC", value_parser = parse_threshold)]
+    pub approve_above: Option<Threshold>,
+    /// Caps one tool's payments: TOOL=USDC (repeatable, e.g. deep_token_analysis=0.6).
+    #[arg(
+        long = "tool-cap",
+        env = "SOVA_MCP_TOOL_CAPS",
+        value_name = "TOOL=USDC",
+        value_delimiter = ',',
+        value_parser = parse_tool_cap
+    )]
+    pub tool_caps: Vec<(String, u64)>,
+    /// At most this many payments in any minute.
+    #[arg(long, env = "SOVA_PAYMENTS_PER_MINUTE", value_name = "N")]
+    pub payments_per_minute: Option<u32>,
+    /// How long the job tools wait before returning a resumable handle, in seconds [default: 45].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub wait: Option<Duration>,
 }

@@ -188,7 +188,8 @@ impl Ctx {
         p
     }
 
-    fn timeouts(&self) -> Timeouts {
+    /// The HTTP timeouts: `--timeout` for the whole call, else the SDK defaults.
+    pub fn timeouts(&self) -> Timeouts {
         match self.g.timeout {
             None => Timeouts::new(),
             Some(t) => Timeouts::new()

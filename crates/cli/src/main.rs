@@ -6,6 +6,7 @@
 //! sova sx users create --first-name …          # SovX onboarding
 //! sova x402 decode <header value>              # read any x402 header
 //! sova sandbox                                 # the offline emulator
+//! sova mcp --sandbox                           # the MCP server for AI agents, offline
 //! ```
 //!
 //! Output is human by default (tables, key/value blocks, USDC with six decimals, a receipt
@@ -18,6 +19,7 @@
 mod amount;
 mod cli;
 mod cmd_intel;
+mod cmd_mcp;
 mod cmd_sandbox;
 mod cmd_sx;
 mod cmd_wallet;
@@ -98,6 +100,7 @@ fn run(cli: Cli) -> Result<Done, CliError> {
             let ctx = ctx::Ctx::new(cli.global)?;
             cmd_wallet::run(&ctx, c)
         }
+        Command::Mcp(a) => cmd_mcp::run(cli.global, &a),
     }
 }
 

@@ -1,0 +1,88 @@
+//! `sova mcp`: the MCP server as a client starts it, over stdio, against the embedded sandbox
+//! (`--sandbox`), spoken to in raw JSON-RPC lines.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::Stdio;
+
+use common::*;
+use serde_json::{Value, json};
+
+/// Reads JSON-RPC lines until the answer to `id`.
+fn answer(lines: &mut impl Iterator<Item = std::io::Result<String>>, id: u64) -> Value {
+    for line in lines.by_ref() {
+        let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if v["id"] == id {
+            return v;
+        }
+    }
+    panic!("no answer to request {id}");
+}
+
+#[test]
+fn sova_mcp_sandbox_serves_stdio_offline() {
+    let home = temp_dir("mcp");
+    let mut child = sova_cmd(&home)
+        .args(["--sandbox", "mcp", "--approve-above", "off"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut send = |v: Value| {
+        writeln!(stdin, "{v}").unwrap();
+        stdin.flush().unwrap();
+    };
+    send(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "cli-test", "version": "0"}}}),
+    );
+    let init = answer(&mut lines, 1);
+    assert_eq!(init["result"]["serverInfo"]["name"], "sova-mcp");
+    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}));
+    let tools = answer(&mut lines, 2);
+    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 12);
+    send(
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+        "name": "wallet_hud", "arguments": {"address": WALLET}}}),
+    );
+    let hud = answer(&mut lines, 3);
+    let r = &hud["result"];
+    assert_ne!(r["isError"], true, "{r}");
+    assert_eq!(r["structuredContent"]["data"]["walletAddress"], WALLET);
+    assert_eq!(r["_meta"]["x402/payment-response"]["amount"], "15000");
+    send(
+        json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
+        "name": "budget_status", "arguments": {}}}),
+    );
+    let b = answer(&mut lines, 4);
+    assert_eq!(
+        b["result"]["structuredContent"]["data"]["spent"]["baseUnits"],
+        15_000
+    );
+    drop(stdin); // EOF ends the session
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sandbox") && err.contains("paying from"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+#[test]
+fn sova_mcp_http_listens_on_loopback_only() {
+    let home = temp_dir("mcp-http");
+    let r = sova(&home, &["--sandbox", "mcp", "--http", "0.0.0.0:8787"]).expect(1);
+    assert!(r.stderr.contains("loopback"), "{}", r.stderr);
+    let r = sova(&home, &["mcp", "--tool-cap", "no_such_tool=1"]).expect(2);
+    assert!(r.stderr.contains("not a paid tool"), "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -1,0 +1,197 @@
+//! What this server paid: every receipt of the session, and every payment whose outcome is
+//! unknown, in order.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use sova::PaymentRef;
+use sova::call::Receipt;
+
+use crate::usdc;
+
+/// One settled x402 payment made by this server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpendEntry {
+    /// The tool that paid.
+    pub tool: String,
+    /// The API operation paid for (e.g. `intel.wallet_hud`).
+    pub endpoint: String,
+    /// USDC base units paid.
+    pub amount: u64,
+    /// The settled transaction's signature, as the server reported it.
+    pub transaction: Option<String>,
+    /// The payer's own signature (base58).
+    pub payer_signature: String,
+    /// The paying wallet (base58).
+    pub payer: String,
+    /// The mint paid.
+    pub asset: String,
+    /// The recipient.
+    pub pay_to: String,
+    /// CAIP-2 network.
+    pub network: String,
+    /// When the payment was received, RFC 3339 UTC.
+    pub time: String,
+    /// Whether the user approved this payment through an elicitation.
+    pub user_approved: bool,
+    #[serde(skip)]
+    pub(crate) at: Option<Instant>,
+}
+
+/// A payment that was signed and sent whose outcome is unknown: it may have been charged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UncertainEntry {
+    /// The tool that paid.
+    pub tool: String,
+    /// The API operation.
+    pub endpoint: String,
+    /// USDC base units.
+    pub amount: u64,
+    /// The payer's signature (the reference to reconcile with).
+    pub payer_signature: String,
+    /// The recipient.
+    pub pay_to: String,
+    /// What happened.
+    pub reason: String,
+    /// When, RFC 3339 UTC.
+    pub time: String,
+}
+
+/// The session's payments.
+#[derive(Debug, Default)]
+pub(crate) struct SpendLog {
+    pub settled: Vec<SpendEntry>,
+    pub uncertain: Vec<UncertainEntry>,
+}
+
+impl SpendLog {
+    pub fn record(
+        &mut self,
+        tool: &str,
+        endpoint: &str,
+        payer: &str,
+        r: &Receipt,
+        user_approved: bool,
+    ) -> SpendEntry {
+        let e = SpendEntry {
+            tool: tool.to_owned(),
+            endpoint: endpoint.to_owned(),
+            amount: r.amount,
+            transaction: r.transaction.clone(),
+            payer_signature: r.payer_signature.clone(),
+            payer: payer.to_owned(),
+            asset: r.asset.clone(),
+            pay_to: r.pay_to.clone(),
+            network: r.network.clone(),
+            time: rfc3339(SystemTime::now()),
+            user_approved,
+            at: Some(Instant::now()),
+        };
+        self.settled.push(e.clone());
+        e
+    }
+
+    pub fn record_uncertain(&mut self, tool: &str, endpoint: &str, p: &PaymentRef, reason: &str) {
+        self.uncertain.push(UncertainEntry {
+            tool: tool.to_owned(),
+            endpoint: endpoint.to_owned(),
+            amount: p.amount,
+            payer_signature: p.signature.clone(),
+            pay_to: p.pay_to.clone(),
+            reason: reason.to_owned(),
+            time: rfc3339(SystemTime::now()),
+        });
+    }
+
+    /// Settled payments in the last 60 seconds.
+    pub fn last_minute(&self) -> usize {
+        self.settled
+            .iter()
+            .filter(|e| e.at.is_some_and(|t| t.elapsed().as_secs() < 60))
+            .count()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.settled.iter().map(|e| e.amount).sum()
+    }
+}
+
+/// A receipt as the x402 `PAYMENT-RESPONSE` reads, with the payer's references: the value of
+/// `_meta["x402/payment-response"]`.
+pub(crate) fn receipt_json(e: &SpendEntry) -> Value {
+    json!({
+        "success": true,
+        "transaction": e.transaction,
+        "network": e.network,
+        "payer": e.payer,
+        "amount": e.amount.to_string(),
+        "asset": e.asset,
+        "payTo": e.pay_to,
+        "payerSignature": e.payer_signature,
+        "endpoint": e.endpoint,
+        "time": e.time,
+    })
+}
+
+/// One sentence about a payment, for the text the model reads.
+pub(crate) fn receipt_sentence(e: &SpendEntry) -> String {
+    format!(
+        "Paid {} USDC ({} base units) with x402 for {}{}; transaction {}.",
+        usdc::format(e.amount),
+        e.amount,
+        e.endpoint,
+        if e.user_approved {
+            " (approved by the user)"
+        } else {
+            ""
+        },
+        e.transaction.as_deref().unwrap_or(&e.payer_signature),
+    )
+}
+
+/// `time` as RFC 3339 in UTC with milliseconds (`2026-11-23T11:39:14.123Z`).
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    let d = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, dd) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_001_954_123);
+        assert_eq!(rfc3339(t), "2026-11-18T11:39:14.123Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+}

@@ -1,0 +1,386 @@
+//! The server over streamable HTTP on loopback, driven by an rmcp client, against the
+//! embedded sandbox: jobs through job_wait, refusals, approvals (elicitation on protocol
+//! 2025-11-25, `input_required` on 2026-07-28), per-tool caps, cold wallets, receipts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use rmcp::model::ProtocolVersion;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{ClientLifecycleMode, ClientServiceExt, ServiceExt};
+use serde_json::json;
+
+use common::*;
+
+async fn connect(url: &str, user: User) -> Client {
+    user.serve(StreamableHttpClientTransport::from_uri(url.to_owned()))
+        .await
+        .unwrap()
+}
+
+/// A client on protocol 2026-07-28: no session, no server-to-client requests; approvals come
+/// back as `input_required` results that the client answers on a retry.
+async fn connect_stateless(url: &str, user: User) -> Client {
+    user.serve_with_lifecycle(
+        StreamableHttpClientTransport::from_uri(url.to_owned()),
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_is_continued_by_job_wait_and_charged_once() {
+    let sb = sandbox(false).await;
+    let server = server(&sb, 1, |b| b.approve_above(None));
+    let (url, _stop) = serve_http(server).await;
+    let client = connect(&url, User::without_elicitation()).await;
+
+    // Queue and return at once: a handle, one payment.
+    let r = call(
+        &client,
+        "token_holder_profiles",
+        json!({"mint": MINT, "topN": 5, "waitSeconds": 0}),
+    )
+    .await;
+    let d = ok(&r).clone();
+    assert_eq!(d["status"], "pending", "{}", text(&r));
+    let handle = d["job"]["handle"].as_str().unwrap().to_owned();
+    assert!(handle.starts_with("job1."));
+    assert!(
+        text(&r).contains("job_wait"),
+        "the text says how to continue"
+    );
+    assert_eq!(receipt(&r).unwrap()["amount"], (20 * CREDIT).to_string());
+    assert_eq!(ledger(&sb).len(), 1);
+    let job_id = d["job"]["jobId"].as_str().unwrap().to_owned();
+
+    // Poll with job_status and job_wait(0) until it completes: never another payment.
+    let st = call(&client, "job_status", json!({"jobId": job_id})).await;
+    ok(&st);
+    let mut rounds = 0;
+    let result = loop {
+        let w = call(
+            &client,
+            "job_wait",
+            json!({"handle": handle, "waitSeconds": 0}),
+        )
+        .await;
+        let d = ok(&w).clone();
+        assert!(receipt(&w).is_none(), "job_wait pays nothing");
+        if d["status"] == "completed" {
+            break d;
+        }
+        assert_eq!(
+            d["job"]["handle"], handle,
+            "the same handle comes back while pending"
+        );
+        rounds += 1;
+        assert!(rounds < 200, "the job never completed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        result["data"]["profiles"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
+        "{result}"
+    );
+    // Once more after completion: still free, same result.
+    let again = call(&client, "job_wait", json!({"handle": handle})).await;
+    assert_eq!(ok(&again)["data"], result["data"]);
+
+    assert_eq!(
+        ledger(&sb).len(),
+        1,
+        "one payment however often it is polled"
+    );
+    let route = "POST /api/v1/intel/token/{mint}/holders/agent";
+    assert_eq!(
+        sb.payments().iter().filter(|p| p.route == route).count(),
+        1,
+        "queued and paid once"
+    );
+    assert_eq!(
+        sb.request_count(route),
+        2,
+        "the job was requested twice only: the 402 challenge and the paid request: {:?}",
+        sb.requests()
+    );
+    let report = call(&client, "spend_report", json!({})).await;
+    assert_report_matches_ledger(&sb, ok(&report));
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_above_the_cap_is_refused_before_signing() {
+    let sb = sandbox(false).await;
+    let server = server(&sb, 2, |b| b.max_payment(100_000).approve_above(None));
+    let (url, _stop) = serve_http(server).await;
+    let user = User::approving();
+    let client = connect(&url, user.clone()).await;
+
+    let before = call(&client, "budget_status", json!({})).await;
+    assert_eq!(ok(&before)["data"]["spent"]["baseUnits"], 0);
+    let r = call(&client, "deep_token_analysis", json!({"mint": MINT})).await;
+    let d = err(&r, "payment_refused");
+    let msg = d["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("0.525000") && msg.contains("0.100000"),
+        "{msg}"
+    );
+    assert!(msg.contains("Nothing was signed"), "{msg}");
+    assert!(!text(&r).to_lowercase().contains("retry"), "{}", text(&r));
+    assert!(receipt(&r).is_none());
+
+    assert!(sb.payments().is_empty(), "nothing on the ledger");
+    let after = call(&client, "budget_status", json!({})).await;
+    assert_eq!(
+        ok(&after)["data"]["spent"]["baseUnits"],
+        0,
+        "policy spent unchanged"
+    );
+    assert!(
+        user.questions().is_empty(),
+        "a price above the cap is never put to the user"
+    );
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_by_elicitation_accept_and_decline() {
+    let sb = sandbox(false).await;
+    let server = server(&sb, 3, |b| b.approve_above(Some(100_000)));
+    let (url, _stop) = serve_http(server).await;
+    let user = User::approving();
+    let client = connect(&url, user.clone()).await;
+
+    // Below the threshold: no question.
+    let hud = call(&client, "wallet_hud", json!({"address": WALLET})).await;
+    ok(&hud);
+    assert!(user.questions().is_empty());
+
+    // Above: the user is asked, with the amount in USDC, and accepts; paid once.
+    let r = call(
+        &client,
+        "token_holder_profiles",
+        json!({"mint": MINT, "topN": 5}),
+    )
+    .await;
+    let d = ok(&r);
+    assert_eq!(d["status"], "completed", "{}", text(&r));
+    let q = user.questions();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(
+        q[0].contains("0.300000 USDC") && q[0].contains("token_holder_profiles"),
+        "{}",
+        q[0]
+    );
+    let rec = receipt(&r).unwrap();
+    assert_eq!(rec["amount"], (20 * CREDIT).to_string());
+    assert!(text(&r).contains("approved by the user"), "{}", text(&r));
+    assert_eq!(ledger(&sb).len(), 2);
+
+    // Declined: nothing is signed.
+    user.set(Answer::Decline);
+    let r = call(
+        &client,
+        "deep_token_analysis",
+        json!({"mint": MINT, "topN": 5}),
+    )
+    .await;
+    let d = err(&r, "payment_declined");
+    assert!(d["error"]["message"].as_str().unwrap().contains("0.525000"));
+    assert_eq!(user.questions().len(), 2);
+    assert_eq!(ledger(&sb).len(), 2, "nothing paid after a decline");
+
+    let report = call(&client, "spend_report", json!({})).await;
+    let rep = ok(&report);
+    assert_report_matches_ledger(&sb, rep);
+    assert_eq!(rep["data"]["payments"][1]["userApproved"], true);
+    assert_eq!(rep["data"]["payments"][0]["userApproved"], false);
+    let b = call(&client, "budget_status", json!({})).await;
+    assert_eq!(ok(&b)["data"]["spent"]["baseUnits"], 21 * CREDIT);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_on_protocol_2026_07_28_goes_through_input_required() {
+    let sb = sandbox(false).await;
+    let server = server(&sb, 4, |b| b.approve_above(Some(100_000)));
+    let (url, _stop) = serve_http(server).await;
+    let user = User::approving();
+    let client = connect_stateless(&url, user.clone()).await;
+
+    let r = call(
+        &client,
+        "wallet_similarity",
+        json!({"wallets": [WALLET, WALLET2]}),
+    )
+    .await;
+    assert_eq!(ok(&r)["status"], "completed", "{}", text(&r));
+    assert_eq!(user.questions().len(), 1);
+    assert!(user.questions()[0].contains("0.300000 USDC"));
+    assert_eq!(receipt(&r).unwrap()["amount"], (20 * CREDIT).to_string());
+    assert_eq!(ledger(&sb).len(), 1);
+
+    user.set(Answer::Decline);
+    let r = call(
+        &client,
+        "wallet_similarity",
+        json!({"wallets": [WALLET, WALLET3]}),
+    )
+    .await;
+    err(&r, "payment_declined");
+    assert_eq!(user.questions().len(), 2);
+    assert_eq!(ledger(&sb).len(), 1, "nothing paid after a decline");
+
+    let report = call(&client, "spend_report", json!({})).await;
+    assert_report_matches_ledger(&sb, ok(&report));
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_elicitation_a_payment_above_the_threshold_is_refused() {
+    let sb = sandbox(false).await;
+    let server = server(&sb, 5, |b| b.approve_above(Some(100_000)));
+    let (url, _stop) = serve_http(server).await;
+    let client = connect(&url, User::without_elicitation()).await;
+
+    let r = call(&client, "token_holder_profiles", json!({"mint": MINT})).await;
+    let d = err(&r, "approval_required");
+    let msg = d["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("0.300000 USDC") && msg.contains("Nothing was signed"),
+        "{msg}"
+    );
+    assert!(sb.payments().is_empty());
+    // Cheap calls still go through.
+    ok(&call(&client, "wallet_hud", json!({"address": WALLET})).await);
+    assert_eq!(ledger(&sb).len(), 1);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_tool_cap_refuses_that_tool_only() {
+    let sb = sandbox(false).await;
+    let server = server(&sb, 6, |b| {
+        b.approve_above(None).tool_cap("wallet_profile", 50_000)
+    });
+    let (url, _stop) = serve_http(server).await;
+    let client = connect(&url, User::approving()).await;
+
+    let r = call(&client, "wallet_profile", json!({"address": WALLET})).await;
+    let d = err(&r, "payment_refused");
+    assert!(
+        d["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("wallet_profile")
+    );
+    assert!(sb.payments().is_empty());
+    ok(&call(&client, "wallet_token_pnl", json!({"address": WALLET})).await);
+    let b = call(&client, "budget_status", json!({})).await;
+    assert_eq!(
+        ok(&b)["data"]["toolCaps"]["wallet_profile"]["baseUnits"],
+        50_000
+    );
+    assert_eq!(ledger(&sb).len(), 1);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_wallet_is_finished_by_job_wait_and_paid_once() {
+    let sb = sandbox(true).await;
+    let server = server(&sb, 7, |b| b.approve_above(None));
+    let (url, _stop) = serve_http(server).await;
+    let client = connect(&url, User::approving()).await;
+
+    let r = call(
+        &client,
+        "wallet_profile",
+        json!({"address": WALLET2, "waitSeconds": 0}),
+    )
+    .await;
+    let d = ok(&r).clone();
+    assert_eq!(d["status"], "pending", "{}", text(&r));
+    let handle = d["job"]["handle"].as_str().unwrap().to_owned();
+    let mut rounds = 0;
+    let done = loop {
+        let w = call(
+            &client,
+            "job_wait",
+            json!({"handle": handle, "waitSeconds": 1}),
+        )
+        .await;
+        let d = ok(&w).clone();
+        if d["status"] == "completed" {
+            break w;
+        }
+        rounds += 1;
+        assert!(rounds < 30, "never completed: {}", text(&w));
+    };
+    assert_eq!(ok(&done)["data"]["walletAddress"], WALLET2);
+    assert_eq!(receipt(&done).unwrap()["amount"], (5 * CREDIT).to_string());
+    assert_eq!(
+        ledger(&sb).len(),
+        1,
+        "the analysis and the profile are paid once"
+    );
+    let report = call(&client, "spend_report", json!({})).await;
+    assert_report_matches_ledger(&sb, ok(&report));
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_listener_is_loopback_only() {
+    let e = sova_mcp::bind_http("0.0.0.0:0".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("loopback"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncertain_payment_is_reported_with_its_reference_and_never_repeated() {
+    let sb = sandbox(false).await;
+    sb.add_fault(sova_sandbox::Fault {
+        route: Some("GET /api/v1/intel/wallet/{address}/hud".into()),
+        kind: sova_sandbox::FaultKind::DropAfterSettlement,
+        times: Some(1),
+    });
+    let server = server(&sb, 8, |b| b.approve_above(None));
+    let (url, _stop) = serve_http(server).await;
+    let client = connect(&url, User::approving()).await;
+
+    let r = call(&client, "wallet_hud", json!({"address": WALLET})).await;
+    let d = err(&r, "payment_uncertain").clone();
+    let paid = sb.payments();
+    assert_eq!(paid.len(), 1, "one payment, never a second");
+    assert!(!paid[0].delivered);
+    let t = text(&r);
+    assert!(
+        t.contains(&paid[0].signature),
+        "the reference is in the text: {t}"
+    );
+    assert!(
+        t.contains("may have been charged") && t.contains("Do not call this tool again"),
+        "{t}"
+    );
+    assert_eq!(
+        d["error"]["details"]["payment"]["payerSignature"],
+        paid[0].signature
+    );
+
+    let report = call(&client, "spend_report", json!({})).await;
+    let rep = ok(&report);
+    assert!(rep["data"]["payments"].as_array().unwrap().is_empty());
+    let unsure = rep["data"]["uncertain"].as_array().unwrap();
+    assert_eq!(unsure.len(), 1);
+    assert_eq!(unsure[0]["payerSignature"], paid[0].signature);
+    assert_eq!(unsure[0]["amount"], CREDIT);
+    assert!(text(&report).contains("unknown outcome"));
+    client.cancel().await.unwrap();
+}
