@@ -502,6 +502,17 @@ impl<R: Runner> IntelClient<R> {
         )
     }
 
+    /// Either wallet GET ([`WalletHudRequest`] or [`WalletProfileRequest`], e.g. with a
+    /// route override), following its `202` fallback like [`Self::wallet_hud`], with
+    /// per-call options.
+    pub fn wallet_get_with<E: flows::WalletFallback>(
+        &self,
+        endpoint: E,
+        options: &CallOptions,
+    ) -> R::Ret<'_, Paid<E::Data>> {
+        self.run(endpoint.name(), options, flows::wallet_get(endpoint))
+    }
+
     /// The full wallet profile (5 credits), following a `202` fallback like
     /// [`Self::wallet_hud`].
     pub fn wallet_profile(&self, address: &str) -> R::Ret<'_, Paid<WalletProfileResponse>> {
