@@ -19,9 +19,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sova::call::{CallOptions, Paid};
 use sova::intel::{
-    BatchHudRequest, DeepRequest, Fetched, HoldersAgentRequest, HoldersRequest,
-    SimilarityAgentRequest, SimilarityRequest, SortOrder, TokenPnlParams, TokenSortBy,
-    WalletHudRequest, WalletProfileRequest, WalletQueued, WalletTokensRequest,
+    BatchHudRequest, DeepRequest, HoldersAgentRequest, HoldersRequest, SimilarityAgentRequest,
+    SimilarityRequest, SortOrder, TokenPnlParams, TokenSortBy, WalletHudRequest,
+    WalletProfileRequest, WalletTokensRequest,
 };
 use sova::protocol::Endpoint;
 use sova::protocol::jobs::{FollowUp, JobHandle, PollConfig};
@@ -379,6 +379,14 @@ fn over_cap(e: &sova::Error, cap: Option<u64>) -> Option<u64> {
         .min()
 }
 
+/// How long a wallet tool waits at least for the server's analysis (the `202` fallback)
+/// before giving up; the payment it signed rides on the re-call.
+const WALLET_WAIT: Duration = Duration::from_secs(120);
+
+/// One SDK call, owned (it holds its own client clone and options).
+type SdkFuture<T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Paid<T>, sova::Error>> + Send>>;
+
 /// Call options with a per-call payment cap.
 fn capped(cap: Option<u64>) -> CallOptions {
     let options = CallOptions::default();
@@ -416,27 +424,49 @@ impl Call<'_> {
     }
 
     /// Pays for `endpoint` under the policy, asking the user above the approval threshold.
-    async fn pay<E: Endpoint>(&mut self, endpoint: &E) -> Result<E::Output, Stop> {
+    async fn pay<E>(&mut self, endpoint: &E) -> Result<E::Output, Stop>
+    where
+        E: Endpoint + Clone + Send + Sync + 'static,
+        E::Output: Send + 'static,
+    {
+        let client = self.inner.client.clone();
+        let ep = endpoint.clone();
+        self.pay_by(endpoint.name(), &client, move |c, o| {
+            let ep = ep.clone();
+            Box::pin(async move { c.send_with(&ep, &o).await })
+        })
+        .await
+    }
+
+    /// Runs one SDK call (a whole logical request: for the wallet GETs, the `202` fallback,
+    /// the job wait and the re-call, paid once) under the policy, asking the user above
+    /// the approval threshold. `call` is run with a per-call cap; when the price is above
+    /// it (nothing signed), the user is asked, and on approval it runs once more with the
+    /// approved amount as the cap.
+    async fn pay_by<T, F>(
+        &mut self,
+        name: &'static str,
+        client: &sova::intel::Client,
+        call: F,
+    ) -> Result<T, Stop>
+    where
+        F: Fn(sova::intel::Client, CallOptions) -> SdkFuture<T>,
+    {
         let tool_cap = self.inner.tool_caps.get(self.tool).copied();
         let first_cap = match self.approved {
             Approved::UpTo(amount) => Some(amount),
             Approved::No => min_opt(self.inner.approve_above, tool_cap),
         };
-        let err = match self
-            .inner
-            .client
-            .send_with(endpoint, &capped(first_cap))
-            .await
-        {
-            Ok(Paid { value, receipt }) => {
+        let err = match call(client.clone(), capped(first_cap)).await {
+            Ok(Paid { value, receipt, .. }) => {
                 let approved = matches!(self.approved, Approved::UpTo(_));
-                self.record(endpoint.name(), receipt.as_ref(), approved);
+                self.record(name, receipt.as_ref(), approved);
                 return Ok(value);
             }
             Err(e) => e,
         };
         let Some(amount) = over_cap(&err, first_cap) else {
-            return Err(self.sdk_error(endpoint.name(), err).into());
+            return Err(self.sdk_error(name, err).into());
         };
         let price = format!("{} USDC ({amount} base units)", usdc::format(amount));
         if let Approved::UpTo(ok) = self.approved {
@@ -474,20 +504,15 @@ impl Call<'_> {
         }
         match self.inner.approve_above {
             Some(t) if amount > t => {}
-            _ => return Err(self.sdk_error(endpoint.name(), err).into()),
+            _ => return Err(self.sdk_error(name, err).into()),
         }
-        self.ask_approval(amount, endpoint.name()).await?;
-        match self
-            .inner
-            .client
-            .send_with(endpoint, &capped(Some(amount)))
-            .await
-        {
-            Ok(Paid { value, receipt }) => {
-                self.record(endpoint.name(), receipt.as_ref(), true);
+        self.ask_approval(amount, name).await?;
+        match call(client.clone(), capped(Some(amount))).await {
+            Ok(Paid { value, receipt, .. }) => {
+                self.record(name, receipt.as_ref(), true);
                 Ok(value)
             }
-            Err(e) => Err(self.sdk_error(endpoint.name(), e).into()),
+            Err(e) => Err(self.sdk_error(name, e).into()),
         }
     }
 
@@ -860,47 +885,29 @@ impl Call<'_> {
 
     /// A wallet GET that may fall back to a job (HUD, profile).
     async fn wallet<R: WalletGet>(&mut self, ep: R, wait: Duration) -> Result<Reply, Stop> {
-        match self.pay(&ep).await? {
-            Fetched::Ready(v) => Ok(Reply::done(format!("{}.", ep.summary()), to_json(&v))),
-            Fetched::Queued(q) => {
-                let mut handle = ep.follow_up(&q);
-                handle.queued_at_unix = Some(now_unix());
-                self.recall(ep.recall(&q), handle, wait).await
-            }
-        }
+        // One logical request in the SDK: the GET, its free 202 fallback, the job wait and
+        // the re-call with X-Prepaid-Job-Id, with one payment that rides on the re-call.
+        // The server holds the payment while its analysis runs and settles it on the
+        // re-call, so the wait happens inside this call (at least WALLET_WAIT): a handle
+        // returned here could only be continued with a second payment.
+        let client = self
+            .inner
+            .waiter(wait.max(WALLET_WAIT))
+            .map_err(|e| self.sdk_error(ep.name(), e))?;
+        let summary = ep.summary();
+        let value = self
+            .pay_by(ep.name(), &client, move |c, o| {
+                let ep = ep.clone();
+                Box::pin(async move { c.wallet_get_with(ep, &o).await })
+            })
+            .await?;
+        Ok(Reply::done(format!("{summary}."), to_json(&value)))
     }
 
-    /// Waits for a wallet analysis, then fetches it with `X-Prepaid-Job-Id`.
-    async fn recall<R: WalletGet>(
-        &mut self,
-        recall: R,
-        handle: JobHandle,
-        wait: Duration,
-    ) -> Result<Reply, Stop> {
-        let waiter = self
-            .inner
-            .waiter(wait)
-            .map_err(|e| self.sdk_error(recall.name(), e))?;
-        match waiter.wait_job(&handle).await {
-            Ok(()) => {}
-            Err(sova::Error::JobPending { waited, .. }) => {
-                return Ok(pending_reply(
-                    &handle,
-                    json!({"jobId": handle.job_id}),
-                    waited,
-                    &recall.summary(),
-                ));
-            }
-            Err(e) => return Err(self.sdk_error(recall.name(), e).into()),
-        }
-        match self.pay(&recall).await? {
-            Fetched::Ready(v) => Ok(Reply::done(format!("{}.", recall.summary()), to_json(&v))),
-            Fetched::Queued(q) => {
-                let mut again = recall.follow_up(&q);
-                again.queued_at_unix = handle.queued_at_unix;
-                Ok(pending_reply(&again, to_json(&q), wait, &recall.summary()))
-            }
-        }
+    /// Continues a wallet GET whose analysis was still running: the re-call with
+    /// `X-Prepaid-Job-Id` is the documented charged answer (the earlier `202` was free).
+    async fn recall<R: WalletGet>(&mut self, recall: R, wait: Duration) -> Result<Reply, Stop> {
+        self.wallet(recall, wait).await
     }
 
     /// Waits for a POST job up to `wait`, then fetches its result (free), or returns the handle.
@@ -965,11 +972,11 @@ impl Call<'_> {
                 if endpoint.contains("hud") {
                     let r = WalletHudRequest::new(address.clone())
                         .prepaid_job_id(prepaid_job_id.clone());
-                    self.recall(r, handle.clone(), wait).await
+                    self.recall(r, wait).await
                 } else {
                     let r = WalletProfileRequest::new(address.clone())
                         .prepaid_job_id(prepaid_job_id.clone());
-                    self.recall(r, handle.clone(), wait).await
+                    self.recall(r, wait).await
                 }
             }
             _ => {
@@ -1074,21 +1081,13 @@ fn approval_id() -> String {
 }
 
 /// The two wallet GETs that may fall back to a job.
-trait WalletGet: Endpoint<Output = Fetched<Self::Data>> + Send + Sync {
-    type Data: Serialize;
-    fn follow_up(&self, q: &WalletQueued) -> JobHandle;
-    fn recall(&self, q: &WalletQueued) -> Self;
+trait WalletGet: sova::flow::intel::WalletFallback<Data = <Self as WalletGet>::Data> + Sync {
+    type Data: Serialize + Send + 'static;
     fn summary(&self) -> String;
 }
 
 impl WalletGet for WalletHudRequest {
     type Data = sova::intel::WalletHud;
-    fn follow_up(&self, q: &WalletQueued) -> JobHandle {
-        WalletHudRequest::follow_up(self, q)
-    }
-    fn recall(&self, q: &WalletQueued) -> Self {
-        WalletHudRequest::recall(self, q)
-    }
     fn summary(&self) -> String {
         format!("HUD of wallet {}", self.address)
     }
@@ -1096,12 +1095,6 @@ impl WalletGet for WalletHudRequest {
 
 impl WalletGet for WalletProfileRequest {
     type Data = sova::intel::WalletProfileResponse;
-    fn follow_up(&self, q: &WalletQueued) -> JobHandle {
-        WalletProfileRequest::follow_up(self, q)
-    }
-    fn recall(&self, q: &WalletQueued) -> Self {
-        WalletProfileRequest::recall(self, q)
-    }
     fn summary(&self) -> String {
         format!("Profile of wallet {}", self.address)
     }

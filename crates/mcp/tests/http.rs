@@ -293,37 +293,24 @@ async fn a_per_tool_cap_refuses_that_tool_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cold_wallet_is_finished_by_job_wait_and_paid_once() {
+async fn a_cold_wallet_is_analysed_and_paid_once() {
     let sb = sandbox(true).await;
     let server = server(&sb, 7, |b| b.approve_above(None));
     let (url, _stop) = serve_http(server).await;
     let client = connect(&url, User::approving()).await;
 
-    let r = call(
+    // A cold wallet answers 202 (free) while the server analyses it; the tool waits for the
+    // job inside the call and re-calls with X-Prepaid-Job-Id, carrying the payment it
+    // signed for the first request: one payment for the logical request.
+    let done = call(
         &client,
         "wallet_profile",
         json!({"address": WALLET2, "waitSeconds": 0}),
     )
     .await;
-    let d = ok(&r).clone();
-    assert_eq!(d["status"], "pending", "{}", text(&r));
-    let handle = d["job"]["handle"].as_str().unwrap().to_owned();
-    let mut rounds = 0;
-    let done = loop {
-        let w = call(
-            &client,
-            "job_wait",
-            json!({"handle": handle, "waitSeconds": 1}),
-        )
-        .await;
-        let d = ok(&w).clone();
-        if d["status"] == "completed" {
-            break w;
-        }
-        rounds += 1;
-        assert!(rounds < 30, "never completed: {}", text(&w));
-    };
-    assert_eq!(ok(&done)["data"]["walletAddress"], WALLET2);
+    let d = ok(&done).clone();
+    assert_eq!(d["status"], "completed", "{}", text(&done));
+    assert_eq!(d["data"]["walletAddress"], WALLET2);
     assert_eq!(receipt(&done).unwrap()["amount"], (5 * CREDIT).to_string());
     assert_eq!(
         ledger(&sb).len(),
