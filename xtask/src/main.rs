@@ -43,6 +43,17 @@ const FRONT_END_DEPS: &[&str] = &[
     "sova-transport-blocking",
 ];
 
+/// What the CLI may depend on: every library crate, the MCP server included.
+const CLI_DEPS: &[&str] = &[
+    "sova",
+    "sova-protocol",
+    "sova-x402",
+    "sova-sandbox",
+    "sova-transport-async",
+    "sova-transport-blocking",
+    "sova-mcp",
+];
+
 /// The design's arrows (GUIDE §2): for each workspace package, the workspace packages it may
 /// depend on (normal and build dependencies), then those it may also use as dev-dependencies.
 /// `protocol` ← `x402` ← `sdk` ← `cli`/`mcp`; transports on `protocol` only; `sandbox` on
@@ -64,8 +75,9 @@ const ARROWS: &[(&str, &[&str], &[&str])] = &[
         ],
         &["sova-sandbox"],
     ),
-    ("sova-cli", FRONT_END_DEPS, &[]),
-    ("sova-mcp", FRONT_END_DEPS, &[]),
+    // The `sova mcp` command starts the MCP server: the CLI is the one front end above it.
+    ("sova-cli", CLI_DEPS, &[]),
+    ("sova-mcp", FRONT_END_DEPS, &["sova-sandbox"]),
     ("xtask", &[], &[]),
 ];
 
