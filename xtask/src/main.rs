@@ -30,7 +30,8 @@ const PROTOCOL_FORBIDDEN: &[&str] = &[
 /// The most crates `sova-protocol`'s normal tree may hold (itself included).
 const PROTOCOL_MAX_CRATES: usize = 25;
 
-/// Feature combinations of the `sova` facade that must build on their own.
+/// Feature combinations of the `sova` facade (and the CLI without `mcp`) that must build on
+/// their own.
 const FEATURE_BUILDS: &[&[&str]] = &[
     &["build", "-p", "sova-protocol"],
     &[
@@ -57,6 +58,8 @@ const FEATURE_BUILDS: &[&[&str]] = &[
         "--features",
         "async,blocking",
     ],
+    // The command line without `sova mcp` (no async client, no rmcp).
+    &["build", "-p", "sova-cli", "--no-default-features"],
 ];
 
 struct Step {

@@ -9,6 +9,22 @@ use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+/// Every tool, in the order they are listed.
+pub const ALL: &[&str] = &[
+    "wallet_hud",
+    "wallet_profile",
+    "wallet_token_pnl",
+    "batch_wallet_hud",
+    "token_holder_profiles",
+    "wallet_similarity",
+    "deep_token_analysis",
+    "job_status",
+    "job_wait",
+    "pricing",
+    "budget_status",
+    "spend_report",
+];
+
 /// The tools that pay (per-tool caps name these).
 pub const TOOL_NAMES: &[&str] = &[
     "wallet_hud",
