@@ -146,6 +146,14 @@ impl Call<'_> {
                 .map(|p| p.pubkey().to_string())
                 .unwrap_or_default();
             let e = lock(&self.inner.log).record(self.tool, endpoint, &payer, r, approved);
+            tracing::info!(
+                tool = self.tool,
+                endpoint,
+                amount = e.amount,
+                transaction = e.transaction.as_deref().unwrap_or(&e.payer_signature),
+                user_approved = approved,
+                "paid"
+            );
             self.receipts.push(e);
         }
     }
