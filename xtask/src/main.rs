@@ -81,7 +81,8 @@ const ARROWS: &[(&str, &[&str], &[&str])] = &[
     ("xtask", &[], &[]),
 ];
 
-/// Feature combinations of the `sova` facade that must build on their own.
+/// Feature combinations of the `sova` facade (and the CLI without `mcp`) that must build on
+/// their own.
 const FEATURE_BUILDS: &[&[&str]] = &[
     &["build", "-p", "sova-protocol"],
     &[
@@ -108,6 +109,8 @@ const FEATURE_BUILDS: &[&[&str]] = &[
         "--features",
         "async,blocking",
     ],
+    // The command line without `sova mcp` (no async client, no rmcp).
+    &["build", "-p", "sova-cli", "--no-default-features"],
 ];
 
 struct Step {
@@ -210,7 +213,8 @@ fn ci() -> Result<(), String> {
             0 => "build: sova-protocol alone",
             1 => "build: sova with async only",
             2 => "build: sova with blocking only",
-            _ => "build: sova with async and blocking",
+            3 => "build: sova with async and blocking",
+            _ => "build: sova-cli without mcp",
         };
         steps.push(s);
     }

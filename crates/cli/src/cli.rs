@@ -1,5 +1,6 @@
 //! The command tree (clap derive).
 
+#[cfg(feature = "mcp")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -126,6 +127,7 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// A guided tour on an embedded sandbox: x402 payments, jobs, policy, SovX.
     Demo(DemoArgs),
+    #[cfg(feature = "mcp")]
     /// The Sova Intel MCP server for AI agents: stdio, or streamable HTTP with --http; paid per
     /// call inside --max-payment and --budget, with the user's approval above --approve-above.
     Mcp(McpArgs),
@@ -815,13 +817,16 @@ pub struct DemoArgs {
 }
 
 /// An approval threshold: USDC, or `off`.
+#[cfg(feature = "mcp")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Threshold(pub Option<u64>);
 
+#[cfg(feature = "mcp")]
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
     sova_mcp::parse_threshold(text).map(Threshold)
 }
 
+#[cfg(feature = "mcp")]
 fn parse_tool_cap(text: &str) -> Result<(String, u64), String> {
     let caps = sova_mcp::parse_tool_caps(text)?;
     match caps.into_iter().next() {
@@ -831,6 +836,7 @@ fn parse_tool_cap(text: &str) -> Result<(String, u64), String> {
 }
 
 /// `sova mcp`
+#[cfg(feature = "mcp")]
 #[derive(Debug, Clone, Args)]
 pub struct McpArgs {
     /// Serve streamable HTTP on this loopback address instead of stdio (the MCP endpoint is

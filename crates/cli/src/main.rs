@@ -19,6 +19,7 @@
 mod amount;
 mod cli;
 mod cmd_intel;
+#[cfg(feature = "mcp")]
 mod cmd_mcp;
 mod cmd_sandbox;
 mod cmd_sx;
@@ -100,6 +101,7 @@ fn run(cli: Cli) -> Result<Done, CliError> {
             let ctx = ctx::Ctx::new(cli.global)?;
             cmd_wallet::run(&ctx, c)
         }
+        #[cfg(feature = "mcp")]
         Command::Mcp(a) => cmd_mcp::run(cli.global, &a),
     }
 }

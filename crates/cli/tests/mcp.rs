@@ -1,5 +1,6 @@
 //! `sova mcp`: the MCP server as a client starts it, over stdio, against the embedded sandbox
 //! (`--sandbox`), spoken to in raw JSON-RPC lines.
+#![cfg(feature = "mcp")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

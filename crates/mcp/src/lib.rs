@@ -24,7 +24,9 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod call;
 mod config;
+mod run;
 mod serve;
 mod server;
 mod spend;

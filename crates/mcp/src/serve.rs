@@ -80,7 +80,8 @@ impl SovaMcp {
     }
 
     /// Serves MCP over streamable HTTP at [`HTTP_PATH`] on `listener` until `shutdown`
-    /// completes. All sessions share this server's spend policy and spend log.
+    /// completes. All sessions share this server's spend policy and spend log. Requests with
+    /// a `Host` other than loopback, or with an `Origin` header (web pages), are refused.
     pub async fn serve_http(
         self,
         listener: TcpListener,
@@ -100,6 +101,9 @@ impl SovaMcp {
                 format!("[::1]:{}", a.port()),
             ]);
         }
+        // Web pages must not drive a server that spends from the wallet: a request carrying
+        // an Origin header (a browser) is refused; MCP clients send none.
+        config = config.enforce_origin_validation();
         let stop = config.cancellation_token.clone();
         let server = self;
         let service = StreamableHttpService::new(

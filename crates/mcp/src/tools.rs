@@ -9,6 +9,22 @@ use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+/// Every tool, in the order they are listed.
+pub const ALL: &[&str] = &[
+    "wallet_hud",
+    "wallet_profile",
+    "wallet_token_pnl",
+    "batch_wallet_hud",
+    "token_holder_profiles",
+    "wallet_similarity",
+    "deep_token_analysis",
+    "job_status",
+    "job_wait",
+    "pricing",
+    "budget_status",
+    "spend_report",
+];
+
 /// The tools that pay (per-tool caps name these).
 pub const TOOL_NAMES: &[&str] = &[
     "wallet_hud",
@@ -232,7 +248,7 @@ pub fn all() -> Vec<Tool> {
             "wallet_hud",
             "Wallet HUD",
             paid(
-                "A wallet's HUD: behaviour code, win rate, trimmed mean PnL, trades per day, holdings, bot and whale flags, data quality. 1 credit (0.015 USDC). A wallet never analysed before may be queued: the answer is then a handle for job_wait (the analysis is not charged again).",
+                "A wallet's HUD: behaviour code, win rate, trimmed mean PnL, trades per day, holdings, bot and whale flags, data quality. 1 credit (0.015 USDC). A wallet never analysed before may be queued: the answer is then a handle for job_wait (the HUD is charged once in all).",
             ),
             true,
         ),
@@ -240,7 +256,7 @@ pub fn all() -> Vec<Tool> {
             "wallet_profile",
             "Wallet profile",
             paid(
-                "A wallet's full profile: summary, KOL identity, HUD, behaviour and all-time PnL. 5 credits (0.075 USDC). A wallet never analysed before may be queued: the answer is then a handle for job_wait.",
+                "A wallet's full profile: summary, KOL identity, HUD, behaviour and all-time PnL. 5 credits (0.075 USDC). A wallet never analysed before may be queued: the answer is then a handle for job_wait (the profile is charged once in all).",
             ),
             true,
         ),
@@ -293,7 +309,7 @@ pub fn all() -> Vec<Tool> {
         tool::<JobWaitArgs>(
             "job_wait",
             "Continue a queued job",
-            "Continues a queued job from its handle: waits up to waitSeconds and returns the result, or the same handle when the job is still running. Polling and fetching results are free; the job was paid when it was queued and is never queued again. A queued wallet HUD or profile is fetched once more when its analysis completes; that fetch is the call's one payment and goes through the spend policy.",
+            "Continues a queued job from its handle: waits up to waitSeconds and returns the result, or the same handle when the job is still running. Polling and fetching results are free; the job was paid when it was queued and is never queued again. A queued wallet HUD or profile is fetched once more when its analysis completes; the wallet is charged once in all, and any payment goes through the spend policy.",
             true,
         ),
         tool::<NoArgs>(

@@ -371,3 +371,68 @@ async fn an_uncertain_payment_is_reported_with_its_reference_and_never_repeated(
     assert!(text(&report).contains("unknown outcome"));
     client.cancel().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_pages_cannot_drive_the_server() {
+    let sb = sandbox(false).await;
+    let (url, _stop) = serve_http(server(&sb, 9, |b| b)).await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "page", "version": "0"}}});
+    let http = reqwest::Client::new();
+    let post = |origin: Option<&str>| {
+        let mut r = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(init.to_string());
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    let page = post(Some("https://evil.example")).await.unwrap();
+    assert_eq!(page.status().as_u16(), 403, "a browser origin is refused");
+    let client = post(None).await.unwrap();
+    assert_eq!(
+        client.status().as_u16(),
+        200,
+        "an MCP client sends no Origin"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_api_key_calls_use_credits_and_carry_no_receipt() {
+    let sb = sandbox(false).await;
+    let key = sb.create_api_key(100);
+    let server = api_key_server(&sb, &key);
+    let (url, _stop) = serve_http(server).await;
+    let client = connect(&url, User::without_elicitation()).await;
+
+    let r = call(&client, "wallet_profile", json!({"address": WALLET})).await;
+    assert_eq!(ok(&r)["data"]["walletAddress"], WALLET);
+    assert!(receipt(&r).is_none());
+    // Approval is about USDC payments; credits are not asked about.
+    let r = call(
+        &client,
+        "token_holder_profiles",
+        json!({"mint": MINT, "topN": 3}),
+    )
+    .await;
+    assert_eq!(ok(&r)["status"], "completed", "{}", text(&r));
+    assert_eq!(sb.credits(&key), Some(100 - 5 - 20));
+    assert!(sb.payments().is_empty(), "no USDC moved");
+    let b = call(&client, "budget_status", json!({})).await;
+    assert_eq!(ok(&b)["data"]["mode"], "api-key");
+    client.cancel().await.unwrap();
+}
+
+/// A server paying with an API key only (no wallet).
+fn api_key_server(sb: &sova_sandbox::Sandbox, key: &str) -> sova_mcp::SovaMcp {
+    sova_mcp::SovaMcp::builder()
+        .base_url(sb.intel_base_url())
+        .api_key(key)
+        .poll_interval(Duration::from_millis(50))
+        .build()
+        .unwrap()
+}

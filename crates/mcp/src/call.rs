@@ -1,0 +1,623 @@
+//! One `tools/call`: paying under the policy, asking for approval, mapping errors, and the
+//! result the model reads (text, structured content, `_meta` receipt).
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rmcp::RoleServer;
+use rmcp::model::{
+    CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams, ElicitResult,
+    ElicitationAction, ElicitationSchema, InputRequest, InputRequests, InputRequiredResult,
+    JsonObject, MetaObject, ProtocolVersion,
+};
+use rmcp::service::RequestContext;
+use serde_json::{Value, json};
+use sova::call::{CallOptions, Paid};
+use sova::protocol::Endpoint;
+use sova_x402::{PolicyRefusal, RefusalReason};
+
+use crate::server::{
+    APPROVAL_INPUT_KEY, Inner, PENDING_APPROVAL_TTL, PendingApproval, RECEIPT_META_KEY, lock,
+};
+use crate::spend::{SpendEntry, receipt_json, receipt_sentence};
+use crate::usdc;
+
+// ---- one tool call ------------------------------------------------------------------------
+
+/// A successful tool answer: a sentence, the data, and the handles when a job is still running.
+pub(crate) struct Reply {
+    pub(crate) summary: String,
+    pub(crate) data: Value,
+    pub(crate) pending: Option<Value>,
+}
+
+impl Reply {
+    pub(crate) fn done(summary: impl Into<String>, data: Value) -> Reply {
+        Reply {
+            summary: summary.into(),
+            data,
+            pending: None,
+        }
+    }
+}
+
+/// A failed tool call, as the model reads it.
+pub(crate) struct ToolError {
+    kind: &'static str,
+    message: String,
+    details: Value,
+}
+
+impl ToolError {
+    pub(crate) fn new(kind: &'static str, message: impl Into<String>) -> ToolError {
+        ToolError {
+            kind,
+            message: message.into(),
+            details: Value::Null,
+        }
+    }
+
+    pub(crate) fn with(mut self, details: Value) -> ToolError {
+        self.details = details;
+        self
+    }
+}
+
+/// Why a tool call stopped early.
+pub(crate) enum Stop {
+    /// An error result (`isError: true`).
+    Error(ToolError),
+    /// The client must ask the user first (protocol 2026-07-28 and later).
+    Input(InputRequiredResult),
+}
+
+impl From<ToolError> for Stop {
+    fn from(e: ToolError) -> Self {
+        Stop::Error(e)
+    }
+}
+
+/// What the tool was told about approval on this round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Approved {
+    /// Nothing yet.
+    No,
+    /// The user approved payments up to this amount (an MRTR retry).
+    UpTo(u64),
+}
+
+/// The state of one `tools/call`.
+pub(crate) struct Call<'a> {
+    pub(crate) inner: &'a Inner,
+    pub(crate) tool: &'static str,
+    pub(crate) arguments: Value,
+    pub(crate) ctx: &'a RequestContext<RoleServer>,
+    pub(crate) approved: Approved,
+    pub(crate) receipts: Vec<SpendEntry>,
+}
+
+/// The price the SDK refused because it is above `cap`, the per-call cap this call passed
+/// (the approval threshold or a per-tool cap). The SDK refuses before anything is signed.
+/// With several payment options, the cheapest one refused that way.
+fn over_cap(e: &sova::Error, cap: Option<u64>) -> Option<u64> {
+    let cap = cap?;
+    let sova::Error::PaymentRefused(refusals) = e else {
+        return None;
+    };
+    refusals
+        .iter()
+        .filter_map(|r| match &r.reason {
+            RefusalReason::Policy(PolicyRefusal::OverCap { amount, cap: c, .. }) if *c == cap => {
+                Some(*amount)
+            }
+            _ => None,
+        })
+        .min()
+}
+
+/// One SDK call, owned (it holds its own client clone and options).
+pub(crate) type SdkFuture<T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Paid<T>, sova::Error>> + Send>>;
+
+/// Call options with a per-call payment cap.
+fn capped(cap: Option<u64>) -> CallOptions {
+    let options = CallOptions::default();
+    match cap {
+        Some(c) => options.max_payment(c),
+        None => options,
+    }
+}
+
+fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+impl Call<'_> {
+    pub(crate) fn record(
+        &mut self,
+        endpoint: &str,
+        paid_receipt: Option<&sova::call::Receipt>,
+        approved: bool,
+    ) {
+        if let Some(r) = paid_receipt {
+            let payer = self
+                .inner
+                .payer
+                .as_ref()
+                .map(|p| p.pubkey().to_string())
+                .unwrap_or_default();
+            let e = lock(&self.inner.log).record(self.tool, endpoint, &payer, r, approved);
+            tracing::info!(
+                tool = self.tool,
+                endpoint,
+                amount = e.amount,
+                transaction = e.transaction.as_deref().unwrap_or(&e.payer_signature),
+                user_approved = approved,
+                "paid"
+            );
+            self.receipts.push(e);
+        }
+    }
+
+    /// Pays for `endpoint` under the policy, asking the user above the approval threshold.
+    pub(crate) async fn pay<E>(&mut self, endpoint: &E) -> Result<E::Output, Stop>
+    where
+        E: Endpoint + Clone + Send + Sync + 'static,
+        E::Output: Send + 'static,
+    {
+        let client = self.inner.client.clone();
+        let ep = endpoint.clone();
+        self.pay_by(endpoint.name(), &client, move |c, o| {
+            let ep = ep.clone();
+            Box::pin(async move { c.send_with(&ep, &o).await })
+        })
+        .await
+    }
+
+    /// Runs one SDK call (a whole logical request: for the wallet GETs, the `202` fallback,
+    /// the job wait and the re-call, paid once) under the policy, asking the user above
+    /// the approval threshold. `call` runs with a per-call cap; when the price is above it
+    /// (nothing signed), the user is asked, and on approval it runs once more with the
+    /// approved amount as the cap.
+    pub(crate) async fn pay_by<T, F>(
+        &mut self,
+        name: &'static str,
+        client: &sova::intel::Client,
+        call: F,
+    ) -> Result<T, Stop>
+    where
+        F: Fn(sova::intel::Client, CallOptions) -> SdkFuture<T>,
+    {
+        let tool_cap = self.inner.tool_caps.get(self.tool).copied();
+        let first_cap = match self.approved {
+            Approved::UpTo(amount) => Some(amount),
+            Approved::No => min_opt(self.inner.approve_above, tool_cap),
+        };
+        let err = match call(client.clone(), capped(first_cap)).await {
+            Ok(Paid { value, receipt, .. }) => {
+                let approved = matches!(self.approved, Approved::UpTo(_));
+                self.record(name, receipt.as_ref(), approved);
+                return Ok(value);
+            }
+            Err(e) => e,
+        };
+        let Some(amount) = over_cap(&err, first_cap) else {
+            return Err(self.sdk_error(name, err).into());
+        };
+        let price = format!("{} USDC ({amount} base units)", usdc::format(amount));
+        if let Approved::UpTo(ok) = self.approved {
+            return Err(ToolError::new(
+                "payment_refused",
+                format!(
+                    "The price is now {price}, above the {} USDC the user approved. Nothing was paid.",
+                    usdc::format(ok)
+                ),
+            )
+            .into());
+        }
+        if amount > self.inner.limits.max_payment {
+            return Err(ToolError::new(
+                "payment_refused",
+                format!(
+                    "The price, {price}, is above the per-payment cap of {} USDC. Nothing was signed or paid. The cap is set when the server starts (--max-payment).",
+                    usdc::format(self.inner.limits.max_payment)
+                ),
+            )
+            .into());
+        }
+        if let Some(cap) = tool_cap
+            && amount > cap
+        {
+            return Err(ToolError::new(
+                "payment_refused",
+                format!(
+                    "The price, {price}, is above the cap of {} USDC set for {}. Nothing was signed or paid.",
+                    usdc::format(cap),
+                    self.tool
+                ),
+            )
+            .into());
+        }
+        match self.inner.approve_above {
+            Some(t) if amount > t => {}
+            _ => return Err(self.sdk_error(name, err).into()),
+        }
+        self.ask_approval(amount, name).await?;
+        match call(client.clone(), capped(Some(amount))).await {
+            Ok(Paid { value, receipt, .. }) => {
+                self.record(name, receipt.as_ref(), true);
+                Ok(value)
+            }
+            Err(e) => Err(self.sdk_error(name, e).into()),
+        }
+    }
+
+    fn approval_message(&self, amount: u64, endpoint: &str) -> String {
+        let mut m = format!(
+            "Sova Intel: the tool {} ({endpoint}) costs {} USDC, above your approval threshold of {} USDC.",
+            self.tool,
+            usdc::format(amount),
+            usdc::format(self.inner.approve_above.unwrap_or(0))
+        );
+        if let Some(b) = self.inner.budget_sentence() {
+            m.push(' ');
+            m.push_str(&b);
+        }
+        m.push_str(" Approve this one payment?");
+        m
+    }
+
+    fn approval_request(&self, amount: u64, endpoint: &str) -> Result<ElicitRequestParams, Stop> {
+        let schema = ElicitationSchema::builder()
+            .required_bool_property("approve", |b| {
+                b.title(format!("Pay {} USDC", usdc::format(amount)))
+                    .description("Approve this one payment")
+                    .with_default(false)
+            })
+            .build()
+            .map_err(|e| {
+                ToolError::new(
+                    "internal",
+                    format!("could not build the approval form: {e}"),
+                )
+            })?;
+        Ok(ElicitRequestParams::FormElicitationParams {
+            meta: None,
+            message: self.approval_message(amount, endpoint),
+            requested_schema: schema,
+        })
+    }
+
+    /// Asks the user to approve `amount`. Returns when approved; otherwise stops the call.
+    async fn ask_approval(&mut self, amount: u64, endpoint: &str) -> Result<(), Stop> {
+        let price = format!("{} USDC", usdc::format(amount));
+        let can_ask = self
+            .ctx
+            .client_capabilities()
+            .is_some_and(|c| c.elicitation.is_some());
+        if !can_ask {
+            return Err(ToolError::new(
+                "approval_required",
+                format!(
+                    "This call costs {price}, above the approval threshold of {} USDC, and this MCP client cannot ask the user (it did not declare the elicitation capability). Nothing was signed or paid. The user can raise the threshold when starting the server (--approve-above).",
+                    usdc::format(self.inner.approve_above.unwrap_or(0))
+                ),
+            )
+            .with(json!({"amount": usdc::json(amount)}))
+            .into());
+        }
+        let params = self.approval_request(amount, endpoint)?;
+        let stateless = self
+            .ctx
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        if stateless {
+            // Protocol 2026-07-28 forbids server-to-client requests: ask through an
+            // `input_required` result; the client answers on the retry.
+            let id = approval_id();
+            {
+                let mut pending = lock(&self.inner.approvals);
+                pending.retain(|_, p| p.asked.elapsed() < PENDING_APPROVAL_TTL);
+                pending.insert(
+                    id.clone(),
+                    PendingApproval {
+                        tool: self.tool.to_owned(),
+                        arguments: self.arguments.clone(),
+                        amount,
+                        asked: Instant::now(),
+                    },
+                );
+            }
+            let mut requests = InputRequests::new();
+            requests.insert(
+                APPROVAL_INPUT_KEY.to_owned(),
+                InputRequest::Elicitation(ElicitRequest::new(params)),
+            );
+            return Err(Stop::Input(InputRequiredResult::new(
+                Some(requests),
+                Some(id),
+            )));
+        }
+        let answer = self
+            .ctx
+            .peer
+            .create_elicitation_with_timeout(params, Some(self.inner.approval_timeout))
+            .await;
+        match answer {
+            Ok(r) if accepted(&r) => Ok(()),
+            Ok(r) => Err(declined(&price, r.action).into()),
+            Err(e) => Err(ToolError::new(
+                "approval_failed",
+                format!("Could not get the user's approval for {price}: {e}. Nothing was signed or paid."),
+            )
+            .into()),
+        }
+    }
+
+    /// Maps an SDK error to what the model reads, recording an uncertain payment.
+    pub(crate) fn sdk_error(&self, endpoint: &str, e: sova::Error) -> ToolError {
+        use sova::Error as E;
+        if e.may_have_charged() {
+            let payment = e.payment().cloned();
+            let reason = e.to_string();
+            if let Some(p) = &payment {
+                lock(&self.inner.log).record_uncertain(self.tool, endpoint, p, &reason);
+            }
+            let reference = payment.as_ref().map(|p| {
+                json!({
+                    "payerSignature": p.signature,
+                    "amount": usdc::json(p.amount),
+                    "asset": p.asset,
+                    "payTo": p.pay_to,
+                    "memo": p.memo,
+                })
+            });
+            let what = payment
+                .as_ref()
+                .map(|p| {
+                    format!(
+                        "A payment of {} USDC (payer signature {}) was signed and sent, and its outcome is unknown: it may have been charged.",
+                        usdc::format(p.amount),
+                        p.signature
+                    )
+                })
+                .unwrap_or_else(|| "A payment was sent and its outcome is unknown: it may have been charged.".into());
+            return ToolError::new(
+                "payment_uncertain",
+                format!("{what} Do not call this tool again for the same request; tell the user and check the transaction first. Details: {reason}"),
+            )
+            .with(json!({"payment": reference}));
+        }
+        let payment = e
+            .payment()
+            .map(|p| json!({"payerSignature": p.signature, "amount": usdc::json(p.amount)}));
+        match e {
+            E::Build(b) => {
+                ToolError::new("invalid_input", format!("{b}. Nothing was sent or paid."))
+            }
+            E::PaymentRefused(ref refusals) => {
+                let why = refusals
+                    .iter()
+                    .find_map(|r| match &r.reason {
+                        RefusalReason::Policy(p) => Some(policy_sentence(p)),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| e.to_string());
+                ToolError::new(
+                    "payment_refused",
+                    format!("{why} Nothing was signed or paid."),
+                )
+            }
+            E::PaymentRequired(_) => ToolError::new(
+                "payment_required",
+                format!(
+                    "{e}. This server has no wallet to pay with; start it with a keypair (SOVA_KEYPAIR) or an API key (SOVA_API_KEY)."
+                ),
+            ),
+            E::Api { ref error, .. } => {
+                let d = json!({"status": error.status.as_u16(), "payment": payment});
+                ToolError::new("api_error", e.to_string()).with(d)
+            }
+            E::Rpc(_) => ToolError::new("network_error", format!("{e}. Nothing was paid.")),
+            E::Payment(_) => {
+                ToolError::new("payment_error", format!("{e}. Nothing was sent or paid."))
+            }
+            E::JobFailed { .. } => ToolError::new("job_failed", e.to_string()),
+            E::ResultExpired { .. } => ToolError::new("result_expired", e.to_string()),
+            E::Transport { .. } | E::CallTimeout { .. } => {
+                ToolError::new("network_error", e.to_string()).with(json!({"payment": payment}))
+            }
+            other => ToolError::new("error", other.to_string()).with(json!({"payment": payment})),
+        }
+    }
+}
+
+/// A spend-policy refusal in USDC, as one sentence.
+fn policy_sentence(p: &PolicyRefusal) -> String {
+    match p {
+        PolicyRefusal::OverCap { amount, cap, .. } => format!(
+            "The price, {} USDC, is above the per-payment cap of {} USDC (set when the server starts, --max-payment).",
+            usdc::format(*amount),
+            usdc::format(*cap)
+        ),
+        PolicyRefusal::OverBudget {
+            amount,
+            spent,
+            budget,
+            remaining,
+            ..
+        } => format!(
+            "The price, {} USDC, is above what is left of the session budget: {} USDC ({} of {} USDC spent).",
+            usdc::format(*amount),
+            usdc::format(*remaining),
+            usdc::format(*spent),
+            usdc::format(*budget)
+        ),
+        PolicyRefusal::RateLimited { count, limit } => format!(
+            "The payment rate limit is reached: {count} payments in the last minute (limit {limit} per minute)."
+        ),
+        other => format!("The spend policy refused the payment: {other}."),
+    }
+}
+
+pub(crate) fn accepted(r: &ElicitResult) -> bool {
+    r.action == ElicitationAction::Accept
+        && r.content
+            .as_ref()
+            .and_then(|c| c.get("approve"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+}
+
+pub(crate) fn declined(price: &str, action: ElicitationAction) -> ToolError {
+    let how = match action {
+        ElicitationAction::Cancel => "dismissed",
+        _ => "declined",
+    };
+    ToolError::new(
+        "payment_declined",
+        format!("The user {how} the payment of {price}. Nothing was signed or paid."),
+    )
+}
+
+/// A fresh, unguessable id for a pending approval.
+fn approval_id() -> String {
+    let mut b = [0u8; 16];
+    if getrandom::fill(&mut b).is_err() {
+        // Fall back to time and a counter: still unique in this process.
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(1);
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        b[..8].copy_from_slice(&t.to_le_bytes());
+        b[8..].copy_from_slice(&N.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    }
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("approval-{hex}")
+}
+
+// ---- results --------------------------------------------------------------------------------
+
+impl Call<'_> {
+    pub(crate) fn finish(self, outcome: Result<Reply, ToolError>) -> CallToolResult {
+        let inner = self.inner;
+        let budget = inner.budget_sentence();
+        let payments: Vec<Value> = self.receipts.iter().map(receipt_json).collect();
+        let mut lines: Vec<String> = Vec::new();
+        let (ok, mut doc) = match outcome {
+            Ok(reply) => {
+                lines.push(reply.summary.clone());
+                let status = if reply.pending.is_some() {
+                    "pending"
+                } else {
+                    "completed"
+                };
+                (
+                    true,
+                    json!({
+                        "ok": true,
+                        "tool": self.tool,
+                        "status": status,
+                        "summary": reply.summary,
+                        "data": reply.data,
+                        "job": reply.pending,
+                    }),
+                )
+            }
+            Err(e) => {
+                lines.push(format!("Error ({}): {}", e.kind, e.message));
+                (
+                    false,
+                    json!({
+                        "ok": false,
+                        "tool": self.tool,
+                        "status": "error",
+                        "error": {"kind": e.kind, "message": e.message, "details": e.details},
+                    }),
+                )
+            }
+        };
+        for r in &self.receipts {
+            lines.push(receipt_sentence(r));
+        }
+        if (!self.receipts.is_empty() || !ok)
+            && let Some(b) = &budget
+        {
+            lines.push(b.clone());
+        }
+        doc["payments"] = Value::Array(payments.clone());
+        if inner.payer.is_some() {
+            doc["budget"] = json!({
+                "spent": inner.spent().map(usdc::json),
+                "remaining": inner.spent().map(|s| usdc::json(inner.limits.budget.saturating_sub(s))),
+            });
+        }
+        let mut text = lines.join("\n");
+        if ok {
+            text.push_str("\n\n");
+            text.push_str(&serde_json::to_string_pretty(&doc["data"]).unwrap_or_default());
+            if let Some(job) = doc.get("job").filter(|j| !j.is_null()) {
+                text.push_str("\n\njob: ");
+                text.push_str(&job.to_string());
+            }
+        }
+        let mut result = if ok {
+            CallToolResult::success(vec![ContentBlock::text(text)])
+        } else {
+            CallToolResult::error(vec![ContentBlock::text(text)])
+        };
+        result.structured_content = Some(doc);
+        if let Some(last) = payments.last() {
+            let mut meta = JsonObject::new();
+            meta.insert(RECEIPT_META_KEY.to_owned(), last.clone());
+            if payments.len() > 1 {
+                meta.insert("sova/payments".to_owned(), Value::Array(payments));
+            }
+            result = result.with_meta(Some(MetaObject(meta)));
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sova_x402::Refusal;
+
+    fn refused(amount: u64, cap: u64) -> sova::Error {
+        sova::Error::PaymentRefused(vec![Refusal {
+            index: 0,
+            reason: PolicyRefusal::OverCap {
+                asset: "USDC".into(),
+                amount,
+                cap,
+            }
+            .into(),
+        }])
+    }
+
+    #[test]
+    fn only_a_refusal_at_our_cap_asks_for_approval() {
+        assert_eq!(
+            over_cap(&refused(300_000, 100_000), Some(100_000)),
+            Some(300_000)
+        );
+        // The policy's own cap (1 USDC), not the approval threshold: no question.
+        assert_eq!(
+            over_cap(&refused(3_000_000, 1_000_000), Some(100_000)),
+            None
+        );
+        assert_eq!(over_cap(&refused(300_000, 100_000), None), None);
+        assert_eq!(over_cap(&sova::Error::Config("x".into()), Some(1)), None);
+        assert_eq!(min_opt(Some(5), Some(3)), Some(3));
+        assert_eq!(min_opt(None, Some(3)), Some(3));
+        assert_eq!(min_opt(Some(5), None), Some(5));
+        assert_eq!(capped(Some(7)).max_payment, Some(7));
+        assert_eq!(capped(None).max_payment, None);
+    }
+}

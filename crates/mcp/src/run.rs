@@ -1,0 +1,362 @@
+//! The tools, on top of [`Call`]: every Intel endpoint, job waits and the free tools.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use sova::intel::{
+    BatchHudRequest, DeepRequest, HoldersAgentRequest, HoldersRequest, SimilarityAgentRequest,
+    SimilarityRequest, SortOrder, TokenPnlParams, TokenSortBy, WalletHudRequest,
+    WalletProfileRequest, WalletTokensRequest,
+};
+use sova::protocol::jobs::{FollowUp, JobHandle};
+
+use crate::call::{Call, Reply, Stop, ToolError};
+use crate::server::{lock, now_unix, to_json};
+use crate::tools::{self, Shape};
+use crate::usdc;
+
+impl Call<'_> {
+    // ---- the tools ----------------------------------------------------------------------
+
+    pub(crate) async fn run(&mut self) -> Result<Reply, Stop> {
+        match self.tool {
+            "wallet_hud" => {
+                let a: tools::WalletArgs = self.args()?;
+                let wait = self.inner.wait_for(a.wait_seconds);
+                self.wallet(WalletHudRequest::new(a.address), wait).await
+            }
+            "wallet_profile" => {
+                let a: tools::WalletArgs = self.args()?;
+                let wait = self.inner.wait_for(a.wait_seconds);
+                self.wallet(WalletProfileRequest::new(a.address), wait)
+                    .await
+            }
+            "wallet_token_pnl" => {
+                let a: tools::TokenPnlArgs = self.args()?;
+                let mut ep = WalletTokensRequest::new(a.address);
+                ep.params = TokenPnlParams {
+                    page: a.page,
+                    page_size: a.page_size,
+                    sort_by: a.sort_by.map(|s| match s {
+                        tools::SortBy::NetSolProfitLoss => TokenSortBy::NetSolProfitLoss,
+                        tools::SortBy::RealizedPnlSol => TokenSortBy::RealizedPnlSol,
+                        tools::SortBy::Roi => TokenSortBy::Roi,
+                        tools::SortBy::TotalSolSpent => TokenSortBy::TotalSolSpent,
+                    }),
+                    sort_order: a.sort_order.map(|o| match o {
+                        tools::Order::Asc => SortOrder::Asc,
+                        tools::Order::Desc => SortOrder::Desc,
+                    }),
+                };
+                let page = self.pay(&ep).await?;
+                let summary = format!(
+                    "Token PnL of {}: page {} of {} ({} tokens).",
+                    ep.address,
+                    page.page,
+                    page.page_count(),
+                    page.total
+                );
+                Ok(Reply::done(summary, to_json(&page)))
+            }
+            "batch_wallet_hud" => {
+                let a: tools::BatchArgs = self.args()?;
+                let batch = self
+                    .pay(&BatchHudRequest::new(a.wallets.iter().map(String::as_str)))
+                    .await?;
+                let mut summary = format!("HUD of {} wallets.", batch.huds.len());
+                if !batch.queued.is_empty() {
+                    summary.push_str(&format!(
+                        " {} wallets are queued for analysis (their job ids are listed; job_status is free).",
+                        batch.queued.len()
+                    ));
+                }
+                if !batch.skipped.is_empty() || !batch.not_found.is_empty() {
+                    summary.push_str(&format!(
+                        " {} skipped, {} not found.",
+                        batch.skipped.len(),
+                        batch.not_found.len()
+                    ));
+                }
+                Ok(Reply::done(summary, to_json(&batch)))
+            }
+            "token_holder_profiles" => {
+                let a: tools::HoldersArgs = self.args()?;
+                let wait = self.inner.wait_for(a.wait_seconds);
+                let top_n = a.top_n.unwrap_or(sova::intel::DEFAULT_TOP_N);
+                let (handle, accepted) = match a.shape {
+                    Shape::Agent => {
+                        let acc = self
+                            .pay(&HoldersAgentRequest::new(a.mint).top_n(top_n))
+                            .await?;
+                        (acc.handle(), to_json(&acc))
+                    }
+                    Shape::Full => {
+                        let acc = self.pay(&HoldersRequest::new(a.mint).top_n(top_n)).await?;
+                        (acc.holder_profiles_handle(), to_json(&acc))
+                    }
+                };
+                self.follow(handle, accepted, wait, "Holder profiles").await
+            }
+            "wallet_similarity" => {
+                let a: tools::SimilarityArgs = self.args()?;
+                let wait = self.inner.wait_for(a.wait_seconds);
+                let wallets = a.wallets.iter().map(String::as_str);
+                let (handle, accepted) = match a.shape {
+                    Shape::Agent => {
+                        let acc = self.pay(&SimilarityAgentRequest::new(wallets)).await?;
+                        (acc.handle(), to_json(&acc))
+                    }
+                    Shape::Full => {
+                        let acc = self.pay(&SimilarityRequest::new(wallets)).await?;
+                        (acc.similarity_handle(), to_json(&acc))
+                    }
+                };
+                self.follow(handle, accepted, wait, "Wallet similarity")
+                    .await
+            }
+            "deep_token_analysis" => {
+                let a: tools::DeepArgs = self.args()?;
+                let wait = self.inner.wait_for(a.wait_seconds);
+                let top_n = a.top_n.unwrap_or(sova::intel::DEFAULT_TOP_N);
+                let acc = self.pay(&DeepRequest::new(a.mint).top_n(top_n)).await?;
+                self.follow(acc.handle(), to_json(&acc), wait, "Deep token analysis")
+                    .await
+            }
+            "job_status" => {
+                let a: tools::JobStatusArgs = self.args()?;
+                let s = self
+                    .inner
+                    .client
+                    .job_status(&a.job_id)
+                    .await
+                    .map_err(|e| self.sdk_error("intel.job_status", e))?;
+                let summary = format!("Job {}: {}.", a.job_id, s.status);
+                Ok(Reply::done(summary, to_json(&s)))
+            }
+            "job_wait" => {
+                let a: tools::JobWaitArgs = self.args()?;
+                let wait = self.inner.wait_for(a.wait_seconds);
+                let handle = JobHandle::decode(&a.handle).map_err(|e| {
+                    ToolError::new(
+                        "invalid_input",
+                        format!("{e}: pass the handle (job1.…) of a queued result. Nothing was sent or paid."),
+                    )
+                })?;
+                self.job_wait(handle, wait).await
+            }
+            "pricing" => {
+                let _: tools::NoArgs = self.args()?;
+                let v = self
+                    .inner
+                    .client
+                    .pricing()
+                    .await
+                    .map_err(|e| self.sdk_error("intel.pricing", e))?;
+                Ok(Reply::done(
+                    "Sova Intel pricing (1 credit = 0.015 USDC).",
+                    v,
+                ))
+            }
+            "budget_status" => {
+                let _: tools::NoArgs = self.args()?;
+                let v = self.inner.budget_json();
+                let summary = self
+                    .inner
+                    .budget_sentence()
+                    .unwrap_or_else(|| "No x402 wallet: calls use the API key's credits.".into());
+                Ok(Reply::done(summary, v))
+            }
+            "spend_report" => {
+                let _: tools::NoArgs = self.args()?;
+                let v = self.inner.spend_report_json();
+                let (n, total, unsure) = {
+                    let log = lock(&self.inner.log);
+                    (log.settled.len(), log.total(), log.uncertain.len())
+                };
+                let mut summary = format!(
+                    "{n} payments this session, {} USDC in all.",
+                    usdc::format(total)
+                );
+                if unsure > 0 {
+                    summary.push_str(&format!(
+                        " {unsure} payments have an unknown outcome (listed under uncertain)."
+                    ));
+                }
+                Ok(Reply::done(summary, v))
+            }
+            other => Err(ToolError::new("unknown_tool", format!("no tool named {other}")).into()),
+        }
+    }
+
+    fn args<T: DeserializeOwned>(&self) -> Result<T, ToolError> {
+        let v = match &self.arguments {
+            Value::Null => Value::Object(Default::default()),
+            v => v.clone(),
+        };
+        serde_json::from_value(v).map_err(|e| {
+            ToolError::new(
+                "invalid_input",
+                format!(
+                    "invalid arguments for {}: {e}. Nothing was sent or paid.",
+                    self.tool
+                ),
+            )
+        })
+    }
+
+    /// A wallet GET that may fall back to a job (HUD, profile): one logical request in the
+    /// SDK (the GET, its free `202`, the job wait and the re-call with `X-Prepaid-Job-Id`),
+    /// with one payment that rides on the re-call.
+    async fn wallet<R: WalletGet>(&mut self, ep: R, wait: Duration) -> Result<Reply, Stop> {
+        // The server holds the payment while its analysis runs and settles it on the
+        // re-call, so the wait happens inside this call (at least WALLET_WAIT): a handle
+        // returned here could only be continued with a second payment.
+        let client = self
+            .inner
+            .waiter(wait.max(WALLET_WAIT))
+            .map_err(|e| self.sdk_error(ep.name(), e))?;
+        let summary = ep.summary();
+        let value = self
+            .pay_by(ep.name(), &client, move |c, o| {
+                let ep = ep.clone();
+                Box::pin(async move { c.wallet_get_with(ep, &o).await })
+            })
+            .await?;
+        Ok(Reply::done(format!("{summary}."), to_json(&value)))
+    }
+
+    /// Continues a wallet GET whose analysis was still running: the re-call with
+    /// `X-Prepaid-Job-Id` is the documented charged answer (the earlier `202` was free).
+    async fn recall<R: WalletGet>(&mut self, recall: R, wait: Duration) -> Result<Reply, Stop> {
+        self.wallet(recall, wait).await
+    }
+
+    /// Waits for a POST job up to `wait`, then fetches its result (free), or returns the handle.
+    async fn follow(
+        &mut self,
+        mut handle: JobHandle,
+        accepted: Value,
+        wait: Duration,
+        what: &str,
+    ) -> Result<Reply, Stop> {
+        if handle.queued_at_unix.is_none() {
+            handle.queued_at_unix = Some(now_unix());
+        }
+        let waiter = self
+            .inner
+            .waiter(wait)
+            .map_err(|e| self.sdk_error("intel.jobs", e))?;
+        match waiter.resume::<Value>(&handle).await {
+            Ok(v) => {
+                let data = self.with_also(&handle, v).await?;
+                Ok(Reply::done(format!("{what}: completed."), data))
+            }
+            Err(sova::Error::JobPending { waited, .. }) => {
+                Ok(pending_reply(&handle, accepted, waited, what))
+            }
+            Err(e) => Err(self.sdk_error("intel.jobs", e).into()),
+        }
+    }
+
+    /// Adds the extra results a handle names (the deep bundle's holder profiles).
+    async fn with_also(&self, handle: &JobHandle, main: Value) -> Result<Value, Stop> {
+        if handle.also.is_empty() {
+            return Ok(main);
+        }
+        let mut doc = serde_json::Map::new();
+        for key in &handle.also {
+            let v: Value = self
+                .inner
+                .client
+                .result_by_key(key)
+                .await
+                .map_err(|e| self.sdk_error("intel.job_result", e))?;
+            doc.insert(result_name(key).to_owned(), v);
+        }
+        let main_name = match &handle.follow_up {
+            FollowUp::FetchResult { result_key } | FollowUp::PollResultKey { result_key } => {
+                result_name(result_key)
+            }
+            _ => "result",
+        };
+        doc.insert(main_name.to_owned(), main);
+        Ok(Value::Object(doc))
+    }
+
+    async fn job_wait(&mut self, handle: JobHandle, wait: Duration) -> Result<Reply, Stop> {
+        match &handle.follow_up {
+            FollowUp::PrepaidRecall {
+                endpoint,
+                address,
+                prepaid_job_id,
+            } => {
+                if endpoint.contains("hud") {
+                    let r = WalletHudRequest::new(address.clone())
+                        .prepaid_job_id(prepaid_job_id.clone());
+                    self.recall(r, wait).await
+                } else {
+                    let r = WalletProfileRequest::new(address.clone())
+                        .prepaid_job_id(prepaid_job_id.clone());
+                    self.recall(r, wait).await
+                }
+            }
+            _ => {
+                let accepted = json!({"jobId": handle.job_id});
+                self.follow(handle, accepted, wait, "Job").await
+            }
+        }
+    }
+}
+
+/// A readable name for a result key (`holder-profiles:result:…` → `holderProfiles`).
+fn result_name(key: &str) -> &'static str {
+    if key.starts_with("holder-profiles") {
+        "holderProfiles"
+    } else if key.starts_with("similarity") {
+        "similarity"
+    } else {
+        "result"
+    }
+}
+
+fn pending_reply(handle: &JobHandle, accepted: Value, waited: Duration, what: &str) -> Reply {
+    let h = handle.encode();
+    Reply {
+        summary: format!(
+            "{what}: the job is still running after {:.0} s. Continue it with job_wait and handle {h}; waiting and fetching are free and never queue or pay again.",
+            waited.as_secs_f64()
+        ),
+        data: accepted,
+        pending: Some(json!({
+            "handle": h,
+            "jobId": handle.job_id,
+            "resumeTool": "job_wait",
+        })),
+    }
+}
+
+/// The two wallet GETs that may fall back to a job.
+/// How long a wallet tool waits at least for the server's analysis (the `202` fallback)
+/// before giving up; the payment it signed rides on the re-call.
+const WALLET_WAIT: Duration = Duration::from_secs(120);
+
+trait WalletGet: sova::flow::intel::WalletFallback<Data = <Self as WalletGet>::Data> + Sync {
+    type Data: Serialize + Send + 'static;
+    fn summary(&self) -> String;
+}
+
+impl WalletGet for WalletHudRequest {
+    type Data = sova::intel::WalletHud;
+    fn summary(&self) -> String {
+        format!("HUD of wallet {}", self.address)
+    }
+}
+
+impl WalletGet for WalletProfileRequest {
+    type Data = sova::intel::WalletProfileResponse;
+    fn summary(&self) -> String {
+        format!("Profile of wallet {}", self.address)
+    }
+}
