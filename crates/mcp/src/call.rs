@@ -13,6 +13,7 @@ use rmcp::service::RequestContext;
 use serde_json::{Value, json};
 use sova::call::{CallOptions, Paid};
 use sova::protocol::Endpoint;
+use sova::{PaymentRef, PaymentState};
 use sova_x402::{PolicyRefusal, RefusalReason};
 
 use crate::server::{
@@ -42,9 +43,9 @@ impl Reply {
 
 /// A failed tool call, as the model reads it.
 pub(crate) struct ToolError {
-    kind: &'static str,
-    message: String,
-    details: Value,
+    pub(crate) kind: &'static str,
+    pub(crate) message: String,
+    pub(crate) details: Value,
 }
 
 impl ToolError {
@@ -357,81 +358,131 @@ impl Call<'_> {
         }
     }
 
-    /// Maps an SDK error to what the model reads, recording an uncertain payment.
-    pub(crate) fn sdk_error(&self, endpoint: &str, e: sova::Error) -> ToolError {
-        use sova::Error as E;
-        if e.may_have_charged() {
-            let payment = e.payment().cloned();
-            let reason = e.to_string();
-            if let Some(p) = &payment {
-                lock(&self.inner.log).record_uncertain(self.tool, endpoint, p, &reason);
-            }
-            let reference = payment.as_ref().map(|p| {
-                json!({
-                    "payerSignature": p.signature,
-                    "amount": usdc::json(p.amount),
-                    "asset": p.asset,
-                    "payTo": p.pay_to,
-                    "memo": p.memo,
-                })
-            });
-            let what = payment
+    /// Maps an SDK error to what the model reads. The payment attached to the failed call, if
+    /// any, is accounted for: a charged one is listed with the session's payments, one that
+    /// may have been charged is reported as uncertain, with its reference.
+    pub(crate) fn sdk_error(&mut self, endpoint: &str, e: sova::Error) -> ToolError {
+        let attached = e.payment().cloned();
+        let uncertain = e.may_have_charged()
+            && attached
                 .as_ref()
-                .map(|p| {
+                .is_none_or(|p| p.state != PaymentState::Charged);
+        let reason = e.to_string();
+        let mut err = describe(e);
+        let Some(p) = attached else {
+            if uncertain {
+                return ToolError::new(
+                    "payment_uncertain",
                     format!(
-                        "A payment of {} USDC (payer signature {}) was signed and sent, and its outcome is unknown: it may have been charged.",
-                        usdc::format(p.amount),
-                        p.signature
-                    )
-                })
-                .unwrap_or_else(|| "A payment was sent and its outcome is unknown: it may have been charged.".into());
+                        "A payment was sent and its outcome is unknown: it may have been charged. Do not call this tool again for the same request; tell the user and check first. Details: {reason}"
+                    ),
+                );
+            }
+            return err;
+        };
+        let reference = json!({
+            "payerSignature": p.signature,
+            "amount": usdc::json(p.amount),
+            "asset": p.asset,
+            "payTo": p.pay_to,
+            "memo": p.memo,
+        });
+        if uncertain {
+            lock(&self.inner.log).record_uncertain(self.tool, endpoint, &p, &reason);
             return ToolError::new(
                 "payment_uncertain",
-                format!("{what} Do not call this tool again for the same request; tell the user and check the transaction first. Details: {reason}"),
-            )
-            .with(json!({"payment": reference}));
-        }
-        let payment = e
-            .payment()
-            .map(|p| json!({"payerSignature": p.signature, "amount": usdc::json(p.amount)}));
-        match e {
-            E::Build(b) => {
-                ToolError::new("invalid_input", format!("{b}. Nothing was sent or paid."))
-            }
-            E::PaymentRefused(ref refusals) => {
-                let why = refusals
-                    .iter()
-                    .find_map(|r| match &r.reason {
-                        RefusalReason::Policy(p) => Some(policy_sentence(p)),
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| e.to_string());
-                ToolError::new(
-                    "payment_refused",
-                    format!("{why} Nothing was signed or paid."),
-                )
-            }
-            E::PaymentRequired(_) => ToolError::new(
-                "payment_required",
                 format!(
-                    "{e}. This server has no wallet to pay with; start it with a keypair (SOVA_KEYPAIR) or an API key (SOVA_API_KEY)."
+                    "A payment of {} USDC (payer signature {}) was signed and sent, and its outcome is unknown: it may have been charged. Do not call this tool again for the same request; tell the user and check the transaction first. Details: {reason}",
+                    usdc::format(p.amount),
+                    p.signature
                 ),
-            ),
-            E::Api { ref error, .. } => {
-                let d = json!({"status": error.status.as_u16(), "payment": payment});
-                ToolError::new("api_error", e.to_string()).with(d)
-            }
-            E::Rpc(_) => ToolError::new("network_error", format!("{e}. Nothing was paid.")),
-            E::Payment(_) => {
-                ToolError::new("payment_error", format!("{e}. Nothing was sent or paid."))
-            }
-            E::JobFailed { .. } => ToolError::new("job_failed", e.to_string()),
-            E::ResultExpired { .. } => ToolError::new("result_expired", e.to_string()),
-            E::Transport { .. } | E::CallTimeout { .. } => {
-                ToolError::new("network_error", e.to_string()).with(json!({"payment": payment}))
-            }
-            other => ToolError::new("error", other.to_string()).with(json!({"payment": payment})),
+            )
+            .with(json!({"payment": reference, "cause": err.kind}));
         }
+        if p.state == PaymentState::Charged {
+            self.record_charged(endpoint, &p);
+            err.message.push_str(&format!(
+                " This call's payment of {} USDC was charged (payer signature {}); do not call this tool again for the same request.",
+                usdc::format(p.amount),
+                p.signature
+            ));
+        }
+        if err.details.is_null() {
+            err.details = json!({"payment": reference});
+        } else if let Some(d) = err.details.as_object_mut() {
+            d.insert("payment".into(), reference);
+        }
+        err
+    }
+
+    /// Lists a payment the SDK reports as charged with a failed call (no receipt came back).
+    fn record_charged(&mut self, endpoint: &str, p: &PaymentRef) {
+        let (payer, network) = self
+            .inner
+            .payer
+            .as_ref()
+            .map(|x| (x.pubkey().to_string(), x.network().to_owned()))
+            .unwrap_or_default();
+        let approved = matches!(self.approved, Approved::UpTo(_));
+        let e = lock(&self.inner.log)
+            .record_charged(self.tool, endpoint, &payer, &network, p, approved);
+        tracing::info!(
+            tool = self.tool,
+            endpoint,
+            amount = e.amount,
+            payer_signature = e.payer_signature,
+            "charged by a call that failed"
+        );
+        self.receipts.push(e);
+    }
+}
+
+/// The error of a failed call, by kind, as the model reads it.
+fn describe(e: sova::Error) -> ToolError {
+    use sova::Error as E;
+    match e {
+        E::Build(b) => ToolError::new("invalid_input", format!("{b}. Nothing was sent or paid.")),
+        E::PaymentRefused(ref refusals) => {
+            let why = refusals
+                .iter()
+                .find_map(|r| match &r.reason {
+                    RefusalReason::Policy(p) => Some(policy_sentence(p)),
+                    _ => None,
+                })
+                .unwrap_or_else(|| e.to_string());
+            ToolError::new("payment_refused", format!("{why} Nothing was signed or paid."))
+        }
+        E::PaymentRequired(_) => ToolError::new(
+            "payment_required",
+            format!(
+                "{e}. This server has no wallet to pay with; start it with a keypair (SOVA_KEYPAIR) or an API key (SOVA_API_KEY)."
+            ),
+        ),
+        E::Api { ref error, .. } => {
+            let d = json!({"status": error.status.as_u16()});
+            ToolError::new("api_error", e.to_string()).with(d)
+        }
+        E::Rpc(_) => ToolError::new("network_error", format!("{e}. Nothing was paid.")),
+        E::Payment(_) => ToolError::new("payment_error", format!("{e}. Nothing was sent or paid.")),
+        E::JobPending {
+            waited, ref handle, ..
+        } => ToolError::new(
+            "job_pending",
+            format!(
+                "The analysis is still running after {:.0} s. Continue it with job_wait and handle {handle}; waiting is free.",
+                waited.as_secs_f64()
+            ),
+        )
+        .with(json!({"handle": handle, "resumeTool": "job_wait"})),
+        // Only reached when the payment is known to be charged (else it is uncertain).
+        E::PaymentUncertain { .. } => ToolError::new(
+            "charged_without_answer",
+            format!("The payment was charged but the answer was not delivered: {e}."),
+        ),
+        E::JobFailed { .. } => ToolError::new("job_failed", e.to_string()),
+        E::ResultExpired { .. } => ToolError::new("result_expired", e.to_string()),
+        E::Transport { .. } | E::CallTimeout { .. } => ToolError::new("network_error", e.to_string()),
+        other => ToolError::new("error", other.to_string()),
     }
 }
 

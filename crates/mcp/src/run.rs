@@ -261,7 +261,7 @@ impl Call<'_> {
     }
 
     /// Adds the extra results a handle names (the deep bundle's holder profiles).
-    async fn with_also(&self, handle: &JobHandle, main: Value) -> Result<Value, Stop> {
+    async fn with_also(&mut self, handle: &JobHandle, main: Value) -> Result<Value, Stop> {
         if handle.also.is_empty() {
             return Ok(main);
         }

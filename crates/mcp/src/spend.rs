@@ -20,7 +20,8 @@ pub struct SpendEntry {
     pub endpoint: String,
     /// USDC base units paid.
     pub amount: u64,
-    /// The settled transaction's signature, as the server reported it.
+    /// The settled transaction's signature, as the server reported it; `None` for a payment
+    /// charged by a call that failed (no receipt came back: see `payer_signature`).
     pub transaction: Option<String>,
     /// The payer's own signature (base58).
     pub payer_signature: String,
@@ -86,6 +87,35 @@ impl SpendLog {
             asset: r.asset.clone(),
             pay_to: r.pay_to.clone(),
             network: r.network.clone(),
+            time: rfc3339(SystemTime::now()),
+            user_approved,
+            at: Some(Instant::now()),
+        };
+        self.settled.push(e.clone());
+        e
+    }
+
+    /// A payment the SDK reports as charged with a failed call: no receipt came back, so the
+    /// transaction is known by the payer's signature only.
+    pub fn record_charged(
+        &mut self,
+        tool: &str,
+        endpoint: &str,
+        payer: &str,
+        network: &str,
+        p: &PaymentRef,
+        user_approved: bool,
+    ) -> SpendEntry {
+        let e = SpendEntry {
+            tool: tool.to_owned(),
+            endpoint: endpoint.to_owned(),
+            amount: p.amount,
+            transaction: None,
+            payer_signature: p.signature.clone(),
+            payer: payer.to_owned(),
+            asset: p.asset.clone(),
+            pay_to: p.pay_to.clone(),
+            network: network.to_owned(),
             time: rfc3339(SystemTime::now()),
             user_approved,
             at: Some(Instant::now()),

@@ -62,8 +62,8 @@ pub struct WalletArgs {
     /// The wallet address (base58).
     #[schemars(schema_with = "address_schema")]
     pub address: String,
-    /// How long to wait, in seconds, when the wallet was never analysed and the server queues
-    /// it (default: the server's wait window). After that, a resumable handle is returned.
+    /// How long to wait, in seconds, when the wallet was never analysed and the server analyses
+    /// it first (at least 120; longer waits may be asked). After that, a handle for job_wait.
     #[serde(default)]
     #[schemars(range(min = 0, max = 300))]
     pub wait_seconds: Option<u32>,
@@ -248,7 +248,7 @@ pub fn all() -> Vec<Tool> {
             "wallet_hud",
             "Wallet HUD",
             paid(
-                "A wallet's HUD: behaviour code, win rate, trimmed mean PnL, trades per day, holdings, bot and whale flags, data quality. 1 credit (0.015 USDC). A wallet never analysed before may be queued: the answer is then a handle for job_wait (the HUD is charged once in all).",
+                "A wallet's HUD: behaviour code, win rate, trimmed mean PnL, trades per day, holdings, bot and whale flags, data quality. 1 credit (0.015 USDC). A wallet never analysed before is analysed first, which can take a minute or two; the tool waits for it (charged once in all).",
             ),
             true,
         ),
@@ -256,7 +256,7 @@ pub fn all() -> Vec<Tool> {
             "wallet_profile",
             "Wallet profile",
             paid(
-                "A wallet's full profile: summary, KOL identity, HUD, behaviour and all-time PnL. 5 credits (0.075 USDC). A wallet never analysed before may be queued: the answer is then a handle for job_wait (the profile is charged once in all).",
+                "A wallet's full profile: summary, KOL identity, HUD, behaviour and all-time PnL. 5 credits (0.075 USDC). A wallet never analysed before is analysed first, which can take a minute or two; the tool waits for it (charged once in all).",
             ),
             true,
         ),

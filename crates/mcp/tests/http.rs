@@ -333,23 +333,32 @@ async fn the_http_listener_is_loopback_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uncertain_payment_is_reported_with_its_reference_and_never_repeated() {
     let sb = sandbox(false).await;
+    let server = server(&sb, 8, |b| b.approve_above(None));
+    let (url, _stop) = serve_http(server).await;
+    let client = connect(&url, User::approving()).await;
+    // A first call warms the blockhash cache, so the next payment needs no RPC to be signed.
+    ok(&call(&client, "wallet_token_pnl", json!({"address": WALLET})).await);
+    // Then the answer is lost after settlement and the RPC cannot tell what happened.
     sb.add_fault(sova_sandbox::Fault {
         route: Some("GET /api/v1/intel/wallet/{address}/hud".into()),
         kind: sova_sandbox::FaultKind::DropAfterSettlement,
         times: Some(1),
     });
-    let server = server(&sb, 8, |b| b.approve_above(None));
-    let (url, _stop) = serve_http(server).await;
-    let client = connect(&url, User::approving()).await;
+    sb.add_fault(sova_sandbox::Fault {
+        route: Some("POST /rpc".into()),
+        kind: sova_sandbox::FaultKind::Status { status: 503 },
+        times: None,
+    });
 
     let r = call(&client, "wallet_hud", json!({"address": WALLET})).await;
     let d = err(&r, "payment_uncertain").clone();
     let paid = sb.payments();
-    assert_eq!(paid.len(), 1, "one payment, never a second");
-    assert!(!paid[0].delivered);
+    assert_eq!(paid.len(), 2, "one payment for the HUD, never a second");
+    let hud = paid.iter().find(|p| p.route.contains("/hud")).unwrap();
+    assert!(!hud.delivered);
     let t = text(&r);
     assert!(
-        t.contains(&paid[0].signature),
+        t.contains(&hud.signature),
         "the reference is in the text: {t}"
     );
     assert!(
@@ -358,15 +367,15 @@ async fn an_uncertain_payment_is_reported_with_its_reference_and_never_repeated(
     );
     assert_eq!(
         d["error"]["details"]["payment"]["payerSignature"],
-        paid[0].signature
+        hud.signature
     );
 
     let report = call(&client, "spend_report", json!({})).await;
     let rep = ok(&report);
-    assert!(rep["data"]["payments"].as_array().unwrap().is_empty());
+    assert_eq!(rep["data"]["payments"].as_array().unwrap().len(), 1);
     let unsure = rep["data"]["uncertain"].as_array().unwrap();
     assert_eq!(unsure.len(), 1);
-    assert_eq!(unsure[0]["payerSignature"], paid[0].signature);
+    assert_eq!(unsure[0]["payerSignature"], hud.signature);
     assert_eq!(unsure[0]["amount"], CREDIT);
     assert!(text(&report).contains("unknown outcome"));
     client.cancel().await.unwrap();
@@ -435,4 +444,41 @@ fn api_key_server(sb: &sova_sandbox::Sandbox, key: &str) -> sova_mcp::SovaMcp {
         .poll_interval(Duration::from_millis(50))
         .build()
         .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_charged_by_a_failed_call_is_reported_and_listed() {
+    let sb = sandbox(false).await;
+    sb.add_fault(sova_sandbox::Fault {
+        route: Some("GET /api/v1/intel/wallet/{address}/hud".into()),
+        kind: sova_sandbox::FaultKind::StatusAfterSettlement { status: 500 },
+        times: Some(1),
+    });
+    let server = server(&sb, 10, |b| b.approve_above(None));
+    let (url, _stop) = serve_http(server).await;
+    let client = connect(&url, User::approving()).await;
+
+    let r = call(&client, "wallet_hud", json!({"address": WALLET})).await;
+    // The payment landed but the answer was lost: charged, listed, never paid again.
+    err(&r, "charged_without_answer");
+    let paid = sb.payments();
+    assert_eq!(paid.len(), 1, "one payment, never a second: {}", text(&r));
+    let t = text(&r);
+    assert!(
+        t.contains(&paid[0].signature),
+        "the reference is in the text: {t}"
+    );
+    assert!(
+        t.contains("Do not call this tool again") || t.contains("do not call this tool again"),
+        "{t}"
+    );
+    let report = call(&client, "spend_report", json!({})).await;
+    let rep = ok(&report);
+    assert_report_matches_ledger(&sb, rep);
+    assert_eq!(
+        rep["data"]["payments"][0]["payerSignature"],
+        paid[0].signature
+    );
+    assert!(rep["data"]["uncertain"].as_array().unwrap().is_empty());
+    client.cancel().await.unwrap();
 }

@@ -231,7 +231,11 @@ pub fn assert_report_matches_ledger(sb: &Sandbox, report: &Value) {
         .iter()
         .map(|p| {
             (
-                p["transaction"].as_str().expect("transaction").to_owned(),
+                p["transaction"]
+                    .as_str()
+                    .or(p["payerSignature"].as_str())
+                    .expect("transaction")
+                    .to_owned(),
                 p["amount"].as_u64().expect("amount"),
             )
         })
