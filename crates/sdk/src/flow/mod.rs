@@ -227,12 +227,37 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The host of the base URL, read from the origin `BaseUrl` already holds (no URL is
+/// built or parsed on the call path).
 fn base_host(base: &BaseUrl) -> String {
-    base.as_str()
-        .parse::<sova_protocol::http::Uri>()
-        .ok()
-        .and_then(|u| u.host().map(str::to_owned))
-        .unwrap_or_default()
+    let origin = base.origin();
+    let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match authority.find(']') {
+        Some(end) if authority.starts_with('[') => &authority[..=end],
+        _ => authority.split(':').next().unwrap_or(authority),
+    };
+    host.to_owned()
+}
+
+#[cfg(test)]
+#[test]
+fn base_host_matches_the_uri_host() {
+    for url in [
+        "http://127.0.0.1:8080/api/v1",
+        "https://api.sova-intel.com/api/v1",
+        "http://[::1]:9000/api/v1",
+    ] {
+        let base = BaseUrl::parse(url).unwrap();
+        let via_uri = base
+            .as_str()
+            .parse::<sova_protocol::http::Uri>()
+            .unwrap()
+            .host()
+            .unwrap()
+            .to_owned();
+        assert_eq!(base_host(&base), via_uri, "{url}");
+    }
 }
 
 /// A state machine run inside a [`Call`].
