@@ -1,16 +1,127 @@
-//! What every Sova transport shares: the [`Timeouts`] of a call and the [`TransportError`]
-//! a transport returns.
+//! What every Sova transport shares: the two transport traits, [`AsyncTransport`] and
+//! [`BlockingTransport`], the [`Timeouts`] of a call and the [`TransportError`] a transport
+//! returns.
 //!
-//! Both transports (`sova-transport-async`, `sova-transport-blocking`) use these types, so no
-//! HTTP-client type reaches the SDK's public API.
+//! The traits live here, in the sans-IO crate, so that a test double or an adapter for
+//! another HTTP client depends on `sova-protocol` only (no reqwest, no ureq). The SDK
+//! re-exports this module as `sova::transport`; `sova-transport-async` (reqwest) and
+//! `sova-transport-blocking` (ureq) implement the traits.
+//!
+//! A transport sends one `http::Request<Vec<u8>>` and returns the `http::Response<Vec<u8>>`
+//! whatever its status (402, 429 and 5xx are answers, not errors), with the body read in
+//! full. It does not retry, follow redirects, pay, or interpret anything.
+//!
+//! ```
+//! use std::time::Duration;
+//! use sova_protocol::http::{Request, Response};
+//! use sova_protocol::transport::{async_trait, AsyncTransport, BlockingTransport, TransportError};
+//!
+//! /// Answers every request with `204 No Content`.
+//! struct Canned;
+//!
+//! impl BlockingTransport for Canned {
+//!     fn send(&self, _: Request<Vec<u8>>, _: Duration) -> Result<Response<Vec<u8>>, TransportError> {
+//!         Ok(Response::builder().status(204).body(Vec::new()).unwrap())
+//!     }
+//! }
+//!
+//! #[async_trait]
+//! impl AsyncTransport for Canned {
+//!     async fn send(&self, r: Request<Vec<u8>>, t: Duration) -> Result<Response<Vec<u8>>, TransportError> {
+//!         BlockingTransport::send(self, r, t)
+//!     }
+//! }
+//!
+//! let request = Request::get("http://127.0.0.1/").body(Vec::new()).unwrap();
+//! let response = BlockingTransport::send(&Canned, request, Duration::from_secs(1)).unwrap();
+//! assert_eq!(response.status(), 204);
+//! ```
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::http::{Method, Uri};
+use crate::http::{Method, Request, Response, Uri};
 pub use crate::retry::TransportErrorKind;
+/// The attribute that implements [`AsyncTransport`] with an `async fn` (the `async-trait`
+/// crate, re-exported so that an implementation needs no dependency of its own).
+pub use async_trait::async_trait;
+
+/// Sends one HTTP request and reads the whole response, blocking the calling thread.
+///
+/// Implementations return every response the server gives, whatever its status, with its
+/// headers and its whole body, and fail only when there is no response. They must not retry
+/// or follow redirects on their own: the caller decides (a retry may resend a payment).
+pub trait BlockingTransport: Send + Sync {
+    /// Sends `request` and returns the response, the body read in full, or fails after
+    /// `timeout` (connecting, sending and reading the body included).
+    fn send(
+        &self,
+        request: Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Response<Vec<u8>>, TransportError>;
+}
+
+impl<T: BlockingTransport + ?Sized> BlockingTransport for Arc<T> {
+    fn send(
+        &self,
+        request: Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Response<Vec<u8>>, TransportError> {
+        (**self).send(request, timeout)
+    }
+}
+
+impl<T: BlockingTransport + ?Sized> BlockingTransport for Box<T> {
+    fn send(
+        &self,
+        request: Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Response<Vec<u8>>, TransportError> {
+        (**self).send(request, timeout)
+    }
+}
+
+/// Sends one HTTP request and reads the whole response, asynchronously.
+///
+/// The same contract as [`BlockingTransport`]: every response is returned whatever its
+/// status, the body read in full; only a request without a response fails; no retries, no
+/// redirects. Implement it with [`async_trait`]; the trait is object safe
+/// (`Arc<dyn AsyncTransport>`), and its futures are `Send`.
+#[async_trait]
+pub trait AsyncTransport: Send + Sync {
+    /// Sends `request` and returns the response, the body read in full, or fails after
+    /// `timeout` (connecting, sending and reading the body included).
+    async fn send(
+        &self,
+        request: Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Response<Vec<u8>>, TransportError>;
+}
+
+#[async_trait]
+impl<T: AsyncTransport + ?Sized> AsyncTransport for Arc<T> {
+    async fn send(
+        &self,
+        request: Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Response<Vec<u8>>, TransportError> {
+        (**self).send(request, timeout).await
+    }
+}
+
+#[async_trait]
+impl<T: AsyncTransport + ?Sized> AsyncTransport for Box<T> {
+    async fn send(
+        &self,
+        request: Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Response<Vec<u8>>, TransportError> {
+        (**self).send(request, timeout).await
+    }
+}
 
 /// The largest response body a transport reads (64 MiB); a longer body is an error of kind
 /// [`TransportErrorKind::Other`]. Sova answers are JSON documents far below this.

@@ -30,6 +30,7 @@ pub mod flow;
 pub mod intel;
 pub mod runner;
 pub mod sx;
+pub mod transport;
 
 pub use call::{CallOptions, Paid, Receipt};
 pub use error::{Error, PaymentRef, PaymentState, Reached};

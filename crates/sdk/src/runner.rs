@@ -73,7 +73,7 @@ fn report<V>(name: &'static str, result: &Result<V, Error>, stats: &Stats) {
 #[cfg(feature = "async")]
 #[derive(Clone)]
 pub struct AsyncRunner {
-    transport: Arc<dyn sova_transport_async::AsyncTransport>,
+    transport: Arc<dyn sova_protocol::transport::AsyncTransport>,
 }
 
 #[cfg(feature = "async")]
@@ -88,7 +88,7 @@ impl sealed::Sealed for AsyncRunner {}
 
 #[cfg(feature = "async")]
 impl Runner for AsyncRunner {
-    type Transport = dyn sova_transport_async::AsyncTransport;
+    type Transport = dyn sova_protocol::transport::AsyncTransport;
     type Ret<'a, T: Send + 'a> =
         std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, Error>> + Send + 'a>>;
 
@@ -143,7 +143,7 @@ impl Runner for AsyncRunner {
 #[cfg(feature = "blocking")]
 #[derive(Clone)]
 pub struct BlockingRunner {
-    transport: Arc<dyn sova_transport_blocking::BlockingTransport>,
+    transport: Arc<dyn sova_protocol::transport::BlockingTransport>,
 }
 
 #[cfg(feature = "blocking")]
@@ -158,7 +158,7 @@ impl sealed::Sealed for BlockingRunner {}
 
 #[cfg(feature = "blocking")]
 impl Runner for BlockingRunner {
-    type Transport = dyn sova_transport_blocking::BlockingTransport;
+    type Transport = dyn sova_protocol::transport::BlockingTransport;
     type Ret<'a, T: Send + 'a> = Result<T, Error>;
 
     fn new(transport: Arc<Self::Transport>) -> Self {

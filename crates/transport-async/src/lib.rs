@@ -23,11 +23,13 @@
 //! ```
 //!
 //! **TLS** is rustls with the *ring* crypto provider, given to reqwest as a preconfigured
-//! `rustls::ClientConfig` that verifies certificates with the operating system's trust store
-//! (`rustls-platform-verifier`). reqwest is built with its `rustls-no-provider` feature, so
-//! this crate compiles one crypto library (the one ureq uses too) and installs no
-//! process-wide default. See [`ReqwestTransport::from_client`] for what that means for a
-//! client you build yourself.
+//! `rustls::ClientConfig`. Certificates are checked against **Mozilla's root program as
+//! bundled by `webpki-roots`**, exactly the roots the blocking transport trusts: both
+//! clients behave the same on every machine, including containers without a system CA
+//! bundle, and the Sova hosts use public CAs. A network that intercepts TLS with a private
+//! CA needs a client you build yourself ([`ReqwestTransport::from_client`]). reqwest is
+//! built with its `rustls-no-provider` feature, so this crate compiles one crypto library
+//! (the one ureq uses too) and installs no process-wide default.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
@@ -36,52 +38,15 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sova_protocol::http::{HeaderValue, Request, Response, header};
 
 /// The shared transport types, from `sova_protocol::transport`.
 pub use sova_protocol::transport as shared;
 
-pub use shared::{MAX_RESPONSE_BODY, Timeouts, TransportError, TransportErrorKind};
+pub use shared::{
+    AsyncTransport, MAX_RESPONSE_BODY, Timeouts, TransportError, TransportErrorKind, async_trait,
+};
 use shared::{carries_body, error_chain, root_cause, target_label};
-
-/// Sends one HTTP request and reads the whole response, asynchronously.
-///
-/// Implementations return every response the server gives, whatever its status, with its
-/// headers and its whole body, and fail only when there is no response. They must not retry
-/// or follow redirects on their own: the caller decides (a retry may resend a payment).
-#[async_trait]
-pub trait AsyncTransport: Send + Sync {
-    /// Sends `request` and returns the response, the body read in full, or fails after
-    /// `timeout` (connecting, sending and reading the body included).
-    async fn send(
-        &self,
-        request: Request<Vec<u8>>,
-        timeout: Duration,
-    ) -> Result<Response<Vec<u8>>, TransportError>;
-}
-
-#[async_trait]
-impl<T: AsyncTransport + ?Sized> AsyncTransport for Arc<T> {
-    async fn send(
-        &self,
-        request: Request<Vec<u8>>,
-        timeout: Duration,
-    ) -> Result<Response<Vec<u8>>, TransportError> {
-        (**self).send(request, timeout).await
-    }
-}
-
-#[async_trait]
-impl<T: AsyncTransport + ?Sized> AsyncTransport for Box<T> {
-    async fn send(
-        &self,
-        request: Request<Vec<u8>>,
-        timeout: Duration,
-    ) -> Result<Response<Vec<u8>>, TransportError> {
-        (**self).send(request, timeout).await
-    }
-}
 
 /// An [`AsyncTransport`] on a reqwest `Client`: one client, its connection pool reused by
 /// every request (cloning the transport shares the pool).
@@ -226,13 +191,19 @@ impl AsyncTransport for ReqwestTransport {
 
 /// The rustls configuration of [`ReqwestTransport::new`]: ring, the platform verifier, and
 /// ALPN for what reqwest is built to speak.
-fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
-    use rustls_platform_verifier::BuilderVerifierExt;
+/// The trust anchors: Mozilla's root program as bundled by `webpki-roots`, the same list
+/// the blocking transport (ureq's `rustls` feature) uses.
+fn roots() -> rustls::RootCertStore {
+    rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    }
+}
 
+fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_platform_verifier()?
+        .with_root_certificates(roots())
         .with_no_client_auth();
     config.alpn_protocols = if cfg!(feature = "http2") {
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
@@ -300,5 +271,18 @@ fn kind_of(error: &reqwest::Error) -> TransportErrorKind {
         TransportErrorKind::Io
     } else {
         TransportErrorKind::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusts_the_bundled_mozilla_roots_only() {
+        let roots = roots();
+        assert_eq!(roots.len(), webpki_roots::TLS_SERVER_ROOTS.len());
+        assert!(roots.len() > 100, "the bundle has well over 100 roots");
+        assert!(tls_config().is_ok());
     }
 }

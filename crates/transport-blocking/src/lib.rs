@@ -24,14 +24,16 @@
 //! # }
 //! ```
 //!
-//! **TLS** is rustls with the *ring* crypto provider and the Mozilla roots bundled by
-//! `webpki-roots` (ureq's `rustls` feature).
+//! **TLS** is rustls with the *ring* crypto provider and **Mozilla's root program as bundled
+//! by `webpki-roots`** (ureq's `rustls` feature), exactly the roots the async transport
+//! trusts: both clients behave the same on every machine, including containers without a
+//! system CA bundle. A network that intercepts TLS with a private CA needs an agent you
+//! configure yourself ([`UreqTransport::from_agent`]).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 use std::fmt;
 use std::io;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sova_protocol::http::{Extensions, Request, Response, header};
@@ -40,43 +42,10 @@ use ureq::Agent;
 /// The shared transport types, from `sova_protocol::transport`.
 pub use sova_protocol::transport as shared;
 
-pub use shared::{MAX_RESPONSE_BODY, Timeouts, TransportError, TransportErrorKind};
+pub use shared::{
+    BlockingTransport, MAX_RESPONSE_BODY, Timeouts, TransportError, TransportErrorKind,
+};
 use shared::{carries_body, io_phrase, root_cause, target_label};
-
-/// Sends one HTTP request and reads the whole response, blocking the calling thread.
-///
-/// Implementations return every response the server gives, whatever its status, with its
-/// headers and its whole body, and fail only when there is no response. They must not retry
-/// or follow redirects on their own: the caller decides (a retry may resend a payment).
-pub trait BlockingTransport: Send + Sync {
-    /// Sends `request` and returns the response, the body read in full, or fails after
-    /// `timeout` (connecting, sending and reading the body included).
-    fn send(
-        &self,
-        request: Request<Vec<u8>>,
-        timeout: Duration,
-    ) -> Result<Response<Vec<u8>>, TransportError>;
-}
-
-impl<T: BlockingTransport + ?Sized> BlockingTransport for Arc<T> {
-    fn send(
-        &self,
-        request: Request<Vec<u8>>,
-        timeout: Duration,
-    ) -> Result<Response<Vec<u8>>, TransportError> {
-        (**self).send(request, timeout)
-    }
-}
-
-impl<T: BlockingTransport + ?Sized> BlockingTransport for Box<T> {
-    fn send(
-        &self,
-        request: Request<Vec<u8>>,
-        timeout: Duration,
-    ) -> Result<Response<Vec<u8>>, TransportError> {
-        (**self).send(request, timeout)
-    }
-}
 
 /// A [`BlockingTransport`] on a ureq `Agent`: one agent, its connection pool reused by every
 /// request (cloning the transport shares the pool).
@@ -100,6 +69,13 @@ impl UreqTransport {
             .max_redirects(0)
             .timeout_connect(Some(timeouts.connect))
             .timeout_global(Some(timeouts.attempt))
+            // Mozilla's roots as bundled by `webpki-roots` (ureq's default, set here so the
+            // choice is visible): the same anchors the async transport trusts.
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::WebPki)
+                    .build(),
+            )
             .build();
         UreqTransport {
             agent: Agent::new_with_config(config),
@@ -246,5 +222,19 @@ fn kind_of(error: &ureq::Error) -> TransportErrorKind {
         }
         E::BodyStalled => TransportErrorKind::Io,
         _ => TransportErrorKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusts_the_bundled_mozilla_roots() {
+        let t = UreqTransport::new(&Timeouts::default());
+        assert!(matches!(
+            t.agent.config().tls_config().root_certs(),
+            ureq::tls::RootCerts::WebPki
+        ));
     }
 }
