@@ -1,6 +1,11 @@
 //! Sova Intel: the client, its configuration and builder. One client type,
 //! [`IntelClient<R>`], generic over its [`Runner`]: `sova::intel::Client` is the async one
 //! and `sova::blocking::intel::Client` the blocking one; every typed method is written once.
+//!
+//! Methods return `R::Ret<'_, T>`: for the async client a `Send` future of
+//! `Result<T, sova::Error>`, for the blocking client `Result<T, sova::Error>` itself. The
+//! request and response types (`WalletHud`, `HolderProfilesResult`, …) are those of
+//! [`sova_protocol::intel`], re-exported here, so `sova::intel::WalletHud` works.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,6 +20,9 @@ use sova_protocol::{BaseUrl, Credential};
 use crate::call::{Authorizer, CallOptions, CallSettings};
 use crate::error::Error;
 
+// The request and response types, listed once on `sova_protocol::intel`'s page (not inlined
+// here, where they would bury the client).
+#[doc(no_inline)]
 pub use sova_protocol::intel::*;
 
 use crate::call::Paid;

@@ -2,6 +2,10 @@
 //! [`SxClient<R>`], generic over its [`Runner`]: `sova::sx::Client` is the async one and
 //! `sova::blocking::sx::Client` the blocking one; every typed method is written once.
 //!
+//! Methods return `R::Ret<'_, T>`: for the async client a `Send` future of
+//! `Result<T, sova::Error>`, for the blocking client `Result<T, sova::Error>` itself. The
+//! request and response types are those of [`sova_protocol::sovx`], re-exported here.
+//!
 //! One client holds the owner key, a user token, or both. Owner operations (onboarding,
 //! tokens, fees, currencies) need the owner key; per-user operations use the user token when
 //! one is set (acting on the user's own behalf) and the owner key otherwise; trading and
@@ -18,6 +22,9 @@ use sova_protocol::{BaseUrl, Credential, Endpoint};
 use crate::call::{Authorizer, CallOptions, CallSettings};
 use crate::error::Error;
 
+// The request and response types, listed once on `sova_protocol::sovx`'s page (not inlined
+// here, where they would bury the client).
+#[doc(no_inline)]
 pub use sova_protocol::sovx::*;
 
 use std::sync::Arc;
