@@ -51,8 +51,8 @@ use shared::{carries_body, error_chain, root_cause, target_label};
 /// An [`AsyncTransport`] on a reqwest `Client`: one client, its connection pool reused by
 /// every request (cloning the transport shares the pool).
 ///
-/// Built by [`new`](ReqwestTransport::new), it uses rustls (ring) with the system's trust
-/// store, HTTP/1.1 (and HTTP/2 over TLS when the `http2` feature is on and the server offers
+/// Built by [`new`](ReqwestTransport::new), it uses rustls (ring) with Mozilla's roots
+/// (`webpki-roots`, the same as the blocking transport), HTTP/1.1 (and HTTP/2 over TLS when the `http2` feature is on and the server offers
 /// it), the connect timeout of the given [`Timeouts`], and follows **no** redirects: a 3xx
 /// is returned as a response, so that no header (API key, payment signature) is ever
 /// forwarded to another host. Proxies from the `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`
@@ -66,8 +66,8 @@ impl ReqwestTransport {
     /// A transport with its own client, configured from `timeouts` (the connect budget; the
     /// attempt budget is the `timeout` given to each [`send`](AsyncTransport::send)).
     ///
-    /// Fails (kind [`TransportErrorKind::Other`]) when the TLS setup cannot be built, for
-    /// instance when the platform's trust store cannot be read.
+    /// Fails (kind [`TransportErrorKind::Other`]) when the TLS setup or the HTTP client
+    /// cannot be built.
     pub fn new(timeouts: &Timeouts) -> Result<Self, TransportError> {
         let tls = tls_config().map_err(|e| {
             TransportError::new(
