@@ -460,11 +460,43 @@ pub enum Method {
     SpreadAdjustment,
 }
 
+/// Paging of the `sova sx … list` commands (`filter[limit]`, `filter[skip]`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct PageArgs {
+    /// Page size (at least 1).
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// How many items to skip.
+    #[arg(long)]
+    pub skip: Option<u64>,
+}
+
+/// Status and date filters of the withdrawal and transfer lists.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MovementFilterArgs {
+    /// Only this status: PENDING, COMPLETED or CANCELLED (other values are sent as given).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only those created at or after this ISO-8601 date or time, e.g. 2026-01-15.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only those created before this ISO-8601 date or time.
+    #[arg(long, value_name = "DATE")]
+    pub before: Option<String>,
+}
+
 /// `sova sx fees …`
 #[derive(Debug, Subcommand)]
 pub enum FeesCmd {
     /// Lists monetization settings.
-    List,
+    List {
+        /// Only settings limited to this pair, e.g. BTCUSD.
+        #[arg(long)]
+        pair: Option<String>,
+        /// Paging.
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Reads one.
     Get {
         /// The setting id.
@@ -481,6 +513,9 @@ pub enum FeesCmd {
         /// The amount (a rate as a fraction: 0.01 = 1%).
         #[arg(long)]
         amount: String,
+        /// Limits the setting to one pair, e.g. BTCUSD.
+        #[arg(long)]
+        pair: Option<String>,
     },
     /// Changes one's amount.
     Update {
@@ -518,6 +553,9 @@ pub enum WalletsCmd {
     List {
         /// The user id.
         user_id: String,
+        /// Paging.
+        #[command(flatten)]
+        page: PageArgs,
     },
 }
 
@@ -601,6 +639,12 @@ pub enum WithdrawalsCmd {
     List {
         /// The user id.
         user_id: String,
+        /// Status and date filters.
+        #[command(flatten)]
+        filter: MovementFilterArgs,
+        /// Paging.
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Cancels a pending one.
     Cancel {
@@ -674,6 +718,12 @@ pub enum TransfersCmd {
     List {
         /// The wallet id.
         wallet_id: String,
+        /// Status and date filters.
+        #[command(flatten)]
+        filter: MovementFilterArgs,
+        /// Paging.
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Reads one.
     Get {

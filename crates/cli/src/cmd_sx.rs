@@ -3,13 +3,15 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use sova::sx::{
-    AccountPurpose, Decimal, FeatureCode, Individual, MethodCode, NewTransfer, NewUser, NewWallet,
-    Side, SxResponse, TransferType, UserId, UserUpdate, WalletNetwork,
+    AccountPurpose, Decimal, FeatureCode, Individual, MethodCode, MonetizationSettingsQuery,
+    NewMonetizationSetting, NewTransfer, NewUser, NewWallet, NewWithdrawal, Side, Status,
+    SxResponse, TransferQuery, TransferType, UserId, UserUpdate, WalletNetwork, WalletQuery,
+    WithdrawalQuery,
 };
 
 use crate::cli::{
-    Feature, FeesCmd, Method, NewUserArgs, Purpose, QuoteArgs, SideArg, SxCmd, TokensCmd,
-    TransferKind, TransfersCmd, UsersCmd, WalletsCmd, WithdrawalsCmd,
+    Feature, FeesCmd, Method, MovementFilterArgs, NewUserArgs, PageArgs, Purpose, QuoteArgs,
+    SideArg, SxCmd, TokensCmd, TransferKind, TransfersCmd, UsersCmd, WalletsCmd, WithdrawalsCmd,
 };
 use crate::ctx::Ctx;
 use crate::err::{CliError, Service, from_sdk};
@@ -94,6 +96,25 @@ pub fn networks(list: &[String]) -> Result<Vec<WalletNetwork>, CliError> {
         .collect()
 }
 
+/// A status flag as the open enum (upper-cased; values the SDK does not know are sent as is).
+fn status(text: &str) -> Status {
+    Status::parse(&text.trim().to_ascii_uppercase())
+}
+
+/// Sets paging, status and date range on a list query with these setters.
+macro_rules! movement_query {
+    ($q:expr, $page:expr, $filter:expr) => {{
+        let (page, filter): (PageArgs, MovementFilterArgs) = ($page, $filter);
+        let mut q = $q;
+        q.limit = page.limit;
+        q.skip = page.skip;
+        q.status = filter.status.as_deref().map(status);
+        q.created_from = filter.since.map(Into::into);
+        q.created_before = filter.before.map(Into::into);
+        q
+    }};
+}
+
 /// Runs `sova sx …`.
 pub fn run(ctx: &Ctx, cmd: SxCmd) -> Result<Done, CliError> {
     let c = ctx.sx()?;
@@ -140,12 +161,21 @@ pub fn run(ctx: &Ctx, cmd: SxCmd) -> Result<Done, CliError> {
             }
         }
         SxCmd::Fees(f) => match f {
-            FeesCmd::List => enveloped(&c.list_fees().map_err(sdk)?),
+            FeesCmd::List { pair, page } => {
+                let query = MonetizationSettingsQuery {
+                    pair,
+                    limit: page.limit,
+                    skip: page.skip,
+                    ..Default::default()
+                };
+                enveloped(&c.list_fees(query).map_err(sdk)?)
+            }
             FeesCmd::Get { id } => enveloped(&c.get_fee(&id).map_err(sdk)?),
             FeesCmd::Create {
                 feature,
                 method,
                 amount,
+                pair,
             } => {
                 let feature = match feature {
                     Feature::Rfq => FeatureCode::Rfq,
@@ -158,7 +188,9 @@ pub fn run(ctx: &Ctx, cmd: SxCmd) -> Result<Done, CliError> {
                     Method::SpreadAdjustment => MethodCode::SpreadAdjustment,
                 };
                 let amount = decimal(&amount, "--amount")?;
-                enveloped(&c.create_fee(feature, method, amount).map_err(sdk)?)
+                let mut setting = NewMonetizationSetting::new(feature, method, amount);
+                setting.pair = pair;
+                enveloped(&c.create_fee(setting).map_err(sdk)?)
             }
             FeesCmd::Update { id, amount } => {
                 let amount = decimal(&amount, "--amount")?;
@@ -177,7 +209,14 @@ pub fn run(ctx: &Ctx, cmd: SxCmd) -> Result<Done, CliError> {
                 wallet.description = description;
                 enveloped(&c.create_wallet(&user_id, wallet).map_err(sdk)?)
             }
-            WalletsCmd::List { user_id } => enveloped(&c.list_wallets(&user_id).map_err(sdk)?),
+            WalletsCmd::List { user_id, page } => {
+                let query = WalletQuery {
+                    limit: page.limit,
+                    skip: page.skip,
+                    ..Default::default()
+                };
+                enveloped(&c.list_wallets(&user_id, query).map_err(sdk)?)
+            }
         },
         SxCmd::Balance { user_id } => enveloped(&c.user_balance(&user_id).map_err(sdk)?),
         SxCmd::Quote(q) => quote(&c, &q)?,
@@ -193,17 +232,10 @@ pub fn run(ctx: &Ctx, cmd: SxCmd) -> Result<Done, CliError> {
                 address,
                 memo,
             } => {
-                let amount = decimal(&amount, "--amount")?;
-                let mut ep = sova::sx::InitiateWithdrawalRequest::new(
-                    user_id.as_str(),
-                    currency.as_str(),
-                    amount,
-                    address.as_str(),
-                );
-                if let Some(m) = memo {
-                    ep = ep.memo(m);
-                }
-                enveloped(&c.send(&ep).map_err(sdk)?)
+                let mut withdrawal =
+                    NewWithdrawal::new(currency, decimal(&amount, "--amount")?, address);
+                withdrawal.memo = memo;
+                enveloped(&c.initiate_withdrawal(&user_id, withdrawal).map_err(sdk)?)
             }
             WithdrawalsCmd::Confirm {
                 user_id,
@@ -224,8 +256,13 @@ pub fn run(ctx: &Ctx, cmd: SxCmd) -> Result<Done, CliError> {
                 user_id,
                 withdrawal_id,
             } => enveloped(&c.get_withdrawal(&user_id, &withdrawal_id).map_err(sdk)?),
-            WithdrawalsCmd::List { user_id } => {
-                enveloped(&c.list_withdrawals(&user_id).map_err(sdk)?)
+            WithdrawalsCmd::List {
+                user_id,
+                filter,
+                page,
+            } => {
+                let query = movement_query!(WithdrawalQuery::new(), page, filter);
+                enveloped(&c.list_withdrawals(&user_id, query).map_err(sdk)?)
             }
             WithdrawalsCmd::Cancel {
                 user_id,
@@ -274,8 +311,13 @@ pub fn run(ctx: &Ctx, cmd: SxCmd) -> Result<Done, CliError> {
                 wallet_id,
                 transfer_id,
             } => enveloped(&c.cancel_transfer(&wallet_id, &transfer_id).map_err(sdk)?),
-            TransfersCmd::List { wallet_id } => {
-                enveloped(&c.list_transfers(&wallet_id).map_err(sdk)?)
+            TransfersCmd::List {
+                wallet_id,
+                filter,
+                page,
+            } => {
+                let query = movement_query!(TransferQuery::new(), page, filter);
+                enveloped(&c.list_transfers(&wallet_id, query).map_err(sdk)?)
             }
             TransfersCmd::Get {
                 wallet_id,

@@ -148,9 +148,10 @@ pub fn from_sdk(e: SdkError, service: Service) -> CliError {
             };
             CliError::usage(message).hint(hint)
         }
-        SdkError::Build(_) => {
-            CliError::usage(message).hint("check the arguments: addresses are base58 Solana keys")
-        }
+        SdkError::Build(_) => CliError::usage(message).hint(match service {
+            Service::Intel => "check the arguments: addresses are base58 Solana keys",
+            Service::Sx => "check the arguments: amounts are decimals, dates ISO-8601 (2026-01-15)",
+        }),
         SdkError::Transport { .. } | SdkError::CallTimeout { .. } => {
             let mut c = CliError::network(message).hint(match service {
                 Service::Intel => {

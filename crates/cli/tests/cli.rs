@@ -480,6 +480,40 @@ fn sx_commands() {
         .expect(code::OK)
         .json();
     assert!(!list["data"].as_array().unwrap().is_empty());
+    // --pair is sent and echoed; the list's --pair selects it.
+    let btc = env
+        .owner(&[
+            "--json",
+            "sx",
+            "fees",
+            "create",
+            "--feature",
+            "spot-trade",
+            "--method",
+            "fee-rate",
+            "--amount",
+            "0.01",
+            "--pair",
+            "BTCUSD",
+        ])
+        .expect(code::OK)
+        .json();
+    assert_eq!(btc["data"]["pair"], "BTCUSD");
+    let by_pair = env
+        .owner(&["--json", "sx", "fees", "list", "--pair", "BTCUSD"])
+        .expect(code::OK)
+        .json();
+    let by_pair = by_pair["data"].as_array().unwrap();
+    assert_eq!(by_pair.len(), 1);
+    assert_eq!(by_pair[0]["id"], btc["data"]["id"]);
+    let page = env
+        .owner(&["--json", "sx", "fees", "list", "--limit", "1"])
+        .expect(code::OK)
+        .json();
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["meta"]["pagination"]["total"], 2);
+    let bid = btc["data"]["id"].to_string().trim_matches('"').to_owned();
+    env.owner(&["sx", "fees", "delete", &bid]).expect(code::OK);
     env.owner(&["--json", "sx", "fees", "get", &fid])
         .expect(code::OK);
     let upd = env
@@ -634,6 +668,46 @@ fn sx_commands() {
     assert_eq!(ok["data"]["status"], "COMPLETED");
     env.owner(&["--json", "sx", "withdrawals", "list", &uid])
         .expect(code::OK);
+    // A second one with a memo stays pending; --status tells them apart.
+    let wd2 = env
+        .run(&[
+            "--json",
+            "--user-token",
+            &tok,
+            "sx",
+            "withdrawals",
+            "initiate",
+            &uid,
+            "--currency",
+            "usdc",
+            "--amount",
+            "1",
+            "--address",
+            "addr-2",
+            "--memo",
+            "rent",
+        ])
+        .expect(code::OK)
+        .json();
+    assert_eq!(wd2["data"]["memo"], "rent");
+    let ids = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["--json", "sx", "withdrawals", "list", uid.as_str()];
+        all.extend_from_slice(args);
+        env.owner(&all).expect(code::OK).json()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| s(&w["id"]).to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&["--status", "pending"]), [s(&wd2["data"]["id"])]);
+    assert_eq!(ids(&["--status", "COMPLETED"]), [wdid.as_str()]);
+    assert_eq!(ids(&[]).len(), 2);
+    assert_eq!(ids(&["--limit", "1", "--skip", "1"]).len(), 1);
+    assert_eq!(ids(&["--since", "2999-01-01"]).len(), 0);
+    assert_eq!(ids(&["--before", "2999-01-01T00:00:00Z"]).len(), 2);
+    env.owner(&["sx", "withdrawals", "list", &uid, "--since", "yesterday"])
+        .expect(code::USAGE);
     // Transfer: create, confirm.
     let t = env
         .run(&[

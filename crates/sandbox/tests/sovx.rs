@@ -869,3 +869,149 @@ async fn withdrawals_and_transfers_two_step() {
         .await;
     assert_eq!(l.body["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn list_filters_status_pair_dates_operators_and_pagination() {
+    // 2026-01-15T10:30:00.000Z
+    let clock = Clock::manual(1_768_473_000_000);
+    let sb = Sandbox::builder()
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    let e = Env {
+        owner: sb.sovx_owner_key(),
+        sb,
+        c: client(),
+    };
+    let (uid, token, wid) = e.onboard("f@example.com", "+1 555 070 0001").await;
+    e.sb.sovx_fund(&wid, "usdc", "100");
+    let withdrawals = format!("/users/{uid}/accounts/crypto/withdrawals");
+    // Day 1: a 10 USDC withdrawal with a memo, then cancelled; day 2: 5 USDC, pending.
+    clock.advance(Duration::from_secs(86_400));
+    let first = e
+        .user(
+            &token,
+            "POST",
+            &withdrawals,
+            Some(&json!({"currency": "usdc", "amount": 10, "address": "addr-1", "memo": "rent"})),
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(
+        first.body["data"]["memo"],
+        json!("rent"),
+        "the memo is echoed"
+    );
+    let first_id = first.body["data"]["id"].as_str().unwrap().to_owned();
+    let c = e
+        .user(
+            &token,
+            "POST",
+            &format!("{withdrawals}/{first_id}/cancel"),
+            None,
+        )
+        .await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    clock.advance(Duration::from_secs(86_400));
+    let second = e
+        .user(
+            &token,
+            "POST",
+            &withdrawals,
+            Some(&json!({"currency": "usdc", "amount": 5, "address": "addr-2"})),
+        )
+        .await;
+    assert_eq!(second.status, 201, "{}", second.text);
+    assert!(
+        second.body["data"].get("memo").is_none(),
+        "no memo, none echoed"
+    );
+    let second_id = second.body["data"]["id"].as_str().unwrap().to_owned();
+
+    let ids = |r: &Resp| -> Vec<String> {
+        r.body["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not a list: {}", r.text))
+            .iter()
+            .map(|w| w["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let list = |q: String| {
+        let p = format!("{withdrawals}?{q}");
+        let e = &e;
+        async move { e.owner("GET", &p, None).await }
+    };
+    // Status.
+    let r = list("filter%5Bwhere%5D%5Bstatus%5D=PENDING".into()).await;
+    assert_eq!(ids(&r), vec![second_id.clone()]);
+    let r = list("filter[where][status]=CANCELLED".into()).await;
+    assert_eq!(ids(&r), vec![first_id.clone()]);
+    assert_eq!(
+        r.body["data"][0]["memo"],
+        json!("rent"),
+        "the list echoes the memo"
+    );
+    // Date range (half-open) and a numeric comparison.
+    let r = list("filter[where][created_at][gte]=2026-01-17".into()).await;
+    assert_eq!(ids(&r), vec![second_id.clone()]);
+    let r = list(
+        "filter[where][created_at][lt]=2026-01-17&filter[where][created_at][gte]=2026-01-16".into(),
+    )
+    .await;
+    assert_eq!(ids(&r), vec![first_id.clone()]);
+    let r = list("filter[where][amount][gt]=7".into()).await;
+    assert_eq!(ids(&r), vec![first_id.clone()]);
+    let r = list("filter[where][status][inq]=PENDING,CANCELLED".into()).await;
+    assert_eq!(ids(&r).len(), 2);
+    let r = list("filter[where][status][neq]=PENDING".into()).await;
+    assert_eq!(ids(&r), vec![first_id.clone()]);
+    // The JSON form of the same filter.
+    let r = list(
+        "filter=%7B%22where%22%3A%7B%22created_at%22%3A%7B%22gte%22%3A%222026-01-17%22%7D%7D%7D"
+            .into(),
+    )
+    .await;
+    assert_eq!(ids(&r), vec![second_id.clone()]);
+    // Pagination and sort: newest first by default; ASC reverses; skip/limit page.
+    let r = list("filter[limit]=1".into()).await;
+    assert_eq!(ids(&r), vec![second_id.clone()]);
+    assert_eq!(r.body["meta"]["pagination"]["total"], json!(2));
+    assert_eq!(r.body["meta"]["pagination"]["has_more"], json!(true));
+    let r = list("filter[limit]=1&filter[skip]=1".into()).await;
+    assert_eq!(ids(&r), vec![first_id.clone()]);
+    let r = list("filter[sort]=created_at%20ASC".into()).await;
+    assert_eq!(ids(&r), vec![first_id.clone(), second_id.clone()]);
+    // Bad operators and names are a 400 with a message, not an empty list.
+    for q in [
+        "filter[where][created_at][between]=1",
+        "filter[where][]=1",
+        "filter[where][status=1",
+        "filter[limit]=0",
+    ] {
+        assert_sovx_error(&list(q.into()).await, 400, Some("VALIDATION_ERROR"));
+    }
+
+    // Monetization settings by pair: the pair is stored and echoed (upper case).
+    for (pair, amount) in [("btcusd", 0.01), ("ethusd", 0.02)] {
+        let r = e
+            .owner(
+                "POST",
+                "/monetization/settings",
+                Some(&json!({"feature": "SPOT_TRADE", "method": "FEE_RATE", "amount": amount, "pair": pair})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let r = e
+        .owner(
+            "GET",
+            "/monetization/settings?filter[where][pair]=BTCUSD",
+            None,
+        )
+        .await;
+    let data = r.body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{}", r.text);
+    assert_eq!(data[0]["pair"], json!("BTCUSD"));
+    assert_eq!(data[0]["amount"], json!(0.01));
+}

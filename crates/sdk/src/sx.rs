@@ -426,56 +426,58 @@ impl<R: Runner> SxClient<R> {
         deactivate_user(user_id: &str) -> DeactivateUserRequest = DeactivateUserRequest::new(user_id);
         /// Soft-deletes a user (owner). Unconfirmed path.
         delete_user(user_id: &str) -> DeleteUserRequest = DeleteUserRequest::new(user_id);
-        /// Lists monetization settings (owner).
-        list_fees() -> ListMonetizationSettingsRequest = ListMonetizationSettingsRequest::new();
+        /// Lists monetization settings (owner); `Default::default()` for no filter.
+        list_fees(query: MonetizationSettingsQuery) -> ListMonetizationSettingsRequest = ListMonetizationSettingsRequest::new().query(query);
         /// Reads a monetization setting (owner). Unconfirmed path.
         get_fee(setting_id: &str) -> GetMonetizationSettingRequest = GetMonetizationSettingRequest::new(setting_id);
-        /// Creates a monetization setting (owner). Unconfirmed path.
-        create_fee(feature: FeatureCode, method: MethodCode, amount: Decimal) -> CreateMonetizationSettingRequest = CreateMonetizationSettingRequest::new(feature, method, amount);
+        /// Creates a monetization setting (owner), e.g.
+        /// `NewMonetizationSetting::new(feature, method, amount).pair("BTCUSD")`. Unconfirmed path.
+        create_fee(setting: NewMonetizationSetting) -> CreateMonetizationSettingRequest = CreateMonetizationSettingRequest::from_body(setting);
         /// Updates a monetization setting's amount (owner). Unconfirmed path.
         update_fee(setting_id: &str, amount: Decimal) -> UpdateMonetizationSettingRequest = UpdateMonetizationSettingRequest::new(setting_id, amount);
         /// Deletes a monetization setting (owner). Unconfirmed path.
         delete_fee(setting_id: &str) -> DeleteMonetizationSettingRequest = DeleteMonetizationSettingRequest::new(setting_id);
         /// The owner account's balances.
         owner_balance() -> OwnerBalanceRequest = OwnerBalanceRequest::new();
-        /// The owner account's transactions.
-        owner_transactions() -> OwnerTransactionsRequest = OwnerTransactionsRequest::new();
+        /// The owner account's transactions; `Default::default()` for no filter.
+        owner_transactions(query: TransactionQuery) -> OwnerTransactionsRequest = OwnerTransactionsRequest::new().query(query);
         /// Supported currencies.
         currencies() -> ListCurrenciesRequest = ListCurrenciesRequest::new();
         /// Trading pairs. Unconfirmed path.
         trading_pairs() -> ListTradingPairsRequest = ListTradingPairsRequest::new();
         /// Creates a wallet for an active user.
         create_wallet(user_id: &str, wallet: NewWallet) -> CreateWalletRequest = CreateWalletRequest::new(user_id, wallet);
-        /// Lists a user's wallets.
-        list_wallets(user_id: &str) -> ListWalletsRequest = ListWalletsRequest::new(user_id);
+        /// Lists a user's wallets; `Default::default()` for no filter.
+        list_wallets(user_id: &str, query: WalletQuery) -> ListWalletsRequest = ListWalletsRequest::new(user_id).query(query);
         /// A wallet's balances. Unconfirmed path.
         wallet_balances(wallet_id: &str) -> WalletBalancesRequest = WalletBalancesRequest::new(wallet_id);
-        /// A wallet's transactions. Unconfirmed path.
-        wallet_transactions(wallet_id: &str) -> WalletTransactionsRequest = WalletTransactionsRequest::new(wallet_id);
+        /// A wallet's transactions; `Default::default()` for no filter. Unconfirmed path.
+        wallet_transactions(wallet_id: &str, query: TransactionQuery) -> WalletTransactionsRequest = WalletTransactionsRequest::new(wallet_id).query(query);
         /// Creates (or returns) a deposit address. Unconfirmed path suffix.
         create_address(wallet_id: &str, currency: &str, network: &str) -> CreateAddressRequest = CreateAddressRequest::new(wallet_id, currency, network);
         /// Lists a wallet's addresses. Unconfirmed path.
         list_addresses(wallet_id: &str) -> ListAddressesRequest = ListAddressesRequest::new(wallet_id);
         /// A user's balances across wallets.
         user_balance(user_id: &str) -> UserBalanceRequest = UserBalanceRequest::new(user_id);
-        /// A user's transactions across wallets.
-        user_transactions(user_id: &str) -> UserTransactionsRequest = UserTransactionsRequest::new(user_id);
+        /// A user's transactions across wallets; `Default::default()` for no filter.
+        user_transactions(user_id: &str, query: TransactionQuery) -> UserTransactionsRequest = UserTransactionsRequest::new(user_id).query(query);
         /// Requests a quote for `amount` of the quote currency (user token).
         quote_amount(wallet_id: &str, pair: &str, side: Side, amount: Decimal) -> QuoteRequest = QuoteRequest::amount(wallet_id, pair, side, amount);
         /// Requests a quote for `quantity` of the base currency (user token).
         quote_quantity(wallet_id: &str, pair: &str, side: Side, quantity: Decimal) -> QuoteRequest = QuoteRequest::quantity(wallet_id, pair, side, quantity);
         /// Places an order against a quote (user token). Unconfirmed path.
         place_order(wallet_id: &str, quote_id: &str) -> PlaceOrderRequest = PlaceOrderRequest::new(wallet_id, quote_id);
-        /// Initiates a withdrawal; a code is emailed to the user.
-        initiate_withdrawal(user_id: &str, currency: &str, amount: Decimal, address: &str) -> InitiateWithdrawalRequest = InitiateWithdrawalRequest::new(user_id, currency, amount, address);
+        /// Initiates a withdrawal, e.g. `NewWithdrawal::new("btc", amount, address).memo("…")`;
+        /// a code is emailed to the user.
+        initiate_withdrawal(user_id: &str, withdrawal: NewWithdrawal) -> InitiateWithdrawalRequest = InitiateWithdrawalRequest::from_body(user_id, withdrawal);
         /// Confirms a withdrawal with its code. Unconfirmed path.
         confirm_withdrawal(user_id: &str, withdrawal_id: &str, code: &str) -> ConfirmWithdrawalRequest = ConfirmWithdrawalRequest::new(user_id, withdrawal_id, code);
         /// Resends a withdrawal code. Unconfirmed path.
         resend_withdrawal_code(user_id: &str, withdrawal_id: &str) -> ResendWithdrawalCodeRequest = ResendWithdrawalCodeRequest::new(user_id, withdrawal_id);
         /// Reads a withdrawal. Unconfirmed path.
         get_withdrawal(user_id: &str, withdrawal_id: &str) -> GetWithdrawalRequest = GetWithdrawalRequest::new(user_id, withdrawal_id);
-        /// Lists withdrawals. Unconfirmed path.
-        list_withdrawals(user_id: &str) -> ListWithdrawalsRequest = ListWithdrawalsRequest::new(user_id);
+        /// Lists withdrawals; `Default::default()` for no filter. Unconfirmed path.
+        list_withdrawals(user_id: &str, query: WithdrawalQuery) -> ListWithdrawalsRequest = ListWithdrawalsRequest::new(user_id).query(query);
         /// Cancels a pending withdrawal. Unconfirmed path.
         cancel_withdrawal(user_id: &str, withdrawal_id: &str) -> CancelWithdrawalRequest = CancelWithdrawalRequest::new(user_id, withdrawal_id);
         /// Creates a wallet-to-wallet transfer (user token). Unconfirmed path.
@@ -486,8 +488,8 @@ impl<R: Runner> SxClient<R> {
         resend_transfer_code(wallet_id: &str, transfer_id: &str) -> ResendTransferCodeRequest = ResendTransferCodeRequest::new(wallet_id, transfer_id);
         /// Cancels a pending transfer. Unconfirmed path.
         cancel_transfer(wallet_id: &str, transfer_id: &str) -> CancelTransferRequest = CancelTransferRequest::new(wallet_id, transfer_id);
-        /// Lists a wallet's transfers. Unconfirmed path.
-        list_transfers(wallet_id: &str) -> ListTransfersRequest = ListTransfersRequest::new(wallet_id);
+        /// Lists a wallet's transfers; `Default::default()` for no filter. Unconfirmed path.
+        list_transfers(wallet_id: &str, query: TransferQuery) -> ListTransfersRequest = ListTransfersRequest::new(wallet_id).query(query);
         /// Reads a transfer. Unconfirmed path.
         get_transfer(wallet_id: &str, transfer_id: &str) -> GetTransferRequest = GetTransferRequest::new(wallet_id, transfer_id);
     }

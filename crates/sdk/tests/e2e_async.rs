@@ -424,7 +424,10 @@ async fn batch_hud_follows_queued_wallets_when_asked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sovx_every_endpoint() {
-    use sova::protocol::sovx::{FeatureCode, MethodCode, NewTransfer, TransferType, UserUpdate};
+    use sova::protocol::sovx::{
+        FeatureCode, MethodCode, NewMonetizationSetting, NewTransfer, NewWithdrawal, TransferType,
+        UserUpdate,
+    };
     let sb = sandbox(Mode::Sova).await;
     let owner = sova::sx::ClientBuilder::new()
         .base_url(sb.sovx_base_url())
@@ -487,18 +490,29 @@ async fn sovx_every_endpoint() {
     assert_eq!(tokens.len(), 2);
 
     let fee = owner
-        .create_fee(FeatureCode::SpotTrade, MethodCode::FeeRate, d("0.01"))
+        .create_fee(NewMonetizationSetting::new(
+            FeatureCode::SpotTrade,
+            MethodCode::FeeRate,
+            d("0.01"),
+        ))
         .await
         .unwrap()
         .data;
     let id = fee.id.to_string();
-    assert!(!owner.list_fees().await.unwrap().data.is_empty());
+    assert!(
+        !owner
+            .list_fees(Default::default())
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
     owner.get_fee(&id).await.unwrap();
     owner.update_fee(&id, d("0.02")).await.unwrap();
     owner.delete_fee(&id).await.unwrap();
 
     owner.owner_balance().await.unwrap();
-    owner.owner_transactions().await.unwrap();
+    owner.owner_transactions(Default::default()).await.unwrap();
     owner.trading_pairs().await.unwrap();
 
     let me = owner.for_user(tokens[0].token.clone());
@@ -515,14 +529,24 @@ async fn sovx_every_endpoint() {
         .unwrap()
         .data
         .wallet_id;
-    assert!(!me.list_wallets(u1.as_str()).await.unwrap().data.is_empty());
+    assert!(
+        !me.list_wallets(u1.as_str(), Default::default())
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
     me.wallet_balances(w1.as_str()).await.unwrap();
-    me.wallet_transactions(w1.as_str()).await.unwrap();
+    me.wallet_transactions(w1.as_str(), Default::default())
+        .await
+        .unwrap();
     me.create_address(w1.as_str(), "btc", "bitcoin-testnet")
         .await
         .unwrap();
     me.list_addresses(w1.as_str()).await.unwrap();
-    me.user_transactions(u1.as_str()).await.unwrap();
+    me.user_transactions(u1.as_str(), Default::default())
+        .await
+        .unwrap();
     assert!(sb.sovx_fund(w1.as_str(), "usd", "1000"));
     assert!(sb.sovx_fund(w1.as_str(), "usdc", "100"));
     let q = me
@@ -535,7 +559,10 @@ async fn sovx_every_endpoint() {
         .unwrap();
 
     let wd = me
-        .initiate_withdrawal(u1.as_str(), "usdc", d("1"), "tb1qexampleaddress")
+        .initiate_withdrawal(
+            u1.as_str(),
+            NewWithdrawal::new("usdc", d("1"), "tb1qexampleaddress"),
+        )
         .await
         .unwrap()
         .data;
@@ -551,14 +578,17 @@ async fn sovx_every_endpoint() {
         .unwrap();
     me.get_withdrawal(u1.as_str(), wid.as_str()).await.unwrap();
     assert!(
-        !me.list_withdrawals(u1.as_str())
+        !me.list_withdrawals(u1.as_str(), Default::default())
             .await
             .unwrap()
             .data
             .is_empty()
     );
     let wd2 = me
-        .initiate_withdrawal(u1.as_str(), "usdc", d("1"), "tb1qexampleaddress")
+        .initiate_withdrawal(
+            u1.as_str(),
+            NewWithdrawal::new("usdc", d("1"), "tb1qexampleaddress"),
+        )
         .await
         .unwrap()
         .data;
@@ -589,7 +619,7 @@ async fn sovx_every_endpoint() {
         .unwrap();
     me.get_transfer(w1.as_str(), tid.as_str()).await.unwrap();
     assert!(
-        !me.list_transfers(w1.as_str())
+        !me.list_transfers(w1.as_str(), Default::default())
             .await
             .unwrap()
             .data
@@ -644,4 +674,235 @@ async fn an_x402_202_fallback_is_paid_once_on_chain_and_in_the_budget() {
         75_000,
         "one payment in the budget"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sovx_list_filters_change_the_results_and_memo_pair_are_sent() {
+    use sova::protocol::sovx::{
+        FeatureCode, MethodCode, MonetizationSettingsQuery, NewMonetizationSetting, NewWithdrawal,
+        Sort, Status, TransactionQuery, WithdrawalQuery,
+    };
+    // 2026-01-15T10:30:00.000Z, moved by hand so created_at ranges are exact.
+    let clock = sova_sandbox::Clock::manual(1_768_473_000_000);
+    let sb = Sandbox::builder()
+        .mode(Mode::Sova)
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    let owner = sova::sx::ClientBuilder::new()
+        .base_url(sb.sovx_base_url())
+        .owner_key(sb.sovx_owner_key())
+        .build()
+        .unwrap();
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let user = owner
+        .create_user(NewUser::individual(
+            "Ada",
+            "Lovelace",
+            "ada@example.com",
+            "US",
+            "+13075550199",
+            Individual::default(),
+        ))
+        .await
+        .unwrap()
+        .data
+        .user_id
+        .unwrap();
+    let uid = user.as_str();
+    owner.activate_user(uid).await.unwrap();
+    let token = owner.issue_user_token(uid).await.unwrap().data.token;
+    let me = owner.for_user(token);
+    let wid = me
+        .create_wallet(
+            uid,
+            NewWallet::new(
+                "main",
+                vec![WalletNetwork::new("networks/solana-devnet", "usdc")],
+            ),
+        )
+        .await
+        .unwrap()
+        .data
+        .wallet_id;
+    assert!(sb.sovx_fund(wid.as_str(), "usdc", "100"));
+    assert!(sb.sovx_fund(wid.as_str(), "usd", "1000"));
+
+    // Fees: `pair` is sent only when set, stored and echoed; the pair filter selects.
+    let btc = owner
+        .create_fee(
+            NewMonetizationSetting::new(FeatureCode::SpotTrade, MethodCode::FeeRate, d("0.01"))
+                .pair("BTCUSD"),
+        )
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(btc.pair.as_deref(), Some("BTCUSD"));
+    let any = owner
+        .create_fee(NewMonetizationSetting::new(
+            FeatureCode::Withdraw,
+            MethodCode::FeeFlat,
+            d("0.5"),
+        ))
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(any.pair, None);
+    assert_eq!(
+        owner
+            .list_fees(Default::default())
+            .await
+            .unwrap()
+            .data
+            .len(),
+        2
+    );
+    let only_btc = owner
+        .list_fees(MonetizationSettingsQuery::new().pair("BTCUSD"))
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(only_btc.len(), 1);
+    assert_eq!(only_btc[0].id, btc.id);
+    let flat = owner
+        .list_fees(MonetizationSettingsQuery::new().method(MethodCode::FeeFlat))
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(flat.len(), 1);
+    assert_eq!(flat[0].id, any.id);
+
+    // A trade on btcusd the next day.
+    clock.advance(Duration::from_secs(86_400));
+    let q = me
+        .quote_quantity(wid.as_str(), "btcusd", Side::Buy, d("0.001"))
+        .await
+        .unwrap()
+        .data;
+    me.place_order(wid.as_str(), q.quote_id.as_str())
+        .await
+        .unwrap();
+
+    // Withdrawals: the memo is sent and echoed; one is cancelled, one stays pending.
+    clock.advance(Duration::from_secs(86_400));
+    let first = me
+        .initiate_withdrawal(
+            uid,
+            NewWithdrawal::new("usdc", d("10"), "addr-1").memo("rent"),
+        )
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(first.memo.as_deref(), Some("rent"));
+    let first_id = first.id.unwrap();
+    me.cancel_withdrawal(uid, first_id.as_str()).await.unwrap();
+    let second = me
+        .initiate_withdrawal(uid, NewWithdrawal::new("usdc", d("5"), "addr-2"))
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(second.memo, None);
+    let second_id = second.id.unwrap();
+
+    let all = me.list_withdrawals(uid, Default::default()).await.unwrap();
+    assert_eq!(all.data.len(), 2);
+    let pending = me
+        .list_withdrawals(uid, WithdrawalQuery::new().status(Status::Pending))
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].id.as_ref(), Some(&second_id));
+    let cancelled = me
+        .list_withdrawals(
+            uid,
+            WithdrawalQuery {
+                status: Some(Status::Cancelled),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(cancelled[0].id.as_ref(), Some(&first_id));
+    assert_eq!(cancelled[0].memo.as_deref(), Some("rent"));
+    // Pagination: one per page, oldest first.
+    let page = me
+        .list_withdrawals(
+            uid,
+            WithdrawalQuery::new().limit(1).sort(Sort::asc("amount")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.data.len(), 1);
+    assert_eq!(page.data[0].id.as_ref(), Some(&second_id), "5 < 10");
+    let p = page.meta.pagination.unwrap();
+    assert_eq!(
+        (p["total"].as_u64(), p["has_more"].as_bool()),
+        (Some(2), Some(true))
+    );
+    // A status the SDK does not know is sent as is and simply matches nothing.
+    let none = me
+        .list_withdrawals(uid, WithdrawalQuery::new().status(Status::parse("ON_HOLD")))
+        .await
+        .unwrap()
+        .data;
+    assert!(none.is_empty());
+
+    // Transactions: by pair, kind and date range (owner, user and wallet lists agree).
+    let trades = me
+        .user_transactions(uid, TransactionQuery::new().pair("btcusd"))
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(trades.len(), 1);
+    assert_eq!(trades[0].kind.as_deref(), Some("TRADE"));
+    let deposits = TransactionQuery::new().kind("DEPOSIT");
+    assert_eq!(
+        me.wallet_transactions(wid.as_str(), deposits.clone())
+            .await
+            .unwrap()
+            .data
+            .len(),
+        2
+    );
+    assert_eq!(
+        owner
+            .owner_transactions(deposits.user_id(uid))
+            .await
+            .unwrap()
+            .data
+            .len(),
+        2
+    );
+    let day_two = me
+        .user_transactions(
+            uid,
+            TransactionQuery::new()
+                .created_from("2026-01-16")
+                .created_before("2026-01-17"),
+        )
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(day_two.len(), 1, "{day_two:?}");
+    assert_eq!(day_two[0].kind.as_deref(), Some("TRADE"));
+    assert_eq!(
+        me.user_transactions(uid, Default::default())
+            .await
+            .unwrap()
+            .data
+            .len(),
+        3
+    );
+
+    // Bad input is refused before anything is sent.
+    let e = me
+        .list_withdrawals(uid, WithdrawalQuery::new().created_from("last week"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.reached(), sova::Reached::No);
+    assert!(e.to_string().contains("created_from"), "{e}");
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::envelope::{Health, parse_health};
-use super::filter::Filter;
+use super::query::{MonetizationSettingsQuery, TransactionQuery};
 use super::request::{Parts, RequestOptions, length, non_empty, positive, sx_endpoint};
 use super::types::*;
 use crate::BuildError;
@@ -328,12 +328,13 @@ sx_endpoint!(UpdateUserRequest, UPDATE_USER, User);
 // ---------------------------------------------------------------------------------------------
 // Fees & monetization
 
-/// `GET /monetization/settings` — lists the monetization settings (owner key). Query
-/// filters are not documented; an empty [`Filter`] sends none.
+/// `GET /monetization/settings` — lists the monetization settings (owner key). The docs
+/// name no filters for this list; [`MonetizationSettingsQuery`] sends `filter[...]`
+/// parameters on the setting's fields (inferred), and an empty query sends none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListMonetizationSettingsRequest {
-    /// Optional `filter[...]` parameters.
-    pub filter: Filter,
+    /// Pagination and filters (empty: none sent).
+    pub query: MonetizationSettingsQuery,
     /// Trace id and route override.
     pub options: RequestOptions,
 }
@@ -344,19 +345,19 @@ impl ListMonetizationSettingsRequest {
         Self::default()
     }
 
-    /// Sets the filter.
-    pub fn filter(mut self, filter: Filter) -> Self {
-        self.filter = filter;
+    /// Sets the pagination and filters.
+    pub fn query(mut self, query: MonetizationSettingsQuery) -> Self {
+        self.query = query;
         self
     }
 }
 
 impl Parts for ListMonetizationSettingsRequest {
     fn query_pairs(&self) -> Vec<(String, String)> {
-        self.filter.to_query()
+        self.query.to_filter().to_query()
     }
     fn check(&self) -> Result<(), BuildError> {
-        self.filter.validate()
+        self.query.validate()
     }
 }
 sx_endpoint!(
@@ -429,17 +430,21 @@ impl CreateMonetizationSettingRequest {
     /// A create request.
     pub fn new(feature: FeatureCode, method: MethodCode, amount: Decimal) -> Self {
         CreateMonetizationSettingRequest {
-            setting: NewMonetizationSetting {
-                feature,
-                method,
-                amount,
-                pair: None,
-            },
+            setting: NewMonetizationSetting::new(feature, method, amount),
             options: RequestOptions::default(),
         }
     }
 
-    /// Limits the setting to one instrument, e.g. `BTCUSD`.
+    /// A create request from a body built elsewhere (e.g. with [`NewMonetizationSetting::new`]).
+    pub fn from_body(setting: NewMonetizationSetting) -> Self {
+        CreateMonetizationSettingRequest {
+            setting,
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Limits the setting to one instrument, e.g. `BTCUSD` (the documented optional `pair`;
+    /// left out of the body when unset).
     pub fn pair(mut self, pair: impl Into<String>) -> Self {
         self.setting.pair = Some(pair.into());
         self
@@ -454,6 +459,14 @@ impl Parts for CreateMonetizationSettingRequest {
         positive("amount", self.setting.amount)?;
         if let Some(p) = &self.setting.pair {
             non_empty("pair", p)?;
+            if !p.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(BuildError::input(
+                    "pair",
+                    format!(
+                        "base and quote together, letters and digits only (e.g. BTCUSD), got {p:?}"
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -534,13 +547,13 @@ impl Parts for OwnerBalanceRequest {}
 sx_endpoint!(OwnerBalanceRequest, OWNER_BALANCE, Vec<Balance>);
 
 /// `GET /accounts/transactions` — the owner account's transactions, with `filter[...]`
-/// parameters; pagination in `meta.pagination`. **Unconfirmed path**: the path is
+/// parameters ([`TransactionQuery`]); pagination in `meta.pagination`. **Unconfirmed path**: the path is
 /// documented by cross-reference, the method (GET) is inferred. The transaction schema is
 /// not documented.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OwnerTransactionsRequest {
-    /// `filter[...]` parameters.
-    pub filter: Filter,
+    /// Pagination and filters (empty: none sent).
+    pub query: TransactionQuery,
     /// Trace id and route override.
     pub options: RequestOptions,
 }
@@ -551,19 +564,19 @@ impl OwnerTransactionsRequest {
         Self::default()
     }
 
-    /// Sets the filter.
-    pub fn filter(mut self, filter: Filter) -> Self {
-        self.filter = filter;
+    /// Sets the pagination and filters.
+    pub fn query(mut self, query: TransactionQuery) -> Self {
+        self.query = query;
         self
     }
 }
 
 impl Parts for OwnerTransactionsRequest {
     fn query_pairs(&self) -> Vec<(String, String)> {
-        self.filter.to_query()
+        self.query.to_filter().to_query()
     }
     fn check(&self) -> Result<(), BuildError> {
-        self.filter.validate()
+        self.query.validate()
     }
 }
 sx_endpoint!(

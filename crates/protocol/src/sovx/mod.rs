@@ -17,8 +17,12 @@
 //! * **Routes.** Every path is in one table, [`routes`]. Paths Sovera has not documented are
 //!   the reference's conventional REST paths and say **unconfirmed path** in their docs; any
 //!   request can be pointed elsewhere with `.route_override(method, template)`.
-//! * **Lists** take a [`Filter`] (`filter[limit]`, `filter[skip]`, `filter[sort]`,
-//!   `filter[where][field]`); pagination details stay JSON in [`Meta::pagination`].
+//! * **Lists** take a typed query, one per list endpoint ([`TransactionQuery`] shared by the
+//!   three transaction lists, [`WithdrawalQuery`], [`TransferQuery`], [`WalletQuery`],
+//!   [`MonetizationSettingsQuery`]): pagination, sort, status, currency, pair, date ranges,
+//!   serialized into the `filter[...]` family ([`Filter`]: `filter[limit]`, `filter[skip]`,
+//!   `filter[sort]`, `filter[where][field]`); `Default` sends nothing. Pagination details
+//!   stay JSON in [`Meta::pagination`].
 //! * **Money** is [`Decimal`], sent and read as JSON numbers.
 //!
 //! **Out of scope:** the SX Customers area (login, customers, credential minting, the email
@@ -45,6 +49,7 @@ mod auth;
 mod connect;
 mod envelope;
 mod filter;
+mod query;
 mod request;
 pub mod routes;
 mod types;
@@ -59,6 +64,10 @@ pub use envelope::{
     ErrorCode, Health, Meta, SxResponse, TRACE_ID_HEADER, api_error, error_codes, parse_envelope,
 };
 pub use filter::{Condition, Filter};
+pub use query::{
+    MonetizationSettingsQuery, Sort, SortOrder, Timestamp, TransactionQuery, TransferQuery,
+    WalletQuery, WithdrawalQuery,
+};
 pub use request::{RequestOptions, RouteOverride, SxEndpoint};
 pub use routes::{Group, Route, RouteStatus};
 pub use rust_decimal::Decimal;

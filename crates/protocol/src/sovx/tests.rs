@@ -260,6 +260,33 @@ fn monetization_requests_use_codes() {
         body_str(&r),
         r#"{"feature":"WITHDRAW","method":"FEE_FLAT","amount":2.0}"#
     );
+    // The body type (what the SDK client method takes): `pair` only when set.
+    let r = build(&CreateMonetizationSettingRequest::from_body(
+        NewMonetizationSetting::new(FeatureCode::SpotTrade, MethodCode::FeeRate, dec("0.01"))
+            .pair("ETHUSD"),
+    ));
+    assert_eq!(
+        body_str(&r),
+        r#"{"feature":"SPOT_TRADE","method":"FEE_RATE","amount":0.01,"pair":"ETHUSD"}"#
+    );
+    let r = build(&CreateMonetizationSettingRequest::from_body(
+        NewMonetizationSetting::new(FeatureCode::SpotTrade, MethodCode::FeeRate, dec("0.01")),
+    ));
+    assert_eq!(
+        body_str(&r),
+        r#"{"feature":"SPOT_TRADE","method":"FEE_RATE","amount":0.01}"#
+    );
+    for bad in ["", "BTC/USD", "btc usd"] {
+        let e = CreateMonetizationSettingRequest::new(
+            FeatureCode::Rfq,
+            MethodCode::FeeRate,
+            dec("0.01"),
+        )
+        .pair(bad)
+        .to_request(&base())
+        .unwrap_err();
+        assert_eq!(input_field(e), "pair", "{bad:?}");
+    }
 
     let r = build(&UpdateMonetizationSettingRequest::new("4242", dec("0.02")));
     assert_eq!(
@@ -285,32 +312,169 @@ fn monetization_requests_use_codes() {
     assert_eq!(r.uri().to_string(), format!("{URL}/monetization/settings"));
 }
 
+/// The query string of a built request (`None` when there is none).
+fn query_of(r: &Request<Vec<u8>>) -> Option<&str> {
+    r.uri().query()
+}
+
 #[test]
-fn list_filters_become_query_pairs() {
-    let f = Filter::new()
+fn no_filter_lists_send_no_query_string() {
+    assert_eq!(
+        query_of(&build(&ListMonetizationSettingsRequest::new())),
+        None
+    );
+    assert_eq!(query_of(&build(&OwnerTransactionsRequest::new())), None);
+    assert_eq!(query_of(&build(&UserTransactionsRequest::new(USER))), None);
+    assert_eq!(
+        query_of(&build(&WalletTransactionsRequest::new(WALLET))),
+        None
+    );
+    assert_eq!(query_of(&build(&ListWalletsRequest::new(USER))), None);
+    assert_eq!(query_of(&build(&ListWithdrawalsRequest::new(USER))), None);
+    assert_eq!(query_of(&build(&ListTransfersRequest::new(WALLET))), None);
+    // A query whose every field is None is the same as no query.
+    let r = build(&ListWithdrawalsRequest::new(USER).query(WithdrawalQuery {
+        status: None,
+        currency: None,
+        ..Default::default()
+    }));
+    assert_eq!(query_of(&r), None);
+}
+
+#[test]
+fn transaction_queries_become_exact_query_strings() {
+    let q = TransactionQuery::new()
         .limit(10)
         .skip(20)
-        .sort("created_at DESC")
-        .where_eq("status", "PENDING");
-    let r = build(&UserTransactionsRequest::new(USER).filter(f.clone()));
+        .sort(Sort::desc("created_at"))
+        .status(Status::Completed)
+        .kind("TRADE")
+        .currency("usd")
+        .pair("btcusd")
+        .wallet_id(WALLET)
+        .user_id(USER)
+        .created_from("2026-01-01T00:00:00+02:00")
+        .created_before("2026-02-01");
+    let expected = format!(
+        "filter%5Blimit%5D=10&filter%5Bskip%5D=20&filter%5Bsort%5D=created_at%20DESC\
+         &filter%5Bwhere%5D%5Bstatus%5D=COMPLETED&filter%5Bwhere%5D%5Btype%5D=TRADE\
+         &filter%5Bwhere%5D%5Bcurrency%5D=usd&filter%5Bwhere%5D%5Bpair%5D=btcusd\
+         &filter%5Bwhere%5D%5Bwallet_id%5D={WALLET}&filter%5Bwhere%5D%5Buser_id%5D={USER}\
+         &filter%5Bwhere%5D%5Bcreated_at%5D%5Bgte%5D=2026-01-01T00:00:00%2B02:00\
+         &filter%5Bwhere%5D%5Bcreated_at%5D%5Blt%5D=2026-02-01"
+    );
+    // The three transaction lists share the query type and its encoding.
+    let r = build(&UserTransactionsRequest::new(USER).query(q.clone()));
     assert_eq!(
-        r.uri().to_string(),
-        format!(
-            "{URL}/users/{USER}/accounts/transactions?filter%5Blimit%5D=10&filter%5Bskip%5D=20&filter%5Bsort%5D=created_at%20DESC&filter%5Bwhere%5D%5Bstatus%5D=PENDING"
+        r.uri().path(),
+        format!("/sovx/v1/users/{USER}/accounts/transactions")
+    );
+    assert_eq!(query_of(&r), Some(expected.as_str()));
+    let r = build(&OwnerTransactionsRequest::new().query(q.clone()));
+    assert_eq!(r.uri().path(), "/sovx/v1/accounts/transactions");
+    assert_eq!(query_of(&r), Some(expected.as_str()));
+    let r = build(&WalletTransactionsRequest::new(WALLET).query(q));
+    assert_eq!(
+        r.uri().path(),
+        format!("/sovx/v1/wallets/{WALLET}/transactions")
+    );
+    assert_eq!(query_of(&r), Some(expected.as_str()));
+}
+
+#[test]
+fn other_list_queries_become_exact_query_strings() {
+    let r = build(
+        &ListMonetizationSettingsRequest::new().query(
+            MonetizationSettingsQuery::new()
+                .feature(FeatureCode::SpotTrade)
+                .method(MethodCode::FeeRate)
+                .pair("BTCUSD")
+                .currency("usd")
+                .limit(2),
+        ),
+    );
+    assert_eq!(
+        query_of(&r),
+        Some(
+            "filter%5Blimit%5D=2&filter%5Bwhere%5D%5Bfeature_code%5D=SPOT_TRADE\
+             &filter%5Bwhere%5D%5Bmethod_code%5D=FEE_RATE&filter%5Bwhere%5D%5Bpair%5D=BTCUSD\
+             &filter%5Bwhere%5D%5Bcurrency%5D=usd"
         )
     );
-    let r = build(&OwnerTransactionsRequest::new().filter(Filter::new().limit(5)));
+    let r = build(&ListWalletsRequest::new(USER).query(WalletQuery {
+        wallet_type: Some(WalletType::Real),
+        name: Some("Main & savings".into()),
+        ..Default::default()
+    }));
     assert_eq!(
-        r.uri().to_string(),
-        format!("{URL}/accounts/transactions?filter%5Blimit%5D=5")
+        query_of(&r),
+        Some(
+            "filter%5Bwhere%5D%5Bwallet_type%5D=real&filter%5Bwhere%5D%5Bname%5D=Main%20%26%20savings"
+        )
     );
-    let r = build(&ListTransfersRequest::new(WALLET).filter(Filter::new().skip(3)));
+    let r = build(
+        &ListWithdrawalsRequest::new(USER).query(
+            WithdrawalQuery::new()
+                .status(Status::Cancelled)
+                .currency("btc")
+                .created_from("2026-01-15T10:30:00.000Z")
+                .skip(0),
+        ),
+    );
     assert_eq!(
-        r.uri().to_string(),
-        format!("{URL}/wallets/{WALLET}/transfers?filter%5Bskip%5D=3")
+        query_of(&r),
+        Some(
+            "filter%5Bskip%5D=0&filter%5Bwhere%5D%5Bstatus%5D=CANCELLED\
+             &filter%5Bwhere%5D%5Bcurrency%5D=btc\
+             &filter%5Bwhere%5D%5Bcreated_at%5D%5Bgte%5D=2026-01-15T10:30:00.000Z"
+        )
     );
-    let bad = ListWithdrawalsRequest::new(USER).filter(Filter::new().where_eq("a[b]", "x"));
-    assert_eq!(input_field(bad.to_request(&base()).unwrap_err()), "filter");
+    let r = build(
+        &ListTransfersRequest::new(WALLET).query(
+            TransferQuery::new()
+                .status(Status::Pending)
+                .transfer_type(TransferType::Payout)
+                .destination_wallet_id(WALLET2)
+                .currency("USDC")
+                .sort(Sort::asc("amount"))
+                .where_op("amount", "gt", "1.5"),
+        ),
+    );
+    assert_eq!(
+        query_of(&r),
+        Some(&*format!(
+            "filter%5Bsort%5D=amount%20ASC&filter%5Bwhere%5D%5Bstatus%5D=PENDING\
+             &filter%5Bwhere%5D%5Bcurrency%5D=USDC&filter%5Bwhere%5D%5Btype%5D=PAYOUT\
+             &filter%5Bwhere%5D%5Bdestination_wallet_id%5D={WALLET2}\
+             &filter%5Bwhere%5D%5Bamount%5D%5Bgt%5D=1.5"
+        ))
+    );
+    // An open-enum value the SDK does not know is sent verbatim.
+    let r = build(
+        &ListWithdrawalsRequest::new(USER)
+            .query(WithdrawalQuery::new().status(Status::parse("ON_HOLD"))),
+    );
+    assert_eq!(query_of(&r), Some("filter%5Bwhere%5D%5Bstatus%5D=ON_HOLD"));
+}
+
+#[test]
+fn bad_list_queries_are_refused_before_sending() {
+    let field = |e: BuildError| input_field(e);
+    let bad = ListWithdrawalsRequest::new(USER).query(WithdrawalQuery::new().where_eq("a[b]", "x"));
+    assert_eq!(field(bad.to_request(&base()).unwrap_err()), "filter");
+    let bad = OwnerTransactionsRequest::new().query(TransactionQuery::new().limit(0));
+    assert_eq!(field(bad.to_request(&base()).unwrap_err()), "limit");
+    let bad =
+        ListTransfersRequest::new(WALLET).query(TransferQuery::new().created_before("last week"));
+    assert_eq!(
+        field(bad.to_request(&base()).unwrap_err()),
+        "created_before"
+    );
+    let bad =
+        ListMonetizationSettingsRequest::new().query(MonetizationSettingsQuery::new().pair(""));
+    assert_eq!(field(bad.to_request(&base()).unwrap_err()), "pair");
+    let bad = ListWalletsRequest::new(USER).query(WalletQuery::new().sort(Sort::desc("")));
+    assert_eq!(field(bad.to_request(&base()).unwrap_err()), "sort");
 }
 
 #[test]
@@ -459,6 +623,39 @@ fn withdrawal_requests() {
     assert_eq!(
         body_str(&r),
         r#"{"currency":"btc","amount":0.01,"address":"tb1qxyz","memo":"rent"}"#
+    );
+    // Without a memo the member is left out, not sent as null.
+    let r = build(&InitiateWithdrawalRequest::new(
+        USER,
+        "btc",
+        dec("0.01"),
+        "tb1qxyz",
+    ));
+    assert_eq!(
+        body_str(&r),
+        r#"{"currency":"btc","amount":0.01,"address":"tb1qxyz"}"#
+    );
+    // The body type carries the memo too (what the SDK client method takes).
+    let r = build(&InitiateWithdrawalRequest::from_body(
+        USER,
+        NewWithdrawal::new("usdc", dec("5"), "addr-1").memo("März \"rent\""),
+    ));
+    assert_eq!(
+        body_str(&r),
+        r#"{"currency":"usdc","amount":5.0,"address":"addr-1","memo":"März \"rent\""}"#
+    );
+    let r = build(&InitiateWithdrawalRequest::from_body(
+        USER,
+        NewWithdrawal::new("usdc", dec("5"), "addr-1"),
+    ));
+    assert_eq!(
+        body_str(&r),
+        r#"{"currency":"usdc","amount":5.0,"address":"addr-1"}"#
+    );
+    let ok = InitiateWithdrawalRequest::new(USER, "btc", dec("1"), "a").memo("é".repeat(255));
+    assert!(
+        ok.to_request(&base()).is_ok(),
+        "255 characters (not bytes) are accepted"
     );
     let long = InitiateWithdrawalRequest::new(USER, "btc", dec("1"), "a").memo("m".repeat(256));
     assert_eq!(input_field(long.to_request(&base()).unwrap_err()), "memo");

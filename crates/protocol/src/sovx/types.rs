@@ -449,6 +449,24 @@ pub struct NewMonetizationSetting {
     pub pair: Option<String>,
 }
 
+impl NewMonetizationSetting {
+    /// A setting for every instrument (no `pair`).
+    pub fn new(feature: FeatureCode, method: MethodCode, amount: Decimal) -> Self {
+        NewMonetizationSetting {
+            feature,
+            method,
+            amount,
+            pair: None,
+        }
+    }
+
+    /// Limits the setting to one instrument, e.g. `BTCUSD`.
+    pub fn pair(mut self, pair: impl Into<String>) -> Self {
+        self.pair = Some(pair.into());
+        self
+    }
+}
+
 /// A monetization setting as returned: `feature` and `method` are readable **labels**
 /// (e.g. "Spot Trading", "Fee Rate"); the codes are in `feature_code` and `method_code`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -829,6 +847,24 @@ pub struct NewWithdrawal {
     /// Max 255 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memo: Option<String>,
+}
+
+impl NewWithdrawal {
+    /// A withdrawal of `amount` `currency` to `address`, without a memo.
+    pub fn new(currency: impl Into<String>, amount: Decimal, address: impl Into<String>) -> Self {
+        NewWithdrawal {
+            currency: currency.into(),
+            amount,
+            address: address.into(),
+            memo: None,
+        }
+    }
+
+    /// Sets the memo (max 255 characters; left out of the body when unset).
+    pub fn memo(mut self, memo: impl Into<String>) -> Self {
+        self.memo = Some(memo.into());
+        self
+    }
 }
 
 /// The `withdraw` member of a withdrawal.

@@ -4,17 +4,17 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::filter::Filter;
+use super::query::{TransactionQuery, TransferQuery, WalletQuery, WithdrawalQuery};
 use super::request::{Parts, RequestOptions, length, max_length, non_empty, positive, sx_endpoint};
 use super::types::*;
 use crate::BuildError;
 use crate::endpoint::json_body;
 
-/// Declares a request whose only inputs are path ids (and, with `filter`, a [`Filter`]).
+/// Declares a request whose only inputs are path ids (and, with `query`, a typed list query).
 macro_rules! id_request {
     (
         $(#[$doc:meta])* $ty:ident, $route:ident, $data:ty,
-        ids($($field:ident: $idty:ident),+) $(, filter = $filter:tt)?
+        ids($($field:ident: $idty:ident),+) $(, query = $qty:ident)?
     ) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +24,8 @@ macro_rules! id_request {
                 pub $field: $idty,
             )+
             $(
-                /// `filter[...]` parameters (empty: none sent).
-                pub filter: id_request!(@filter_ty $filter),
+                /// Pagination and filters (empty: none sent).
+                pub query: $qty,
             )?
             /// Trace id and route override.
             pub options: RequestOptions,
@@ -36,13 +36,17 @@ macro_rules! id_request {
             pub fn new($($field: impl Into<$idty>),+) -> Self {
                 $ty {
                     $($field: $field.into(),)+
-                    $(filter: id_request!(@filter_default $filter),)?
+                    $(query: $qty::default(),)?
                     options: RequestOptions::default(),
                 }
             }
 
             $(
-                id_request!(@filter_builder $filter);
+                /// Sets the pagination and filters.
+                pub fn query(mut self, query: $qty) -> Self {
+                    self.query = query;
+                    self
+                }
             )?
         }
 
@@ -51,26 +55,17 @@ macro_rules! id_request {
                 vec![$((stringify!($field), self.$field.as_str())),+]
             }
             $(
-                id_request!(@filter_parts $filter);
+                id_request!(@query_parts $qty);
             )?
         }
         sx_endpoint!($ty, $route, $data);
     };
-    (@filter_ty yes) => { Filter };
-    (@filter_default yes) => { Filter::default() };
-    (@filter_builder yes) => {
-        /// Sets the filter.
-        pub fn filter(mut self, filter: Filter) -> Self {
-            self.filter = filter;
-            self
-        }
-    };
-    (@filter_parts yes) => {
+    (@query_parts $qty:ident) => {
         fn query_pairs(&self) -> Vec<(String, String)> {
-            self.filter.to_query()
+            self.query.to_filter().to_query()
         }
         fn check(&self) -> Result<(), BuildError> {
-            self.filter.validate()
+            self.query.validate()
         }
     };
 }
@@ -146,7 +141,7 @@ id_request!(
     LIST_WALLETS,
     Vec<Wallet>,
     ids(user_id: UserId),
-    filter = yes
+    query = WalletQuery
 );
 
 id_request!(
@@ -166,7 +161,7 @@ id_request!(
     WALLET_TRANSACTIONS,
     Vec<Transaction>,
     ids(wallet_id: WalletId),
-    filter = yes
+    query = TransactionQuery
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -259,7 +254,7 @@ id_request!(
     USER_TRANSACTIONS,
     Vec<Transaction>,
     ids(user_id: UserId),
-    filter = yes
+    query = TransactionQuery
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -433,17 +428,21 @@ impl InitiateWithdrawalRequest {
     ) -> Self {
         InitiateWithdrawalRequest {
             user_id: user_id.into(),
-            withdrawal: NewWithdrawal {
-                currency: currency.into(),
-                amount,
-                address: address.into(),
-                memo: None,
-            },
+            withdrawal: NewWithdrawal::new(currency, amount, address),
             options: RequestOptions::default(),
         }
     }
 
-    /// Sets the memo (max 255 characters).
+    /// A withdrawal from a body built elsewhere (e.g. [`NewWithdrawal::new`]`(…).memo(…)`).
+    pub fn from_body(user_id: impl Into<UserId>, withdrawal: NewWithdrawal) -> Self {
+        InitiateWithdrawalRequest {
+            user_id: user_id.into(),
+            withdrawal,
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Sets the memo (max 255 characters; left out of the body when unset).
     pub fn memo(mut self, memo: impl Into<String>) -> Self {
         self.withdrawal.memo = Some(memo.into());
         self
@@ -549,7 +548,7 @@ id_request!(
     LIST_WITHDRAWALS,
     Vec<Withdrawal>,
     ids(user_id: UserId),
-    filter = yes
+    query = WithdrawalQuery
 );
 
 id_request!(
@@ -703,7 +702,7 @@ id_request!(
     LIST_TRANSFERS,
     Vec<Transfer>,
     ids(wallet_id: WalletId),
-    filter = yes
+    query = TransferQuery
 );
 
 id_request!(

@@ -44,7 +44,60 @@ pub(super) struct ListQuery {
     pub(super) limit: usize,
     pub(super) skip: usize,
     pub(super) sort: Option<(String, bool)>,
-    pub(super) filters: Vec<(String, String)>,
+    pub(super) filters: Vec<Cond>,
+}
+
+/// The `filter[where]` operators the sandbox understands (LoopBack names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Op {
+    Eq,
+    Neq,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    /// One of a comma-separated list.
+    Inq,
+}
+
+/// One `filter[where]` condition.
+pub(super) struct Cond {
+    pub(super) field: String,
+    pub(super) op: Op,
+    pub(super) value: String,
+}
+
+fn cond(field: &str, op: Option<&str>, value: String) -> Result<Cond, String> {
+    if field.is_empty() || field.contains(['[', ']']) {
+        return Err(format!("filter[where] has an invalid field name {field:?}"));
+    }
+    let op = match op {
+        None | Some("eq") => Op::Eq,
+        Some("neq") => Op::Neq,
+        Some("gt") => Op::Gt,
+        Some("gte") => Op::Gte,
+        Some("lt") => Op::Lt,
+        Some("lte") => Op::Lte,
+        Some("inq") => Op::Inq,
+        Some(other) => {
+            return Err(format!(
+                "filter[where][{field}][{}]: unsupported operator; use eq, neq, gt, gte, lt, lte or inq",
+                other.chars().take(32).collect::<String>()
+            ));
+        }
+    };
+    Ok(Cond {
+        field: field.to_owned(),
+        op,
+        value,
+    })
+}
+
+fn text(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
 }
 
 pub(super) fn list_query(uri: &axum::http::Uri) -> Result<ListQuery, String> {
@@ -94,11 +147,14 @@ pub(super) fn list_query(uri: &axum::http::Uri) -> Result<ListQuery, String> {
                 if fk == "where" {
                     if let Value::Object(w) = fv {
                         for (wk, wv) in w {
-                            let s = match wv {
-                                Value::String(s) => s,
-                                other => other.to_string(),
-                            };
-                            q.filters.push((wk, s));
+                            match wv {
+                                Value::Object(ops) => {
+                                    for (op, ov) in ops {
+                                        q.filters.push(cond(&wk, Some(&op), text(ov))?);
+                                    }
+                                }
+                                other => q.filters.push(cond(&wk, None, text(other))?),
+                            }
                         }
                     }
                 } else {
@@ -115,8 +171,13 @@ pub(super) fn list_query(uri: &axum::http::Uri) -> Result<ListQuery, String> {
             continue;
         };
         if let Some(w) = rest.strip_prefix("where][") {
-            let field = w.trim_end_matches(']').to_owned();
-            q.filters.push((field, v));
+            let Some(inner) = w.strip_suffix(']') else {
+                return Err(format!("{k}: unbalanced brackets"));
+            };
+            match inner.split_once("][") {
+                None => q.filters.push(cond(inner, None, v)?),
+                Some((field, op)) => q.filters.push(cond(field, Some(op), v)?),
+            }
         } else {
             set(&mut q, rest.trim_end_matches(']'), &v)?;
         }
@@ -124,14 +185,46 @@ pub(super) fn list_query(uri: &axum::http::Uri) -> Result<ListQuery, String> {
     Ok(q)
 }
 
+/// Whether `have` equals the query text `want` (strings case-insensitively).
+fn equals(have: Option<&Value>, want: &str) -> bool {
+    match have {
+        Some(Value::String(s)) => s.eq_ignore_ascii_case(want),
+        Some(Value::Null) | None => want == "null",
+        Some(other) => serde_json::from_str::<Value>(want).ok().as_ref() == Some(other),
+    }
+}
+
+/// Orders `have` against the query text `want`: numbers numerically, strings as text (the
+/// sandbox's timestamps are all UTC `…Z`, so text order is time order). Missing or
+/// mismatched values do not compare.
+fn compare(have: Option<&Value>, want: &str) -> Option<std::cmp::Ordering> {
+    match have? {
+        Value::Number(n) => {
+            let have = num(&Value::Number(n.clone()))?;
+            let want = Decimal::from_str(want.trim()).ok()?;
+            Some(have.cmp(&want))
+        }
+        Value::String(s) => Some(s.as_str().cmp(want)),
+        _ => None,
+    }
+}
+
+fn holds(item: &Value, c: &Cond) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let have = item.get(&c.field);
+    match c.op {
+        Op::Eq => equals(have, &c.value),
+        Op::Neq => !equals(have, &c.value),
+        Op::Inq => c.value.split(',').any(|w| equals(have, w.trim())),
+        Op::Gt => compare(have, &c.value) == Some(Greater),
+        Op::Gte => matches!(compare(have, &c.value), Some(Greater | Equal)),
+        Op::Lt => compare(have, &c.value) == Some(Less),
+        Op::Lte => matches!(compare(have, &c.value), Some(Less | Equal)),
+    }
+}
+
 pub(super) fn apply_filters(items: &mut Vec<Value>, q: &ListQuery) {
-    items.retain(|item| {
-        q.filters.iter().all(|(f, want)| match item.get(f) {
-            Some(Value::String(s)) => s.eq_ignore_ascii_case(want),
-            Some(Value::Null) | None => want == "null",
-            Some(other) => serde_json::from_str::<Value>(want).ok().as_ref() == Some(other),
-        })
-    });
+    items.retain(|item| q.filters.iter().all(|c| holds(item, c)));
     let (field, asc) = q.sort.clone().unwrap_or(("created_at".into(), false));
     items.sort_by(|a, b| {
         let o = match (a.get(&field), b.get(&field)) {
