@@ -102,7 +102,7 @@ pub use mint::{MintError, MintInfo, MintRegistry, TokenProgram};
 pub use nonce::{NonceError, NonceSource, OsNonce, SeededNonce, nonce_hex};
 pub use payer::{
     AssetConfig, PAYMENT_IDENTIFIER, Payer, PayerBuilder, Preference, PrepareContext, Prepared,
-    PreparedPayment, SelfPaid, SelfPaidLayout,
+    PreparedPayment, SOVA_INTEL_HOSTS, SelfPaid, SelfPaidLayout,
 };
 pub use policy::{AssetLimits, PolicyRefusal, Reservation, SpendPolicy, SpendPolicyBuilder};
 pub use record::{

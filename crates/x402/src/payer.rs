@@ -72,14 +72,24 @@ impl AssetConfig {
     }
 }
 
+/// The hosts of Sova Intel's public API. For them the payer defaults to what Sova documents
+/// (`reference/sova-intel-api.md` §3): self-paid payments, the legacy one-`TransferChecked`
+/// transaction ([`SelfPaidLayout::Minimal`]) and the flat payload ([`PayloadShape::Flat`]).
+/// Add more (a staging deployment, the sandbox) with [`PayerBuilder::sova_host`].
+pub const SOVA_INTEL_HOSTS: &[&str] = &["api.sova-intel.com"];
+
 /// Where payments without `extra.feePayer` (the payer pays its own fee) are allowed.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// The default is [`SelfPaid::Hosts`] with the Sova Intel hosts ([`SOVA_INTEL_HOSTS`] plus
+/// every [`PayerBuilder::sova_host`]): Sova Intel is the only server whose documentation asks
+/// the client to pay its own fee.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SelfPaid {
-    /// For every host (the default). Sova Intel documents self-paid payments for its own
-    /// hosts only; other x402 servers expect a sponsored payment (`extra.feePayer`), and an
-    /// option without a fee payer is then paid self-paid. Restrict with [`SelfPaid::Hosts`].
-    #[default]
+    /// For every host (opt-in). An option without `extra.feePayer` is then paid self-paid
+    /// whoever asks. Only Sova Intel documents self-paid payments; in the x402 SVM `exact`
+    /// scheme a requirement names a fee payer in `extra.feePayer`, and a transaction whose fee
+    /// the client pays is outside that scheme (`reference/x402-solana.md` §3.6, §3.7).
     Anywhere,
     /// Only for these hosts (compared case-insensitively, without port).
     Hosts(Vec<String>),
@@ -87,15 +97,30 @@ pub enum SelfPaid {
     Never,
 }
 
+impl Default for SelfPaid {
+    /// [`SelfPaid::Hosts`] with [`SOVA_INTEL_HOSTS`].
+    fn default() -> Self {
+        SelfPaid::Hosts(SOVA_INTEL_HOSTS.iter().map(|h| (*h).to_owned()).collect())
+    }
+}
+
 /// The transaction shape of self-paid payments.
+///
+/// Unless [`PayerBuilder::self_paid_layout`] sets one for every host, Sova Intel hosts get
+/// [`SelfPaidLayout::Minimal`] (what Sova's documentation shows) and other hosts get
+/// [`SelfPaidLayout::Standard`]. The design seeds preferred a Memo nonce everywhere; the Sova
+/// reference is what the SDK follows for Sova hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SelfPaidLayout {
-    /// v0: \[compute budget\], `TransferChecked`, Memo nonce (the default: no two payments
-    /// are ever identical).
+    /// v0: \[compute budget\], `TransferChecked`, Memo nonce (no two payments are ever
+    /// identical). The default for hosts that are not Sova Intel hosts.
     #[default]
     Standard,
-    /// Exactly the documented Sova sample: a legacy message with one `TransferChecked`.
+    /// The documented Sova sample: a legacy message with one `TransferChecked`. When this
+    /// payer already signed an otherwise identical payment over the same blockhash (same
+    /// payer, amount, recipient and blockhash give byte-identical transactions, which the
+    /// server would refuse as a replay), a Memo nonce is added to that payment only.
     Minimal,
 }
 
@@ -125,6 +150,10 @@ pub struct PrepareContext<'a> {
     /// approval threshold). An option above it is refused as
     /// [`PolicyRefusal::OverCap`](crate::PolicyRefusal::OverCap) before anything is signed.
     pub max_amount: Option<u64>,
+    /// Pay in the form Sova documents whatever the configuration: a self-paid option is paid
+    /// with [`SelfPaidLayout::Minimal`] and the payload takes [`PayloadShape::Flat`] (the
+    /// fallback after a server refused another form before settlement).
+    pub documented_form: bool,
 }
 
 impl<'a> PrepareContext<'a> {
@@ -135,7 +164,14 @@ impl<'a> PrepareContext<'a> {
             now,
             blockhash: None,
             max_amount: None,
+            documented_form: false,
         }
+    }
+
+    /// Forces the documented Sova form (see [`PrepareContext::documented_form`]).
+    pub fn documented_form(mut self, on: bool) -> Self {
+        self.documented_form = on;
+        self
     }
 
     /// Caps this payment at `base_units` (on top of the policy's caps).
@@ -262,12 +298,13 @@ pub struct PayerBuilder {
     nonces: Arc<dyn NonceSource>,
     preference: Preference,
     compute_budget: ComputeBudget,
-    self_paid: SelfPaid,
-    self_paid_layout: SelfPaidLayout,
+    self_paid: Option<SelfPaid>,
+    self_paid_layout: Option<SelfPaidLayout>,
     self_paid_compute_budget: bool,
     create_recipient_ata: bool,
-    shape: PayloadShape,
+    shape: Option<PayloadShape>,
     host_shapes: HashMap<String, PayloadShape>,
+    sova_hosts: Vec<String>,
     always_verify_signatures: bool,
     trust_requirement_blockhash: bool,
 }
@@ -294,12 +331,13 @@ impl Default for PayerBuilder {
             nonces: Arc::new(OsNonce),
             preference: Preference::default(),
             compute_budget: ComputeBudget::default(),
-            self_paid: SelfPaid::default(),
-            self_paid_layout: SelfPaidLayout::default(),
+            self_paid: None,
+            self_paid_layout: None,
             self_paid_compute_budget: true,
             create_recipient_ata: false,
-            shape: PayloadShape::Hybrid,
+            shape: None,
             host_shapes: HashMap::new(),
+            sova_hosts: SOVA_INTEL_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
             always_verify_signatures: false,
             trust_requirement_blockhash: false,
         }
@@ -376,15 +414,33 @@ impl PayerBuilder {
         self
     }
 
-    /// Where self-paid payments are allowed (default: anywhere).
+    /// Where self-paid payments are allowed (default: [`SelfPaid::Hosts`] with the Sova
+    /// Intel hosts, see [`PayerBuilder::sova_host`]). When set, this rule is used as given.
     pub fn self_paid(mut self, rule: SelfPaid) -> Self {
-        self.self_paid = rule;
+        self.self_paid = Some(rule);
         self
     }
 
-    /// The self-paid layout (default: standard, with a Memo nonce).
+    /// The self-paid layout for every host. Without it, Sova Intel hosts get
+    /// [`SelfPaidLayout::Minimal`] (the transaction Sova documents) and other hosts
+    /// [`SelfPaidLayout::Standard`].
     pub fn self_paid_layout(mut self, layout: SelfPaidLayout) -> Self {
-        self.self_paid_layout = layout;
+        self.self_paid_layout = Some(layout);
+        self
+    }
+
+    /// Treats `host` as a Sova Intel host (a staging deployment, or the sandbox on
+    /// `127.0.0.1` in Sova mode), like the built-in [`SOVA_INTEL_HOSTS`]: unless configured
+    /// otherwise, payments for it are self-paid when the option has no `extra.feePayer`,
+    /// use [`SelfPaidLayout::Minimal`] and the [`PayloadShape::Flat`] payload — the form
+    /// Sova documents (`reference/sova-intel-api.md` §3.3, §3.4). Explicit
+    /// [`PayerBuilder::self_paid`], [`PayerBuilder::self_paid_layout`],
+    /// [`PayerBuilder::payload_shape`] and [`PayerBuilder::payload_shape_for_host`] win.
+    pub fn sova_host(mut self, host: &str) -> Self {
+        let h = normalize_host(host);
+        if !self.sova_hosts.contains(&h) {
+            self.sova_hosts.push(h);
+        }
         self
     }
 
@@ -401,9 +457,12 @@ impl PayerBuilder {
         self
     }
 
-    /// The `PAYMENT-SIGNATURE` shape (default hybrid).
+    /// The `PAYMENT-SIGNATURE` shape for every host without a shape of its own. Without it,
+    /// Sova Intel hosts get [`PayloadShape::Flat`] (the payload Sova documents) and other
+    /// hosts [`PayloadShape::Hybrid`] (which the v2 SDK servers read and which carries the
+    /// top-level keys of Sova's shape too).
     pub fn payload_shape(mut self, shape: PayloadShape) -> Self {
-        self.shape = shape;
+        self.shape = Some(shape);
         self
     }
 
@@ -466,9 +525,13 @@ impl PayerBuilder {
             .mints(Arc::clone(&mints))
             .verbose(false)
             .verify_signatures(verify_signatures);
+        let sova_hosts: Vec<String> = self.sova_hosts.iter().map(|h| normalize_host(h)).collect();
         let self_paid = match self.self_paid {
-            SelfPaid::Hosts(h) => SelfPaid::Hosts(h.iter().map(|h| normalize_host(h)).collect()),
-            other => other,
+            Some(SelfPaid::Hosts(h)) => {
+                SelfPaid::Hosts(h.iter().map(|h| normalize_host(h)).collect())
+            }
+            Some(other) => other,
+            None => SelfPaid::Hosts(sova_hosts.clone()),
         };
         Ok(Payer {
             signer,
@@ -487,6 +550,8 @@ impl PayerBuilder {
             create_recipient_ata: self.create_recipient_ata,
             shape: self.shape,
             host_shapes: self.host_shapes,
+            sova_hosts,
+            documented_hosts: Mutex::new(HashSet::new()),
             verify_options,
             recent: Mutex::new(RecentSignatures::default()),
             trust_requirement_blockhash: self.trust_requirement_blockhash,
@@ -536,11 +601,14 @@ pub struct Payer {
     preference: Preference,
     compute_budget: ComputeBudget,
     self_paid: SelfPaid,
-    self_paid_layout: SelfPaidLayout,
+    self_paid_layout: Option<SelfPaidLayout>,
     self_paid_compute_budget: bool,
     create_recipient_ata: bool,
-    shape: PayloadShape,
+    shape: Option<PayloadShape>,
     host_shapes: HashMap<String, PayloadShape>,
+    sova_hosts: Vec<String>,
+    /// Hosts that refused another form and accepted the documented one.
+    documented_hosts: Mutex<HashSet<String>>,
     verify_options: VerifyOptions,
     recent: Mutex<RecentSignatures>,
     trust_requirement_blockhash: bool,
@@ -634,10 +702,76 @@ impl Payer {
         &self.blockhashes
     }
 
-    /// The payload shape used for `host`.
+    /// The payload shape used for `host`: [`PayloadShape::Flat`] once the host needed the
+    /// documented form ([`Payer::remember_documented_form`]); else the host's own shape, the
+    /// configured shape, [`PayloadShape::Flat`] for Sova Intel hosts, and
+    /// [`PayloadShape::Hybrid`] for others, in that order.
     pub fn shape_for(&self, host: Option<&str>) -> PayloadShape {
-        host.and_then(|h| self.host_shapes.get(&normalize_host(h)).copied())
-            .unwrap_or(self.shape)
+        let h = host.map(normalize_host);
+        if let Some(h) = &h {
+            if self.needs_documented_form(h) {
+                return PayloadShape::Flat;
+            }
+            if let Some(s) = self.host_shapes.get(h) {
+                return *s;
+            }
+        }
+        if let Some(s) = self.shape {
+            return s;
+        }
+        if h.as_deref().is_some_and(|h| self.sova_hosts.iter().any(|s| s == h)) {
+            PayloadShape::Flat
+        } else {
+            PayloadShape::Hybrid
+        }
+    }
+
+    /// The self-paid layout used for `host` (see [`SelfPaidLayout`]).
+    pub fn self_paid_layout_for(&self, host: Option<&str>) -> SelfPaidLayout {
+        let h = host.map(normalize_host);
+        if h.as_deref().is_some_and(|h| self.needs_documented_form(h)) {
+            return SelfPaidLayout::Minimal;
+        }
+        if let Some(l) = self.self_paid_layout {
+            return l;
+        }
+        if self.is_sova_host(h.as_deref()) {
+            SelfPaidLayout::Minimal
+        } else {
+            SelfPaidLayout::Standard
+        }
+    }
+
+    /// Whether `host` is a Sova Intel host ([`SOVA_INTEL_HOSTS`] or
+    /// [`PayerBuilder::sova_host`]).
+    pub fn is_sova_host(&self, host: Option<&str>) -> bool {
+        host.is_some_and(|h| {
+            let h = normalize_host(h);
+            self.sova_hosts.contains(&h)
+        })
+    }
+
+    /// Remembers that `host` refused another payment form before settlement and accepted
+    /// the documented one ([`SelfPaidLayout::Minimal`] with [`PayloadShape::Flat`]): later
+    /// payments for it start with that form.
+    pub fn remember_documented_form(&self, host: &str) {
+        self.documented_hosts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(normalize_host(host));
+    }
+
+    /// Whether payments for `host` already use the documented form because the host needed
+    /// it ([`Payer::remember_documented_form`]).
+    pub fn remembers_documented_form(&self, host: &str) -> bool {
+        self.needs_documented_form(&normalize_host(host))
+    }
+
+    fn needs_documented_form(&self, normalized_host: &str) -> bool {
+        self.documented_hosts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(normalized_host)
     }
 
     fn self_paid_allowed(&self, host: Option<&str>) -> bool {
@@ -674,7 +808,7 @@ impl Payer {
             return Err(RefusalReason::AssetNotAllowed(mint.to_string()));
         }
         let pay_to = parse_key("payTo", &req.pay_to)?;
-        let layout = match req.extra.get("feePayer") {
+        let mut layout = match req.extra.get("feePayer") {
             Some(v) => {
                 let text = v.as_str().ok_or(RefusalReason::BadExtra {
                     key: "feePayer",
@@ -695,7 +829,12 @@ impl Payer {
                         ),
                     });
                 }
-                match self.self_paid_layout {
+                let layout = if ctx.documented_form {
+                    SelfPaidLayout::Minimal
+                } else {
+                    self.self_paid_layout_for(ctx.host)
+                };
+                match layout {
                     SelfPaidLayout::Standard => Layout::SelfPaid,
                     SelfPaidLayout::Minimal => Layout::Minimal,
                 }
@@ -708,7 +847,14 @@ impl Payer {
                     return Err(RefusalReason::MemoTooLong(m.len()));
                 }
                 if layout == Layout::Minimal {
-                    return Err(RefusalReason::MemoWithMinimalLayout);
+                    // The documented form carries no seller memo. Refuse when that form was
+                    // asked for; otherwise (only a per-host default) use the v0 self-paid
+                    // layout, which carries it.
+                    if ctx.documented_form || self.self_paid_layout == Some(SelfPaidLayout::Minimal)
+                    {
+                        return Err(RefusalReason::MemoWithMinimalLayout);
+                    }
+                    layout = Layout::SelfPaid;
                 }
                 Some(m.as_str())
             }
@@ -882,7 +1028,7 @@ impl Payer {
         ctx: &PrepareContext<'_>,
     ) -> Result<Attempt, Error> {
         let mut unit_limit_nonce = None;
-        let (memo, nonce) = match (c.layout, c.seller_memo) {
+        let (memo, mut nonce) = match (c.layout, c.seller_memo) {
             (Layout::Minimal, _) => (None, None),
             (_, Some(m)) => {
                 // The seller's memo must be the Memo data, so it cannot carry our nonce: the
@@ -953,6 +1099,24 @@ impl Payer {
                 signed = Some(s);
                 break;
             }
+            if spec.layout == Layout::Minimal && spec.memo.is_none() {
+                // This payer already signed the same transfer over this blockhash: the bytes
+                // (and the signature) would be identical and the server would refuse the
+                // second as a replay. Only then does the documented transaction get a Memo
+                // nonce, which keeps it a legacy message with one `TransferChecked`.
+                match self.nonces.next_nonce() {
+                    Ok(n) => {
+                        let hex = nonce_hex(&n);
+                        spec.memo = Some(hex.clone());
+                        nonce = Some(hex);
+                        continue;
+                    }
+                    Err(e) => {
+                        reservation.release();
+                        return Err(e.into());
+                    }
+                }
+            }
             match spec.compute_budget.as_mut() {
                 Some(b) if bump < 3 && b.unit_limit < ComputeBudget::MAX_UNIT_LIMIT => {
                     b.unit_limit = s.compute_budget.map_or(b.unit_limit, |e| e.unit_limit) + 1;
@@ -963,7 +1127,11 @@ impl Payer {
         let Some(signed) = signed else {
             return Ok(Attempt::Duplicate(reservation));
         };
-        let shape = self.shape_for(ctx.host);
+        let shape = if ctx.documented_form {
+            PayloadShape::Flat
+        } else {
+            self.shape_for(ctx.host)
+        };
         let mut payload = PaymentPayload::new(Some(required), c.req, signed.to_base64());
         let payment_id = match payment_identifier(required, &*self.nonces) {
             Ok(Some((id, extensions))) => {

@@ -523,19 +523,24 @@ impl PaymentRequired {
 // PaymentPayload
 
 /// Which JSON shape a `PAYMENT-SIGNATURE` takes (see `reference/x402-solana.md` §1.5).
+///
+/// The payer (`sova-x402`) sends [`PayloadShape::Flat`] to Sova Intel hosts, the shape Sova
+/// documents, and [`PayloadShape::Hybrid`] elsewhere unless configured otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum PayloadShape {
-    /// `{x402Version, resource?, accepted, payload, extensions?}` — the v2 spec; every v2
-    /// SDK server reads it.
+    /// `{x402Version, resource?, accepted, payload, extensions?}` — the x402 v2
+    /// specification's `PaymentPayload`, which the v2 SDK servers read.
     Spec,
-    /// The spec shape plus top-level `scheme` and `network`. The v2 SDK servers read it (they
-    /// ignore the extra keys); the keys are the ones Sova's documented flat shape carries, but
-    /// Sova does not document whether its server accepts this shape. The enum's `Default`.
+    /// The spec shape plus top-level `scheme` and `network`. Neither the x402 specification
+    /// nor Sova documents it; the reference found that the five SDK servers it lists parse it
+    /// because they ignore unknown keys. Whether Sova's server accepts it is not documented.
+    /// The enum's `Default` (this SDK's choice, not a documented one).
     #[default]
     Hybrid,
-    /// `{x402Version, scheme, network, payload}` — the shape Sova documents (the v1 payload
-    /// with `x402Version: 2`); no v2 SDK server accepts it.
+    /// `{x402Version, scheme, network, payload}` — the shape Sova documents
+    /// (`reference/sova-intel-api.md` §3.4; the v1 payload shape with `x402Version: 2`). The
+    /// reference found no v2 SDK server that accepts it.
     Flat,
 }
 
