@@ -167,9 +167,12 @@ impl Ctx {
         keypair: Arc<Keypair>,
         policy: SpendPolicy,
     ) -> Result<Payer, CliError> {
+        // The Intel base URL (api.sova-intel.com, or the sandbox with --sandbox) is a Sova
+        // Intel deployment: its payments take the form Sova documents (self-paid allowed).
         Payer::builder()
             .shared_signer(keypair)
             .policy(Arc::new(policy))
+            .sova_host(&self.intel_base())
             .build()
             .map_err(|e| CliError::failure(format!("could not set up payments: {e}")))
     }

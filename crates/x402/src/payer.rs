@@ -436,8 +436,13 @@ impl PayerBuilder {
     /// Sova documents (`reference/sova-intel-api.md` §3.3, §3.4). Explicit
     /// [`PayerBuilder::self_paid`], [`PayerBuilder::self_paid_layout`],
     /// [`PayerBuilder::payload_shape`] and [`PayerBuilder::payload_shape_for_host`] win.
+    ///
+    /// `host` may be a host, `host:port` or a URL (its host is taken).
     pub fn sova_host(mut self, host: &str) -> Self {
-        let h = normalize_host(host);
+        let authority = host.split_once("://").map_or(host, |(_, rest)| rest);
+        let authority = authority.split(['/', '?', '#']).next().unwrap_or(authority);
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let h = normalize_host(authority);
         if !self.sova_hosts.contains(&h) {
             self.sova_hosts.push(h);
         }

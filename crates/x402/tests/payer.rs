@@ -707,7 +707,7 @@ fn sova_hosts_get_the_documented_form_by_default() {
     let payer = Payer::builder()
         .signer(me())
         .policy(Arc::new(SpendPolicy::unlimited()))
-        .sova_host("127.0.0.1:8080")
+        .sova_host("http://127.0.0.1:8080/api/v1")
         .build()
         .unwrap();
     let req = required(&[usdc(15_000, &key(9), "")]);

@@ -93,7 +93,10 @@ fn payments(cap: u64, budget: u64) -> Payments {
         .max_per_payment(USDC, cap)
         .budget(USDC, budget)
         .build();
+    // 127.0.0.1 is not a Sova host here: today's defaults for other hosts (v0 with a Memo
+    // nonce, hybrid payload), self-paid enabled explicitly.
     let payer = Payer::builder()
+        .self_paid(sova_x402::SelfPaid::Anywhere)
         .signer(Keypair::from_seed([7; 32]))
         .policy(Arc::new(policy))
         .build()
