@@ -227,6 +227,7 @@ pub struct PreparedPayment {
     record: PaymentRecord,
     transaction: Vec<u8>,
     reservation: Reservation,
+    prepared_at: Instant,
 }
 
 impl PreparedPayment {
@@ -266,6 +267,27 @@ impl PreparedPayment {
     /// The budget reservation.
     pub fn reservation(&self) -> &Reservation {
         &self.reservation
+    }
+
+    /// When it was signed (the [`PrepareContext::now`] it was prepared with).
+    pub fn prepared_at(&self) -> Instant {
+        self.prepared_at
+    }
+
+    /// The last moment it may be sent: its signing time plus the requirement's
+    /// `maxTimeoutSeconds` (`None` when the requirement has none).
+    ///
+    /// x402 gives `maxTimeoutSeconds` as the time the server allows for the payment; this
+    /// SDK reads it as "a signed payment is not presented later than this after signing".
+    pub fn expires_at(&self) -> Option<Instant> {
+        let secs = self.requirement.max_timeout_seconds?;
+        self.prepared_at
+            .checked_add(std::time::Duration::from_secs(secs))
+    }
+
+    /// Whether `now` is past [`PreparedPayment::expires_at`].
+    pub fn is_expired(&self, now: Instant) -> bool {
+        self.expires_at().is_some_and(|t| now > t)
     }
 
     /// The payment was accepted (or its outcome is unknown): keep the amount spent.
@@ -724,7 +746,9 @@ impl Payer {
         if let Some(s) = self.shape {
             return s;
         }
-        if h.as_deref().is_some_and(|h| self.sova_hosts.iter().any(|s| s == h)) {
+        if h.as_deref()
+            .is_some_and(|h| self.sova_hosts.iter().any(|s| s == h))
+        {
             PayloadShape::Flat
         } else {
             PayloadShape::Hybrid
@@ -1190,6 +1214,7 @@ impl Payer {
             record,
             transaction: signed.wire,
             reservation,
+            prepared_at: ctx.now,
         })))
     }
 }

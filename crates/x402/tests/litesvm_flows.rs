@@ -375,7 +375,11 @@ fn minimal_flow(engine: Engine) {
         tx2.message,
         solana_message::VersionedMessage::Legacy(_)
     ));
-    assert_eq!(tx2.message.instructions().len(), 2, "TransferChecked and the Memo");
+    assert_eq!(
+        tx2.message.instructions().len(),
+        2,
+        "TransferChecked and the Memo"
+    );
     chain
         .svm
         .send_transaction(tx2)

@@ -764,7 +764,11 @@ fn the_documented_form_adds_a_nonce_only_when_needed() {
         .build()
         .unwrap();
     let host = "api.sova-intel.com";
-    let at = |b: u8| PrepareContext::new(Instant::now()).blockhash(bh(b)).host(host);
+    let at = |b: u8| {
+        PrepareContext::new(Instant::now())
+            .blockhash(bh(b))
+            .host(host)
+    };
     let first = ready(payer.prepare(&required(&[usdc(15_000, &key(9), "")]), &at(1)));
     assert_eq!(form_of(first.header_value()).2, 1);
     assert_eq!(first.record().nonce, None);
@@ -824,5 +828,8 @@ fn explicit_settings_and_the_learnt_fallback() {
     let p = ready(payer.prepare(&req, &other));
     assert_eq!(p.shape(), PayloadShape::Flat);
     assert_eq!(p.record().mode, PaymentMode::Minimal);
-    assert_eq!(payer.shape_for(Some("api.sova-intel.com")), PayloadShape::Spec);
+    assert_eq!(
+        payer.shape_for(Some("api.sova-intel.com")),
+        PayloadShape::Spec
+    );
 }

@@ -32,6 +32,9 @@ struct Doubt {
     answer: Option<Response<Vec<u8>>>,
     /// The error to report when the payment is proven uncharged and there is no answer.
     error: Option<Error>,
+    /// The server refused the payment with a 402 that carried no settlement header: it
+    /// refused it before settlement, perhaps for its form (layout or payload shape).
+    refused_before_settlement: bool,
 }
 
 enum Phase {
@@ -71,6 +74,10 @@ pub struct Exchange<E> {
     signed: u32,
     cache_key: String,
     phase: Phase,
+    /// The challenge the live payment pays (to sign again when it expires unsent).
+    required: Option<PaymentRequired>,
+    /// The live payment is the documented-form fallback of a refused one.
+    fallback: bool,
 }
 
 type Out<E> = Step<Result<Paid<<E as Endpoint>::Output>, Error>>;
@@ -93,6 +100,8 @@ where
             signed: 0,
             cache_key: String::new(),
             phase: Phase::Idle,
+            required: None,
+            fallback: false,
         }
     }
 
@@ -140,6 +149,9 @@ where
     }
 
     fn send(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Out<E> {
+        if self.pays && !cx.money.live_delivered() && cx.money.live_expired(now) {
+            return self.resign_expired(cx, now);
+        }
         let left = cx.left(now);
         let paid = self.pays && cx.money.has_live();
         if left.is_zero() {
@@ -188,6 +200,7 @@ where
                         after,
                         payment: None,
                     }),
+                    refused_before_settlement: false,
                 },
                 now,
             );
@@ -200,6 +213,35 @@ where
     }
 
     // ---- paying ------------------------------------------------------------------------
+
+    /// The live payment never left this process and is older than its requirement's
+    /// `maxTimeoutSeconds`: the server would no longer take it. Never sent, it is provably
+    /// uncharged, so it is released and the same challenge is paid afresh (within the
+    /// exchange's limit of signed payments).
+    fn resign_expired(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Out<E> {
+        let released = cx.money.release();
+        let Some(required) = self.required.clone() else {
+            return self.fail(Error::Config(
+                "the payment expired unsent and its challenge was not kept".into(),
+            ));
+        };
+        if self.signed >= MAX_PAYMENTS {
+            let e = Error::Config(format!(
+                "the payment was older than the server's maxTimeoutSeconds ({}s) before it could be sent, {MAX_PAYMENTS} times; it was never sent and not charged",
+                required
+                    .accepts
+                    .first()
+                    .and_then(|r| r.max_timeout_seconds)
+                    .unwrap_or(0)
+            ));
+            return self.fail(match released {
+                Some(r) => e.with_payment(r),
+                None => e,
+            });
+        }
+        tracing::debug!("payment expired unsent (maxTimeoutSeconds); signing a fresh one");
+        self.prepare(cx, required, None, now)
+    }
 
     fn prepare(
         &mut self,
@@ -221,7 +263,9 @@ where
                 "this request already signed {MAX_PAYMENTS} payments; not signing another"
             )));
         }
-        let mut ctx = PrepareContext::new(now).host(&cx.host);
+        let mut ctx = PrepareContext::new(now)
+            .host(&cx.host)
+            .documented_form(self.fallback);
         if let Some(cap) = cx.settings.max_payment {
             ctx = ctx.max_amount(cap);
         }
@@ -233,6 +277,7 @@ where
                 if let Err(e) = cx.money.attach(payment) {
                     return self.fail(e);
                 }
+                self.required = Some(required);
                 self.signed += 1;
                 cx.stats.payments += 1;
                 self.attempt = 0;
@@ -370,6 +415,7 @@ where
                         challenge: None,
                         answer: None,
                         error: None,
+                        refused_before_settlement: false,
                     },
                     now,
                 );
@@ -381,6 +427,14 @@ where
                 // The documented free fallback: nothing settled yet. The payment stays live
                 // and rides on the re-call, which settles it.
                 return self.parse_final(cx, response, None);
+            }
+            if self.fallback
+                && let Some(p) = cx.payments
+            {
+                // The documented form worked where another was refused: later payments for
+                // this host start with it.
+                p.payer.remember_documented_form(&cx.host);
+                tracing::info!(host = %cx.host, "the server accepted the documented payment form; using it for this host from now on");
             }
             let receipt = cx.money.settle(settlement.as_ref());
             return self.parse_final(cx, response, receipt);
@@ -409,6 +463,7 @@ where
                     challenge,
                     answer: Some(response),
                     error: None,
+                    refused_before_settlement: settlement.is_none(),
                 },
                 now,
             );
@@ -424,6 +479,7 @@ where
                 challenge: None,
                 answer: Some(response),
                 error: None,
+                refused_before_settlement: false,
             },
             now,
         )
@@ -537,10 +593,19 @@ where
             }
             v if v.safe_to_pay_again() => {
                 // Proof from our own RPC: the payment can never land. Its budget comes back.
+                let fall_back = doubt.refused_before_settlement
+                    && doubt
+                        .challenge
+                        .as_ref()
+                        .is_some_and(|c| self.may_fall_back(cx, c));
                 let released = cx.money.release();
                 if let Some(challenge) = doubt.challenge
                     && self.signed < MAX_PAYMENTS
                 {
+                    if fall_back {
+                        tracing::info!(host = %cx.host, "the server refused the payment before settlement and it is proven uncharged; paying once more in the documented form");
+                        self.fallback = true;
+                    }
                     return self.prepare(cx, challenge, None, now);
                 }
                 match doubt.answer {
@@ -589,6 +654,31 @@ where
                 }
             }
         }
+    }
+}
+
+impl<E: Endpoint + Send> Exchange<E>
+where
+    E::Output: Send,
+{
+    /// Whether the refused live payment may be redone in the documented form (Sova's: a
+    /// legacy transaction with one `TransferChecked`, the flat payload): it was self-paid,
+    /// not already in that form, and the new challenge still asks for the same payment (so
+    /// the refusal was about the form, not the price or the recipient).
+    fn may_fall_back(&self, cx: &Ctx<'_>, challenge: &PaymentRequired) -> bool {
+        let Some(live) = cx.money.live_payment() else {
+            return false;
+        };
+        let record = live.record();
+        let documented = record.mode == sova_x402::PaymentMode::Minimal
+            && live.shape() == sova_protocol::x402::PayloadShape::Flat;
+        !self.fallback
+            && record.mode != sova_x402::PaymentMode::Sponsored
+            && !documented
+            && challenge
+                .accepts
+                .iter()
+                .any(|r| r.fee_payer().is_none() && r.same_payment(live.requirement()))
     }
 }
 
@@ -664,6 +754,7 @@ where
                                 source: failure.source,
                                 reached: cx.reached,
                             }),
+                            refused_before_settlement: false,
                         },
                         now,
                     );

@@ -43,6 +43,18 @@ impl Money {
         self.live.as_ref().map(|l| l.payment.record())
     }
 
+    /// The live payment.
+    pub(crate) fn live_payment(&self) -> Option<&PreparedPayment> {
+        self.live.as_ref().map(|l| &*l.payment)
+    }
+
+    /// Whether the live payment is past its requirement's `maxTimeoutSeconds`.
+    pub(crate) fn live_expired(&self, now: std::time::Instant) -> bool {
+        self.live
+            .as_ref()
+            .is_some_and(|l| l.payment.is_expired(now))
+    }
+
     /// A freshly signed payment becomes live. There is never a second one.
     pub(crate) fn attach(&mut self, payment: Box<PreparedPayment>) -> Result<(), Error> {
         if self.live.is_some() {
