@@ -121,6 +121,7 @@ impl Default for SandboxBuilder {
                 user_token_ttl: Duration::from_secs(365 * 86_400),
                 max_timeout_seconds: 60,
                 strict_preflight: false,
+                x402_v1: false,
             },
             clock: Clock::system(),
             api_keys: Vec::new(),
@@ -226,6 +227,16 @@ impl SandboxBuilder {
     /// server's own checks follow Sova and accept any amount at or above the price).
     pub fn strict_preflight(mut self, strict: bool) -> Self {
         self.config.strict_preflight = strict;
+        self
+    }
+
+    /// Answers unpaid requests with an x402 **v1** challenge (default false): a JSON body
+    /// `{x402Version: 1, error, accepts}` whose requirements carry `maxAmountRequired`, the v1
+    /// network name `solana` and the v1 per-requirement `resource`, and no `PAYMENT-REQUIRED`
+    /// header (`reference/x402-solana.md` §2). Whatever this setting, a v1 payment is accepted
+    /// in the `X-PAYMENT` header and settled with a base64 JSON `X-PAYMENT-RESPONSE`.
+    pub fn x402_v1(mut self, on: bool) -> Self {
+        self.config.x402_v1 = on;
         self
     }
 

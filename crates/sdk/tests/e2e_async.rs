@@ -646,3 +646,66 @@ async fn an_x402_202_fallback_is_paid_once_on_chain_and_in_the_budget() {
         "one payment in the budget"
     );
 }
+
+/// Issue 11 item 1: for a Sova host (here the sandbox in Sova mode, declared with
+/// `sova_host`) the first payment is the documented one: no memo, so a legacy message with a
+/// single `TransferChecked`; later payments over the same cached blockhash carry a nonce and
+/// still settle (no replay refusal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sova_hosts_are_paid_in_the_documented_form() {
+    let sb = sandbox(Mode::Sova).await;
+    let kp = Keypair::from_seed([21; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let client = x402_client(&sb, payer(21, 1_000_000, 5_000_000));
+    for _ in 0..3 {
+        client.wallet_hud(WALLET).await.unwrap();
+    }
+    let settled = sb.payments();
+    assert_eq!(settled.len(), 3);
+    assert_eq!(
+        settled[0].memo, None,
+        "the documented transaction has no memo"
+    );
+    assert!(
+        settled.iter().all(|p| p.preflight_failures.is_empty()),
+        "{settled:?}"
+    );
+    let mut sigs: Vec<_> = settled.iter().map(|p| p.signature.clone()).collect();
+    sigs.dedup();
+    assert_eq!(sigs.len(), 3, "three distinct transactions");
+}
+
+/// Issue 11 item 4: a server that speaks x402 v1 (402 JSON body with `maxAmountRequired`,
+/// v1 network name) is paid with a v1 payload in `X-PAYMENT` (the sandbox refuses a v1
+/// payload in any other header), and the v1 `X-PAYMENT-RESPONSE` (base64 JSON) fills the
+/// receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x402_v1_server_is_paid_in_x_payment() {
+    let sb = Sandbox::builder()
+        .mode(Mode::Sova)
+        .x402_v1(true)
+        .start()
+        .await
+        .unwrap();
+    let kp = Keypair::from_seed([22; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let client = x402_client(&sb, payer(22, 1_000_000, 5_000_000));
+    let before = sb.usdc_balance(&kp.pubkey());
+    for _ in 0..2 {
+        let hud = client.wallet_hud(WALLET).await.unwrap();
+        let r = hud.receipt.clone().expect("a paid call has a receipt");
+        assert_eq!(r.amount, 15_000);
+        assert_eq!(
+            r.transaction.as_deref(),
+            sb.payments().last().map(|p| p.signature.as_str()),
+            "the receipt names the settled transaction"
+        );
+    }
+    let settled = sb.payments();
+    assert_eq!(settled.len(), 2);
+    assert!(
+        settled.iter().all(|p| p.preflight_failures.is_empty()),
+        "{settled:?}"
+    );
+    assert_eq!(before - sb.usdc_balance(&kp.pubkey()), 2 * 15_000);
+}

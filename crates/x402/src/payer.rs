@@ -231,12 +231,29 @@ pub struct PreparedPayment {
 }
 
 impl PreparedPayment {
-    /// The header to send it in.
+    /// The header an x402 v2 payment is sent in.
     pub const HEADER_NAME: &'static str = "PAYMENT-SIGNATURE";
+    /// The header an x402 v1 payment is sent in.
+    pub const V1_HEADER_NAME: &'static str = "X-PAYMENT";
 
-    /// The `PAYMENT-SIGNATURE` value.
+    /// The header to send it in: `PAYMENT-SIGNATURE` (x402 v2), or `X-PAYMENT` when the
+    /// challenge was x402 v1.
+    pub fn header_name(&self) -> &'static str {
+        if self.requirement.version == 1 {
+            Self::V1_HEADER_NAME
+        } else {
+            Self::HEADER_NAME
+        }
+    }
+
+    /// The header value (base64 JSON payload) for [`PreparedPayment::header_name`].
     pub fn header_value(&self) -> &str {
         &self.header
+    }
+
+    /// The payload's `x402Version` (the challenge's).
+    pub fn x402_version(&self) -> u64 {
+        self.requirement.version
     }
 
     /// The payload shape used.
@@ -729,7 +746,8 @@ impl Payer {
         &self.blockhashes
     }
 
-    /// The payload shape used for `host`: [`PayloadShape::Flat`] once the host needed the
+    /// The payload shape of a self-paid payment for `host` (sponsored payments use
+    /// [`Payer::sponsored_shape_for`]): [`PayloadShape::Flat`] once the host needed the
     /// documented form ([`Payer::remember_documented_form`]); else the host's own shape, the
     /// configured shape, [`PayloadShape::Flat`] for Sova Intel hosts, and
     /// [`PayloadShape::Hybrid`] for others, in that order.
@@ -753,6 +771,16 @@ impl Payer {
         } else {
             PayloadShape::Hybrid
         }
+    }
+
+    /// The payload shape of a sponsored payment (an option with `extra.feePayer`) for
+    /// `host`: the host's own shape, the configured shape, else [`PayloadShape::Hybrid`].
+    /// Sova documents only self-paid payments, so the flat default of Sova hosts and the
+    /// learnt documented form do not apply to sponsored ones.
+    pub fn sponsored_shape_for(&self, host: Option<&str>) -> PayloadShape {
+        host.and_then(|h| self.host_shapes.get(&normalize_host(h)).copied())
+            .or(self.shape)
+            .unwrap_or(PayloadShape::Hybrid)
     }
 
     /// The self-paid layout used for `host` (see [`SelfPaidLayout`]).
@@ -820,7 +848,7 @@ impl Payer {
         req: &'r PaymentRequirements,
         ctx: &PrepareContext<'_>,
     ) -> Result<Candidate<'r>, RefusalReason> {
-        if req.version != 2 {
+        if req.version != 1 && req.version != 2 {
             return Err(RefusalReason::Version(req.version));
         }
         if req.scheme != SCHEME_EXACT {
@@ -1156,8 +1184,11 @@ impl Payer {
         let Some(signed) = signed else {
             return Ok(Attempt::Duplicate(reservation));
         };
-        let shape = if ctx.documented_form {
+        // A v1 payload has one shape, `{x402Version: 1, scheme, network, payload}`.
+        let shape = if ctx.documented_form || c.req.version == 1 {
             PayloadShape::Flat
+        } else if matches!(c.layout, Layout::Sponsored { .. }) {
+            self.sponsored_shape_for(ctx.host)
         } else {
             self.shape_for(ctx.host)
         };

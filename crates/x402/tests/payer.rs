@@ -728,6 +728,18 @@ fn sova_hosts_get_the_documented_form_by_default() {
         assert!(legacy, "{host}");
         assert_eq!(n, 1, "{host}: one TransferChecked");
     }
+    // A sponsored option (Sova documents none) keeps the general default shape.
+    let sponsored = required(&[usdc(
+        15_000,
+        &key(9),
+        &format!(r#","extra":{{"feePayer":"{}"}}"#, key(30)),
+    )]);
+    let ctx = PrepareContext::new(Instant::now())
+        .blockhash(bh(20))
+        .host("api.sova-intel.com");
+    let p = ready(payer.prepare(&sponsored, &ctx));
+    assert_eq!(p.record().mode, PaymentMode::Sponsored);
+    assert_eq!(p.shape(), PayloadShape::Hybrid);
     // Another host: no fee payer offered, and self-paid is not enabled there.
     let ctx = PrepareContext::new(Instant::now())
         .blockhash(bh(2))

@@ -162,11 +162,18 @@ where
         };
         let mut request = clone_request(template);
         if paid {
-            match cx.money.header().map(HeaderValue::from_str) {
-                Some(Ok(v)) => {
-                    request
-                        .headers_mut()
-                        .insert(x402_headers::PAYMENT_SIGNATURE, v);
+            match cx
+                .money
+                .header()
+                .map(|(name, value)| (name, HeaderValue::from_str(value)))
+            {
+                Some((name, Ok(v))) => {
+                    let name = if name.eq_ignore_ascii_case(x402_headers::X_PAYMENT) {
+                        x402_headers::X_PAYMENT
+                    } else {
+                        x402_headers::PAYMENT_SIGNATURE
+                    };
+                    request.headers_mut().insert(name, v);
                 }
                 _ => {
                     return self.fail(Error::Config(

@@ -33,9 +33,12 @@ impl Money {
         self.live.as_ref().is_some_and(|l| l.delivered)
     }
 
-    /// The live payment's header value.
-    pub(crate) fn header(&self) -> Option<&str> {
-        self.live.as_ref().map(|l| l.payment.header_value())
+    /// The live payment's header name and value (`PAYMENT-SIGNATURE`, or `X-PAYMENT` for
+    /// an x402 v1 challenge).
+    pub(crate) fn header(&self) -> Option<(&'static str, &str)> {
+        self.live
+            .as_ref()
+            .map(|l| (l.payment.header_name(), l.payment.header_value()))
     }
 
     /// The live payment's record.
