@@ -379,6 +379,28 @@ where
                 return challenge(&bill, &message, Some(reason));
             }
         };
+        // maxTimeoutSeconds: a payment presented longer after its blockhash than the
+        // requirement allows is refused before settlement. An already expired blockhash
+        // keeps Sova's documented outcome ("transaction confirmation failed" at settlement).
+        let age_ms = {
+            let l = lock(&state.ledger);
+            let hash = verified.tx.message.recent_blockhash();
+            l.blockhash_valid(hash)
+                .then(|| l.blockhash_age_ms(hash))
+                .flatten()
+        };
+        if let Some(age_ms) = age_ms
+            && age_ms > state.config.max_timeout_seconds.saturating_mul(1000)
+        {
+            return challenge(
+                &bill,
+                &format!(
+                    "payment expired: its blockhash is {} ms old, above maxTimeoutSeconds ({} s)",
+                    age_ms, state.config.max_timeout_seconds
+                ),
+                Some("invalid_exact_svm_payload_transaction_expired"),
+            );
+        }
         // The independent verifier of `sova-x402` (client-side pre-flight rules), against
         // the requirement as the payment's version states it.
         let preflight_req = if verified.version == 1 {

@@ -230,6 +230,15 @@ impl SandboxBuilder {
         self
     }
 
+    /// The requirement's `maxTimeoutSeconds` (default 60, Sova's value). A payment whose
+    /// blockhash is still valid but was issued longer ago than this (in chain time: blocks ×
+    /// slot duration) is refused at verification with a 402 and a fresh challenge, before
+    /// anything settles. (An expired blockhash fails at settlement, as Sova documents.)
+    pub fn max_timeout_seconds(mut self, seconds: u64) -> Self {
+        self.config.max_timeout_seconds = seconds;
+        self
+    }
+
     /// Answers unpaid requests with an x402 **v1** challenge (default false): a JSON body
     /// `{x402Version: 1, error, accepts}` whose requirements carry `maxAmountRequired`, the v1
     /// network name `solana` and the v1 per-requirement `resource`, and no `PAYMENT-REQUIRED`
