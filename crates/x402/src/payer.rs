@@ -122,6 +122,11 @@ pub enum SelfPaidLayout {
     /// payer, amount, recipient and blockhash give byte-identical transactions, which the
     /// server would refuse as a replay), a Memo nonce is added to that payment only.
     Minimal,
+    /// The documented legacy message with one `TransferChecked`, plus a Memo nonce on every
+    /// payment. For payers that cannot know what else signs with the same wallet — a command
+    /// line run once per payment, several processes sharing a keypair — where two payments of
+    /// the same amount over the same blockhash would otherwise be byte-identical.
+    MinimalNonce,
 }
 
 /// The order in which acceptable options are tried.
@@ -677,6 +682,8 @@ struct Candidate<'r> {
     pay_to: Pubkey,
     layout: Layout,
     seller_memo: Option<&'r str>,
+    /// [`SelfPaidLayout::MinimalNonce`]: a Memo nonce on every minimal payment.
+    always_nonce: bool,
 }
 
 fn truncate(s: &str) -> String {
@@ -865,6 +872,7 @@ impl Payer {
             return Err(RefusalReason::AssetNotAllowed(mint.to_string()));
         }
         let pay_to = parse_key("payTo", &req.pay_to)?;
+        let mut always_nonce = false;
         let mut layout = match req.extra.get("feePayer") {
             Some(v) => {
                 let text = v.as_str().ok_or(RefusalReason::BadExtra {
@@ -891,9 +899,10 @@ impl Payer {
                 } else {
                     self.self_paid_layout_for(ctx.host)
                 };
+                always_nonce = layout == SelfPaidLayout::MinimalNonce;
                 match layout {
                     SelfPaidLayout::Standard => Layout::SelfPaid,
-                    SelfPaidLayout::Minimal => Layout::Minimal,
+                    SelfPaidLayout::Minimal | SelfPaidLayout::MinimalNonce => Layout::Minimal,
                 }
             }
         };
@@ -907,7 +916,11 @@ impl Payer {
                     // The documented form carries no seller memo. Refuse when that form was
                     // asked for; otherwise (only a per-host default) use the v0 self-paid
                     // layout, which carries it.
-                    if ctx.documented_form || self.self_paid_layout == Some(SelfPaidLayout::Minimal)
+                    if ctx.documented_form
+                        || matches!(
+                            self.self_paid_layout,
+                            Some(SelfPaidLayout::Minimal | SelfPaidLayout::MinimalNonce)
+                        )
                     {
                         return Err(RefusalReason::MemoWithMinimalLayout);
                     }
@@ -932,6 +945,7 @@ impl Payer {
             pay_to,
             layout,
             seller_memo,
+            always_nonce: always_nonce && layout == Layout::Minimal,
         })
     }
 
@@ -1086,7 +1100,7 @@ impl Payer {
     ) -> Result<Attempt, Error> {
         let mut unit_limit_nonce = None;
         let (memo, mut nonce) = match (c.layout, c.seller_memo) {
-            (Layout::Minimal, _) => (None, None),
+            (Layout::Minimal, _) if !c.always_nonce => (None, None),
             (_, Some(m)) => {
                 // The seller's memo must be the Memo data, so it cannot carry our nonce: the
                 // nonce goes into the compute-unit limit instead (up to 4,095 units above

@@ -367,7 +367,7 @@ fn minimal_flow(engine: Engine) {
     let ctx = PrepareContext::new(Instant::now()).blockhash(chain.blockhash());
     let second = payer.prepare(&req, &ctx).unwrap().ready().unwrap();
     assert_eq!(second.record().mode, PaymentMode::Minimal);
-    let nonce = second.record().nonce.clone().expect("a uniqueness nonce");
+    let nonce = second.record().nonce.clone().unwrap();
     assert_eq!(second.record().memo.as_deref(), Some(nonce.as_str()));
     assert_ne!(second.header_value(), payment.header_value());
     let tx2 = transaction_of(second.header_value());

@@ -845,3 +845,41 @@ fn explicit_settings_and_the_learnt_fallback() {
         PayloadShape::Spec
     );
 }
+
+/// `MinimalNonce`: the documented legacy transaction with a Memo nonce on every payment, for
+/// payers that cannot see each other's signatures (two processes, one wallet).
+#[test]
+fn minimal_nonce_is_unique_across_payers() {
+    let make = |seed| {
+        Payer::builder()
+            .signer(me())
+            .policy(Arc::new(SpendPolicy::unlimited()))
+            .nonce_source(Arc::new(SeededNonce::new(seed)))
+            .self_paid_layout(sova_x402::SelfPaidLayout::MinimalNonce)
+            .build()
+            .unwrap()
+    };
+    let req = required(&[usdc(15_000, &key(9), "")]);
+    let ctx = PrepareContext::new(Instant::now())
+        .blockhash(bh(1))
+        .host("api.sova-intel.com");
+    let a = ready(make(1).prepare(&req, &ctx));
+    let b = ready(make(2).prepare(&req, &ctx));
+    for p in [&a, &b] {
+        assert_eq!(p.record().mode, PaymentMode::Minimal);
+        assert_eq!(form_of(p.header_value()).1, true, "legacy");
+        assert_eq!(form_of(p.header_value()).2, 2, "TransferChecked and a Memo");
+    }
+    assert_ne!(a.record().payer_signature, b.record().payer_signature);
+    // The default Minimal of two separate payers would collide.
+    let plain = |_: u8| {
+        Payer::builder()
+            .signer(me())
+            .policy(Arc::new(SpendPolicy::unlimited()))
+            .build()
+            .unwrap()
+    };
+    let x = ready(plain(1).prepare(&req, &ctx));
+    let y = ready(plain(2).prepare(&req, &ctx));
+    assert_eq!(x.record().payer_signature, y.record().payer_signature);
+}
