@@ -120,7 +120,10 @@ pub enum SelfPaidLayout {
     /// The documented Sova sample: a legacy message with one `TransferChecked`. When this
     /// payer already signed an otherwise identical payment over the same blockhash (same
     /// payer, amount, recipient and blockhash give byte-identical transactions, which the
-    /// server would refuse as a replay), a Memo nonce is added to that payment only.
+    /// server would refuse as a replay), a Memo nonce is added to that payment only. The
+    /// payer only knows its own signatures: share one payer (in an `Arc`) among the clients
+    /// of one wallet, or use [`SelfPaidLayout::MinimalNonce`] when separate processes pay
+    /// from the same wallet.
     Minimal,
     /// The documented legacy message with one `TransferChecked`, plus a Memo nonce on every
     /// payment. For payers that cannot know what else signs with the same wallet — a command
