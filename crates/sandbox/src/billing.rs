@@ -379,6 +379,19 @@ where
                 return challenge(&bill, &message, Some(reason));
             }
         };
+        if state.config.documented_form_only {
+            let legacy = matches!(
+                verified.tx.message,
+                solana_message::VersionedMessage::Legacy(_)
+            );
+            if !verified.flat || !legacy {
+                return challenge(
+                    &bill,
+                    "invalid payment payload: expected the flat payload and a legacy transaction",
+                    Some("invalid_payload"),
+                );
+            }
+        }
         // maxTimeoutSeconds: a payment presented longer after its blockhash than the
         // requirement allows is refused before settlement. An already expired blockhash
         // keeps Sova's documented outcome ("transaction confirmation failed" at settlement).

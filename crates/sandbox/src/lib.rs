@@ -122,6 +122,7 @@ impl Default for SandboxBuilder {
                 max_timeout_seconds: 60,
                 strict_preflight: false,
                 x402_v1: false,
+                documented_form_only: false,
             },
             clock: Clock::system(),
             api_keys: Vec::new(),
@@ -236,6 +237,15 @@ impl SandboxBuilder {
     /// anything settles. (An expired blockhash fails at settlement, as Sova documents.)
     pub fn max_timeout_seconds(mut self, seconds: u64) -> Self {
         self.config.max_timeout_seconds = seconds;
+        self
+    }
+
+    /// Accepts only the payment form Sova documents (default false): the flat payload and a
+    /// legacy transaction with one `TransferChecked` (a Memo is tolerated). Any other form is
+    /// refused at verification — a 402 with a fresh challenge and no settlement header —
+    /// which is how a server that reads only the documented form would answer.
+    pub fn documented_form_only(mut self, on: bool) -> Self {
+        self.config.documented_form_only = on;
         self
     }
 

@@ -70,6 +70,7 @@ pub(crate) struct Config {
     pub max_timeout_seconds: u64,
     pub strict_preflight: bool,
     pub x402_v1: bool,
+    pub documented_form_only: bool,
 }
 
 /// One settled x402 payment.

@@ -35,6 +35,8 @@ pub(crate) struct Verified {
     pub memo: Option<String>,
     /// The payload's `x402Version` (1 or 2).
     pub version: u64,
+    /// The payload had the flat shape (no `accepted`).
+    pub flat: bool,
 }
 
 /// A refused payment: a message (Sova's strings where they exist) and an x402 reason code.
@@ -124,6 +126,7 @@ pub(crate) fn verify(header: &str, expect: &Expect<'_>) -> Result<Verified, Refu
     })?;
     let mut verified = check_transaction(tx, expect)?;
     verified.version = payload.x402_version;
+    verified.flat = payload.accepted.is_none();
     Ok(verified)
 }
 
@@ -376,5 +379,6 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
         memo,
         tx,
         version: 2,
+        flat: false,
     })
 }

@@ -709,3 +709,41 @@ async fn an_x402_v1_server_is_paid_in_x_payment() {
     );
     assert_eq!(before - sb.usdc_balance(&kp.pubkey()), 2 * 15_000);
 }
+
+/// Issue 11 item 2, against the sandbox: a server that reads only the documented form
+/// refuses the hybrid/v0 payment before settlement. Without proof that it can never land, the
+/// call pays nothing more and ends uncertain; the host is remembered, so the next call is
+/// paid once, in the documented form, and settles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_form_is_remembered_and_the_next_call_uses_the_documented_one() {
+    let sb = Sandbox::builder()
+        .mode(Mode::Sova)
+        .documented_form_only(true)
+        .start()
+        .await
+        .unwrap();
+    let kp = Keypair::from_seed([23; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    // 127.0.0.1 is not declared a Sova host: the general defaults (v0 + Memo, hybrid).
+    let payer = Arc::new(
+        Payer::builder()
+            .self_paid(sova_x402::SelfPaid::Anywhere)
+            .signer(Keypair::from_seed([23; 32]))
+            .policy(Arc::new(SpendPolicy::unlimited()))
+            .build()
+            .unwrap(),
+    );
+    let client = x402_client(&sb, payer.clone());
+    let e = client.wallet_hud(WALLET).await.unwrap_err();
+    assert!(matches!(e, Error::PaymentUncertain { .. }), "{e}");
+    assert!(
+        sb.payments().is_empty(),
+        "the refused payment was not settled"
+    );
+    assert!(payer.remembers_documented_form("127.0.0.1"));
+    let hud = client.wallet_hud(WALLET).await.unwrap();
+    assert_eq!(hud.receipt.as_ref().unwrap().amount, 15_000);
+    let settled = sb.payments();
+    assert_eq!(settled.len(), 1);
+    assert_eq!(settled[0].memo, None, "the documented transaction");
+}

@@ -435,14 +435,6 @@ where
                 // and rides on the re-call, which settles it.
                 return self.parse_final(cx, response, None);
             }
-            if self.fallback
-                && let Some(p) = cx.payments
-            {
-                // The documented form worked where another was refused: later payments for
-                // this host start with it.
-                p.payer.remember_documented_form(&cx.host);
-                tracing::info!(host = %cx.host, "the server accepted the documented payment form; using it for this host from now on");
-            }
             let receipt = cx.money.settle(settlement.as_ref());
             return self.parse_final(cx, response, receipt);
         }
@@ -463,6 +455,16 @@ where
                 Some(t) => format!("the server refused the payment ({t})"),
                 None => "the server answered 402 to a signed payment without saying why".into(),
             };
+            if settlement.is_none()
+                && let (Some(c), Some(p)) = (&challenge, cx.payments)
+                && self.may_fall_back(cx, c)
+            {
+                // Refused before settlement, same payment asked again: the form was refused.
+                // Later calls to this host start with the documented form (each still signs
+                // once); this call pays again only on proof, below.
+                p.payer.remember_documented_form(&cx.host);
+                tracing::info!(host = %cx.host, "the server refused the payment form before settlement; later payments to this host use the documented form");
+            }
             return self.reconcile(
                 cx,
                 Doubt {

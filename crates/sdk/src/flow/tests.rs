@@ -942,7 +942,8 @@ fn a_refused_form_falls_back_to_the_documented_one_on_proof() {
 }
 
 /// Without proof (the blockhash is still valid), the refusal is only a claim: no second
-/// payment, the call ends uncertain, the form is not switched.
+/// payment, the call ends uncertain. Later calls to the host start with the documented form
+/// (each signing once).
 #[test]
 fn a_refused_form_without_proof_never_pays_again() {
     let p = payments(100_000, 1_000_000);
@@ -961,7 +962,20 @@ fn a_refused_form_without_proof_never_pays_again() {
     assert_eq!(stats.payments, 1);
     assert_eq!(log.headers().len(), 1);
     assert_eq!(spent(&p), 15_000);
-    assert!(!p.payer.remembers_documented_form("127.0.0.1"));
+    assert!(p.payer.remembers_documented_form("127.0.0.1"));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, req| settle(req),
+        &chain,
+    );
+    assert!(r.is_ok());
+    assert_eq!(stats.payments, 1);
+    assert_eq!(
+        form(log.headers()[0]),
+        (sova_protocol::x402::PayloadShape::Flat, true, 1)
+    );
 }
 
 /// A refusal at another price is not about the form: the second payment (on proof) keeps
