@@ -659,7 +659,7 @@ pub struct Payer {
     shape: Option<PayloadShape>,
     host_shapes: HashMap<String, PayloadShape>,
     sova_hosts: Vec<String>,
-    /// Hosts that refused another form and accepted the documented one.
+    /// Hosts that refused another form before settlement.
     documented_hosts: Mutex<HashSet<String>>,
     verify_options: VerifyOptions,
     recent: Mutex<RecentSignatures>,
@@ -818,9 +818,9 @@ impl Payer {
         })
     }
 
-    /// Remembers that `host` refused another payment form before settlement and accepted
-    /// the documented one ([`SelfPaidLayout::Minimal`] with [`PayloadShape::Flat`]): later
-    /// payments for it start with that form.
+    /// Remembers that `host` refused another payment form before settlement: later
+    /// self-paid payments for it use the documented form ([`SelfPaidLayout::Minimal`] with
+    /// [`PayloadShape::Flat`]).
     pub fn remember_documented_form(&self, host: &str) {
         self.documented_hosts
             .lock()
