@@ -186,9 +186,11 @@ fn sign(
         Shape::Hybrid => PayloadShape::Hybrid,
         Shape::Flat => PayloadShape::Flat,
     };
+    // Signing the given challenge is what the user asked for: self-paid options too.
     let payer = Payer::builder()
         .shared_signer(keypair)
         .policy(Arc::new(ctx.policy()))
+        .self_paid(sova_x402::SelfPaid::Anywhere)
         .payload_shape(shape)
         .build()
         .map_err(|e| CliError::failure(format!("could not set up the payer: {e}")))?;

@@ -167,9 +167,16 @@ impl Ctx {
         keypair: Arc<Keypair>,
         policy: SpendPolicy,
     ) -> Result<Payer, CliError> {
+        // The Intel base URL (api.sova-intel.com, or the sandbox with --sandbox) is a Sova
+        // Intel deployment: its payments take the form Sova documents (self-paid allowed).
+        // Each command is a process of its own that cannot see what earlier runs signed, so
+        // two runs over the same blockhash would sign byte-identical payments (a replay): the
+        // documented transaction carries a Memo nonce on every payment here.
         Payer::builder()
             .shared_signer(keypair)
             .policy(Arc::new(policy))
+            .sova_host(&self.intel_base())
+            .self_paid_layout(sova_x402::SelfPaidLayout::MinimalNonce)
             .build()
             .map_err(|e| CliError::failure(format!("could not set up payments: {e}")))
     }

@@ -151,6 +151,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
     let payer = Payer::builder()
         .shared_signer(keypair.clone())
         .policy(Arc::new(policy))
+        .sova_host(&sb.intel_base_url())
         .build()
         .map_err(|e| CliError::failure(format!("could not set up the payer: {e}")))?;
     let progress = JobProgress::new(human);
@@ -332,6 +333,7 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
                     .max_per_payment(programs::USDC_MAINNET, SMALL_CAP)
                     .build(),
             ))
+            .sova_host(&sb.intel_base_url())
             .build()
             .map_err(|e| e.to_string())?;
         let cautious = blocking::intel::ClientBuilder::new()

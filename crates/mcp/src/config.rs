@@ -286,9 +286,15 @@ impl Builder {
                 if let Some(n) = limits.per_minute {
                     policy = policy.payments_per_minute(n);
                 }
-                let payer = Payer::builder()
+                let mut payer = Payer::builder()
                     .shared_signer(signer)
-                    .policy(Arc::new(policy.build()))
+                    .policy(Arc::new(policy.build()));
+                // The configured base URL is a Sova Intel deployment (or the sandbox): its
+                // payments take the form Sova documents, self-paid allowed.
+                if let Some(url) = &self.base_url {
+                    payer = payer.sova_host(url);
+                }
+                let payer = payer
                     .build()
                     .map_err(|e| Error::Config(format!("could not set up payments: {e}")))?;
                 Some(Arc::new(payer))

@@ -320,3 +320,29 @@ fn api_errors_carry_the_challenge() {
     assert!(e.payment_required.is_none());
     assert!(e.has_code("malformed_payment_required"));
 }
+
+/// A v1 requirement gives a v1 payload: `x402Version: 1`, the network under the v1 name the
+/// server used, in the flat (v1) shape; it decodes back the same.
+#[test]
+fn a_v1_requirement_gives_a_v1_payload() {
+    let doc = fixture("v1_payment_required_body.json");
+    let req = PaymentRequired::decode_body(doc.as_bytes()).unwrap();
+    let a = &req.accepts[0];
+    assert_eq!(a.network_as_received(), "solana-devnet");
+    let p = PaymentPayload::new(Some(&req), a, "AAEC".into());
+    assert_eq!(p.x402_version, 1);
+    assert_eq!(
+        p.to_json(PayloadShape::Flat),
+        r#"{"x402Version":1,"scheme":"exact","network":"solana-devnet","payload":{"transaction":"AAEC"}}"#
+    );
+    let back = PaymentPayload::decode(&p.encode(PayloadShape::Flat)).unwrap();
+    assert_eq!(back.x402_version, 1);
+    assert_eq!(back.network(), Some(networks::SOLANA_DEVNET));
+    // v2 is unchanged: CAIP-2 network, version 2.
+    let v2 = PaymentRequired::decode_header(SOVA_REQUIRED_B64).unwrap();
+    let p2 = PaymentPayload::new(Some(&v2), &v2.accepts[0], "AAEC".into());
+    assert_eq!(
+        p2.to_json(PayloadShape::Flat),
+        r#"{"x402Version":2,"scheme":"exact","network":"solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp","payload":{"transaction":"AAEC"}}"#
+    );
+}

@@ -124,8 +124,54 @@ fn payment_required_body(credits: u64, message: &str) -> Value {
     })
 }
 
+/// The x402 v1 challenge for `credits` (`reference/x402-solana.md` §2): the JSON body
+/// `{x402Version: 1, error, accepts}`, each requirement with `maxAmountRequired`, the v1
+/// network name and its own `resource`, `description` and `mimeType`.
+fn v1_challenge_json(state: &Shared, credits: u64, uri: &Uri, error: &str) -> Value {
+    let treasury = lock(&state.ledger).treasury;
+    let base = lock(&state.base_url).clone();
+    let url = format!(
+        "{base}{}",
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    let mut req = json!({
+        "scheme": "exact",
+        "network": "solana",
+        "maxAmountRequired": credits.saturating_mul(BASE_UNITS_PER_CREDIT).to_string(),
+        "resource": url,
+        "description": "",
+        "mimeType": "application/json",
+        "payTo": treasury.to_string(),
+        "maxTimeoutSeconds": state.config.max_timeout_seconds,
+        "asset": USDC_MAINNET_MINT,
+    });
+    if state.config.mode == Mode::Standard {
+        let fee_payer = lock(&state.ledger).facilitator.pubkey();
+        req["extra"] = json!({ "feePayer": fee_payer.to_string() });
+    }
+    json!({ "x402Version": 1, "error": error, "accepts": [req] })
+}
+
+/// The v1 requirement for `credits`, as a client decodes it (for the pre-flight verifier).
+fn v1_requirement(state: &Shared, credits: u64, uri: &Uri) -> Option<PaymentRequirements> {
+    let body = v1_challenge_json(state, credits, uri, "");
+    PaymentRequired::decode_body(body.to_string().as_bytes())
+        .ok()
+        .and_then(|r| r.accepts.into_iter().next())
+}
+
 /// 402 with a fresh challenge.
 pub(crate) fn challenge(bill: &Bill<'_>, message: &str, error: Option<&str>) -> Response {
+    if bill.state.config.x402_v1 {
+        let error = match error {
+            Some(_) => message,
+            None => "X-PAYMENT header is required",
+        };
+        return json_response(
+            StatusCode::PAYMENT_REQUIRED,
+            &v1_challenge_json(bill.state, bill.credits, bill.uri, error),
+        );
+    }
     let mut r = json_response(
         StatusCode::PAYMENT_REQUIRED,
         &payment_required_body(bill.credits, message),
@@ -297,10 +343,11 @@ where
             }
             Some(_) => Payer::Key(key.to_owned()),
         }
-    } else if let Some(raw) = bill
+    } else if let Some((raw, via_x_payment)) = bill
         .headers
         .get("payment-signature")
-        .or_else(|| bill.headers.get("x-payment"))
+        .map(|v| (v, false))
+        .or_else(|| bill.headers.get("x-payment").map(|v| (v, true)))
     {
         let Ok(value) = raw.to_str() else {
             return challenge(&bill, "invalid payment payload: header is not text", None);
@@ -324,6 +371,7 @@ where
             asset,
             asset_program,
             facilitator,
+            via_x_payment,
         };
         let verified = match verify(value, &expect) {
             Ok(v) => v,
@@ -331,9 +379,50 @@ where
                 return challenge(&bill, &message, Some(reason));
             }
         };
-        // The independent verifier of `sova-x402` (client-side pre-flight rules).
+        if state.config.documented_form_only {
+            let legacy = matches!(
+                verified.tx.message,
+                solana_message::VersionedMessage::Legacy(_)
+            );
+            if !verified.flat || !legacy {
+                return challenge(
+                    &bill,
+                    "invalid payment payload: expected the flat payload and a legacy transaction",
+                    Some("invalid_payload"),
+                );
+            }
+        }
+        // maxTimeoutSeconds: a payment presented longer after its blockhash than the
+        // requirement allows is refused before settlement. An already expired blockhash
+        // keeps Sova's documented outcome ("transaction confirmation failed" at settlement).
+        let age_ms = {
+            let l = lock(&state.ledger);
+            let hash = verified.tx.message.recent_blockhash();
+            l.blockhash_valid(hash)
+                .then(|| l.blockhash_age_ms(hash))
+                .flatten()
+        };
+        if let Some(age_ms) = age_ms
+            && age_ms > state.config.max_timeout_seconds.saturating_mul(1000)
+        {
+            return challenge(
+                &bill,
+                &format!(
+                    "payment expired: its blockhash is {} ms old, above maxTimeoutSeconds ({} s)",
+                    age_ms, state.config.max_timeout_seconds
+                ),
+                Some("invalid_exact_svm_payload_transaction_expired"),
+            );
+        }
+        // The independent verifier of `sova-x402` (client-side pre-flight rules), against
+        // the requirement as the payment's version states it.
+        let preflight_req = if verified.version == 1 {
+            v1_requirement(state, bill.credits, bill.uri).unwrap_or_else(|| req.clone())
+        } else {
+            req.clone()
+        };
         let report = sova_x402::verify(
-            &req,
+            &preflight_req,
             value,
             &sova_x402::VerifyOptions::default().verbose(false),
         );
@@ -452,6 +541,7 @@ where
             }
             let payer_s = pending.verified.payer.to_string();
             let amount = pending.verified.amount;
+            let v1 = pending.verified.version == 1;
             let (sig_s, index) = match submit(state, pending, expire) {
                 Ok(done) => done,
                 Err(e) => {
@@ -496,9 +586,14 @@ where
                 amount: Some(amount.to_string()),
                 extensions: None,
             };
-            set_header(response.headers_mut(), "payment-response", &s.encode());
-            if state.config.mode == Mode::Sova {
-                set_header(response.headers_mut(), "x-payment-response", &sig_s);
+            if v1 {
+                // x402 v1: the settlement is base64 JSON in `X-PAYMENT-RESPONSE`.
+                set_header(response.headers_mut(), "x-payment-response", &s.encode());
+            } else {
+                set_header(response.headers_mut(), "payment-response", &s.encode());
+                if state.config.mode == Mode::Sova {
+                    set_header(response.headers_mut(), "x-payment-response", &sig_s);
+                }
             }
         }
     }
@@ -569,6 +664,7 @@ fn submit(state: &Shared, p: Pending, expire: bool) -> Result<(String, usize), S
                 amount,
                 replay_key,
                 memo,
+                ..
             },
         preflight_failures,
         label,

@@ -333,6 +333,17 @@ impl Ledger {
         (hash, h + BLOCKHASH_VALID_BLOCKS)
     }
 
+    /// How long ago `hash` was issued, in milliseconds of chain time (blocks since its issue
+    /// times the slot duration); `None` for a hash this ledger never issued.
+    pub fn blockhash_age_ms(&self, hash: &Hash) -> Option<u64> {
+        let issued = *self.issued.get(hash)?;
+        Some(
+            self.block_height()
+                .saturating_sub(issued)
+                .saturating_mul(self.slot_ms),
+        )
+    }
+
     /// Whether `hash` was issued and has not expired.
     pub fn blockhash_valid(&self, hash: &Hash) -> bool {
         match self.issued.get(hash) {

@@ -121,6 +121,8 @@ impl Default for SandboxBuilder {
                 user_token_ttl: Duration::from_secs(365 * 86_400),
                 max_timeout_seconds: 60,
                 strict_preflight: false,
+                x402_v1: false,
+                documented_form_only: false,
             },
             clock: Clock::system(),
             api_keys: Vec::new(),
@@ -226,6 +228,34 @@ impl SandboxBuilder {
     /// server's own checks follow Sova and accept any amount at or above the price).
     pub fn strict_preflight(mut self, strict: bool) -> Self {
         self.config.strict_preflight = strict;
+        self
+    }
+
+    /// The requirement's `maxTimeoutSeconds` (default 60, Sova's value). A payment whose
+    /// blockhash is still valid but was issued longer ago than this (in chain time: blocks ×
+    /// slot duration) is refused at verification with a 402 and a fresh challenge, before
+    /// anything settles. (An expired blockhash fails at settlement, as Sova documents.)
+    pub fn max_timeout_seconds(mut self, seconds: u64) -> Self {
+        self.config.max_timeout_seconds = seconds;
+        self
+    }
+
+    /// Accepts only the payment form Sova documents (default false): the flat payload and a
+    /// legacy transaction with one `TransferChecked` (a Memo is tolerated). Any other form is
+    /// refused at verification — a 402 with a fresh challenge and no settlement header —
+    /// which is how a server that reads only the documented form would answer.
+    pub fn documented_form_only(mut self, on: bool) -> Self {
+        self.config.documented_form_only = on;
+        self
+    }
+
+    /// Answers unpaid requests with an x402 **v1** challenge (default false): a JSON body
+    /// `{x402Version: 1, error, accepts}` whose requirements carry `maxAmountRequired`, the v1
+    /// network name `solana` and the v1 per-requirement `resource`, and no `PAYMENT-REQUIRED`
+    /// header (`reference/x402-solana.md` §2). Whatever this setting, a v1 payment is accepted
+    /// in the `X-PAYMENT` header and settled with a base64 JSON `X-PAYMENT-RESPONSE`.
+    pub fn x402_v1(mut self, on: bool) -> Self {
+        self.config.x402_v1 = on;
         self
     }
 

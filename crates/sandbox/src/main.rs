@@ -3,6 +3,7 @@
 //! ```text
 //! sova-sandbox [--port N] [--mode sova|standard] [--seed N] [--hold-ms N] [--flash-ms N]
 //!              [--job-ms N] [--api-key ak_<hex>[:credits]]... [--credits N] [--token2022]
+//!              [--owner-key KEY] [--x402-v1] [--max-timeout-seconds N]
 //! ```
 //!
 //! It prints a JSON document with the URLs, the treasury, the owner key and the API keys.
@@ -14,7 +15,8 @@ use std::time::Duration;
 use sova_sandbox::{Mode, Sandbox};
 
 const USAGE: &str = "usage: sova-sandbox [--port N] [--mode sova|standard] [--seed N] [--hold-ms N] \
-[--flash-ms N] [--job-ms N] [--api-key ak_<hex>[:credits]]... [--credits N] [--token2022] [--owner-key KEY]";
+[--flash-ms N] [--job-ms N] [--api-key ak_<hex>[:credits]]... [--credits N] [--token2022] [--owner-key KEY] \
+[--x402-v1] [--max-timeout-seconds N]";
 
 fn parse_u64(flag: &str, v: Option<String>) -> Result<u64, String> {
     v.ok_or_else(|| format!("{flag} needs a value"))?
@@ -57,6 +59,11 @@ fn run() -> Result<(), String> {
             }
             "--credits" => credits = parse_u64("--credits", args.next())?,
             "--token2022" => builder = builder.token2022(true),
+            "--x402-v1" => builder = builder.x402_v1(true),
+            "--max-timeout-seconds" => {
+                builder =
+                    builder.max_timeout_seconds(parse_u64("--max-timeout-seconds", args.next())?)
+            }
             "--owner-key" => {
                 builder = builder.sovx_owner_key(args.next().ok_or("--owner-key needs a value")?)
             }

@@ -69,6 +69,8 @@ pub(crate) struct Config {
     pub user_token_ttl: Duration,
     pub max_timeout_seconds: u64,
     pub strict_preflight: bool,
+    pub x402_v1: bool,
+    pub documented_form_only: bool,
 }
 
 /// One settled x402 payment.

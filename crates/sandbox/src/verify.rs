@@ -33,6 +33,10 @@ pub(crate) struct Verified {
     pub amount: u64,
     pub replay_key: [u8; 64],
     pub memo: Option<String>,
+    /// The payload's `x402Version` (1 or 2).
+    pub version: u64,
+    /// The payload had the flat shape (no `accepted`).
+    pub flat: bool,
 }
 
 /// A refused payment: a message (Sova's strings where they exist) and an x402 reason code.
@@ -57,19 +61,28 @@ pub(crate) struct Expect<'a> {
     pub asset: Pubkey,
     pub asset_program: Pubkey,
     pub facilitator: Pubkey,
+    /// The payment came in the v1 `X-PAYMENT` header.
+    pub via_x_payment: bool,
 }
 
 /// Decodes and verifies a `PAYMENT-SIGNATURE` value.
 pub(crate) fn verify(header: &str, expect: &Expect<'_>) -> Result<Verified, Refusal> {
     let payload = PaymentPayload::decode(header)
         .map_err(|e| refuse("invalid_payload", format!("invalid payment payload: {e}")))?;
-    if payload.x402_version != 2 {
+    // x402 v2 payloads in `PAYMENT-SIGNATURE` (or `X-PAYMENT`); v1 payloads only in the v1
+    // header, `X-PAYMENT`.
+    let version_ok = match payload.x402_version {
+        2 => true,
+        1 => expect.via_x_payment,
+        _ => false,
+    };
+    if !version_ok {
         return Err(refuse(
             "invalid_x402_version",
-            "unsupported x402Version (expected 2)",
+            "unsupported x402Version (expected 2, or 1 in X-PAYMENT)",
         ));
     }
-    if expect.mode == Mode::Standard && payload.accepted.is_none() {
+    if expect.mode == Mode::Standard && payload.x402_version == 2 && payload.accepted.is_none() {
         return Err(refuse(
             "invalid_payload",
             "invalid payment payload: `accepted` is required (x402 v2 payload)",
@@ -111,7 +124,10 @@ pub(crate) fn verify(header: &str, expect: &Expect<'_>) -> Result<Verified, Refu
             format!("invalid payment payload: {e}"),
         )
     })?;
-    check_transaction(tx, expect)
+    let mut verified = check_transaction(tx, expect)?;
+    verified.version = payload.x402_version;
+    verified.flat = payload.accepted.is_none();
+    Ok(verified)
 }
 
 struct Transfer {
@@ -362,5 +378,7 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
         replay_key,
         memo,
         tx,
+        version: 2,
+        flat: false,
     })
 }

@@ -571,3 +571,54 @@ async fn overpayment_is_accepted_but_flagged_and_refused_when_strict() {
         }
     }
 }
+
+/// maxTimeoutSeconds: a payment presented later than the requirement allows after its
+/// blockhash is refused before settlement (402, fresh challenge, nothing charged); the same
+/// payment in time settles.
+#[tokio::test]
+async fn a_payment_older_than_max_timeout_seconds_is_refused() {
+    let clock = Clock::manual(1_768_473_000_000);
+    let sb = Sandbox::builder()
+        .clock(clock.clone())
+        .max_timeout_seconds(2)
+        .start()
+        .await
+        .unwrap();
+    let c = client();
+    assert_eq!(challenge(&c, &sb).await["maxTimeoutSeconds"], json!(2));
+    let payer = payer(&sb, 1_000_000);
+    let treasury = sb.treasury();
+    let bh = blockhash(&c, &sb).await;
+    let late = legacy_payment(&payer, &treasury, 15_000, bh);
+    clock.advance(Duration::from_millis(400 * 6)); // 2.4 s: the blockhash is still valid
+    let r = get(
+        &c,
+        &hud_url(&sb),
+        &[("payment-signature", &flat_payload(&wire(&late)))],
+    )
+    .await;
+    assert_intel_error(&r, 402);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("maxTimeoutSeconds"),
+        "{}",
+        r.text
+    );
+    assert!(r.header("payment-required").is_some(), "a fresh challenge");
+    assert!(r.header("payment-response").is_none(), "nothing settled");
+    assert_eq!(sb.usdc_balance(&treasury), 0);
+    // A payment over a fresh blockhash, presented in time, settles.
+    let bh = blockhash(&c, &sb).await;
+    let tx = v0_payment(&payer, &treasury, 15_000, bh, "in-time");
+    clock.advance(Duration::from_millis(400 * 4)); // 1.6 s
+    let r = get(
+        &c,
+        &hud_url(&sb),
+        &[("payment-signature", &flat_payload(&wire(&tx)))],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(sb.usdc_balance(&treasury), 15_000);
+}

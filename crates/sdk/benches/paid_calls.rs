@@ -32,6 +32,7 @@ fn payer(seed: u8) -> Arc<Payer> {
         .build();
     Arc::new(
         Payer::builder()
+            .sova_host("127.0.0.1") // the sandbox in Sova mode
             .signer(Keypair::from_seed([seed; 32]))
             .policy(Arc::new(policy))
             .build()

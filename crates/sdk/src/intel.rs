@@ -345,9 +345,14 @@ impl<R> ClientBuilder<R> {
                     .max_per_payment(usdc, self.max_payment.unwrap_or(1_000_000))
                     .budget(usdc, self.budget.unwrap_or(10_000_000))
                     .build();
+                // This client's base URL is a Sova Intel deployment (the default
+                // api.sova-intel.com, a staging host or the sandbox): its payments take the
+                // form Sova documents, self-paid allowed. A payer passed with `x402(..)` is
+                // used as configured.
                 let payer = sova_x402::Payer::builder()
                     .signer(keypair)
                     .policy(Arc::new(policy))
+                    .sova_host(base.origin())
                     .build()
                     .map_err(|e| Error::Config(e.to_string()))?;
                 Some(Arc::new(payer))

@@ -42,6 +42,7 @@ fn payer(seed: u8, cap: u64, budget: u64) -> Arc<Payer> {
         .build();
     Arc::new(
         Payer::builder()
+            .sova_host("127.0.0.1") // the sandbox in Sova mode
             .signer(Keypair::from_seed([seed; 32]))
             .policy(Arc::new(policy))
             .build()
@@ -905,4 +906,105 @@ async fn sovx_list_filters_change_the_results_and_memo_pair_are_sent() {
         .unwrap_err();
     assert_eq!(e.reached(), sova::Reached::No);
     assert!(e.to_string().contains("created_from"), "{e}");
+}
+
+/// Issue 11 item 1: for a Sova host (here the sandbox in Sova mode, declared with
+/// `sova_host`) the first payment is the documented one: no memo, so a legacy message with a
+/// single `TransferChecked`; later payments over the same cached blockhash carry a nonce and
+/// still settle (no replay refusal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sova_hosts_are_paid_in_the_documented_form() {
+    let sb = sandbox(Mode::Sova).await;
+    let kp = Keypair::from_seed([21; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let client = x402_client(&sb, payer(21, 1_000_000, 5_000_000));
+    for _ in 0..3 {
+        client.wallet_hud(WALLET).await.unwrap();
+    }
+    let settled = sb.payments();
+    assert_eq!(settled.len(), 3);
+    assert_eq!(
+        settled[0].memo, None,
+        "the documented transaction has no memo"
+    );
+    assert!(
+        settled.iter().all(|p| p.preflight_failures.is_empty()),
+        "{settled:?}"
+    );
+    let mut sigs: Vec<_> = settled.iter().map(|p| p.signature.clone()).collect();
+    sigs.dedup();
+    assert_eq!(sigs.len(), 3, "three distinct transactions");
+}
+
+/// Issue 11 item 4: a server that speaks x402 v1 (402 JSON body with `maxAmountRequired`,
+/// v1 network name) is paid with a v1 payload in `X-PAYMENT` (the sandbox refuses a v1
+/// payload in any other header), and the v1 `X-PAYMENT-RESPONSE` (base64 JSON) fills the
+/// receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x402_v1_server_is_paid_in_x_payment() {
+    let sb = Sandbox::builder()
+        .mode(Mode::Sova)
+        .x402_v1(true)
+        .start()
+        .await
+        .unwrap();
+    let kp = Keypair::from_seed([22; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let client = x402_client(&sb, payer(22, 1_000_000, 5_000_000));
+    let before = sb.usdc_balance(&kp.pubkey());
+    for _ in 0..2 {
+        let hud = client.wallet_hud(WALLET).await.unwrap();
+        let r = hud.receipt.clone().expect("a paid call has a receipt");
+        assert_eq!(r.amount, 15_000);
+        assert_eq!(
+            r.transaction.as_deref(),
+            sb.payments().last().map(|p| p.signature.as_str()),
+            "the receipt names the settled transaction"
+        );
+    }
+    let settled = sb.payments();
+    assert_eq!(settled.len(), 2);
+    assert!(
+        settled.iter().all(|p| p.preflight_failures.is_empty()),
+        "{settled:?}"
+    );
+    assert_eq!(before - sb.usdc_balance(&kp.pubkey()), 2 * 15_000);
+}
+
+/// Issue 11 item 2, against the sandbox: a server that reads only the documented form
+/// refuses the hybrid/v0 payment before settlement. Without proof that it can never land, the
+/// call pays nothing more and ends uncertain; the host is remembered, so the next call is
+/// paid once, in the documented form, and settles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_form_is_remembered_and_the_next_call_uses_the_documented_one() {
+    let sb = Sandbox::builder()
+        .mode(Mode::Sova)
+        .documented_form_only(true)
+        .start()
+        .await
+        .unwrap();
+    let kp = Keypair::from_seed([23; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    // 127.0.0.1 is not declared a Sova host: the general defaults (v0 + Memo, hybrid).
+    let payer = Arc::new(
+        Payer::builder()
+            .self_paid(sova_x402::SelfPaid::Anywhere)
+            .signer(Keypair::from_seed([23; 32]))
+            .policy(Arc::new(SpendPolicy::unlimited()))
+            .build()
+            .unwrap(),
+    );
+    let client = x402_client(&sb, payer.clone());
+    let e = client.wallet_hud(WALLET).await.unwrap_err();
+    assert!(matches!(e, Error::PaymentUncertain { .. }), "{e}");
+    assert!(
+        sb.payments().is_empty(),
+        "the refused payment was not settled"
+    );
+    assert!(payer.remembers_documented_form("127.0.0.1"));
+    let hud = client.wallet_hud(WALLET).await.unwrap();
+    assert_eq!(hud.receipt.as_ref().unwrap().amount, 15_000);
+    let settled = sb.payments();
+    assert_eq!(settled.len(), 1);
+    assert_eq!(settled[0].memo, None, "the documented transaction");
 }

@@ -38,6 +38,7 @@ fn x402(sb: &Sandbox, seed: u8) -> intel::Client {
         .budget(programs::USDC_MAINNET, 2_000_000)
         .build();
     let payer = Payer::builder()
+        .sova_host("127.0.0.1") // the sandbox in Sova mode
         .signer(kp)
         .policy(Arc::new(policy))
         .build()

@@ -318,6 +318,7 @@ impl Payers {
                         .build(),
                 );
                 let payer = Payer::builder()
+                    .sova_host("127.0.0.1") // the sandbox in Sova mode
                     .signer(Keypair::from_seed(seed))
                     .policy(policy.clone())
                     .build()

@@ -78,6 +78,7 @@ fn benches(c: &mut Criterion) {
     let ctx = PrepareContext::new(Instant::now()).blockhash(LatestBlockhash::new(blockhash));
     for (name, req) in [("self_paid", &self_paid), ("sponsored", &sponsored)] {
         let payer = Payer::builder()
+            .self_paid(sova_x402::SelfPaid::Anywhere)
             .signer(Keypair::from_seed([1; 32]))
             .policy(Arc::new(SpendPolicy::unlimited()))
             .build()

@@ -26,8 +26,8 @@ impl fmt::Display for Refusal {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RefusalReason {
-    /// Not x402 v2.
-    #[error("x402 version {0} requirements are not supported (this SDK pays x402 v2)")]
+    /// Neither x402 v1 nor v2.
+    #[error("x402 version {0} requirements are not supported (this SDK pays x402 v1 and v2)")]
     Version(u64),
     /// Not the `exact` scheme.
     #[error("scheme {0:?} is not supported (only \"exact\")")]

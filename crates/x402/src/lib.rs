@@ -1,4 +1,4 @@
-//! Safe, fast Solana USDC payments for x402 v2.
+//! Safe, fast Solana USDC payments for x402 v2 (and v1 challenges, paid in `X-PAYMENT`).
 //!
 //! From a decoded `PAYMENT-REQUIRED` ([`sova_protocol::x402::PaymentRequired`]) to a signed
 //! `PAYMENT-SIGNATURE`, with the guarantees existing x402 clients lack:
@@ -10,7 +10,10 @@
 //!   and figures.
 //! * **Both fee modes.** Sponsored (`extra.feePayer`: v0, compute budget, `TransferChecked`,
 //!   Memo; the facilitator signs slot 0) and self-paid (Sova Intel: the payer pays its fee and
-//!   signs alone; a Memo nonce by default, or the documented one-instruction legacy sample).
+//!   signs alone). Self-paid payments are allowed only for Sova Intel hosts unless enabled
+//!   ([`SelfPaid`]); for those hosts the payer sends what Sova documents — the legacy
+//!   one-`TransferChecked` transaction and the flat payload — adding a Memo nonce only when
+//!   it already signed an otherwise identical payment; other hosts get v0 with a Memo nonce.
 //! * **Program-aware token accounts** (classic Token and Token-2022), the exact amount, the
 //!   seller's memo honoured, compute budget clamped to what every facilitator accepts.
 //! * **Sans-IO.** Time, randomness and RPC are inputs: [`Payer::prepare`] answers
@@ -102,7 +105,7 @@ pub use mint::{MintError, MintInfo, MintRegistry, TokenProgram};
 pub use nonce::{NonceError, NonceSource, OsNonce, SeededNonce, nonce_hex};
 pub use payer::{
     AssetConfig, PAYMENT_IDENTIFIER, Payer, PayerBuilder, Preference, PrepareContext, Prepared,
-    PreparedPayment, SelfPaid, SelfPaidLayout,
+    PreparedPayment, SOVA_INTEL_HOSTS, SelfPaid, SelfPaidLayout,
 };
 pub use policy::{AssetLimits, PolicyRefusal, Reservation, SpendPolicy, SpendPolicyBuilder};
 pub use record::{

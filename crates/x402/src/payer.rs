@@ -72,14 +72,24 @@ impl AssetConfig {
     }
 }
 
+/// The hosts of Sova Intel's public API. For them the payer defaults to what Sova documents
+/// (`reference/sova-intel-api.md` §3): self-paid payments, the legacy one-`TransferChecked`
+/// transaction ([`SelfPaidLayout::Minimal`]) and the flat payload ([`PayloadShape::Flat`]).
+/// Add more (a staging deployment, the sandbox) with [`PayerBuilder::sova_host`].
+pub const SOVA_INTEL_HOSTS: &[&str] = &["api.sova-intel.com"];
+
 /// Where payments without `extra.feePayer` (the payer pays its own fee) are allowed.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// The default is [`SelfPaid::Hosts`] with the Sova Intel hosts ([`SOVA_INTEL_HOSTS`] plus
+/// every [`PayerBuilder::sova_host`]): Sova Intel is the only server whose documentation asks
+/// the client to pay its own fee.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SelfPaid {
-    /// For every host (the default). Sova Intel documents self-paid payments for its own
-    /// hosts only; other x402 servers expect a sponsored payment (`extra.feePayer`), and an
-    /// option without a fee payer is then paid self-paid. Restrict with [`SelfPaid::Hosts`].
-    #[default]
+    /// For every host (opt-in). An option without `extra.feePayer` is then paid self-paid
+    /// whoever asks. Only Sova Intel documents self-paid payments; in the x402 SVM `exact`
+    /// scheme a requirement names a fee payer in `extra.feePayer`, and a transaction whose fee
+    /// the client pays is outside that scheme (`reference/x402-solana.md` §3.6, §3.7).
     Anywhere,
     /// Only for these hosts (compared case-insensitively, without port).
     Hosts(Vec<String>),
@@ -87,16 +97,39 @@ pub enum SelfPaid {
     Never,
 }
 
+impl Default for SelfPaid {
+    /// [`SelfPaid::Hosts`] with [`SOVA_INTEL_HOSTS`].
+    fn default() -> Self {
+        SelfPaid::Hosts(SOVA_INTEL_HOSTS.iter().map(|h| (*h).to_owned()).collect())
+    }
+}
+
 /// The transaction shape of self-paid payments.
+///
+/// Unless [`PayerBuilder::self_paid_layout`] sets one for every host, Sova Intel hosts get
+/// [`SelfPaidLayout::Minimal`] (what Sova's documentation shows) and other hosts get
+/// [`SelfPaidLayout::Standard`]. The design seeds preferred a Memo nonce everywhere; the Sova
+/// reference is what the SDK follows for Sova hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SelfPaidLayout {
-    /// v0: \[compute budget\], `TransferChecked`, Memo nonce (the default: no two payments
-    /// are ever identical).
+    /// v0: \[compute budget\], `TransferChecked`, Memo nonce (no two payments are ever
+    /// identical). The default for hosts that are not Sova Intel hosts.
     #[default]
     Standard,
-    /// Exactly the documented Sova sample: a legacy message with one `TransferChecked`.
+    /// The documented Sova sample: a legacy message with one `TransferChecked`. When this
+    /// payer already signed an otherwise identical payment over the same blockhash (same
+    /// payer, amount, recipient and blockhash give byte-identical transactions, which the
+    /// server would refuse as a replay), a Memo nonce is added to that payment only. The
+    /// payer only knows its own signatures: share one payer (in an `Arc`) among the clients
+    /// of one wallet, or use [`SelfPaidLayout::MinimalNonce`] when separate processes pay
+    /// from the same wallet.
     Minimal,
+    /// The documented legacy message with one `TransferChecked`, plus a Memo nonce on every
+    /// payment. For payers that cannot know what else signs with the same wallet — a command
+    /// line run once per payment, several processes sharing a keypair — where two payments of
+    /// the same amount over the same blockhash would otherwise be byte-identical.
+    MinimalNonce,
 }
 
 /// The order in which acceptable options are tried.
@@ -125,6 +158,10 @@ pub struct PrepareContext<'a> {
     /// approval threshold). An option above it is refused as
     /// [`PolicyRefusal::OverCap`](crate::PolicyRefusal::OverCap) before anything is signed.
     pub max_amount: Option<u64>,
+    /// Pay in the form Sova documents whatever the configuration: a self-paid option is paid
+    /// with [`SelfPaidLayout::Minimal`] and the payload takes [`PayloadShape::Flat`] (the
+    /// fallback after a server refused another form before settlement).
+    pub documented_form: bool,
 }
 
 impl<'a> PrepareContext<'a> {
@@ -135,7 +172,14 @@ impl<'a> PrepareContext<'a> {
             now,
             blockhash: None,
             max_amount: None,
+            documented_form: false,
         }
+    }
+
+    /// Forces the documented Sova form (see [`PrepareContext::documented_form`]).
+    pub fn documented_form(mut self, on: bool) -> Self {
+        self.documented_form = on;
+        self
     }
 
     /// Caps this payment at `base_units` (on top of the policy's caps).
@@ -191,15 +235,33 @@ pub struct PreparedPayment {
     record: PaymentRecord,
     transaction: Vec<u8>,
     reservation: Reservation,
+    prepared_at: Instant,
 }
 
 impl PreparedPayment {
-    /// The header to send it in.
+    /// The header an x402 v2 payment is sent in.
     pub const HEADER_NAME: &'static str = "PAYMENT-SIGNATURE";
+    /// The header an x402 v1 payment is sent in.
+    pub const V1_HEADER_NAME: &'static str = "X-PAYMENT";
 
-    /// The `PAYMENT-SIGNATURE` value.
+    /// The header to send it in: `PAYMENT-SIGNATURE` (x402 v2), or `X-PAYMENT` when the
+    /// challenge was x402 v1.
+    pub fn header_name(&self) -> &'static str {
+        if self.requirement.version == 1 {
+            Self::V1_HEADER_NAME
+        } else {
+            Self::HEADER_NAME
+        }
+    }
+
+    /// The header value (base64 JSON payload) for [`PreparedPayment::header_name`].
     pub fn header_value(&self) -> &str {
         &self.header
+    }
+
+    /// The payload's `x402Version` (the challenge's).
+    pub fn x402_version(&self) -> u64 {
+        self.requirement.version
     }
 
     /// The payload shape used.
@@ -232,6 +294,27 @@ impl PreparedPayment {
         &self.reservation
     }
 
+    /// When it was signed (the [`PrepareContext::now`] it was prepared with).
+    pub fn prepared_at(&self) -> Instant {
+        self.prepared_at
+    }
+
+    /// The last moment it may be sent: its signing time plus the requirement's
+    /// `maxTimeoutSeconds` (`None` when the requirement has none).
+    ///
+    /// x402 gives `maxTimeoutSeconds` as the time the server allows for the payment; this
+    /// SDK reads it as "a signed payment is not presented later than this after signing".
+    pub fn expires_at(&self) -> Option<Instant> {
+        let secs = self.requirement.max_timeout_seconds?;
+        self.prepared_at
+            .checked_add(std::time::Duration::from_secs(secs))
+    }
+
+    /// Whether `now` is past [`PreparedPayment::expires_at`].
+    pub fn is_expired(&self, now: Instant) -> bool {
+        self.expires_at().is_some_and(|t| now > t)
+    }
+
     /// The payment was accepted (or its outcome is unknown): keep the amount spent.
     pub fn commit(self) -> PaymentRecord {
         self.reservation.commit();
@@ -262,12 +345,13 @@ pub struct PayerBuilder {
     nonces: Arc<dyn NonceSource>,
     preference: Preference,
     compute_budget: ComputeBudget,
-    self_paid: SelfPaid,
-    self_paid_layout: SelfPaidLayout,
+    self_paid: Option<SelfPaid>,
+    self_paid_layout: Option<SelfPaidLayout>,
     self_paid_compute_budget: bool,
     create_recipient_ata: bool,
-    shape: PayloadShape,
+    shape: Option<PayloadShape>,
     host_shapes: HashMap<String, PayloadShape>,
+    sova_hosts: Vec<String>,
     always_verify_signatures: bool,
     trust_requirement_blockhash: bool,
 }
@@ -294,12 +378,13 @@ impl Default for PayerBuilder {
             nonces: Arc::new(OsNonce),
             preference: Preference::default(),
             compute_budget: ComputeBudget::default(),
-            self_paid: SelfPaid::default(),
-            self_paid_layout: SelfPaidLayout::default(),
+            self_paid: None,
+            self_paid_layout: None,
             self_paid_compute_budget: true,
             create_recipient_ata: false,
-            shape: PayloadShape::Hybrid,
+            shape: None,
             host_shapes: HashMap::new(),
+            sova_hosts: SOVA_INTEL_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
             always_verify_signatures: false,
             trust_requirement_blockhash: false,
         }
@@ -376,15 +461,38 @@ impl PayerBuilder {
         self
     }
 
-    /// Where self-paid payments are allowed (default: anywhere).
+    /// Where self-paid payments are allowed (default: [`SelfPaid::Hosts`] with the Sova
+    /// Intel hosts, see [`PayerBuilder::sova_host`]). When set, this rule is used as given.
     pub fn self_paid(mut self, rule: SelfPaid) -> Self {
-        self.self_paid = rule;
+        self.self_paid = Some(rule);
         self
     }
 
-    /// The self-paid layout (default: standard, with a Memo nonce).
+    /// The self-paid layout for every host. Without it, Sova Intel hosts get
+    /// [`SelfPaidLayout::Minimal`] (the transaction Sova documents) and other hosts
+    /// [`SelfPaidLayout::Standard`].
     pub fn self_paid_layout(mut self, layout: SelfPaidLayout) -> Self {
-        self.self_paid_layout = layout;
+        self.self_paid_layout = Some(layout);
+        self
+    }
+
+    /// Treats `host` as a Sova Intel host (a staging deployment, or the sandbox on
+    /// `127.0.0.1` in Sova mode), like the built-in [`SOVA_INTEL_HOSTS`]: unless configured
+    /// otherwise, payments for it are self-paid when the option has no `extra.feePayer`,
+    /// use [`SelfPaidLayout::Minimal`] and the [`PayloadShape::Flat`] payload — the form
+    /// Sova documents (`reference/sova-intel-api.md` §3.3, §3.4). Explicit
+    /// [`PayerBuilder::self_paid`], [`PayerBuilder::self_paid_layout`],
+    /// [`PayerBuilder::payload_shape`] and [`PayerBuilder::payload_shape_for_host`] win.
+    ///
+    /// `host` may be a host, `host:port` or a URL (its host is taken).
+    pub fn sova_host(mut self, host: &str) -> Self {
+        let authority = host.split_once("://").map_or(host, |(_, rest)| rest);
+        let authority = authority.split(['/', '?', '#']).next().unwrap_or(authority);
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let h = normalize_host(authority);
+        if !self.sova_hosts.contains(&h) {
+            self.sova_hosts.push(h);
+        }
         self
     }
 
@@ -401,9 +509,12 @@ impl PayerBuilder {
         self
     }
 
-    /// The `PAYMENT-SIGNATURE` shape (default hybrid).
+    /// The `PAYMENT-SIGNATURE` shape for every host without a shape of its own. Without it,
+    /// Sova Intel hosts get [`PayloadShape::Flat`] (the payload Sova documents) and other
+    /// hosts [`PayloadShape::Hybrid`] (which the v2 SDK servers read and which carries the
+    /// top-level keys of Sova's shape too).
     pub fn payload_shape(mut self, shape: PayloadShape) -> Self {
-        self.shape = shape;
+        self.shape = Some(shape);
         self
     }
 
@@ -466,9 +577,13 @@ impl PayerBuilder {
             .mints(Arc::clone(&mints))
             .verbose(false)
             .verify_signatures(verify_signatures);
+        let sova_hosts: Vec<String> = self.sova_hosts.iter().map(|h| normalize_host(h)).collect();
         let self_paid = match self.self_paid {
-            SelfPaid::Hosts(h) => SelfPaid::Hosts(h.iter().map(|h| normalize_host(h)).collect()),
-            other => other,
+            Some(SelfPaid::Hosts(h)) => {
+                SelfPaid::Hosts(h.iter().map(|h| normalize_host(h)).collect())
+            }
+            Some(other) => other,
+            None => SelfPaid::Hosts(sova_hosts.clone()),
         };
         Ok(Payer {
             signer,
@@ -487,6 +602,8 @@ impl PayerBuilder {
             create_recipient_ata: self.create_recipient_ata,
             shape: self.shape,
             host_shapes: self.host_shapes,
+            sova_hosts,
+            documented_hosts: Mutex::new(HashSet::new()),
             verify_options,
             recent: Mutex::new(RecentSignatures::default()),
             trust_requirement_blockhash: self.trust_requirement_blockhash,
@@ -536,11 +653,14 @@ pub struct Payer {
     preference: Preference,
     compute_budget: ComputeBudget,
     self_paid: SelfPaid,
-    self_paid_layout: SelfPaidLayout,
+    self_paid_layout: Option<SelfPaidLayout>,
     self_paid_compute_budget: bool,
     create_recipient_ata: bool,
-    shape: PayloadShape,
+    shape: Option<PayloadShape>,
     host_shapes: HashMap<String, PayloadShape>,
+    sova_hosts: Vec<String>,
+    /// Hosts that refused another form before settlement.
+    documented_hosts: Mutex<HashSet<String>>,
     verify_options: VerifyOptions,
     recent: Mutex<RecentSignatures>,
     trust_requirement_blockhash: bool,
@@ -565,6 +685,8 @@ struct Candidate<'r> {
     pay_to: Pubkey,
     layout: Layout,
     seller_memo: Option<&'r str>,
+    /// [`SelfPaidLayout::MinimalNonce`]: a Memo nonce on every minimal payment.
+    always_nonce: bool,
 }
 
 fn truncate(s: &str) -> String {
@@ -634,10 +756,89 @@ impl Payer {
         &self.blockhashes
     }
 
-    /// The payload shape used for `host`.
+    /// The payload shape of a self-paid payment for `host` (sponsored payments use
+    /// [`Payer::sponsored_shape_for`]): [`PayloadShape::Flat`] once the host needed the
+    /// documented form ([`Payer::remember_documented_form`]); else the host's own shape, the
+    /// configured shape, [`PayloadShape::Flat`] for Sova Intel hosts, and
+    /// [`PayloadShape::Hybrid`] for others, in that order.
     pub fn shape_for(&self, host: Option<&str>) -> PayloadShape {
+        let h = host.map(normalize_host);
+        if let Some(h) = &h {
+            if self.needs_documented_form(h) {
+                return PayloadShape::Flat;
+            }
+            if let Some(s) = self.host_shapes.get(h) {
+                return *s;
+            }
+        }
+        if let Some(s) = self.shape {
+            return s;
+        }
+        if h.as_deref()
+            .is_some_and(|h| self.sova_hosts.iter().any(|s| s == h))
+        {
+            PayloadShape::Flat
+        } else {
+            PayloadShape::Hybrid
+        }
+    }
+
+    /// The payload shape of a sponsored payment (an option with `extra.feePayer`) for
+    /// `host`: the host's own shape, the configured shape, else [`PayloadShape::Hybrid`].
+    /// Sova documents only self-paid payments, so the flat default of Sova hosts and the
+    /// learnt documented form do not apply to sponsored ones.
+    pub fn sponsored_shape_for(&self, host: Option<&str>) -> PayloadShape {
         host.and_then(|h| self.host_shapes.get(&normalize_host(h)).copied())
-            .unwrap_or(self.shape)
+            .or(self.shape)
+            .unwrap_or(PayloadShape::Hybrid)
+    }
+
+    /// The self-paid layout used for `host` (see [`SelfPaidLayout`]).
+    pub fn self_paid_layout_for(&self, host: Option<&str>) -> SelfPaidLayout {
+        let h = host.map(normalize_host);
+        if h.as_deref().is_some_and(|h| self.needs_documented_form(h)) {
+            return SelfPaidLayout::Minimal;
+        }
+        if let Some(l) = self.self_paid_layout {
+            return l;
+        }
+        if self.is_sova_host(h.as_deref()) {
+            SelfPaidLayout::Minimal
+        } else {
+            SelfPaidLayout::Standard
+        }
+    }
+
+    /// Whether `host` is a Sova Intel host ([`SOVA_INTEL_HOSTS`] or
+    /// [`PayerBuilder::sova_host`]).
+    pub fn is_sova_host(&self, host: Option<&str>) -> bool {
+        host.is_some_and(|h| {
+            let h = normalize_host(h);
+            self.sova_hosts.contains(&h)
+        })
+    }
+
+    /// Remembers that `host` refused another payment form before settlement: later
+    /// self-paid payments for it use the documented form ([`SelfPaidLayout::Minimal`] with
+    /// [`PayloadShape::Flat`]).
+    pub fn remember_documented_form(&self, host: &str) {
+        self.documented_hosts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(normalize_host(host));
+    }
+
+    /// Whether payments for `host` already use the documented form because the host needed
+    /// it ([`Payer::remember_documented_form`]).
+    pub fn remembers_documented_form(&self, host: &str) -> bool {
+        self.needs_documented_form(&normalize_host(host))
+    }
+
+    fn needs_documented_form(&self, normalized_host: &str) -> bool {
+        self.documented_hosts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(normalized_host)
     }
 
     fn self_paid_allowed(&self, host: Option<&str>) -> bool {
@@ -657,7 +858,7 @@ impl Payer {
         req: &'r PaymentRequirements,
         ctx: &PrepareContext<'_>,
     ) -> Result<Candidate<'r>, RefusalReason> {
-        if req.version != 2 {
+        if req.version != 1 && req.version != 2 {
             return Err(RefusalReason::Version(req.version));
         }
         if req.scheme != SCHEME_EXACT {
@@ -674,7 +875,8 @@ impl Payer {
             return Err(RefusalReason::AssetNotAllowed(mint.to_string()));
         }
         let pay_to = parse_key("payTo", &req.pay_to)?;
-        let layout = match req.extra.get("feePayer") {
+        let mut always_nonce = false;
+        let mut layout = match req.extra.get("feePayer") {
             Some(v) => {
                 let text = v.as_str().ok_or(RefusalReason::BadExtra {
                     key: "feePayer",
@@ -695,9 +897,15 @@ impl Payer {
                         ),
                     });
                 }
-                match self.self_paid_layout {
+                let layout = if ctx.documented_form {
+                    SelfPaidLayout::Minimal
+                } else {
+                    self.self_paid_layout_for(ctx.host)
+                };
+                always_nonce = layout == SelfPaidLayout::MinimalNonce;
+                match layout {
                     SelfPaidLayout::Standard => Layout::SelfPaid,
-                    SelfPaidLayout::Minimal => Layout::Minimal,
+                    SelfPaidLayout::Minimal | SelfPaidLayout::MinimalNonce => Layout::Minimal,
                 }
             }
         };
@@ -708,7 +916,18 @@ impl Payer {
                     return Err(RefusalReason::MemoTooLong(m.len()));
                 }
                 if layout == Layout::Minimal {
-                    return Err(RefusalReason::MemoWithMinimalLayout);
+                    // The documented form carries no seller memo. Refuse when that form was
+                    // asked for; otherwise (only a per-host default) use the v0 self-paid
+                    // layout, which carries it.
+                    if ctx.documented_form
+                        || matches!(
+                            self.self_paid_layout,
+                            Some(SelfPaidLayout::Minimal | SelfPaidLayout::MinimalNonce)
+                        )
+                    {
+                        return Err(RefusalReason::MemoWithMinimalLayout);
+                    }
+                    layout = Layout::SelfPaid;
                 }
                 Some(m.as_str())
             }
@@ -729,6 +948,7 @@ impl Payer {
             pay_to,
             layout,
             seller_memo,
+            always_nonce: always_nonce && layout == Layout::Minimal,
         })
     }
 
@@ -882,8 +1102,8 @@ impl Payer {
         ctx: &PrepareContext<'_>,
     ) -> Result<Attempt, Error> {
         let mut unit_limit_nonce = None;
-        let (memo, nonce) = match (c.layout, c.seller_memo) {
-            (Layout::Minimal, _) => (None, None),
+        let (memo, mut nonce) = match (c.layout, c.seller_memo) {
+            (Layout::Minimal, _) if !c.always_nonce => (None, None),
             (_, Some(m)) => {
                 // The seller's memo must be the Memo data, so it cannot carry our nonce: the
                 // nonce goes into the compute-unit limit instead (up to 4,095 units above
@@ -953,6 +1173,24 @@ impl Payer {
                 signed = Some(s);
                 break;
             }
+            if spec.layout == Layout::Minimal && spec.memo.is_none() {
+                // This payer already signed the same transfer over this blockhash: the bytes
+                // (and the signature) would be identical and the server would refuse the
+                // second as a replay. Only then does the documented transaction get a Memo
+                // nonce, which keeps it a legacy message with one `TransferChecked`.
+                match self.nonces.next_nonce() {
+                    Ok(n) => {
+                        let hex = nonce_hex(&n);
+                        spec.memo = Some(hex.clone());
+                        nonce = Some(hex);
+                        continue;
+                    }
+                    Err(e) => {
+                        reservation.release();
+                        return Err(e.into());
+                    }
+                }
+            }
             match spec.compute_budget.as_mut() {
                 Some(b) if bump < 3 && b.unit_limit < ComputeBudget::MAX_UNIT_LIMIT => {
                     b.unit_limit = s.compute_budget.map_or(b.unit_limit, |e| e.unit_limit) + 1;
@@ -963,7 +1201,14 @@ impl Payer {
         let Some(signed) = signed else {
             return Ok(Attempt::Duplicate(reservation));
         };
-        let shape = self.shape_for(ctx.host);
+        // A v1 payload has one shape, `{x402Version: 1, scheme, network, payload}`.
+        let shape = if ctx.documented_form || c.req.version == 1 {
+            PayloadShape::Flat
+        } else if matches!(c.layout, Layout::Sponsored { .. }) {
+            self.sponsored_shape_for(ctx.host)
+        } else {
+            self.shape_for(ctx.host)
+        };
         let mut payload = PaymentPayload::new(Some(required), c.req, signed.to_base64());
         let payment_id = match payment_identifier(required, &*self.nonces) {
             Ok(Some((id, extensions))) => {
@@ -1017,6 +1262,7 @@ impl Payer {
             record,
             transaction: signed.wire,
             reservation,
+            prepared_at: ctx.now,
         })))
     }
 }

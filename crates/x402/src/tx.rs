@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | [`Layout::Sponsored`] | v0, no lookup tables | CU limit, CU price, \[create ATA\], `TransferChecked`, Memo | fee payer (slot 0, left empty), payer (slot 1) |
 //! | [`Layout::SelfPaid`] | v0, no lookup tables | \[CU limit, CU price\], \[create ATA\], `TransferChecked`, \[Memo\] | payer (slot 0) |
-//! | [`Layout::Minimal`] | legacy | \[create ATA\], `TransferChecked` | payer (slot 0) |
+//! | [`Layout::Minimal`] | legacy | \[create ATA\], `TransferChecked`, \[Memo\] | payer (slot 0) |
 //!
 //! Messages are compiled by `solana-message`, so the bytes are those `solana-sdk` produces
 //! for the same instructions.
@@ -96,7 +96,8 @@ pub enum Layout {
     /// an optional Memo.
     SelfPaid,
     /// The payer pays its own fee; a legacy message with one `TransferChecked` (the sample
-    /// in Sova's documentation).
+    /// in Sova's documentation), and a Memo only when [`PaymentSpec::memo`] is set (the
+    /// payer adds one only to tell apart two otherwise identical payments).
     Minimal,
 }
 
@@ -111,8 +112,7 @@ pub struct PaymentSpec {
     pub amount: u64,
     /// The recipient wallet; the transfer goes to its associated token account.
     pub pay_to: Pubkey,
-    /// Memo text (≤ 256 bytes). Required by [`Layout::Sponsored`], optional for
-    /// [`Layout::SelfPaid`], not allowed with [`Layout::Minimal`].
+    /// Memo text (≤ 256 bytes). Required by [`Layout::Sponsored`], optional otherwise.
     pub memo: Option<String>,
     /// Compute budget. [`Layout::Sponsored`] always carries one (default when `None`);
     /// [`Layout::SelfPaid`] only when set; [`Layout::Minimal`] never. Clamped.
@@ -139,7 +139,8 @@ pub enum BuildError {
     /// A sponsored payment without a memo.
     #[error("a sponsored payment needs a memo (the seller's or a random nonce)")]
     MissingMemo,
-    /// A memo with the minimal layout.
+    /// A memo with the minimal layout (no longer returned: the minimal layout may carry a
+    /// uniqueness memo).
     #[error("the minimal layout carries no memo; use the self-paid layout to add one")]
     MemoNotAllowed,
     /// The transaction is too large.
@@ -279,12 +280,7 @@ pub fn compile(spec: &PaymentSpec, payer: &Pubkey) -> Result<UnsignedPayment, Bu
             )
         }
         Layout::SelfPaid => (*payer, spec.compute_budget, spec.memo.as_deref(), false),
-        Layout::Minimal => {
-            if spec.memo.is_some() {
-                return Err(BuildError::MemoNotAllowed);
-            }
-            (*payer, None, None, true)
-        }
+        Layout::Minimal => (*payer, None, spec.memo.as_deref(), true),
     };
     let budget = budget.map(|b| {
         let mut b = b.clamped();

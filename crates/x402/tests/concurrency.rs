@@ -34,6 +34,7 @@ fn run(shared_payer: bool, release_every: Option<u64>) {
     let make = |seed: u8| {
         Arc::new(
             Payer::builder()
+                .self_paid(sova_x402::SelfPaid::Anywhere)
                 .signer(Keypair::from_seed([seed; 32]))
                 .policy(Arc::clone(&policy))
                 .build()

@@ -190,6 +190,7 @@ fn payer_for(
 ) -> Payer {
     configure(
         Payer::builder()
+            .self_paid(sova_x402::SelfPaid::Anywhere)
             .signer(key)
             .policy(Arc::new(SpendPolicy::unlimited()))
             .nonce_source(Arc::new(SeededNonce::new(7))),
@@ -362,21 +363,37 @@ fn minimal_flow(engine: Engine) {
     assert_eq!(chain.tokens(&dst), Some(AMOUNT));
 
     // Same blockhash, same amount: the minimal layout would repeat itself byte for byte,
-    // so the payer refuses rather than produce a replay.
+    // so this payment only gets a Memo nonce. It stays a legacy message and executes.
     let ctx = PrepareContext::new(Instant::now()).blockhash(chain.blockhash());
-    let err = payer.prepare(&req, &ctx).unwrap_err();
-    assert!(
-        err.to_string().contains("identical to an earlier one"),
-        "{err}"
+    let second = payer.prepare(&req, &ctx).unwrap().ready().unwrap();
+    assert_eq!(second.record().mode, PaymentMode::Minimal);
+    let nonce = second.record().nonce.clone().unwrap();
+    assert_eq!(second.record().memo.as_deref(), Some(nonce.as_str()));
+    assert_ne!(second.header_value(), payment.header_value());
+    let tx2 = transaction_of(second.header_value());
+    assert!(matches!(
+        tx2.message,
+        solana_message::VersionedMessage::Legacy(_)
+    ));
+    assert_eq!(
+        tx2.message.instructions().len(),
+        2,
+        "TransferChecked and the Memo"
     );
-    // With a newer blockhash it pays again.
+    chain
+        .svm
+        .send_transaction(tx2)
+        .unwrap_or_else(|e| panic!("{:?}\n{}", e.err, e.meta.pretty_logs()));
+    assert_eq!(chain.tokens(&dst), Some(2 * AMOUNT));
+    // With a newer blockhash it pays again without a memo.
     chain.svm.expire_blockhash();
     let again = prepare(&payer, &chain, &req);
+    assert_eq!(again.record().memo, None);
     chain
         .svm
         .send_transaction(transaction_of(again.header_value()))
         .unwrap();
-    assert_eq!(chain.tokens(&dst), Some(2 * AMOUNT));
+    assert_eq!(chain.tokens(&dst), Some(3 * AMOUNT));
 }
 
 #[test]

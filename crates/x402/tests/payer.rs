@@ -26,6 +26,7 @@ fn me() -> Keypair {
 
 fn builder() -> PayerBuilder {
     Payer::builder()
+        .self_paid(sova_x402::SelfPaid::Anywhere)
         .signer(me())
         .policy(Arc::new(SpendPolicy::unlimited()))
         .nonce_source(Arc::new(SeededNonce::new(1)))
@@ -413,6 +414,7 @@ fn shapes_memos_and_records() {
 #[test]
 fn configuration_errors() {
     let e = Payer::builder()
+        .self_paid(sova_x402::SelfPaid::Anywhere)
         .policy(Arc::new(SpendPolicy::unlimited()))
         .build()
         .unwrap_err();
@@ -686,4 +688,198 @@ fn payment_identifier_is_echoed_with_an_id() {
     // Without the extension advertised, nothing is added.
     let plain = ready(payer.prepare(&required(&[usdc(15_000, &key(9), "")]), &ctx));
     assert_eq!(plain.record().payment_id, None);
+}
+
+/// The payload of a header, whether its transaction is a legacy message, and its
+/// instruction count.
+fn form_of(header: &str) -> (PaymentPayload, bool, usize) {
+    let payload = PaymentPayload::decode(header).unwrap();
+    let bytes = b64::decode(&payload.payload.transaction).unwrap();
+    let tx = sova_x402::wire::parse(&bytes).unwrap();
+    (payload, !tx.versioned, tx.instructions.len())
+}
+
+/// Sova Intel hosts get what Sova documents: self-paid, a legacy message with one
+/// `TransferChecked`, the flat payload. Other hosts keep today's defaults, and self-paid
+/// payments are refused for them unless enabled.
+#[test]
+fn sova_hosts_get_the_documented_form_by_default() {
+    let payer = Payer::builder()
+        .signer(me())
+        .policy(Arc::new(SpendPolicy::unlimited()))
+        .sova_host("http://127.0.0.1:8080/api/v1")
+        .build()
+        .unwrap();
+    let req = required(&[usdc(15_000, &key(9), "")]);
+    for (i, host) in ["api.sova-intel.com", "API.Sova-Intel.com:443", "127.0.0.1"]
+        .into_iter()
+        .enumerate()
+    {
+        let ctx = PrepareContext::new(Instant::now())
+            .blockhash(bh(10 + i as u8))
+            .host(host);
+        let p = ready(payer.prepare(&req, &ctx));
+        assert_eq!(p.shape(), PayloadShape::Flat, "{host}");
+        assert_eq!(p.record().mode, PaymentMode::Minimal, "{host}");
+        assert_eq!(p.record().memo, None, "{host}: no memo unless needed");
+        let (payload, legacy, n) = form_of(p.header_value());
+        assert!(payload.accepted.is_none(), "{host}: flat");
+        assert_eq!(payload.scheme.as_deref(), Some("exact"));
+        assert!(legacy, "{host}");
+        assert_eq!(n, 1, "{host}: one TransferChecked");
+    }
+    // A sponsored option (Sova documents none) keeps the general default shape.
+    let sponsored = required(&[usdc(
+        15_000,
+        &key(9),
+        &format!(r#","extra":{{"feePayer":"{}"}}"#, key(30)),
+    )]);
+    let ctx = PrepareContext::new(Instant::now())
+        .blockhash(bh(20))
+        .host("api.sova-intel.com");
+    let p = ready(payer.prepare(&sponsored, &ctx));
+    assert_eq!(p.record().mode, PaymentMode::Sponsored);
+    assert_eq!(p.shape(), PayloadShape::Hybrid);
+    // Another host: no fee payer offered, and self-paid is not enabled there.
+    let ctx = PrepareContext::new(Instant::now())
+        .blockhash(bh(2))
+        .host("x402.example.com");
+    match payer.prepare(&req, &ctx).unwrap_err() {
+        Error::Refused(r) => assert!(
+            matches!(&r[0].reason, RefusalReason::SelfPaidNotAllowed { host } if host.contains("x402.example.com")),
+            "{r:?}"
+        ),
+        e => panic!("{e}"),
+    }
+    // Opted in: today's defaults (v0 with a Memo nonce, hybrid payload).
+    let anywhere = Payer::builder()
+        .signer(me())
+        .policy(Arc::new(SpendPolicy::unlimited()))
+        .self_paid(SelfPaid::Anywhere)
+        .build()
+        .unwrap();
+    let p = ready(anywhere.prepare(&req, &ctx));
+    assert_eq!(p.shape(), PayloadShape::Hybrid);
+    assert_eq!(p.record().mode, PaymentMode::SelfPaid);
+    assert!(p.record().memo.is_some());
+    assert!(!form_of(p.header_value()).1, "v0");
+}
+
+/// Only an identical earlier payment over the same blockhash adds the nonce: a new
+/// blockhash or another amount gives the bare documented transaction again.
+#[test]
+fn the_documented_form_adds_a_nonce_only_when_needed() {
+    let payer = Payer::builder()
+        .signer(me())
+        .policy(Arc::new(SpendPolicy::unlimited()))
+        .nonce_source(Arc::new(SeededNonce::new(3)))
+        .build()
+        .unwrap();
+    let host = "api.sova-intel.com";
+    let at = |b: u8| {
+        PrepareContext::new(Instant::now())
+            .blockhash(bh(b))
+            .host(host)
+    };
+    let first = ready(payer.prepare(&required(&[usdc(15_000, &key(9), "")]), &at(1)));
+    assert_eq!(form_of(first.header_value()).2, 1);
+    assert_eq!(first.record().nonce, None);
+    let second = ready(payer.prepare(&required(&[usdc(15_000, &key(9), "")]), &at(1)));
+    let (_, legacy, n) = form_of(second.header_value());
+    assert!(legacy);
+    assert_eq!(n, 2, "TransferChecked and a Memo nonce");
+    assert!(second.record().nonce.is_some());
+    assert_eq!(second.record().memo, second.record().nonce);
+    assert_ne!(
+        first.record().payer_signature,
+        second.record().payer_signature
+    );
+    let other_amount = ready(payer.prepare(&required(&[usdc(30_000, &key(9), "")]), &at(1)));
+    assert_eq!(form_of(other_amount.header_value()).2, 1);
+    let other_hash = ready(payer.prepare(&required(&[usdc(15_000, &key(9), "")]), &at(2)));
+    assert_eq!(form_of(other_hash.header_value()).2, 1);
+    // Reconciliation looks the payment up by our own signature either way.
+    for p in [&first, &second] {
+        let calls = p.record().reconcile_calls();
+        assert!(calls.statuses.is_some(), "looked up by signature");
+    }
+}
+
+/// Explicit settings win over the per-host defaults; a learnt fallback wins over both.
+#[test]
+fn explicit_settings_and_the_learnt_fallback() {
+    let payer = Payer::builder()
+        .signer(me())
+        .policy(Arc::new(SpendPolicy::unlimited()))
+        .self_paid(SelfPaid::Anywhere)
+        .payload_shape(PayloadShape::Spec)
+        .self_paid_layout(sova_x402::SelfPaidLayout::Standard)
+        .build()
+        .unwrap();
+    let req = required(&[usdc(15_000, &key(9), "")]);
+    let ctx = PrepareContext::new(Instant::now())
+        .blockhash(bh(1))
+        .host("api.sova-intel.com");
+    let p = ready(payer.prepare(&req, &ctx));
+    assert_eq!(p.shape(), PayloadShape::Spec);
+    assert_eq!(p.record().mode, PaymentMode::SelfPaid);
+    // One call may ask for the documented form.
+    let p = ready(payer.prepare(&req, &ctx.documented_form(true)));
+    assert_eq!(p.shape(), PayloadShape::Flat);
+    assert_eq!(p.record().mode, PaymentMode::Minimal);
+    // Remembered per host.
+    let other = PrepareContext::new(Instant::now())
+        .blockhash(bh(2))
+        .host("x402.example.com");
+    assert_eq!(
+        ready(payer.prepare(&req, &other)).shape(),
+        PayloadShape::Spec
+    );
+    payer.remember_documented_form("X402.example.com:443");
+    assert!(payer.remembers_documented_form("x402.example.com"));
+    let p = ready(payer.prepare(&req, &other));
+    assert_eq!(p.shape(), PayloadShape::Flat);
+    assert_eq!(p.record().mode, PaymentMode::Minimal);
+    assert_eq!(
+        payer.shape_for(Some("api.sova-intel.com")),
+        PayloadShape::Spec
+    );
+}
+
+/// `MinimalNonce`: the documented legacy transaction with a Memo nonce on every payment, for
+/// payers that cannot see each other's signatures (two processes, one wallet).
+#[test]
+fn minimal_nonce_is_unique_across_payers() {
+    let make = |seed| {
+        Payer::builder()
+            .signer(me())
+            .policy(Arc::new(SpendPolicy::unlimited()))
+            .nonce_source(Arc::new(SeededNonce::new(seed)))
+            .self_paid_layout(sova_x402::SelfPaidLayout::MinimalNonce)
+            .build()
+            .unwrap()
+    };
+    let req = required(&[usdc(15_000, &key(9), "")]);
+    let ctx = PrepareContext::new(Instant::now())
+        .blockhash(bh(1))
+        .host("api.sova-intel.com");
+    let a = ready(make(1).prepare(&req, &ctx));
+    let b = ready(make(2).prepare(&req, &ctx));
+    for p in [&a, &b] {
+        assert_eq!(p.record().mode, PaymentMode::Minimal);
+        assert!(form_of(p.header_value()).1, "legacy");
+        assert_eq!(form_of(p.header_value()).2, 2, "TransferChecked and a Memo");
+    }
+    assert_ne!(a.record().payer_signature, b.record().payer_signature);
+    // The default Minimal of two separate payers would collide.
+    let plain = |_: u8| {
+        Payer::builder()
+            .signer(me())
+            .policy(Arc::new(SpendPolicy::unlimited()))
+            .build()
+            .unwrap()
+    };
+    let x = ready(plain(1).prepare(&req, &ctx));
+    let y = ready(plain(2).prepare(&req, &ctx));
+    assert_eq!(x.record().payer_signature, y.record().payer_signature);
 }

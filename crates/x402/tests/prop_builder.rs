@@ -149,6 +149,7 @@ fn payer(cfg: &Config, mints: Arc<MintRegistry>) -> Payer {
         policy = policy.max_per_payment(USDC_MAINNET, cap);
     }
     Payer::builder()
+        .self_paid(sova_x402::SelfPaid::Anywhere)
         .signer(me())
         .policy(Arc::new(policy.build()))
         .mints(mints)

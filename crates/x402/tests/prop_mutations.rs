@@ -73,6 +73,7 @@ fn valid_payment(mode: Mode, amount: u64, pay_to: [u8; 32], seed: u8) -> Case {
     );
     let req = PaymentRequired::decode_header(&b64::encode(json.as_bytes())).unwrap();
     let payer = Payer::builder()
+        .self_paid(sova_x402::SelfPaid::Anywhere)
         .signer(Keypair::from_seed(payer_seed))
         .policy(Arc::new(SpendPolicy::unlimited()))
         .self_paid_layout(if matches!(mode, Mode::Minimal) {

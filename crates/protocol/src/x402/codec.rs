@@ -211,6 +211,8 @@ pub struct PaymentRequirements {
     pub extra: Map<String, Value>,
     /// The x402 version this requirement came with.
     pub version: u64,
+    /// `network` exactly as received (a v1 name such as `solana` stays one).
+    wire_network: String,
     raw: Box<RawValue>,
 }
 
@@ -235,6 +237,7 @@ impl PaymentRequirements {
         Ok(PaymentRequirements {
             scheme: w.scheme,
             network: super::networks::normalize(&w.network).to_owned(),
+            wire_network: w.network,
             amount: w.amount,
             asset: w.asset,
             pay_to: w.pay_to,
@@ -270,6 +273,7 @@ impl PaymentRequirements {
         PaymentRequirements {
             scheme: super::SCHEME_EXACT.to_owned(),
             network: network.to_owned(),
+            wire_network: network.to_owned(),
             amount: Amount(amount),
             asset: asset.to_owned(),
             pay_to: pay_to.to_owned(),
@@ -283,6 +287,12 @@ impl PaymentRequirements {
     /// The requirement's JSON exactly as the server sent it (for the `accepted` echo).
     pub fn raw_json(&self) -> &str {
         self.raw.get()
+    }
+
+    /// `network` exactly as the server sent it ([`PaymentRequirements::network`] is
+    /// normalized to CAIP-2). A v1 payload names the network this way.
+    pub fn network_as_received(&self) -> &str {
+        &self.wire_network
     }
 
     /// A string-valued `extra` key.
@@ -523,19 +533,24 @@ impl PaymentRequired {
 // PaymentPayload
 
 /// Which JSON shape a `PAYMENT-SIGNATURE` takes (see `reference/x402-solana.md` §1.5).
+///
+/// The payer (`sova-x402`) sends [`PayloadShape::Flat`] to Sova Intel hosts, the shape Sova
+/// documents, and [`PayloadShape::Hybrid`] elsewhere unless configured otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum PayloadShape {
-    /// `{x402Version, resource?, accepted, payload, extensions?}` — the v2 spec; every v2
-    /// SDK server reads it.
+    /// `{x402Version, resource?, accepted, payload, extensions?}` — the x402 v2
+    /// specification's `PaymentPayload`, which the v2 SDK servers read.
     Spec,
-    /// The spec shape plus top-level `scheme` and `network`. The v2 SDK servers read it (they
-    /// ignore the extra keys); the keys are the ones Sova's documented flat shape carries, but
-    /// Sova does not document whether its server accepts this shape. The enum's `Default`.
+    /// The spec shape plus top-level `scheme` and `network`. Neither the x402 specification
+    /// nor Sova documents it; the reference found that the five SDK servers it lists parse it
+    /// because they ignore unknown keys. Whether Sova's server accepts it is not documented.
+    /// The enum's `Default` (this SDK's choice, not a documented one).
     #[default]
     Hybrid,
-    /// `{x402Version, scheme, network, payload}` — the shape Sova documents (the v1 payload
-    /// with `x402Version: 2`); no v2 SDK server accepts it.
+    /// `{x402Version, scheme, network, payload}` — the shape Sova documents
+    /// (`reference/sova-intel-api.md` §3.4; the v1 payload shape with `x402Version: 2`). The
+    /// reference found no v2 SDK server that accepts it.
     Flat,
 }
 
@@ -598,16 +613,23 @@ struct PayloadWire {
 
 impl PaymentPayload {
     /// A payload paying `accepted` with a base64 transaction, echoing the challenge's
-    /// `resource` and `extensions`.
+    /// `resource` and `extensions`. Its `x402Version` is the requirement's: a v1 requirement
+    /// gives a v1 payload, whose top-level `network` is the name the server used (v1 names
+    /// such as `solana`); encode it with [`PayloadShape::Flat`], the v1 payload shape.
     pub fn new(
         required: Option<&PaymentRequired>,
         accepted: &PaymentRequirements,
         transaction_base64: String,
     ) -> Self {
+        let v1 = accepted.version == 1;
         PaymentPayload {
-            x402_version: 2,
+            x402_version: if v1 { 1 } else { 2 },
             scheme: Some(accepted.scheme.clone()),
-            network: Some(accepted.network.clone()),
+            network: Some(if v1 {
+                accepted.network_as_received().to_owned()
+            } else {
+                accepted.network.clone()
+            }),
             accepted: Some(accepted.clone()),
             resource: required.and_then(|r| r.resource.clone()),
             payload: ExactSvmPayload {
@@ -652,7 +674,12 @@ impl PaymentPayload {
                 out.push_str(",\"scheme\":");
                 out.push_str(&Value::from(s).to_string());
             }
-            if let Some(n) = self.network() {
+            // The top-level network as given (a v1 payload keeps its v1 name).
+            if let Some(n) = self
+                .network
+                .as_deref()
+                .or_else(|| self.accepted.as_ref().map(|a| a.network.as_str()))
+            {
                 out.push_str(",\"network\":");
                 out.push_str(&Value::from(n).to_string());
             }

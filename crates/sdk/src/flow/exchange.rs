@@ -32,6 +32,9 @@ struct Doubt {
     answer: Option<Response<Vec<u8>>>,
     /// The error to report when the payment is proven uncharged and there is no answer.
     error: Option<Error>,
+    /// The server refused the payment with a 402 that carried no settlement header: it
+    /// refused it before settlement, perhaps for its form (layout or payload shape).
+    refused_before_settlement: bool,
 }
 
 enum Phase {
@@ -71,6 +74,10 @@ pub struct Exchange<E> {
     signed: u32,
     cache_key: String,
     phase: Phase,
+    /// The challenge the live payment pays (to sign again when it expires unsent).
+    required: Option<PaymentRequired>,
+    /// The live payment is the documented-form fallback of a refused one.
+    fallback: bool,
 }
 
 type Out<E> = Step<Result<Paid<<E as Endpoint>::Output>, Error>>;
@@ -93,6 +100,8 @@ where
             signed: 0,
             cache_key: String::new(),
             phase: Phase::Idle,
+            required: None,
+            fallback: false,
         }
     }
 
@@ -140,6 +149,9 @@ where
     }
 
     fn send(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Out<E> {
+        if self.pays && !cx.money.live_delivered() && cx.money.live_expired(now) {
+            return self.resign_expired(cx, now);
+        }
         let left = cx.left(now);
         let paid = self.pays && cx.money.has_live();
         if left.is_zero() {
@@ -150,11 +162,18 @@ where
         };
         let mut request = clone_request(template);
         if paid {
-            match cx.money.header().map(HeaderValue::from_str) {
-                Some(Ok(v)) => {
-                    request
-                        .headers_mut()
-                        .insert(x402_headers::PAYMENT_SIGNATURE, v);
+            match cx
+                .money
+                .header()
+                .map(|(name, value)| (name, HeaderValue::from_str(value)))
+            {
+                Some((name, Ok(v))) => {
+                    let name = if name.eq_ignore_ascii_case(x402_headers::X_PAYMENT) {
+                        x402_headers::X_PAYMENT
+                    } else {
+                        x402_headers::PAYMENT_SIGNATURE
+                    };
+                    request.headers_mut().insert(name, v);
                 }
                 _ => {
                     return self.fail(Error::Config(
@@ -188,6 +207,7 @@ where
                         after,
                         payment: None,
                     }),
+                    refused_before_settlement: false,
                 },
                 now,
             );
@@ -200,6 +220,35 @@ where
     }
 
     // ---- paying ------------------------------------------------------------------------
+
+    /// The live payment never left this process and is older than its requirement's
+    /// `maxTimeoutSeconds`: the server would no longer take it. Never sent, it is provably
+    /// uncharged, so it is released and the same challenge is paid afresh (within the
+    /// exchange's limit of signed payments).
+    fn resign_expired(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Out<E> {
+        let released = cx.money.release();
+        let Some(required) = self.required.clone() else {
+            return self.fail(Error::Config(
+                "the payment expired unsent and its challenge was not kept".into(),
+            ));
+        };
+        if self.signed >= MAX_PAYMENTS {
+            let e = Error::Config(format!(
+                "the payment was older than the server's maxTimeoutSeconds ({}s) before it could be sent, {MAX_PAYMENTS} times; it was never sent and not charged",
+                required
+                    .accepts
+                    .first()
+                    .and_then(|r| r.max_timeout_seconds)
+                    .unwrap_or(0)
+            ));
+            return self.fail(match released {
+                Some(r) => e.with_payment(r),
+                None => e,
+            });
+        }
+        tracing::debug!("payment expired unsent (maxTimeoutSeconds); signing a fresh one");
+        self.prepare(cx, required, None, now)
+    }
 
     fn prepare(
         &mut self,
@@ -221,7 +270,9 @@ where
                 "this request already signed {MAX_PAYMENTS} payments; not signing another"
             )));
         }
-        let mut ctx = PrepareContext::new(now).host(&cx.host);
+        let mut ctx = PrepareContext::new(now)
+            .host(&cx.host)
+            .documented_form(self.fallback);
         if let Some(cap) = cx.settings.max_payment {
             ctx = ctx.max_amount(cap);
         }
@@ -233,6 +284,7 @@ where
                 if let Err(e) = cx.money.attach(payment) {
                     return self.fail(e);
                 }
+                self.required = Some(required);
                 self.signed += 1;
                 cx.stats.payments += 1;
                 self.attempt = 0;
@@ -370,6 +422,7 @@ where
                         challenge: None,
                         answer: None,
                         error: None,
+                        refused_before_settlement: false,
                     },
                     now,
                 );
@@ -402,6 +455,16 @@ where
                 Some(t) => format!("the server refused the payment ({t})"),
                 None => "the server answered 402 to a signed payment without saying why".into(),
             };
+            if settlement.is_none()
+                && let (Some(c), Some(p)) = (&challenge, cx.payments)
+                && self.may_fall_back(cx, c)
+            {
+                // Refused before settlement, same payment asked again: the form was refused.
+                // Later calls to this host start with the documented form (each still signs
+                // once); this call pays again only on proof, below.
+                p.payer.remember_documented_form(&cx.host);
+                tracing::info!(host = %cx.host, "the server refused the payment form before settlement; later payments to this host use the documented form");
+            }
             return self.reconcile(
                 cx,
                 Doubt {
@@ -409,6 +472,7 @@ where
                     challenge,
                     answer: Some(response),
                     error: None,
+                    refused_before_settlement: settlement.is_none(),
                 },
                 now,
             );
@@ -424,6 +488,7 @@ where
                 challenge: None,
                 answer: Some(response),
                 error: None,
+                refused_before_settlement: false,
             },
             now,
         )
@@ -537,10 +602,19 @@ where
             }
             v if v.safe_to_pay_again() => {
                 // Proof from our own RPC: the payment can never land. Its budget comes back.
+                let fall_back = doubt.refused_before_settlement
+                    && doubt
+                        .challenge
+                        .as_ref()
+                        .is_some_and(|c| self.may_fall_back(cx, c));
                 let released = cx.money.release();
                 if let Some(challenge) = doubt.challenge
                     && self.signed < MAX_PAYMENTS
                 {
+                    if fall_back {
+                        tracing::info!(host = %cx.host, "the server refused the payment before settlement and it is proven uncharged; paying once more in the documented form");
+                        self.fallback = true;
+                    }
                     return self.prepare(cx, challenge, None, now);
                 }
                 match doubt.answer {
@@ -589,6 +663,31 @@ where
                 }
             }
         }
+    }
+}
+
+impl<E: Endpoint + Send> Exchange<E>
+where
+    E::Output: Send,
+{
+    /// Whether the refused live payment may be redone in the documented form (Sova's: a
+    /// legacy transaction with one `TransferChecked`, the flat payload): it was self-paid,
+    /// not already in that form, and the new challenge still asks for the same payment (so
+    /// the refusal was about the form, not the price or the recipient).
+    fn may_fall_back(&self, cx: &Ctx<'_>, challenge: &PaymentRequired) -> bool {
+        let Some(live) = cx.money.live_payment() else {
+            return false;
+        };
+        let record = live.record();
+        let documented = record.mode == sova_x402::PaymentMode::Minimal
+            && live.shape() == sova_protocol::x402::PayloadShape::Flat;
+        !self.fallback
+            && record.mode != sova_x402::PaymentMode::Sponsored
+            && !documented
+            && challenge
+                .accepts
+                .iter()
+                .any(|r| r.fee_payer().is_none() && r.same_payment(live.requirement()))
     }
 }
 
@@ -664,6 +763,7 @@ where
                                 source: failure.source,
                                 reached: cx.reached,
                             }),
+                            refused_before_settlement: false,
                         },
                         now,
                     );

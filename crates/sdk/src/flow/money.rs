@@ -33,14 +33,29 @@ impl Money {
         self.live.as_ref().is_some_and(|l| l.delivered)
     }
 
-    /// The live payment's header value.
-    pub(crate) fn header(&self) -> Option<&str> {
-        self.live.as_ref().map(|l| l.payment.header_value())
+    /// The live payment's header name and value (`PAYMENT-SIGNATURE`, or `X-PAYMENT` for
+    /// an x402 v1 challenge).
+    pub(crate) fn header(&self) -> Option<(&'static str, &str)> {
+        self.live
+            .as_ref()
+            .map(|l| (l.payment.header_name(), l.payment.header_value()))
     }
 
     /// The live payment's record.
     pub(crate) fn record(&self) -> Option<&sova_x402::PaymentRecord> {
         self.live.as_ref().map(|l| l.payment.record())
+    }
+
+    /// The live payment.
+    pub(crate) fn live_payment(&self) -> Option<&PreparedPayment> {
+        self.live.as_ref().map(|l| &*l.payment)
+    }
+
+    /// Whether the live payment is past its requirement's `maxTimeoutSeconds`.
+    pub(crate) fn live_expired(&self, now: std::time::Instant) -> bool {
+        self.live
+            .as_ref()
+            .is_some_and(|l| l.payment.is_expired(now))
     }
 
     /// A freshly signed payment becomes live. There is never a second one.

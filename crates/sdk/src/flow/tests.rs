@@ -93,7 +93,10 @@ fn payments(cap: u64, budget: u64) -> Payments {
         .max_per_payment(USDC, cap)
         .budget(USDC, budget)
         .build();
+    // 127.0.0.1 is not a Sova host here: today's defaults for other hosts (v0 with a Memo
+    // nonce, hybrid payload), self-paid enabled explicitly.
     let payer = Payer::builder()
+        .self_paid(sova_x402::SelfPaid::Anywhere)
         .signer(Keypair::from_seed([7; 32]))
         .policy(Arc::new(policy))
         .build()
@@ -867,4 +870,225 @@ fn the_payment_identifier_is_stable_across_resends() {
         let ext = payload.extensions.unwrap().to_value();
         assert_eq!(ext["payment-identifier"]["info"]["id"], id.as_str());
     }
+}
+
+/// A header's payload shape, whether its transaction is a legacy message, and its
+/// instruction count.
+fn form(header: &str) -> (sova_protocol::x402::PayloadShape, bool, usize) {
+    let p = PaymentPayload::decode(header).unwrap();
+    let bytes = sova_protocol::x402::b64::decode(&p.payload.transaction).unwrap();
+    let tx = sova_x402::wire::parse(&bytes).unwrap();
+    (p.shape(), !tx.versioned, tx.instructions.len())
+}
+
+/// A 402 refusing the payment before settlement (a fresh challenge, no settlement header).
+fn refused_form(required: &PaymentRequired) -> Response<Vec<u8>> {
+    let mut refusal = required.clone();
+    refusal.error = Some("invalid payment payload".into());
+    with_challenge(
+        402,
+        &refusal,
+        r#"{"statusCode":402,"message":"invalid payment payload"}"#,
+    )
+}
+
+/// Issue 11 item 2: the server refuses our (hybrid, v0) payment before settlement. Once our
+/// RPC proves it can never land, the call pays once more in the documented form (flat
+/// payload, legacy message with one `TransferChecked`), and the host keeps that form.
+#[test]
+fn a_refused_form_falls_back_to_the_documented_one_on_proof() {
+    let p = payments(100_000, 1_000_000);
+    let required = challenge(15_000);
+    cached(&p, "intel.wallet_hud", required.clone());
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            1 => Answer::Ok(refused_form(&required)),
+            _ => settle(req),
+        },
+        &expired_chain,
+    );
+    assert_eq!(r.unwrap().receipt.unwrap().amount, 15_000);
+    assert_eq!(stats.payments, 2);
+    let sent = log.headers();
+    assert_eq!(form(sent[0]).0, sova_protocol::x402::PayloadShape::Hybrid);
+    assert!(!form(sent[0]).1, "the first payment was v0");
+    assert_eq!(
+        form(sent[1]),
+        (sova_protocol::x402::PayloadShape::Flat, true, 1),
+        "the fallback is the documented form"
+    );
+    assert_eq!(
+        spent(&p),
+        15_000,
+        "the refused payment was released on proof"
+    );
+    assert!(p.payer.remembers_documented_form("127.0.0.1"));
+    // The next call starts with the documented form: one payment.
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, req| settle(req),
+        &chain,
+    );
+    assert!(r.is_ok());
+    assert_eq!(stats.payments, 1);
+    let (shape, legacy, _) = form(log.headers()[0]);
+    assert_eq!(shape, sova_protocol::x402::PayloadShape::Flat);
+    assert!(legacy);
+}
+
+/// Without proof (the blockhash is still valid), the refusal is only a claim: no second
+/// payment, the call ends uncertain. Later calls to the host start with the documented form
+/// (each signing once).
+#[test]
+fn a_refused_form_without_proof_never_pays_again() {
+    let p = payments(100_000, 1_000_000);
+    let required = challenge(15_000);
+    cached(&p, "intel.wallet_hud", required.clone());
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, _| Answer::Ok(refused_form(&required)),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::PaymentUncertain { .. }), "{e}");
+    assert!(e.may_have_charged());
+    assert_eq!(stats.payments, 1);
+    assert_eq!(log.headers().len(), 1);
+    assert_eq!(spent(&p), 15_000);
+    assert!(p.payer.remembers_documented_form("127.0.0.1"));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, req| settle(req),
+        &chain,
+    );
+    assert!(r.is_ok());
+    assert_eq!(stats.payments, 1);
+    assert_eq!(
+        form(log.headers()[0]),
+        (sova_protocol::x402::PayloadShape::Flat, true, 1)
+    );
+}
+
+/// A refusal at another price is not about the form: the second payment (on proof) keeps
+/// the configured form.
+#[test]
+fn a_price_refusal_does_not_switch_the_form() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let new_price = challenge(30_000);
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            1 => Answer::Ok(refused_form(&new_price)),
+            _ => settle(req),
+        },
+        &expired_chain,
+    );
+    assert_eq!(r.unwrap().receipt.unwrap().amount, 30_000);
+    assert_eq!(stats.payments, 2);
+    assert_eq!(
+        form(log.headers()[1]).0,
+        sova_protocol::x402::PayloadShape::Hybrid
+    );
+    assert!(!p.payer.remembers_documented_form("127.0.0.1"));
+}
+
+fn challenge_timeout(amount: u64, max_timeout_seconds: u64) -> PaymentRequired {
+    PaymentRequired {
+        x402_version: 2,
+        error: None,
+        resource: None,
+        accepts: vec![PaymentRequirements::new(
+            networks::SOLANA_MAINNET,
+            USDC_MAINNET_MINT,
+            amount,
+            TREASURY,
+            max_timeout_seconds,
+            Map::new(),
+        )],
+        extensions: None,
+    }
+}
+
+/// Issue 11 item 5: a payment that never left and is older than `maxTimeoutSeconds` is not
+/// sent; never sent, it is provably uncharged, so it is released and signed afresh.
+#[test]
+fn an_unsent_payment_older_than_max_timeout_is_signed_afresh() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge_timeout(15_000, 1));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            // Refused at connect: it never left. The backoff (≥ 2 s) outlives the 1 s.
+            1 => Answer::Fail(TransportErrorKind::Connect),
+            _ => settle(req),
+        },
+        &chain,
+    );
+    assert_eq!(r.unwrap().receipt.unwrap().amount, 15_000);
+    assert_eq!(stats.payments, 2);
+    let sent = log.headers();
+    assert_eq!(sent.len(), 2);
+    assert_ne!(sent[0], sent[1], "the expired payment was not sent again");
+    assert_eq!(
+        spent(&p),
+        15_000,
+        "the expired, unsent payment was released"
+    );
+}
+
+/// Within `maxTimeoutSeconds` the same payment is resent (never a second signature).
+#[test]
+fn an_unsent_payment_within_max_timeout_is_resent_as_is() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge_timeout(15_000, 60));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            1 => Answer::Fail(TransportErrorKind::Connect),
+            _ => settle(req),
+        },
+        &chain,
+    );
+    assert!(r.is_ok());
+    assert_eq!(stats.payments, 1);
+    let sent = log.headers();
+    assert_eq!(sent[0], sent[1]);
+}
+
+/// A payment that may have reached the server is never re-signed because it expired: a
+/// resend keeps it (the server decides), and only the proof rule could allow another.
+#[test]
+fn an_expired_payment_that_may_have_arrived_is_not_resigned() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge_timeout(15_000, 1));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            1 => Answer::Fail(TransportErrorKind::Timeout),
+            _ => settle(req),
+        },
+        &chain,
+    );
+    assert!(r.is_ok());
+    assert_eq!(stats.payments, 1);
+    let sent = log.headers();
+    assert_eq!(sent[0], sent[1]);
 }
