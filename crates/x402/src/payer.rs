@@ -611,7 +611,9 @@ impl PayerBuilder {
     }
 }
 
-/// Signatures of recent payments, to refuse byte-identical ones.
+/// Recent payment messages (a 128-bit digest of each), to refuse byte-identical payments
+/// before they are signed. Ed25519 is deterministic: the same message from the same key is
+/// the same signature, so an identical message is an identical transaction.
 #[derive(Default)]
 struct RecentSignatures {
     set: HashSet<u128>,
@@ -620,12 +622,23 @@ struct RecentSignatures {
 
 const RECENT_CAPACITY: usize = 8192;
 
+/// Two independent SipHash digests of `bytes` (std's fixed-key hasher), as one 128-bit key.
+/// A false match would only add a Memo nonce to a payment that did not need one.
+fn digest128(bytes: &[u8]) -> u128 {
+    use std::hash::{DefaultHasher, Hasher};
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        h.write_u8(salt);
+        h.write(bytes);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
+}
+
 impl RecentSignatures {
     /// Inserts; `false` when already present.
-    fn insert(&mut self, sig: &[u8]) -> bool {
-        let mut k = [0u8; 16];
-        k.copy_from_slice(&sig[..16]);
-        let key = u128::from_le_bytes(k);
+    fn insert(&mut self, message: &[u8]) -> bool {
+        let key = digest128(message);
         if !self.set.insert(key) {
             return false;
         }
@@ -1157,8 +1170,10 @@ impl Payer {
         // compute budget, a one-unit change of the limit makes the payment distinct.
         let mut signed = None;
         for bump in 0..4u32 {
-            let s = match tx::build_payment(&spec, &*self.signer, verify_signature) {
-                Ok(s) => s,
+            // The message is compiled and checked against the recent ones before it is
+            // signed, so a duplicate costs a compile, not a signature.
+            let unsigned = match tx::compile(&spec, &self.payer_key) {
+                Ok(u) => u,
                 Err(e) => {
                     reservation.release();
                     return Err(e.into());
@@ -1168,10 +1183,18 @@ impl Payer {
                 .recent
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .insert(s.signature.as_ref());
+                .insert(&unsigned.message);
             if fresh {
-                signed = Some(s);
-                break;
+                match tx::sign_payment(&unsigned, &*self.signer, verify_signature) {
+                    Ok(s) => {
+                        signed = Some(s);
+                        break;
+                    }
+                    Err(e) => {
+                        reservation.release();
+                        return Err(e.into());
+                    }
+                }
             }
             if spec.layout == Layout::Minimal && spec.memo.is_none() {
                 // This payer already signed the same transfer over this blockhash: the bytes
@@ -1193,7 +1216,10 @@ impl Payer {
             }
             match spec.compute_budget.as_mut() {
                 Some(b) if bump < 3 && b.unit_limit < ComputeBudget::MAX_UNIT_LIMIT => {
-                    b.unit_limit = s.compute_budget.map_or(b.unit_limit, |e| e.unit_limit) + 1;
+                    b.unit_limit = unsigned
+                        .compute_budget
+                        .map_or(b.unit_limit, |e| e.unit_limit)
+                        + 1;
                 }
                 _ => break,
             }

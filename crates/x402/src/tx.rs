@@ -360,13 +360,23 @@ pub fn build_payment(
     signer: &dyn Signer,
     verify_signature: bool,
 ) -> Result<SignedPayment, BuildError> {
+    let unsigned = compile(spec, &signer.pubkey())?;
+    sign_payment(&unsigned, signer, verify_signature)
+}
+
+/// Signs a compiled payment with `signer` (whose key must be the payer `compile` was given)
+/// and assembles the wire transaction; `verify_signature` checks the signature first.
+pub fn sign_payment(
+    unsigned: &UnsignedPayment,
+    signer: &dyn Signer,
+    verify_signature: bool,
+) -> Result<SignedPayment, BuildError> {
     let payer = signer.pubkey();
-    let unsigned = compile(spec, &payer)?;
     let signature = signer.sign_message(&unsigned.message)?;
     if verify_signature && !signature.verify(payer.as_ref(), &unsigned.message) {
         return Err(BuildError::BadSignature(payer.to_string()));
     }
-    let (wire, message_offset) = assemble(&unsigned, &signature);
+    let (wire, message_offset) = assemble(unsigned, &signature);
     if wire.len() > MAX_TRANSACTION_SIZE {
         return Err(BuildError::TooLarge(wire.len()));
     }
