@@ -496,9 +496,13 @@ where
                 amount: Some(amount.to_string()),
                 extensions: None,
             };
-            set_header(response.headers_mut(), "payment-response", &s.encode());
+            // Sova documents only `X-Payment-Response: <signature>` (reference §3.5); the
+            // standard `PAYMENT-RESPONSE` is sent in Sova mode only when asked for.
             if state.config.mode == Mode::Sova {
                 set_header(response.headers_mut(), "x-payment-response", &sig_s);
+            }
+            if state.config.mode == Mode::Standard || state.config.standard_settlement_headers {
+                set_header(response.headers_mut(), "payment-response", &s.encode());
             }
         }
     }

@@ -115,7 +115,9 @@ impl Default for SandboxBuilder {
                 replay_window: Duration::from_secs(24 * 3600),
                 slot: Duration::from_millis(400),
                 token2022: false,
-                results_require_auth: false,
+                results_require_auth: true,
+                standard_settlement_headers: false,
+                deep_partial: false,
                 owner_key: String::new(),
                 quote_ttl: Duration::from_secs(300),
                 user_token_ttl: Duration::from_secs(365 * 86_400),
@@ -196,10 +198,32 @@ impl SandboxBuilder {
         self
     }
 
-    /// Whether `GET /jobs/result/by-key` refuses callers without an API key (default false, so
-    /// x402-only clients can read their results; the docs leave this open).
+    /// Whether `GET /jobs/result/by-key` refuses callers without an API key with `401`
+    /// (default **true**: the docs say "Authentication required" and document no other way
+    /// in; how an x402-only caller passes is an open question). `false` lets anyone read
+    /// results by key, for experiments with clients that do not send a key.
     pub fn results_require_auth(mut self, required: bool) -> Self {
         self.config.results_require_auth = required;
+        self
+    }
+
+    /// In [`Mode::Sova`], also sends the x402 v2 standard `PAYMENT-RESPONSE` (base64 JSON
+    /// `SettlementResponse`) on a settled payment, beside the documented
+    /// `X-Payment-Response: <signature>` (default false: only what Sova documents).
+    /// [`Mode::Standard`] always sends it.
+    pub fn standard_settlement_headers(mut self, enabled: bool) -> Self {
+        self.config.standard_settlement_headers = enabled;
+        self
+    }
+
+    /// Makes `POST /intel/token/{mint}/holders/deep` answer `206 Partial Content` — "one of
+    /// two bundled jobs failed — 0cr charged, retry individually" ([D-errors]) — after
+    /// validating the request: nothing is charged (no credits, no x402 settlement) and the
+    /// body (its shape is undocumented; the sandbox's is `{statusCode, message,
+    /// holderProfiles: {jobId, status}, similarity: {status, error}}`) names the failed half.
+    /// Default false.
+    pub fn deep_partial_failure(mut self, enabled: bool) -> Self {
+        self.config.deep_partial = enabled;
         self
     }
 

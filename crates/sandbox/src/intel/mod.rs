@@ -641,6 +641,17 @@ async fn holders_job(
         let seed = st.config.seed;
         let now = st.clock.now_ms();
         let d = ms(st.config.job_duration);
+        if matches!(kind, HolderKind::Deep) && st.config.deep_partial {
+            let job_id = lock(&st.intel).add_job("holder-profiles", "intel-holders", now, now + d, None);
+            let body = json!({
+                "statusCode": 206,
+                "message": "Partial success: one of two bundled jobs failed — 0cr charged, retry individually",
+                "tokenMint": mint, "topN": top_n,
+                "holderProfiles": {"jobId": job_id, "status": "queued"},
+                "similarity": {"jobId": Value::Null, "status": "failed", "error": "similarity job could not be queued"},
+            });
+            return Outcome::Free(json_response(StatusCode::PARTIAL_CONTENT, &body));
+        }
         let processing = u64::try_from(d).unwrap_or(0);
         let mut intel = lock(&st.intel);
         let job_id = intel.add_job("holder-profiles", "intel-holders", now, now + d, None);
