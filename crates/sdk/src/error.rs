@@ -180,6 +180,40 @@ pub enum Error {
         /// The payment of the call that queued it, if any.
         payment: Option<Box<PaymentRef>>,
     },
+    /// A stored result (`GET /jobs/result/by-key`) needs an API key, which this client does
+    /// not have (or the server refused it with `401`/`402`). The endpoint requires
+    /// authentication and an x402 payment is not documented as a way to pass it, so the SDK
+    /// never sends it without a key and never pays for it: the job was already paid when it
+    /// was queued. Read the result with a client that has an API key
+    /// ([`crate::intel::ClientBuilder::api_key`] or
+    /// [`crate::intel::ClientBuilder::results_api_key`]) by resuming `handle` within the
+    /// 15-minute result TTL.
+    #[error("{}", result_auth_message(.key, .job_id.as_deref(), .handle.as_deref(), .refused.as_deref(), .payment.as_deref()))]
+    ResultAuthRequired {
+        /// The result key.
+        key: String,
+        /// The job that produced it, when known.
+        job_id: Option<String>,
+        /// The encoded [`sova_protocol::jobs::JobHandle`] to resume with, when known.
+        handle: Option<String>,
+        /// The server's refusal (`401`/`402`), when it was asked; `None` when the SDK stopped
+        /// before sending.
+        refused: Option<Box<ApiError>>,
+        /// The payment that queued the job in this call, if any (charged).
+        payment: Option<Box<PaymentRef>>,
+    },
+    /// The server answered `206 Partial Content`: one of the jobs of a bundle (the deep
+    /// analysis) failed. Sova documents it as "0cr charged, retry individually": queue the
+    /// holder profiles and the similarity separately. The body is not documented and is kept
+    /// whole. An x402 payment attached to the request is reported as the chain shows it: a
+    /// settled one is charged whatever the server's word.
+    #[error("{}{}", partial_message(.partial), payment_suffix(.payment.as_deref()))]
+    PartialSuccess {
+        /// The answer.
+        partial: Box<sova_protocol::intel::PartialSuccess>,
+        /// The payment attached, if any.
+        payment: Option<Box<PaymentRef>>,
+    },
     /// A job's result is gone (the 15-minute TTL passed).
     #[error("the result {key} expired (results are kept 15 minutes){}", payment_suffix(.payment.as_deref()))]
     ResultExpired {
@@ -203,6 +237,55 @@ fn transport_message(kind: &TransportErrorKind, message: &str) -> String {
     } else {
         format!("{what}: {message}")
     }
+}
+
+fn result_auth_message(
+    key: &str,
+    job_id: Option<&str>,
+    handle: Option<&str>,
+    refused: Option<&ApiError>,
+    payment: Option<&PaymentRef>,
+) -> String {
+    let what = if key.is_empty() {
+        "the stored result".to_owned()
+    } else {
+        format!("the result {key}")
+    };
+    let job = job_id.map(|j| format!(" of job {j}")).unwrap_or_default();
+    let why = match refused {
+        Some(e) => format!(
+            "the server refused to hand over {what}{job} ({}: {e})",
+            e.status.as_u16()
+        ),
+        None => format!(
+            "{what}{job} can only be read with an API key (GET /jobs/result/by-key requires authentication) and this client has none; nothing was sent"
+        ),
+    };
+    let paid = match payment {
+        Some(p) => format!("; the job was already paid ({p}) and is not paid again"),
+        None => "; the job was paid when it was queued and is not paid again".to_owned(),
+    };
+    let next = match handle {
+        Some(h) => format!(
+            "; resume handle {h} with a client that has an API key within 15 minutes of the job completing"
+        ),
+        None => {
+            "; read it with a client that has an API key within 15 minutes of the job completing"
+                .to_owned()
+        }
+    };
+    format!("{why}{paid}{next}")
+}
+
+fn partial_message(p: &sova_protocol::intel::PartialSuccess) -> String {
+    let said = p
+        .message
+        .as_deref()
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default();
+    format!(
+        "partial success (206): one of the bundled jobs failed{said}; Sova charges 0 credits for it; queue the parts individually"
+    )
 }
 
 struct RefusalText<'a>(&'a [sova_x402::Refusal]);
@@ -248,7 +331,15 @@ impl Error {
             | Error::PaymentRequired(_)
             | Error::JobFailed { .. }
             | Error::JobPending { .. }
+            | Error::PartialSuccess { .. }
             | Error::ResultExpired { .. } => Reached::Yes,
+            Error::ResultAuthRequired { refused, .. } => {
+                if refused.is_some() {
+                    Reached::Yes
+                } else {
+                    Reached::No
+                }
+            }
         }
     }
 
@@ -257,6 +348,10 @@ impl Error {
         match self {
             Error::Api { error, .. } | Error::PaymentRequired(error) => Some(error.status),
             Error::Decode { error, .. } => Some(error.status),
+            Error::ResultAuthRequired {
+                refused: Some(e), ..
+            } => Some(e.status),
+            Error::PartialSuccess { .. } => Some(StatusCode::PARTIAL_CONTENT),
             _ => None,
         }
     }
@@ -278,6 +373,8 @@ impl Error {
             | Error::Decode { payment, .. }
             | Error::JobFailed { payment, .. }
             | Error::JobPending { payment, .. }
+            | Error::ResultAuthRequired { payment, .. }
+            | Error::PartialSuccess { payment, .. }
             | Error::ResultExpired { payment, .. } => payment.as_deref(),
             Error::PaymentUncertain { payment, .. } => Some(payment),
             _ => None,
@@ -347,6 +444,23 @@ impl Error {
             },
             Error::ResultExpired { key, payment } => Error::ResultExpired {
                 key,
+                payment: slot(payment),
+            },
+            Error::ResultAuthRequired {
+                key,
+                job_id,
+                handle,
+                refused,
+                payment,
+            } => Error::ResultAuthRequired {
+                key,
+                job_id,
+                handle,
+                refused,
+                payment: slot(payment),
+            },
+            Error::PartialSuccess { partial, payment } => Error::PartialSuccess {
+                partial,
                 payment: slot(payment),
             },
             e @ Error::PaymentUncertain { .. } => e,

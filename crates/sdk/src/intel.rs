@@ -19,6 +19,8 @@ pub use sova_protocol::intel::*;
 
 use crate::call::Paid;
 use crate::flow::{Call, Ctx, Machine, MachineExt, intel as flows};
+
+pub use crate::flow::intel::{QueueJob, Queued};
 use crate::runner::Runner;
 
 /// The async Sova Intel client (feature `async`). Cheap to clone; share one per process.
@@ -54,6 +56,7 @@ pub type ProgressFn = crate::flow::ProgressFn;
 pub struct Config {
     pub(crate) base: BaseUrl,
     pub(crate) api_key: Option<ApiKey>,
+    pub(crate) results_api_key: Option<ApiKey>,
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollConfig,
@@ -66,6 +69,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("base", &self.base)
             .field("api_key", &self.api_key)
+            .field("results_api_key", &self.results_api_key)
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
             .field("poll", &self.poll)
@@ -97,19 +101,41 @@ impl Authorizer for Config {
         _endpoint: &'static str,
         headers: &mut HeaderMap,
     ) -> Result<(), Error> {
+        let insert = |headers: &mut HeaderMap, key: &ApiKey| -> Result<(), Error> {
+            let mut v = HeaderValue::from_str(key.expose())
+                .map_err(|_| Error::Config("the API key cannot be sent as a header".into()))?;
+            v.set_sensitive(true);
+            headers.insert(API_KEY_HEADER, v);
+            Ok(())
+        };
+        // The key that authenticates free reads: the paying key, else the results-only key.
+        let reader = self.api_key.as_ref().or(self.results_api_key.as_ref());
         match credential {
-            Credential::IntelPaid | Credential::IntelAuthenticated => {
-                if let Some(key) = &self.api_key {
-                    let mut v = HeaderValue::from_str(key.expose()).map_err(|_| {
-                        Error::Config("the API key cannot be sent as a header".into())
-                    })?;
-                    v.set_sensitive(true);
-                    headers.insert(API_KEY_HEADER, v);
+            Credential::IntelPaid => {
+                // Only the paying key: a results-only key never pays with credits. Without
+                // one, paid calls go out unauthenticated: the server answers 402 with an x402
+                // challenge.
+                match &self.api_key {
+                    Some(key) => insert(headers, key),
+                    None => Ok(()),
                 }
-                // Without a key, paid calls go out unauthenticated: the server answers 402
-                // with an x402 challenge.
-                Ok(())
             }
+            Credential::IntelOptional => match reader {
+                Some(key) => insert(headers, key),
+                None => Ok(()),
+            },
+            Credential::IntelAuthenticated => match reader {
+                Some(key) => insert(headers, key),
+                // Never sent bare: the flow that reads a result names it, its job and the
+                // payment that queued it.
+                None => Err(Error::ResultAuthRequired {
+                    key: String::new(),
+                    job_id: None,
+                    handle: None,
+                    refused: None,
+                    payment: None,
+                }),
+            },
             Credential::None => Ok(()),
             other => Err(Error::Config(format!(
                 "a Sova Intel client cannot send a request that needs {other:?}"
@@ -123,6 +149,7 @@ impl Authorizer for Config {
 pub struct ClientBuilder<R = ()> {
     base_url: Option<String>,
     api_key: Option<String>,
+    results_api_key: Option<String>,
     timeouts: Timeouts,
     retry: Option<RetryPolicy>,
     poll: PollConfig,
@@ -143,6 +170,7 @@ impl<R> Default for ClientBuilder<R> {
         ClientBuilder {
             base_url: Default::default(),
             api_key: Default::default(),
+            results_api_key: Default::default(),
             timeouts: Default::default(),
             retry: Default::default(),
             poll: Default::default(),
@@ -163,6 +191,7 @@ impl<R> ClientBuilder<R> {
         ClientBuilder {
             base_url: self.base_url,
             api_key: self.api_key,
+            results_api_key: self.results_api_key,
             timeouts: self.timeouts,
             retry: self.retry,
             poll: self.poll,
@@ -190,6 +219,10 @@ impl<R> fmt::Debug for ClientBuilder<R> {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field(
+                "results_api_key",
+                &self.results_api_key.as_ref().map(|_| "[redacted]"),
+            )
             .field("timeouts", &self.timeouts)
             .field(
                 "x402",
@@ -206,8 +239,8 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// Reads `SOVA_BASE_URL`, `SOVA_API_KEY`, `SOVA_KEYPAIR` (a keypair file for x402) and
-    /// `SOLANA_RPC_URL` when set.
+    /// Reads `SOVA_BASE_URL`, `SOVA_API_KEY`, `SOVA_RESULTS_API_KEY`, `SOVA_KEYPAIR` (a
+    /// keypair file for x402) and `SOLANA_RPC_URL` when set.
     pub fn from_env() -> Self {
         let mut b = Self::new();
         if let Ok(url) = std::env::var("SOVA_BASE_URL")
@@ -219,6 +252,11 @@ impl ClientBuilder {
             && !key.trim().is_empty()
         {
             b.api_key = Some(key);
+        }
+        if let Ok(key) = std::env::var("SOVA_RESULTS_API_KEY")
+            && !key.trim().is_empty()
+        {
+            b.results_api_key = Some(key);
         }
         if let Ok(path) = std::env::var("SOVA_KEYPAIR")
             && !path.trim().is_empty()
@@ -293,6 +331,17 @@ impl<R> ClientBuilder<R> {
         self
     }
 
+    /// An API key used **only** to authenticate free reads — `GET /jobs/result/by-key`
+    /// (which requires authentication) and `GET /jobs/{id}` — while paid calls keep paying
+    /// per call with x402 (never with this key's credits). Sova documents no way for an
+    /// x402-only caller to read stored results (reference §2.3, §13); without any key, the
+    /// job methods stop before that read with [`Error::ResultAuthRequired`]. Ignored for reads
+    /// when [`Self::api_key`] is set (that key is used).
+    pub fn results_api_key(mut self, key: impl Into<String>) -> Self {
+        self.results_api_key = Some(key.into());
+        self
+    }
+
     /// Timeouts (connect, per attempt, whole call).
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
@@ -321,6 +370,10 @@ impl<R> ClientBuilder<R> {
     pub(crate) fn config(self) -> Result<Config, Error> {
         let base = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let api_key = match self.api_key {
+            Some(k) => Some(ApiKey::new(k).map_err(|e| Error::Config(e.to_string()))?),
+            None => None,
+        };
+        let results_api_key = match self.results_api_key {
             Some(k) => Some(ApiKey::new(k).map_err(|e| Error::Config(e.to_string()))?),
             None => None,
         };
@@ -362,6 +415,7 @@ impl<R> ClientBuilder<R> {
         Ok(Config {
             base,
             api_key,
+            results_api_key,
             timeouts: self.timeouts,
             retry: self.retry.unwrap_or_default(),
             poll: self.poll,
@@ -442,6 +496,7 @@ impl<R: Runner> IntelClient<R> {
             config.settings(options),
             std::time::Instant::now(),
         )
+        .with_wall_clock(crate::flow::unix_now())
         .with_poll(config.poll, config.progress.clone());
         self.runner.run(Call::new(name, cx, machine))
     }
@@ -561,8 +616,25 @@ impl<R: Runner> IntelClient<R> {
         )
     }
 
+    /// Queues any POST job ([`HoldersRequest`], [`HoldersAgentRequest`],
+    /// [`SimilarityRequest`], [`SimilarityAgentRequest`], [`DeepRequest`]) with per-call
+    /// options: its `202` and the handle to [`Self::resume`] it with, stamped with the time
+    /// the `202` arrived so a late resume reports an expired result as such.
+    pub fn queue_with<Q>(
+        &self,
+        endpoint: &Q,
+        options: &CallOptions,
+    ) -> R::Ret<'_, Paid<Queued<Q::Output>>>
+    where
+        Q: QueueJob + Clone,
+        Q::Output: Send + 'static,
+    {
+        self.run(endpoint.name(), options, flows::queue(endpoint.clone()))
+    }
+
     /// Queues top-holder profiles (20 credits, charged on the `202`) and returns the
-    /// accepted job; follow it with [`Self::resume`].
+    /// accepted job; follow it with [`Self::resume`] (see [`Self::queue_with`] for a handle
+    /// stamped with the queueing time).
     pub fn queue_holders(&self, mint: &str, top_n: u32) -> R::Ret<'_, Paid<JobAccepted>> {
         self.send_paid(&HoldersRequest::new(mint).top_n(top_n))
     }
@@ -667,12 +739,27 @@ impl<R: Runner> IntelClient<R> {
         self.send(&JobStatusRequest::new(job_id))
     }
 
-    /// A stored result by key, decoded as `T` (404: not ready or expired).
+    /// A stored result by key, decoded as `T` (404: not ready or expired). It needs an API
+    /// key ([`Self::builder`]'s `api_key` or `results_api_key`): without one nothing is sent
+    /// and the error is [`Error::ResultAuthRequired`]; a `401`/`402` answer is that error too
+    /// (never paid).
     pub fn result_by_key<T>(&self, key: &str) -> R::Ret<'_, T>
     where
         T: serde::de::DeserializeOwned + Send + 'static,
     {
-        self.send(&ResultByKeyRequest::<T>::new(key))
+        let k = key.to_owned();
+        self.run(
+            "intel.result_by_key",
+            &CallOptions::default(),
+            crate::flow::Exchange::new(ResultByKeyRequest::<T>::new(key)).then(
+                move |_, r| -> Result<crate::flow::Boxed<T>, Error> {
+                    Ok(crate::flow::ready(
+                        r.map(Paid::into_inner)
+                            .map_err(|e| crate::flow::result_error(e, &k, None)),
+                    ))
+                },
+            ),
+        )
     }
 
     /// Live pricing (free; `/intel/pricing`, falling back to `/pricing` on 404).

@@ -105,6 +105,77 @@ where
     JobWait::new(handle).and_then(move |_, ()| fetch)
 }
 
+/// The POST job endpoints: a charged `202` and the handle that follows it.
+pub trait QueueJob: Endpoint + Send + 'static
+where
+    Self::Output: Send + 'static,
+{
+    /// The handle of the accepted job (its time is stamped by the flow).
+    fn handle(accepted: &Self::Output) -> JobHandle;
+}
+
+impl QueueJob for sova_protocol::intel::HoldersRequest {
+    fn handle(a: &sova_protocol::intel::JobAccepted) -> JobHandle {
+        a.holder_profiles_handle()
+    }
+}
+
+impl QueueJob for sova_protocol::intel::HoldersAgentRequest {
+    fn handle(a: &sova_protocol::intel::HolderProfilesAgentJobAccepted) -> JobHandle {
+        a.handle()
+    }
+}
+
+impl QueueJob for sova_protocol::intel::SimilarityRequest {
+    fn handle(a: &sova_protocol::intel::JobAccepted) -> JobHandle {
+        a.similarity_handle()
+    }
+}
+
+impl QueueJob for sova_protocol::intel::SimilarityAgentRequest {
+    fn handle(a: &sova_protocol::intel::SimilarityAgentJobAccepted) -> JobHandle {
+        a.handle()
+    }
+}
+
+impl QueueJob for sova_protocol::intel::DeepRequest {
+    /// The whole bundle ([`DeepJobAccepted::handle`](sova_protocol::intel::DeepJobAccepted::handle)).
+    fn handle(a: &sova_protocol::intel::DeepJobAccepted) -> JobHandle {
+        a.handle()
+    }
+}
+
+/// A queued POST job: the server's `202` and the handle to resume it with, stamped with the
+/// time the SDK received the `202` (`queued_at_unix`), so a resume after the 15-minute
+/// result TTL says the result expired.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Queued<A> {
+    /// The server's `202`.
+    pub accepted: A,
+    /// The handle, with `queued_at_unix` set when the runner has a wall clock.
+    pub handle: JobHandle,
+}
+
+/// Stamps a handle with the time of the answer being handled.
+fn stamped(cx: &Ctx<'_>, handle: JobHandle) -> JobHandle {
+    handle.queued_at(cx.unix_now())
+}
+
+/// A charged POST job, queued: its `202` with a stamped handle.
+pub fn queue<Q: QueueJob>(endpoint: Q) -> impl Machine<Value = Paid<Queued<Q::Output>>>
+where
+    Q::Output: Send + 'static,
+{
+    Exchange::new(endpoint).and_then(|cx, accepted| {
+        let handle = stamped(cx, Q::handle(&accepted.value));
+        Ok(ready(Ok(accepted.map(|a| Queued {
+            accepted: a,
+            handle,
+        }))))
+    })
+}
+
 /// A charged POST job (its `202` is the paid answer), followed to its result.
 pub fn queue_and_wait<Q, T>(
     endpoint: Q,
@@ -115,8 +186,8 @@ where
     Q::Output: Send + 'static,
     T: DeserializeOwned + Send + 'static,
 {
-    Exchange::new(endpoint).and_then(move |_, accepted| {
-        let h = handle(&accepted.value);
+    Exchange::new(endpoint).and_then(move |cx, accepted| {
+        let h = stamped(cx, handle(&accepted.value));
         Ok(resume::<T>(h).and_then(|cx, value| Ok(ready(Ok(paid_from(cx, value))))))
     })
 }
@@ -130,9 +201,9 @@ pub fn deep_wait(
         sova_protocol::intel::SimilarityResult,
     )>,
 > {
-    Exchange::new(endpoint).and_then(|_, accepted| {
-        let holders = accepted.value.holder_profiles_handle();
-        let similarity = accepted.value.handle();
+    Exchange::new(endpoint).and_then(|cx, accepted| {
+        let holders = stamped(cx, accepted.value.holder_profiles_handle());
+        let similarity = stamped(cx, accepted.value.handle());
         Ok(
             resume::<sova_protocol::intel::HolderProfilesResult>(holders).and_then(move |_, h| {
                 Ok(resume::<sova_protocol::intel::SimilarityResult>(similarity)

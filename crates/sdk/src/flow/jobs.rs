@@ -158,6 +158,38 @@ impl Machine for JobWait {
     }
 }
 
+/// A result read's error, in the SDK's terms: the authorizer's refusal (no API key) or the
+/// server's `401`/`402` become [`Error::ResultAuthRequired`] naming the key, the job and the
+/// handle to resume with. A `402` here is never paid: the job was paid when it was queued.
+pub(crate) fn result_error(e: Error, key: &str, handle: Option<&JobHandle>) -> Error {
+    let job_id = handle.and_then(|h| h.job_id.clone());
+    let encoded = handle.map(JobHandle::encode);
+    match e {
+        Error::ResultAuthRequired {
+            refused, payment, ..
+        } => Error::ResultAuthRequired {
+            key: key.to_owned(),
+            job_id,
+            handle: encoded,
+            refused,
+            payment,
+        },
+        other => match other.status() {
+            Some(s) if s == StatusCode::UNAUTHORIZED || s == StatusCode::PAYMENT_REQUIRED => {
+                let payment = other.payment().cloned().map(Box::new);
+                Error::ResultAuthRequired {
+                    key: key.to_owned(),
+                    job_id,
+                    handle: encoded,
+                    refused: other.api().cloned().map(Box::new),
+                    payment,
+                }
+            }
+            _ => other,
+        },
+    }
+}
+
 enum FetchPhase<T> {
     Asking(Box<Exchange<ResultByKeyRequest<T>>>),
     Sleeping,
@@ -226,10 +258,19 @@ impl<T: serde::de::DeserializeOwned + Send> ResultFetch<T> {
             Err(r) => r,
         };
         let waited = now.saturating_duration_since(self.started.unwrap_or(now));
+        // Since the job was queued, when the handle says (the TTL runs from there at the
+        // earliest), else since this fetch started.
+        let since_queued = self
+            .handle
+            .as_ref()
+            .zip(cx.unix_now())
+            .and_then(|(h, t)| h.age(t))
+            .map_or(waited, |age| age.max(waited));
+        let result = result.map_err(|e| result_error(e, &self.key, self.handle.as_ref()));
         match result {
             Ok(paid) => self.over(Ok(paid.value)),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) && self.keep_polling => {
-                match Poller::new(cx.poll).on_result_missing(waited) {
+                match Poller::new(cx.poll).on_result_missing(since_queued) {
                     ResultDecision::PollAgain(d) if d < cx.left(now) => {
                         self.phase = FetchPhase::Sleeping;
                         Step::Sleep(d)

@@ -36,6 +36,27 @@ impl Authorizer for NoAuth {
     }
 }
 
+/// An x402-only client: no API key, so authenticated reads are refused before sending
+/// (what the Intel client's authorizer does).
+struct NoKey;
+impl Authorizer for NoKey {
+    fn authorize(&self, c: Credential, _: &'static str, _: &mut HeaderMap) -> Result<(), Error> {
+        match c {
+            Credential::IntelAuthenticated => Err(Error::ResultAuthRequired {
+                key: String::new(),
+                job_id: None,
+                handle: None,
+                refused: None,
+                payment: None,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The wall clock of the scripted calls at their start (Unix seconds).
+const T0: u64 = 1_800_000_000;
+
 fn settings() -> CallSettings {
     CallSettings {
         attempt_timeout: Duration::from_secs(30),
@@ -138,10 +159,22 @@ fn drive<M: Machine>(
     api: &mut dyn FnMut(usize, &Request<Vec<u8>>) -> Answer,
     rpc: &dyn Fn(&str) -> Response<Vec<u8>>,
 ) -> (Result<M::Value, Error>, Log, Stats) {
+    drive_as(&NoAuth, p, settings, machine, api, rpc)
+}
+
+/// [`drive`] with another authorizer.
+fn drive_as<M: Machine>(
+    auth: &dyn Authorizer,
+    p: Option<&Payments>,
+    settings: CallSettings,
+    machine: M,
+    api: &mut dyn FnMut(usize, &Request<Vec<u8>>) -> Answer,
+    rpc: &dyn Fn(&str) -> Response<Vec<u8>>,
+) -> (Result<M::Value, Error>, Log, Stats) {
     let base = base();
     let mut log = Log::default();
     let mut now = Instant::now();
-    let cx = Ctx::new(&base, &NoAuth, p, settings, now);
+    let cx = Ctx::new(&base, auth, p, settings, now).with_wall_clock(T0);
     let mut call = Call::new("test", cx, machine);
     let mut action = call.start(now);
     loop {
@@ -867,4 +900,277 @@ fn the_payment_identifier_is_stable_across_resends() {
         let ext = payload.extensions.unwrap().to_value();
         assert_eq!(ext["payment-identifier"]["info"]["id"], id.as_str());
     }
+}
+
+// ---- jobs: by-key auth, queue time, 206 ------------------------------------------------
+
+const HOLDERS_202: &str =
+    r#"{"status":"queued","jobId":"hp-1","requestId":"req-1","monitoringUrl":"/api/v1/jobs/hp-1"}"#;
+const HOLDERS_RESULT: &str = r#"{"mode":"token","profiles":[],"metadata":{}}"#;
+
+fn holders_wait() -> impl Machine<Value = Paid<sova_protocol::intel::HolderProfilesResult>> {
+    super::intel::queue_and_wait(
+        sova_protocol::intel::HoldersRequest::new(ADDR).top_n(3),
+        sova_protocol::intel::JobAccepted::holder_profiles_handle,
+    )
+}
+
+fn settled_with(req: &Request<Vec<u8>>, status: u16, body: &str) -> Answer {
+    let sig = payer_signature(req.headers()["payment-signature"].to_str().unwrap());
+    let mut r = resp(status, body);
+    r.headers_mut()
+        .insert("x-payment-response", sig.parse().unwrap());
+    Answer::Ok(r)
+}
+
+/// An x402-only client never sends the result read bare: the job is paid once, the read
+/// stops before sending, and the error names the key, the job, the handle and the charged
+/// payment.
+#[test]
+fn without_a_key_the_result_read_is_not_sent_and_the_payment_is_reported() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let (r, log, stats) = drive_as(
+        &NoKey,
+        Some(&p),
+        settings(),
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, r#"{"status":"completed","progress":100}"#)),
+            _ => panic!("the result read must not be sent: {}", req.uri()),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::ResultAuthRequired {
+        key,
+        job_id,
+        handle,
+        refused,
+        payment,
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert_eq!(key, "holder-profiles:result:hp-1");
+    assert_eq!(job_id.as_deref(), Some("hp-1"));
+    assert!(refused.is_none());
+    let h = sova_protocol::jobs::JobHandle::decode(handle.as_deref().unwrap()).unwrap();
+    assert_eq!(h.queued_at_unix, Some(T0), "stamped with the 202's time");
+    let pay = payment.as_deref().unwrap();
+    assert_eq!((pay.state, pay.amount), (PaymentState::Charged, 300_000));
+    assert_eq!(e.reached(), crate::Reached::No);
+    for part in [
+        "holder-profiles:result:hp-1",
+        "hp-1",
+        "API key",
+        "300000",
+        "charged",
+    ] {
+        assert!(e.to_string().contains(part), "{part} missing from: {e}");
+    }
+    assert_eq!(log.api.len(), 2);
+    assert_eq!(stats.payments, 1);
+    assert_eq!(spent(&p), 300_000);
+}
+
+/// A `402` on the result read (even with a challenge) is never paid: the job was paid.
+#[test]
+fn a_402_on_the_result_read_is_never_paid() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let read_challenge = challenge(15_000);
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, r#"{"status":"completed"}"#)),
+            _ => {
+                assert!(req.headers().get("payment-signature").is_none());
+                Answer::Ok(with_challenge(
+                    402,
+                    &read_challenge,
+                    r#"{"error":"Payment required","required":1}"#,
+                ))
+            }
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::ResultAuthRequired {
+        refused, payment, ..
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        refused.as_ref().unwrap().status,
+        StatusCode::PAYMENT_REQUIRED
+    );
+    assert_eq!(payment.as_deref().unwrap().state, PaymentState::Charged);
+    assert_eq!(e.status(), Some(StatusCode::PAYMENT_REQUIRED));
+    assert!(e.to_string().contains("not paid again"), "{e}");
+    assert_eq!(stats.payments, 1, "one payment: the job's");
+    assert_eq!(log.headers().len(), 1);
+    assert_eq!(spent(&p), 300_000);
+}
+
+fn deep_handle(queued_at: Option<u64>) -> sova_protocol::jobs::JobHandle {
+    sova_protocol::jobs::JobHandle {
+        job_id: Some("hp-1".into()),
+        follow_up: sova_protocol::jobs::FollowUp::PollResultKey {
+            result_key: "similarity:result:req-2".into(),
+        },
+        also: vec!["holder-profiles:result:hp-1".into()],
+        queued_at_unix: queued_at,
+    }
+}
+
+/// Resuming a deep handle queued 20 minutes ago: a 404 on the similarity key means the
+/// result expired (the TTL runs from the queueing at the earliest), not "still running".
+#[test]
+fn a_late_resume_reports_an_expired_result() {
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        super::intel::resume::<serde_json::Value>(deep_handle(Some(T0 - 20 * 60))),
+        &mut |n, _| match n {
+            1 => Answer::Ok(resp(200, r#"{"status":"completed"}"#)),
+            _ => Answer::Ok(resp(
+                404,
+                r#"{"message":"Result not found or expired","statusCode":404}"#,
+            )),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(
+        matches!(e, Error::ResultExpired { ref key, .. } if key == "similarity:result:req-2"),
+        "{e}"
+    );
+    assert_eq!(log.api.len(), 2, "no polling of a gone result");
+    // Without the queue time, the same 404 is read as "not ready": polled again.
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        super::intel::resume::<serde_json::Value>(deep_handle(None)),
+        &mut |n, _| match n {
+            1 => Answer::Ok(resp(200, r#"{"status":"completed"}"#)),
+            2 => Answer::Ok(resp(
+                404,
+                r#"{"message":"Result not ready","statusCode":404}"#,
+            )),
+            _ => Answer::Ok(resp(200, r#"{"pairwiseSimilarities":[]}"#)),
+        },
+        &chain,
+    );
+    r.unwrap();
+    assert_eq!(log.api.len(), 3);
+}
+
+const PARTIAL: &str = r#"{"statusCode":206,"message":"one of two bundled jobs failed","similarity":{"status":"failed"}}"#;
+
+fn deep() -> impl Machine<
+    Value = Paid<(
+        sova_protocol::intel::HolderProfilesResult,
+        sova_protocol::intel::SimilarityResult,
+    )>,
+> {
+    super::intel::deep_wait(sova_protocol::intel::DeepRequest::new(ADDR).top_n(3))
+}
+
+/// API-key callers: a 206 is a typed partial success, raw body kept, nothing paid.
+#[test]
+fn a_206_is_a_typed_partial_success() {
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        deep(),
+        &mut |_, _| Answer::Ok(resp(206, PARTIAL)),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::PartialSuccess { partial, payment } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        partial.message.as_deref(),
+        Some("one of two bundled jobs failed")
+    );
+    assert_eq!(partial.body["similarity"]["status"], "failed");
+    assert_eq!(partial.raw, PARTIAL.as_bytes());
+    assert!(payment.is_none());
+    assert!(!e.may_have_charged());
+    assert_eq!(e.status(), Some(StatusCode::PARTIAL_CONTENT));
+    assert_eq!(log.api.len(), 1, "never retried or followed");
+}
+
+/// x402: a settled 206 is charged whatever "0cr" says; an unsettled one is decided by the
+/// chain (released only on proof, else possibly charged).
+#[test]
+fn a_206_after_paying_is_reported_as_the_chain_shows() {
+    // Settled: charged.
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders_deep", challenge(525_000));
+    let (r, _, stats) = drive(
+        Some(&p),
+        settings(),
+        deep(),
+        &mut |_, req| settled_with(req, 206, PARTIAL),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::PartialSuccess { .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::Charged);
+    assert_eq!(stats.paid, 525_000);
+    assert_eq!(spent(&p), 525_000);
+
+    // No settlement, the payment proven dead: released.
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders_deep", challenge(525_000));
+    let (r, _, stats) = drive(
+        Some(&p),
+        settings(),
+        deep(),
+        &mut |_, _| Answer::Ok(resp(206, PARTIAL)),
+        &expired_chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::PartialSuccess { .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::NotCharged);
+    assert_eq!((stats.payments, stats.paid), (1, 0));
+    assert_eq!(spent(&p), 0, "not recorded as spent");
+
+    // No settlement, the transaction landed: charged.
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders_deep", challenge(525_000));
+    let (r, _, _) = drive(
+        Some(&p),
+        settings(),
+        deep(),
+        &mut |_, _| Answer::Ok(resp(206, PARTIAL)),
+        &landed_chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::PartialSuccess { .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::Charged);
+    assert_eq!(spent(&p), 525_000);
+
+    // No settlement, nothing proven: possibly charged; the budget keeps it.
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders_deep", challenge(525_000));
+    let (r, _, _) = drive(
+        Some(&p),
+        settings(),
+        deep(),
+        &mut |_, _| Answer::Ok(resp(206, PARTIAL)),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::PartialSuccess { .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::MayHaveCharged);
+    assert_eq!(spent(&p), 525_000);
 }
