@@ -538,8 +538,9 @@ impl<R: Runner> IntelClient<R> {
     }
 
     /// The wallet HUD (1 credit). A `202` fallback is followed: the job is polled and the
-    /// HUD fetched again with `X-Prepaid-Job-Id`; the payment, made once, rides on the
-    /// re-call.
+    /// HUD fetched again with `X-Prepaid-Job-Id` (the `202` is free and the re-call is
+    /// charged, one charge in all, as documented). An x402 payment is made once and sent
+    /// again on the re-call: how the server ties it to the re-call is not documented.
     pub fn wallet_hud(&self, address: &str) -> R::Ret<'_, Paid<WalletHud>> {
         self.wallet_hud_with(address, &CallOptions::default())
     }
@@ -604,8 +605,9 @@ impl<R: Runner> IntelClient<R> {
     }
 
     /// HUD for up to 30 wallets, following the queued ones: their analysis jobs are polled
-    /// and batch-hud is called once more for them (another 5 credits, as documented, paid
-    /// only after the first call's payment settled); the answers are merged. `receipt` is
+    /// and batch-hud is called once more for them (another 5 credits: the docs say 5 credits
+    /// per call, so a second call is charged again — the reference's inference; paid only
+    /// after the first call's payment settled); the answers are merged. `receipt` is
     /// the last payment's, `earlier_receipts` the first's.
     pub fn batch_hud_complete(&self, wallets: &[&str]) -> R::Ret<'_, Paid<BatchHudResponse>> {
         let wallets = wallets.iter().map(|w| (*w).to_owned()).collect();

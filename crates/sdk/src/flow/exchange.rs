@@ -392,8 +392,9 @@ where
                 && self.endpoint.free_accepted()
                 && settlement.is_none()
             {
-                // The documented free fallback: nothing settled yet. The payment stays live
-                // and rides on the re-call, which settles it.
+                // The documented fallback's 202 costs 0 credits and carries no settlement.
+                // How an x402 payment reaches the re-call is undocumented: it stays live and
+                // is sent again on the re-call, whose answer settles it.
                 return self.parse_final(cx, response, None);
             }
             let receipt = cx.money.settle(settlement.as_ref());

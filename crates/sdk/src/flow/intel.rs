@@ -66,8 +66,10 @@ where
 }
 
 /// A wallet GET: a `200`, or a free `202` whose job is polled before the re-call with
-/// `X-Prepaid-Job-Id`. A payment attached to the first request stays live across the wait
-/// and rides on the re-call, which settles it: one payment for the logical request.
+/// `X-Prepaid-Job-Id`. The `202` costs nothing and the re-call is charged (documented). A
+/// payment attached to the first request stays live across the wait and is sent again on
+/// the re-call, whose answer settles it: one payment for the logical request. (Sova does not
+/// document how an x402 payment reaches the re-call; this is the SDK's reading.)
 pub fn wallet_get<E: WalletFallback>(endpoint: E) -> impl Machine<Value = Paid<E::Data>> {
     let again = endpoint.clone();
     Exchange::new(endpoint).and_then(move |cx, first| -> Result<Boxed<Paid<E::Data>>, Error> {
@@ -228,7 +230,8 @@ pub fn pricing() -> impl Machine<Value = serde_json::Value> {
 }
 
 /// Batch HUD, following queued wallets: their jobs are polled and batch-hud is called once
-/// more for them (another documented charge, paid only after the first was settled).
+/// more for them (a second 5-credit charge by the reference's reading of "5 credits per
+/// call"; paid only after the first was settled).
 pub fn batch_hud_complete(wallets: Vec<String>) -> impl Machine<Value = Paid<BatchHudResponse>> {
     Exchange::new(BatchHudRequest::new(wallets.iter().map(String::as_str))).and_then(
         |cx, mut first| -> Result<Boxed<Paid<BatchHudResponse>>, Error> {

@@ -17,8 +17,9 @@
 //! * The spend policy is asked before anything is signed.
 //! * A signed payment is **live** until the server answers with the paid resource or a
 //!   settlement (charged), or our own RPC proves it can never land. A live payment rides on
-//!   every resend of the same request and on the documented re-call after a free `202`;
-//!   no second payment is signed while one is live.
+//!   every resend of the same request and on the documented re-call after a free `202`
+//!   (that the same payment goes with the re-call is the SDK's reading; Sova does not say how
+//!   an x402 payment reaches it); no second payment is signed while one is live.
 //! * A payment is released (its budget returned) only on proof: it never left this process,
 //!   or our RPC's block height — read before the signature lookup — is past the last valid
 //!   height that our RPC reported for the blockhash we signed over, and the lookup found
