@@ -174,8 +174,12 @@ pub fn from_sdk(e: SdkError, service: Service) -> CliError {
                 .hint(format!("continue later with: sova intel resume {h}"))
                 .details(json!({"handle": h}))
         }
-        SdkError::JobFailed { .. } => CliError::new(code::API, "job_failed", message)
-            .hint("the server gave up on the job; queue it again"),
+        SdkError::JobFailed { retry, .. } => CliError::new(code::API, "job_failed", message)
+            .hint(if retry.is_some() {
+                "the job failed twice (it was retried once, as documented, and charged again); check the input before queueing it again"
+            } else {
+                "the server gave up on the job; queue it again (a new charge)"
+            }),
         SdkError::ResultExpired { .. } => CliError::new(code::API, "result_expired", message)
             .hint("results are kept 15 minutes: queue the job again"),
         SdkError::ResultAuthRequired { handle, .. } => {

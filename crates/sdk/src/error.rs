@@ -160,15 +160,20 @@ pub enum Error {
     /// The Solana RPC needed to build a payment (blockhash, mint) failed; nothing was paid.
     #[error("could not reach the Solana RPC to build the payment: {0}")]
     Rpc(String),
-    /// A job failed on the server.
-    #[error("the job {job_id} failed{}{}", .reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default(), payment_suffix(.payment.as_deref()))]
+    /// A job failed on the server (after the one documented retry, when it was made).
+    #[error("the job {job_id} failed{}{}{}", .reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default(), payment_suffix(.payment.as_deref()), retry_suffix(.retry.as_deref()))]
     JobFailed {
         /// The job.
         job_id: String,
         /// The server's reason.
         reason: Option<String>,
-        /// The payment of the call that queued it, if any.
+        /// The payment of the call that queued it, if any: the **first** charged payment.
         payment: Option<Box<PaymentRef>>,
+        /// How the one retry ended ("On failed: retry once, then report the error",
+        /// reference §5.10), when one was made: for a POST job a new, charged job (its own
+        /// payment on this error), for a wallet GET the same request again with the same
+        /// payment. `None` when no retry was made.
+        retry: Option<Box<Error>>,
     },
     /// Waiting for a job ran out of time; resume it later with the handle.
     #[error("the job is still running after {waited:?}; resume it with handle {handle}{}", payment_suffix(.payment.as_deref()))]
@@ -308,6 +313,13 @@ impl fmt::Display for RefusalText<'_> {
     }
 }
 
+fn retry_suffix(e: Option<&Error>) -> String {
+    match e {
+        Some(e) => format!("; retried once, and the retry failed too: {e}"),
+        None => String::new(),
+    }
+}
+
 fn payment_suffix(p: Option<&PaymentRef>) -> String {
     match p {
         Some(p) => format!(" (a payment was attached: {p})"),
@@ -388,6 +400,7 @@ impl Error {
     pub fn may_have_charged(&self) -> bool {
         match self {
             Error::PaymentUncertain { .. } => true,
+            Error::JobFailed { retry: Some(r), .. } if r.may_have_charged() => true,
             _ => self
                 .payment()
                 .is_some_and(|p| p.state != PaymentState::NotCharged),
@@ -428,10 +441,12 @@ impl Error {
                 job_id,
                 reason,
                 payment,
+                retry,
             } => Error::JobFailed {
                 job_id,
                 reason,
                 payment: slot(payment),
+                retry,
             },
             Error::JobPending {
                 waited,

@@ -62,6 +62,7 @@ pub struct Config {
     pub(crate) poll: PollConfig,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) payments: Option<crate::call::Payments>,
+    pub(crate) retry_failed_jobs: bool,
 }
 
 impl fmt::Debug for Config {
@@ -154,6 +155,7 @@ pub struct ClientBuilder<R = ()> {
     retry: Option<RetryPolicy>,
     poll: PollConfig,
     progress: Option<ProgressFn>,
+    retry_failed_jobs: Option<bool>,
     payer: Option<Arc<sova_x402::Payer>>,
     keypair_path: Option<String>,
     rpc_url: Option<String>,
@@ -175,6 +177,7 @@ impl<R> Default for ClientBuilder<R> {
             retry: Default::default(),
             poll: Default::default(),
             progress: Default::default(),
+            retry_failed_jobs: Default::default(),
             payer: Default::default(),
             keypair_path: Default::default(),
             rpc_url: Default::default(),
@@ -196,6 +199,7 @@ impl<R> ClientBuilder<R> {
             retry: self.retry,
             poll: self.poll,
             progress: self.progress,
+            retry_failed_jobs: self.retry_failed_jobs,
             payer: self.payer,
             keypair_path: self.keypair_path,
             rpc_url: self.rpc_url,
@@ -360,6 +364,16 @@ impl<R> ClientBuilder<R> {
         self
     }
 
+    /// Whether a failed job is retried once (default true, as the docs say: "On failed:
+    /// retry once, then report the error"). For a wallet GET the retry sends the same GET
+    /// with the same payment (no new charge); for a POST job (holders, similarity, deep) it
+    /// queues the job again, which is **charged again** (credits, or a new x402 payment that
+    /// the spend policy and per-call cap must allow; its receipt is returned).
+    pub fn retry_failed_jobs(mut self, retry: bool) -> Self {
+        self.retry_failed_jobs = Some(retry);
+        self
+    }
+
     /// A callback told about every job status read.
     pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
@@ -421,6 +435,7 @@ impl<R> ClientBuilder<R> {
             poll: self.poll,
             progress: self.progress,
             payments,
+            retry_failed_jobs: self.retry_failed_jobs.unwrap_or(true),
         })
     }
 }
@@ -498,6 +513,8 @@ impl<R: Runner> IntelClient<R> {
         )
         .with_wall_clock(crate::flow::unix_now())
         .with_poll(config.poll, config.progress.clone());
+        let mut cx = cx;
+        cx.retry_failed_jobs = config.retry_failed_jobs;
         self.runner.run(Call::new(name, cx, machine))
     }
 
@@ -641,7 +658,8 @@ impl<R: Runner> IntelClient<R> {
         self.send_paid(&HoldersRequest::new(mint).top_n(top_n))
     }
 
-    /// Queues top-holder profiles and waits for the result.
+    /// Queues top-holder profiles and waits for the result. A failed job is queued once more,
+    /// as the docs say — charged again (see [`ClientBuilder::retry_failed_jobs`]).
     pub fn holders_wait(&self, mint: &str, top_n: u32) -> R::Ret<'_, Paid<HolderProfilesResult>> {
         self.run(
             "intel.holders_wait",
@@ -779,8 +797,9 @@ impl<R: Runner> IntelClient<R> {
     }
 
     /// Resumes a job from its handle: waits for it, then fetches the result as `T`. Free:
-    /// the job was paid when it was queued, however often it is resumed. For a GET-fallback
-    /// handle, call the wallet method again.
+    /// the job was paid when it was queued, however often it is resumed, and a failed job
+    /// is reported, never queued again from here (that would be a new charge the caller did
+    /// not ask for). For a GET-fallback handle, call the wallet method again.
     pub fn resume<T>(&self, handle: &sova_protocol::jobs::JobHandle) -> R::Ret<'_, T>
     where
         T: serde::de::DeserializeOwned + Send + 'static,

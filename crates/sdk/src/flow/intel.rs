@@ -65,12 +65,65 @@ where
     Exchange::new(endpoint)
 }
 
+/// Runs `first`; when its job failed ([`Error::JobFailed`]), runs the machine `again` builds
+/// once more — "On failed: retry once, then report the error" (reference §5.10) — unless the
+/// client turned that off. If the retry fails too, the first failure is reported, with its
+/// (first) charged payment, and the retry's error inside it (with the retry's own payment).
+fn retry_once<V: Send + 'static>(
+    first: impl Machine<Value = V> + 'static,
+    again: impl FnOnce() -> Boxed<V> + Send + 'static,
+) -> impl Machine<Value = V> {
+    first.then(move |cx, r| -> Result<Boxed<V>, Error> {
+        match r {
+            Err(Error::JobFailed {
+                job_id,
+                reason,
+                payment,
+                retry: None,
+            }) if cx.retry_failed_jobs => {
+                let payment = payment.or_else(|| cx.money.first_charged().map(Box::new));
+                tracing::info!(job_id = %job_id, "the job failed; retrying once as documented");
+                Ok(Box::new(again().then(
+                    move |cx, r2| -> Result<Boxed<V>, Error> {
+                        Ok(ready(match r2 {
+                            Ok(v) => Ok(v),
+                            Err(e2) => {
+                                let e2 = match (e2.payment().is_none(), cx.money.later_charged()) {
+                                    (true, Some(p)) => e2.with_payment(p),
+                                    _ => e2,
+                                };
+                                Err(Error::JobFailed {
+                                    job_id,
+                                    reason,
+                                    payment,
+                                    retry: Some(Box::new(e2)),
+                                })
+                            }
+                        }))
+                    },
+                )))
+            }
+            other => Ok(ready(other)),
+        }
+    })
+}
+
 /// A wallet GET: a `200`, or a free `202` whose job is polled before the re-call with
 /// `X-Prepaid-Job-Id`. The `202` costs nothing and the re-call is charged (documented). A
 /// payment attached to the first request stays live across the wait and is sent again on
 /// the re-call, whose answer settles it: one payment for the logical request. (Sova does not
 /// document how an x402 payment reaches the re-call; this is the SDK's reading.)
+///
+/// A failed analysis job is retried once by sending the same GET again (with the same live
+/// payment: nothing was charged for the free `202`, so the retry costs nothing more).
 pub fn wallet_get<E: WalletFallback>(endpoint: E) -> impl Machine<Value = Paid<E::Data>> {
+    let again = endpoint.clone();
+    retry_once(wallet_get_once(endpoint), move || {
+        Box::new(wallet_get_once(again))
+    })
+}
+
+fn wallet_get_once<E: WalletFallback>(endpoint: E) -> impl Machine<Value = Paid<E::Data>> {
     let again = endpoint.clone();
     Exchange::new(endpoint).and_then(move |cx, first| -> Result<Boxed<Paid<E::Data>>, Error> {
         match first.value {
@@ -179,7 +232,26 @@ where
 }
 
 /// A charged POST job (its `202` is the paid answer), followed to its result.
+///
+/// A failed job is retried once, as documented, by queueing it again: a **new, charged**
+/// job (the spend policy and the per-call cap decide about its payment like any other;
+/// both receipts come back, the first in `earlier_receipts`).
 pub fn queue_and_wait<Q, T>(
+    endpoint: Q,
+    handle: fn(&Q::Output) -> JobHandle,
+) -> impl Machine<Value = Paid<T>>
+where
+    Q: Endpoint + Clone + Send + 'static,
+    Q::Output: Send + 'static,
+    T: DeserializeOwned + Send + 'static,
+{
+    let again = endpoint.clone();
+    retry_once(queue_and_wait_once(endpoint, handle), move || {
+        Box::new(queue_and_wait_once(again, handle))
+    })
+}
+
+fn queue_and_wait_once<Q, T>(
     endpoint: Q,
     handle: fn(&Q::Output) -> JobHandle,
 ) -> impl Machine<Value = Paid<T>>
@@ -194,8 +266,23 @@ where
     })
 }
 
-/// The deep bundle: one charged POST, then both halves.
+/// The deep bundle: one charged POST, then both halves. A failed holder job is retried once
+/// by queueing the bundle again (a new 35-credit charge; see [`queue_and_wait`]).
 pub fn deep_wait(
+    endpoint: sova_protocol::intel::DeepRequest,
+) -> impl Machine<
+    Value = Paid<(
+        sova_protocol::intel::HolderProfilesResult,
+        sova_protocol::intel::SimilarityResult,
+    )>,
+> {
+    let again = endpoint.clone();
+    retry_once(deep_wait_once(endpoint), move || {
+        Box::new(deep_wait_once(again))
+    })
+}
+
+fn deep_wait_once(
     endpoint: sova_protocol::intel::DeepRequest,
 ) -> impl Machine<
     Value = Paid<(

@@ -72,6 +72,7 @@ impl JobWait {
                 job_id,
                 reason: reason.or_else(|| status.error_message().map(str::to_owned)),
                 payment: None,
+                retry: None,
             })),
             _ => self.give_up(waited),
         }

@@ -175,6 +175,8 @@ pub struct Ctx<'a> {
     pub poll: PollConfig,
     /// Job progress callback.
     pub progress: Option<ProgressFn>,
+    /// Whether a failed job is retried once, as the docs say (default true).
+    pub retry_failed_jobs: bool,
     /// The call's payment state.
     pub money: Money,
     /// Counters.
@@ -217,6 +219,7 @@ impl<'a> Ctx<'a> {
             deadline,
             poll: PollConfig::default(),
             progress: None,
+            retry_failed_jobs: true,
             money: Money::default(),
             stats: Stats::default(),
             reached: Reached::No,

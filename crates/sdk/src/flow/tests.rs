@@ -171,10 +171,24 @@ fn drive_as<M: Machine>(
     api: &mut dyn FnMut(usize, &Request<Vec<u8>>) -> Answer,
     rpc: &dyn Fn(&str) -> Response<Vec<u8>>,
 ) -> (Result<M::Value, Error>, Log, Stats) {
+    drive_full(auth, p, settings, true, machine, api, rpc)
+}
+
+/// [`drive_as`], choosing whether failed jobs are retried.
+fn drive_full<M: Machine>(
+    auth: &dyn Authorizer,
+    p: Option<&Payments>,
+    settings: CallSettings,
+    retry_jobs: bool,
+    machine: M,
+    api: &mut dyn FnMut(usize, &Request<Vec<u8>>) -> Answer,
+    rpc: &dyn Fn(&str) -> Response<Vec<u8>>,
+) -> (Result<M::Value, Error>, Log, Stats) {
     let base = base();
     let mut log = Log::default();
     let mut now = Instant::now();
-    let cx = Ctx::new(&base, auth, p, settings, now).with_wall_clock(T0);
+    let mut cx = Ctx::new(&base, auth, p, settings, now).with_wall_clock(T0);
+    cx.retry_failed_jobs = retry_jobs;
     let mut call = Call::new("test", cx, machine);
     let mut action = call.start(now);
     loop {
@@ -906,7 +920,7 @@ fn the_payment_identifier_is_stable_across_resends() {
 
 const HOLDERS_202: &str =
     r#"{"status":"queued","jobId":"hp-1","requestId":"req-1","monitoringUrl":"/api/v1/jobs/hp-1"}"#;
-const HOLDERS_RESULT: &str = r#"{"mode":"token","profiles":[],"metadata":{}}"#;
+const HOLDERS_RESULT: &str = r#"{"mode":"token","profiles":[],"metadata":{"totalHoldersRequested":3,"totalHoldersAnalyzed":0,"totalProcessingTimeMs":1,"avgProcessingTimePerWalletMs":0.0}}"#;
 
 fn holders_wait() -> impl Machine<Value = Paid<sova_protocol::intel::HolderProfilesResult>> {
     super::intel::queue_and_wait(
@@ -1173,4 +1187,183 @@ fn a_206_after_paying_is_reported_as_the_chain_shows() {
     assert!(matches!(e, Error::PartialSuccess { .. }), "{e}");
     assert_eq!(e.payment().unwrap().state, PaymentState::MayHaveCharged);
     assert_eq!(spent(&p), 525_000);
+}
+
+// ---- failed jobs: retried once -----------------------------------------------------------
+
+const HOLDERS_202_B: &str =
+    r#"{"status":"queued","jobId":"hp-2","requestId":"req-2","monitoringUrl":"/api/v1/jobs/hp-2"}"#;
+const FAILED: &str = r#"{"status":"failed","error":"RPC timeout"}"#;
+const COMPLETED: &str = r#"{"status":"completed","progress":100}"#;
+
+/// A failed POST job is queued once more — a new job, charged again through the spend
+/// policy — and both receipts come back, the first in `earlier_receipts`.
+#[test]
+fn a_failed_post_job_is_requeued_once_and_both_payments_are_visible() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, FAILED)),
+            3 => {
+                assert_eq!(req.method(), Method::POST, "the retry queues the job again");
+                settled_with(req, 202, HOLDERS_202_B)
+            }
+            4 => {
+                assert_eq!(req.uri().path(), "/api/v1/jobs/hp-2");
+                Answer::Ok(resp(200, COMPLETED))
+            }
+            _ => {
+                assert!(req.uri().query().unwrap().contains("hp-2"));
+                Answer::Ok(resp(200, HOLDERS_RESULT))
+            }
+        },
+        &chain,
+    );
+    let paid = r.unwrap();
+    assert_eq!(paid.earlier_receipts.len(), 1);
+    let first = &paid.earlier_receipts[0];
+    let second = paid.receipt.as_ref().unwrap();
+    assert_ne!(first.payer_signature, second.payer_signature);
+    let sent = log.headers();
+    assert_eq!(sent.len(), 2);
+    assert_ne!(sent[0], sent[1], "a new job, a new payment");
+    assert_eq!(stats.payments, 2);
+    assert_eq!(stats.paid, 600_000);
+    assert_eq!(spent(&p), 600_000);
+}
+
+/// Both attempts fail: the error is the first failure with the first charged payment; the
+/// retry's failure (with its own charged payment) is inside. No third attempt.
+#[test]
+fn a_job_that_fails_twice_reports_the_first_payment_and_the_retry() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, FAILED)),
+            3 => settled_with(req, 202, HOLDERS_202_B),
+            4 => Answer::Ok(resp(200, r#"{"status":"failed","error":"again"}"#)),
+            _ => panic!("retried only once"),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::JobFailed {
+        job_id,
+        reason,
+        payment,
+        retry,
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert_eq!(job_id, "hp-1");
+    assert_eq!(reason.as_deref(), Some("RPC timeout"));
+    let first = payment.as_deref().unwrap();
+    assert_eq!(first.state, PaymentState::Charged);
+    assert_eq!(first.signature, payer_signature(log.headers()[0]));
+    let retry = retry.as_deref().unwrap();
+    assert!(
+        matches!(retry, Error::JobFailed { job_id, .. } if job_id == "hp-2"),
+        "{retry}"
+    );
+    let second = retry.payment().unwrap();
+    assert_eq!(second.state, PaymentState::Charged);
+    assert_eq!(second.signature, payer_signature(log.headers()[1]));
+    assert!(e.may_have_charged());
+    assert!(e.to_string().contains("retried once"), "{e}");
+    assert_eq!((stats.payments, log.api.len()), (2, 4));
+    assert_eq!(spent(&p), 600_000);
+}
+
+/// The retry's payment goes through the spend policy: over budget, nothing more is signed,
+/// and the first (charged) payment is still what the error reports.
+#[test]
+fn the_retry_payment_is_refused_by_the_spend_policy() {
+    let p = payments(1_000_000, 400_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, FAILED)),
+            _ => panic!("nothing may be sent: {}", req.uri()),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::JobFailed { payment, retry, .. } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(payment.as_deref().unwrap().state, PaymentState::Charged);
+    assert!(
+        matches!(retry.as_deref(), Some(Error::PaymentRefused(_))),
+        "{e}"
+    );
+    assert_eq!((stats.payments, log.api.len()), (1, 2));
+    assert_eq!(spent(&p), 300_000);
+}
+
+/// Turned off, a failed job is reported at once with its payment.
+#[test]
+fn without_retries_a_failed_job_is_reported_at_once() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let (r, log, _) = drive_full(
+        &NoAuth,
+        Some(&p),
+        settings(),
+        false,
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, FAILED)),
+            _ => panic!("no retry"),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::JobFailed { retry: None, .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::Charged);
+    assert_eq!(log.api.len(), 2);
+    assert_eq!(spent(&p), 300_000);
+}
+
+/// A wallet GET whose analysis failed: the same GET again, with the same (still unsettled)
+/// payment — the free 202 charged nothing, so the retry costs nothing more.
+#[test]
+fn a_failed_wallet_analysis_is_retried_with_the_same_payment() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            1 => Answer::Ok(resp(202, QUEUED)),
+            2 => Answer::Ok(resp(200, FAILED)),
+            _ => {
+                assert!(req.headers().get("x-prepaid-job-id").is_none());
+                settle(req)
+            }
+        },
+        &chain,
+    );
+    assert!(r.unwrap().receipt.is_some());
+    let sent = log.headers();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0], sent[1], "the retry carries the first payment");
+    assert_eq!(stats.payments, 1);
+    assert_eq!(spent(&p), 15_000);
 }
