@@ -753,3 +753,50 @@ async fn an_x402_202_fallback_is_paid_once_on_chain_and_in_the_budget() {
         "one payment in the budget"
     );
 }
+
+/// The deep bundle's 206 partial success against the sandbox: typed, the raw body kept; with
+/// an API key no credits are taken; with x402 the unsettled payment is not trusted away on the
+/// server's "0cr" word — our RPC cannot prove it dead yet, so it stays possibly charged (and
+/// the ledger shows it never landed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_206_deep_partial_success_is_typed_and_never_retried() {
+    let sb = Sandbox::builder()
+        .deep_partial_failure(true)
+        .job_duration(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let key = sb.create_api_key(100);
+    let client = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .api_key(key.clone())
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+    let e = client.deep_wait(MINT, 3).await.unwrap_err();
+    let Error::PartialSuccess { partial, payment } = &e else {
+        panic!("{e}")
+    };
+    assert!(payment.is_none());
+    assert_eq!(partial.body["similarity"]["status"], "failed");
+    assert!(e.to_string().contains("0cr charged"), "{e}");
+    assert_eq!(sb.credits(&key), Some(100), "0 credits, as documented");
+
+    let kp = Keypair::from_seed([8; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let payer = payer(8, 1_000_000, 5_000_000);
+    let client = x402_client(&sb, payer.clone());
+    let e = client.deep_wait(MINT, 3).await.unwrap_err();
+    assert!(matches!(e, Error::PartialSuccess { .. }), "{e}");
+    assert_eq!(
+        e.payment().unwrap().state,
+        sova::PaymentState::MayHaveCharged
+    );
+    assert!(sb.payments().is_empty(), "the sandbox settled nothing");
+    assert_eq!(sb.usdc_balance(&kp.pubkey()), 10_000_000);
+    // One request per call (the x402 one after its 402 probe): a 206 is never retried.
+    assert_eq!(
+        sb.request_count("POST /api/v1/intel/token/{mint}/holders/deep"),
+        3
+    );
+}
