@@ -99,6 +99,7 @@ pub struct SandboxBuilder {
     treasury: Option<Pubkey>,
     grace: Duration,
     listeners: usize,
+    fail_jobs: u32,
 }
 
 impl Default for SandboxBuilder {
@@ -129,6 +130,7 @@ impl Default for SandboxBuilder {
             treasury: None,
             grace: Duration::from_secs(1),
             listeners: 1,
+            fail_jobs: 0,
         }
     }
 }
@@ -213,6 +215,15 @@ impl SandboxBuilder {
     /// [`Mode::Standard`] always sends it.
     pub fn standard_settlement_headers(mut self, enabled: bool) -> Self {
         self.config.standard_settlement_headers = enabled;
+        self
+    }
+
+    /// Makes the next `n` POST jobs (holders, holders/agent, similarity, similarity/agent, the
+    /// deep bundle's holder job) fail: they are accepted and charged as usual, then
+    /// `GET /jobs/{id}` reports `failed` when they would have completed (with a
+    /// `failedReason` for authenticated callers) and no result is stored. Default 0.
+    pub fn fail_jobs(mut self, n: u32) -> Self {
+        self.fail_jobs = n;
         self
     }
 
@@ -305,6 +316,7 @@ impl SandboxBuilder {
             self.treasury,
         );
         let mut intel = intel::IntelStore::new(config.seed);
+        intel.fail_next = self.fail_jobs;
         for (key, credits) in &self.api_keys {
             match key {
                 Some(k) => {

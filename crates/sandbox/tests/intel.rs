@@ -625,3 +625,46 @@ async fn deep_can_answer_206_partial_success_free() {
     .await;
     assert_eq!(ok.status, 202);
 }
+
+/// `fail_jobs(1)`: the next POST job is charged, then fails without a result; later jobs run.
+#[tokio::test]
+async fn an_injected_job_failure_is_charged_and_has_no_result() {
+    let sb = Sandbox::builder()
+        .job_duration(Duration::from_millis(50))
+        .fail_jobs(1)
+        .start()
+        .await
+        .unwrap();
+    let c = client();
+    let key = sb.create_api_key(100);
+    let h = [("x-api-key", key.as_str())];
+    let url = format!("{}/intel/token/{MINT}/holders", sb.intel_base_url());
+    let first = post(&c, &url, &h, &json!({"topN": 3})).await;
+    assert_eq!(first.status, 202);
+    let job = first.body["jobId"].as_str().unwrap().to_owned();
+    assert_eq!(sb.credits(&key), Some(80), "charged on the 202");
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let st = get(&c, &format!("{}/jobs/{job}", sb.intel_base_url()), &h).await;
+    assert_eq!(st.body["status"], json!("failed"), "{}", st.text);
+    assert!(st.body["failedReason"].is_string());
+    let bare = get(&c, &format!("{}/jobs/{job}", sb.intel_base_url()), &[]).await;
+    assert_eq!(bare.body["status"], json!("failed"));
+    assert!(
+        bare.body.get("failedReason").is_none(),
+        "only for authenticated callers"
+    );
+    let res = get(
+        &c,
+        &format!(
+            "{}/jobs/result/by-key?key=holder-profiles:result:{job}",
+            sb.intel_base_url()
+        ),
+        &h,
+    )
+    .await;
+    assert_intel_error(&res, 404);
+    // The next job completes.
+    let second = post(&c, &url, &h, &json!({"topN": 3})).await;
+    let job2 = second.body["jobId"].as_str().unwrap().to_owned();
+    wait_completed(&c, &sb, &job2).await;
+}

@@ -800,3 +800,36 @@ async fn a_206_deep_partial_success_is_typed_and_never_retried() {
         3
     );
 }
+
+/// A failed job against the sandbox: queued once more, as documented, paid again with x402
+/// (both payments on the ledger and in the receipts); the result comes from the retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_is_queued_again_once_and_both_payments_are_receipted() {
+    let sb = Sandbox::builder()
+        .job_duration(Duration::from_millis(100))
+        .fail_jobs(1)
+        .start()
+        .await
+        .unwrap();
+    let kp = Keypair::from_seed([9; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let client = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .x402(payer(9, 1_000_000, 5_000_000))
+        .rpc_url(sb.rpc_url())
+        .results_api_key(sb.create_api_key(0))
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+    let r = client.holders_wait(MINT, 3).await.unwrap();
+    assert_eq!(r.profiles.len(), 3);
+    let receipts: Vec<_> = r.receipts().cloned().collect();
+    assert_eq!(receipts.len(), 2);
+    let settled = sb.payments();
+    assert_eq!(settled.len(), 2);
+    for (p, rec) in settled.iter().zip(&receipts) {
+        assert_eq!(p.payer_signature, rec.payer_signature);
+        assert_eq!(p.amount, 300_000);
+    }
+    assert_eq!(sb.usdc_balance(&kp.pubkey()), 10_000_000 - 600_000);
+}
