@@ -50,7 +50,16 @@ impl JobWait {
     ) -> Step<Result<(), Error>> {
         let status = match step.io() {
             Ok(io) => return io,
-            Err(Err(e)) => return self.over(Err(e)),
+            Err(Err(e)) => {
+                // A job the server no longer knows, queued longer ago than the result TTL:
+                // its result is gone too.
+                let gone = e.status() == Some(StatusCode::NOT_FOUND)
+                    && cx.unix_now().is_some_and(|t| self.handle.past_ttl(t));
+                if gone && let Some(key) = result_key(&self.handle) {
+                    return self.over(Err(Error::ResultExpired { key, payment: None }));
+                }
+                return self.over(Err(e));
+            }
             Err(Ok(paid)) => paid.value,
         };
         let Some(job_id) = self.handle.job_id.clone() else {
@@ -156,6 +165,16 @@ impl Machine for JobWait {
             },
             WaitPhase::Over => self.over(Err(Error::Config("woken after the end".into()))),
         }
+    }
+}
+
+/// The result key a handle leads to (`None` for a GET-fallback handle).
+fn result_key(handle: &JobHandle) -> Option<String> {
+    match &handle.follow_up {
+        FollowUp::FetchResult { result_key } | FollowUp::PollResultKey { result_key } => {
+            Some(result_key.clone())
+        }
+        _ => None,
     }
 }
 

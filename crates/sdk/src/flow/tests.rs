@@ -1367,3 +1367,33 @@ fn a_failed_wallet_analysis_is_retried_with_the_same_payment() {
     assert_eq!(stats.payments, 1);
     assert_eq!(spent(&p), 15_000);
 }
+
+/// Resuming a handle whose job the server forgot, queued longer ago than the TTL: expired.
+/// Without the queue time the server's 404 is reported as it is.
+#[test]
+fn a_forgotten_job_past_the_ttl_is_an_expired_result() {
+    let gone = r#"{"message":"Job hp-1 not found","statusCode":404}"#;
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        super::intel::resume::<serde_json::Value>(deep_handle(Some(T0 - 16 * 60))),
+        &mut |_, _| Answer::Ok(resp(404, gone)),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(
+        matches!(e, Error::ResultExpired { ref key, .. } if key == "similarity:result:req-2"),
+        "{e}"
+    );
+    assert_eq!(log.api.len(), 1);
+    let (r, _, _) = drive(
+        None,
+        settings(),
+        super::intel::resume::<serde_json::Value>(deep_handle(Some(T0 - 60))),
+        &mut |_, _| Answer::Ok(resp(404, gone)),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::Api { .. }), "{e}");
+    assert_eq!(e.status(), Some(StatusCode::NOT_FOUND));
+}
