@@ -57,6 +57,17 @@ pub struct Global {
         value_name = "KEY"
     )]
     pub api_key: Option<String>,
+    /// Sova Intel API key used only to read job results (`/jobs/result/by-key` requires
+    /// authentication) while paid calls pay with x402; never charged. With --sandbox and no
+    /// key, the embedded sandbox issues one.
+    #[arg(
+        long,
+        global = true,
+        env = "SOVA_RESULTS_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub results_api_key: Option<String>,
     /// Solana keypair file that pays with x402 [default: ~/.config/solana/id.json].
     #[arg(long, global = true, env = "SOVA_KEYPAIR", value_name = "FILE")]
     pub keypair: Option<PathBuf>,

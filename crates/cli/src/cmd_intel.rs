@@ -3,7 +3,10 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use sova::call::{Paid, Receipt};
-use sova::intel::{Fetched, SortOrder, TokenPnlParams, TokenSortBy};
+use sova::intel::{
+    DeepRequest, Fetched, HoldersAgentRequest, HoldersRequest, SimilarityAgentRequest,
+    SimilarityRequest, SortOrder, TokenPnlParams, TokenSortBy,
+};
 use sova::protocol::jobs::{FollowUp, JobHandle};
 
 use crate::cli::{HoldersArgs, IntelCmd, Order, TokenSort, WaitArgs, WalletsJobArgs};
@@ -272,23 +275,43 @@ fn queued_done(data: Value, handles: Vec<(&str, String)>, receipt: Option<&Recei
 fn holders(ctx: &Ctx, a: HoldersArgs, kind: Kind) -> Result<Done, CliError> {
     let c = ctx.intel(a.wait.max_wait)?;
     if !wants_wait(&a.wait) {
+        // queue_with: the handles carry the time the job was accepted (for the result TTL).
+        let opts = sova::CallOptions::default();
         return Ok(match kind {
             Kind::Holders => {
-                let r = c.queue_holders(&a.mint, a.top).map_err(sdk)?;
-                let h = r.holder_profiles_handle().encode();
-                queued_done(to_json(&r.value), vec![("holders", h)], r.receipt.as_ref())
+                let r = c
+                    .queue_with(&HoldersRequest::new(a.mint).top_n(a.top), &opts)
+                    .map_err(sdk)?;
+                let h = r.handle.encode();
+                queued_done(
+                    to_json(&r.accepted),
+                    vec![("holders", h)],
+                    r.receipt.as_ref(),
+                )
             }
             Kind::HoldersAgent => {
-                let r = c.queue_holders_agent(&a.mint, a.top).map_err(sdk)?;
-                let h = r.handle().encode();
-                queued_done(to_json(&r.value), vec![("holders", h)], r.receipt.as_ref())
+                let r = c
+                    .queue_with(&HoldersAgentRequest::new(a.mint).top_n(a.top), &opts)
+                    .map_err(sdk)?;
+                let h = r.handle.encode();
+                queued_done(
+                    to_json(&r.accepted),
+                    vec![("holders", h)],
+                    r.receipt.as_ref(),
+                )
             }
             Kind::Deep => {
-                let r = c.queue_deep(&a.mint, a.top).map_err(sdk)?;
-                let h1 = r.holder_profiles_handle().encode();
-                let h2 = r.handle().encode();
+                let r = c
+                    .queue_with(&DeepRequest::new(a.mint).top_n(a.top), &opts)
+                    .map_err(sdk)?;
+                let h1 = r
+                    .accepted
+                    .holder_profiles_handle()
+                    .queued_at(r.handle.queued_at_unix)
+                    .encode();
+                let h2 = r.handle.encode();
                 queued_done(
-                    to_json(&r.value),
+                    to_json(&r.accepted),
                     vec![("holders", h1), ("similarity", h2)],
                     r.receipt.as_ref(),
                 )
@@ -369,19 +392,24 @@ fn similarity(ctx: &Ctx, a: WalletsJobArgs, agent: bool) -> Result<Done, CliErro
     let c = ctx.intel(a.wait.max_wait)?;
     let refs: Vec<&str> = a.wallets.iter().map(String::as_str).collect();
     if !wants_wait(&a.wait) {
+        let opts = sova::CallOptions::default();
         return Ok(if agent {
-            let r = c.queue_similarity_agent(&refs).map_err(sdk)?;
-            let h = r.handle().encode();
+            let r = c
+                .queue_with(&SimilarityAgentRequest::new(refs), &opts)
+                .map_err(sdk)?;
+            let h = r.handle.encode();
             queued_done(
-                to_json(&r.value),
+                to_json(&r.accepted),
                 vec![("similarity", h)],
                 r.receipt.as_ref(),
             )
         } else {
-            let r = c.queue_similarity(&refs).map_err(sdk)?;
-            let h = r.similarity_handle().encode();
+            let r = c
+                .queue_with(&SimilarityRequest::new(refs), &opts)
+                .map_err(sdk)?;
+            let h = r.handle.encode();
             queued_done(
-                to_json(&r.value),
+                to_json(&r.accepted),
                 vec![("similarity", h)],
                 r.receipt.as_ref(),
             )

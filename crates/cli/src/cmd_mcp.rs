@@ -21,6 +21,10 @@ pub fn server(ctx: &Ctx, a: &McpArgs) -> Result<SovaMcp, CliError> {
     if let Some(k) = &ctx.g.api_key {
         b = b.api_key(k.clone());
     }
+    // Job results need a key (with --sandbox, one the sandbox issued); never charged.
+    if let Some(k) = &ctx.g.results_api_key {
+        b = b.results_api_key(k.clone());
+    }
     // As the other commands: with an API key and no keypair named, no wallet is needed.
     let explicit = ctx.g.keypair.is_some() || ctx.sandbox.is_some();
     if ctx.g.api_key.is_none() || ctx.g.keypair.is_some() {

@@ -68,6 +68,10 @@ impl Ctx {
             if ctx.g.owner_key.is_none() {
                 ctx.g.owner_key = Some(sb.sovx_owner_key());
             }
+            if ctx.g.api_key.is_none() && ctx.g.results_api_key.is_none() {
+                // Results need a key; paid calls still pay with x402.
+                ctx.g.results_api_key = Some(sb.create_api_key(0));
+            }
             ctx.sandbox = Some(sb);
             // Fund whichever wallet pays (when it can be read).
             if let Ok(k) = ctx.keypair()
@@ -214,6 +218,9 @@ impl Ctx {
             .timeouts(self.timeouts());
         if let Some(k) = &self.g.api_key {
             b = b.api_key(k.clone());
+        }
+        if let Some(k) = &self.g.results_api_key {
+            b = b.results_api_key(k.clone());
         }
         // With an API key and no keypair named, the default keypair is not needed.
         let want_payer = self.g.api_key.is_none() || self.g.keypair.is_some();

@@ -160,10 +160,13 @@ pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
         max_wait: Duration::from_secs(30),
     };
     let p2 = progress.clone();
+    // Stored job results need an API key (the docs: "Authentication required"); a key with
+    // no credits reads them while every paid call pays with x402.
     let intel = blocking::intel::ClientBuilder::new()
         .base_url(sb.intel_base_url())
         .rpc_url(sb.rpc_url())
         .x402(Arc::new(payer))
+        .results_api_key(sb.create_api_key(0))
         .poll(poll)
         .on_progress(move |p| p2.update(p))
         .build_blocking()

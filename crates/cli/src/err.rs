@@ -175,10 +175,33 @@ pub fn from_sdk(e: SdkError, service: Service) -> CliError {
                 .hint(format!("continue later with: sova intel resume {h}"))
                 .details(json!({"handle": h}))
         }
-        SdkError::JobFailed { .. } => CliError::new(code::API, "job_failed", message)
-            .hint("the server gave up on the job; queue it again"),
+        SdkError::JobFailed { retry, .. } => CliError::new(code::API, "job_failed", message)
+            .hint(if retry.is_some() {
+                "the job failed twice (it was retried once, as documented, and charged again); check the input before queueing it again"
+            } else {
+                "the server gave up on the job; queue it again (a new charge)"
+            }),
         SdkError::ResultExpired { .. } => CliError::new(code::API, "result_expired", message)
             .hint("results are kept 15 minutes: queue the job again"),
+        SdkError::ResultAuthRequired { handle, .. } => {
+            let mut c = CliError::new(code::API, "result_auth_required", message).hint(
+                match handle {
+                    Some(h) => format!(
+                        "reading results needs an API key: sova --results-api-key <ak_…> intel resume {h} (the job is not paid again)"
+                    ),
+                    None => "reading results needs an API key: pass --results-api-key (SOVA_RESULTS_API_KEY) or --api-key".to_owned(),
+                },
+            );
+            if let Some(h) = handle {
+                c = c.details(json!({"handle": h}));
+            }
+            c
+        }
+        SdkError::PartialSuccess { partial, .. } => {
+            CliError::new(code::API, "partial_success", message)
+                .hint("one half of the bundle failed: run `sova intel holders` and `sova intel similarity` separately")
+                .details(json!({"body": partial.body}))
+        }
         SdkError::Decode { .. } => CliError::new(code::API, "decode", message)
             .hint("the server's answer did not match the documented shape; rerun with --json to see the raw data"),
         SdkError::Api { .. } if status == Some(402) && e.payment().is_some() => {

@@ -26,7 +26,14 @@ fn answer(lines: &mut impl Iterator<Item = std::io::Result<String>>, id: u64) ->
 fn sova_mcp_sandbox_serves_stdio_offline() {
     let home = temp_dir("mcp");
     let mut child = sova_cmd(&home)
-        .args(["--sandbox", "mcp", "--approve-above", "off"])
+        .args([
+            "--sandbox",
+            "--poll-interval",
+            "0.1",
+            "mcp",
+            "--approve-above",
+            "off",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -67,6 +74,17 @@ fn sova_mcp_sandbox_serves_stdio_offline() {
         b["result"]["structuredContent"]["data"]["spent"]["baseUnits"],
         15_000
     );
+    // A job: paid once with x402, its result read with the key the sandbox issued (results
+    // need one, as in the docs).
+    send(
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+        "name": "token_holder_profiles", "arguments": {"mint": MINT, "topN": 3, "waitSeconds": 30}}}),
+    );
+    let job = answer(&mut lines, 5);
+    let r = &job["result"];
+    assert_ne!(r["isError"], true, "{r}");
+    assert_eq!(r["structuredContent"]["status"], "completed", "{r}");
+    assert_eq!(r["_meta"]["x402/payment-response"]["amount"], "300000");
     drop(stdin); // EOF ends the session
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");

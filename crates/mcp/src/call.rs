@@ -163,6 +163,25 @@ impl Call<'_> {
         }
     }
 
+    /// Queues a POST job under the policy (like [`Call::pay`]): its `202` and the handle the
+    /// SDK stamped with the time the job was accepted.
+    pub(crate) async fn queue<Q>(
+        &mut self,
+        endpoint: &Q,
+    ) -> Result<sova::intel::Queued<Q::Output>, Stop>
+    where
+        Q: sova::intel::QueueJob + Clone + Sync,
+        Q::Output: Send + 'static,
+    {
+        let client = self.inner.client.clone();
+        let ep = endpoint.clone();
+        self.pay_by(endpoint.name(), &client, move |c, o| {
+            let ep = ep.clone();
+            Box::pin(async move { c.queue_with(&ep, &o).await })
+        })
+        .await
+    }
+
     /// Pays for `endpoint` under the policy, asking the user above the approval threshold.
     pub(crate) async fn pay<E>(&mut self, endpoint: &E) -> Result<E::Output, Stop>
     where
@@ -481,6 +500,18 @@ fn describe(e: sova::Error) -> ToolError {
         ),
         E::JobFailed { .. } => ToolError::new("job_failed", e.to_string()),
         E::ResultExpired { .. } => ToolError::new("result_expired", e.to_string()),
+        E::ResultAuthRequired { ref handle, .. } => {
+            let d = json!({"handle": handle, "resumeTool": "job_wait"});
+            ToolError::new(
+                "result_auth_required",
+                format!(
+                    "{e}. Restart this server with an API key for reading results (SOVA_RESULTS_API_KEY or SOVA_API_KEY) and continue with job_wait; the job is not paid again."
+                ),
+            )
+            .with(d)
+        }
+        E::PartialSuccess { ref partial, .. } => ToolError::new("partial_success", e.to_string())
+            .with(json!({"status": 206, "body": partial.body})),
         E::Transport { .. } | E::CallTimeout { .. } => ToolError::new("network_error", e.to_string()),
         other => ToolError::new("error", other.to_string()),
     }

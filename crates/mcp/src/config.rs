@@ -45,6 +45,7 @@ pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(300);
 pub struct Builder {
     base_url: Option<String>,
     api_key: Option<String>,
+    results_api_key: Option<String>,
     signer: Option<Arc<dyn Signer>>,
     rpc_url: Option<String>,
     max_payment: Option<u64>,
@@ -63,6 +64,10 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field(
+                "results_api_key",
+                &self.results_api_key.as_ref().map(|_| "[redacted]"),
+            )
             .field("signer", &self.signer.as_ref().map(|s| s.pubkey()))
             .field("rpc_url", &self.rpc_url)
             .field("max_payment", &self.max_payment)
@@ -132,7 +137,8 @@ impl Builder {
         Self::default()
     }
 
-    /// Reads the environment: `SOVA_BASE_URL`, `SOVA_API_KEY`, `SOVA_KEYPAIR` (a keypair
+    /// Reads the environment: `SOVA_BASE_URL`, `SOVA_API_KEY`, `SOVA_RESULTS_API_KEY`,
+    /// `SOVA_KEYPAIR` (a keypair
     /// file) or `SOLANA_PRIVATE_KEY` (base58 or a JSON array), `SOLANA_RPC_URL`,
     /// `SOVA_MAX_PAYMENT` and `SOVA_BUDGET` (USDC), `SOVA_PAYMENTS_PER_MINUTE`,
     /// `SOVA_MCP_APPROVE_ABOVE` (USDC or `off`), `SOVA_MCP_TOOL_CAPS` (`tool=USDC,…`),
@@ -141,6 +147,7 @@ impl Builder {
         let mut b = Self::new();
         b.base_url = env("SOVA_BASE_URL");
         b.api_key = env("SOVA_API_KEY");
+        b.results_api_key = env("SOVA_RESULTS_API_KEY");
         b.rpc_url = env("SOLANA_RPC_URL");
         if let Some(path) = env("SOVA_KEYPAIR") {
             b = b.keypair(Keypair::from_file(&path)?);
@@ -179,6 +186,14 @@ impl Builder {
     /// pays only when the server asks for it.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// An API key used only to read job results (`GET /jobs/result/by-key` requires
+    /// authentication), while paid calls keep paying with x402. Without it (or
+    /// [`Builder::api_key`]) the job tools stop before reading a result and return the handle.
+    pub fn results_api_key(mut self, key: impl Into<String>) -> Self {
+        self.results_api_key = Some(key.into());
         self
     }
 
@@ -319,6 +334,9 @@ impl Builder {
         let has_key = self.api_key.is_some();
         if let Some(key) = self.api_key {
             client = client.api_key(key);
+        }
+        if let Some(key) = self.results_api_key {
+            client = client.results_api_key(key);
         }
         if let Some(p) = &payer {
             client = client.x402(p.clone());

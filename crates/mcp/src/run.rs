@@ -13,7 +13,7 @@ use sova::intel::{
 use sova::protocol::jobs::{FollowUp, JobHandle};
 
 use crate::call::{Call, Reply, Stop, ToolError};
-use crate::server::{lock, now_unix, to_json};
+use crate::server::{lock, to_json};
 use crate::tools::{self, Shape};
 use crate::usdc;
 
@@ -87,14 +87,16 @@ impl Call<'_> {
                 let top_n = a.top_n.unwrap_or(sova::intel::DEFAULT_TOP_N);
                 let (handle, accepted) = match a.shape {
                     Shape::Agent => {
-                        let acc = self
-                            .pay(&HoldersAgentRequest::new(a.mint).top_n(top_n))
+                        let q = self
+                            .queue(&HoldersAgentRequest::new(a.mint).top_n(top_n))
                             .await?;
-                        (acc.handle(), to_json(&acc))
+                        (q.handle, to_json(&q.accepted))
                     }
                     Shape::Full => {
-                        let acc = self.pay(&HoldersRequest::new(a.mint).top_n(top_n)).await?;
-                        (acc.holder_profiles_handle(), to_json(&acc))
+                        let q = self
+                            .queue(&HoldersRequest::new(a.mint).top_n(top_n))
+                            .await?;
+                        (q.handle, to_json(&q.accepted))
                     }
                 };
                 self.follow(handle, accepted, wait, "Holder profiles").await
@@ -105,12 +107,12 @@ impl Call<'_> {
                 let wallets = a.wallets.iter().map(String::as_str);
                 let (handle, accepted) = match a.shape {
                     Shape::Agent => {
-                        let acc = self.pay(&SimilarityAgentRequest::new(wallets)).await?;
-                        (acc.handle(), to_json(&acc))
+                        let q = self.queue(&SimilarityAgentRequest::new(wallets)).await?;
+                        (q.handle, to_json(&q.accepted))
                     }
                     Shape::Full => {
-                        let acc = self.pay(&SimilarityRequest::new(wallets)).await?;
-                        (acc.similarity_handle(), to_json(&acc))
+                        let q = self.queue(&SimilarityRequest::new(wallets)).await?;
+                        (q.handle, to_json(&q.accepted))
                     }
                 };
                 self.follow(handle, accepted, wait, "Wallet similarity")
@@ -120,8 +122,8 @@ impl Call<'_> {
                 let a: tools::DeepArgs = self.args()?;
                 let wait = self.inner.wait_for(a.wait_seconds);
                 let top_n = a.top_n.unwrap_or(sova::intel::DEFAULT_TOP_N);
-                let acc = self.pay(&DeepRequest::new(a.mint).top_n(top_n)).await?;
-                self.follow(acc.handle(), to_json(&acc), wait, "Deep token analysis")
+                let q = self.queue(&DeepRequest::new(a.mint).top_n(top_n)).await?;
+                self.follow(q.handle, to_json(&q.accepted), wait, "Deep token analysis")
                     .await
             }
             "job_status" => {
@@ -236,14 +238,12 @@ impl Call<'_> {
     /// Waits for a POST job up to `wait`, then fetches its result (free), or returns the handle.
     async fn follow(
         &mut self,
-        mut handle: JobHandle,
+        handle: JobHandle,
         accepted: Value,
         wait: Duration,
         what: &str,
     ) -> Result<Reply, Stop> {
-        if handle.queued_at_unix.is_none() {
-            handle.queued_at_unix = Some(now_unix());
-        }
+        // The SDK stamped the handle with the time the job was accepted (queue_with).
         let waiter = self
             .inner
             .waiter(wait)

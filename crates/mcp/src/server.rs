@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ElicitResult, Implementation, InitializeResult,
@@ -45,6 +45,10 @@ const HELP: &str = "# Sova Intel MCP server: how paying works
 * **x402 (default):** each paid tool pays the Sova Intel price in USDC on Solana from the wallet \
 the server was started with (`SOVA_KEYPAIR` or `SOLANA_PRIVATE_KEY`). 1 credit = 0.015 USDC.
 * **API key:** with `SOVA_API_KEY=ak_…` calls use prepaid credits instead; no USDC moves.
+* **Job results:** Sova requires authentication to read a finished job's result, and documents \
+no way in for an x402-only caller. With x402, also set `SOVA_RESULTS_API_KEY=ak_…` (a key used \
+only to read results, never charged); without any key the job tools stop before the read and \
+return the handle, and the job is not paid again.
 * **Spend policy:** a per-payment cap (`--max-payment`, `SOVA_MAX_PAYMENT`), a session budget \
 (`--budget`, `SOVA_BUDGET`), optional per-tool caps (`--tool-cap tool=USDC`, `SOVA_MCP_TOOL_CAPS`) \
 and a rate limit (`SOVA_PAYMENTS_PER_MINUTE`). Nothing is signed when a rule refuses.
@@ -62,13 +66,6 @@ with the payer signature. Do not call the tool again; check the transaction firs
 /// Locks a mutex, ignoring poisoning (the data is a log; a panic elsewhere does not corrupt it).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-pub(crate) fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 pub(crate) fn to_json<T: Serialize>(v: &T) -> Value {

@@ -482,3 +482,44 @@ async fn a_payment_charged_by_a_failed_call_is_reported_and_listed() {
     assert!(rep["data"]["uncertain"].as_array().unwrap().is_empty());
     client.cancel().await.unwrap();
 }
+
+/// An x402-only server (no key at all): the job is paid once, then the result read stops
+/// before sending (the sandbox, like the docs, requires authentication) with the handle, and
+/// the charged payment is reported, never paid again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_results_key_the_job_is_paid_once_and_the_handle_returned() {
+    let sb = sandbox(false).await;
+    let server = sova_mcp::SovaMcp::builder()
+        .base_url(sb.intel_base_url())
+        .rpc_url(sb.rpc_url())
+        .keypair(funded(&sb, 21))
+        .poll_interval(Duration::from_millis(50))
+        .wait(Duration::from_secs(10))
+        .approve_above(None)
+        .build()
+        .unwrap();
+    let (url, _stop) = serve_http(server).await;
+    let client = connect(&url, User::without_elicitation()).await;
+    let r = call(
+        &client,
+        "token_holder_profiles",
+        json!({"mint": MINT, "topN": 3}),
+    )
+    .await;
+    let e = err(&r, "result_auth_required").clone();
+    let t = text(&r);
+    assert!(t.contains("SOVA_RESULTS_API_KEY"), "{t}");
+    assert!(
+        t.contains("not paid again") && t.contains("Paid 0.300000 USDC"),
+        "{t}"
+    );
+    let handle = e["error"]["details"]["handle"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(handle.starts_with("job1."), "{e}");
+    let h = sova::protocol::jobs::JobHandle::decode(&handle).unwrap();
+    assert!(h.queued_at_unix.is_some(), "the SDK stamped the handle");
+    assert_eq!(ledger(&sb).len(), 1, "paid once, never for the read");
+    client.cancel().await.unwrap();
+}

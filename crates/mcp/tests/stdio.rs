@@ -24,6 +24,8 @@ async fn start(sb: &sova_sandbox::Sandbox, seed: u8, user: User, env: &[(&str, &
         .env("SOVA_BASE_URL", sb.intel_base_url())
         .env("SOLANA_RPC_URL", sb.rpc_url())
         .env("SOLANA_PRIVATE_KEY", secret)
+        // Job results are read with a key; paid calls still pay with x402.
+        .env("SOVA_RESULTS_API_KEY", sb.create_api_key(0))
         .env("SOVA_POLL_INTERVAL_MS", "50")
         .env("SOVA_WAIT_TIMEOUT_MS", "10000");
     for (k, v) in env {

@@ -13,10 +13,14 @@ pub enum Credential {
     None,
     /// A paid Sova Intel endpoint: an `X-Api-Key` **or** an x402 payment.
     IntelPaid,
-    /// Sova Intel, authenticated but not charged (`/jobs/result/by-key`): an `X-Api-Key`.
-    /// How an x402-only caller authenticates here is not documented; clients send the call
-    /// without a key and surface the server's answer.
+    /// Sova Intel, authenticated but not charged (`/jobs/result/by-key`, "Authentication
+    /// required"): an `X-Api-Key`. How an x402-only caller authenticates here is not
+    /// documented (reference §13), so clients never send it without a key: they stop before
+    /// sending and say which result needs one.
     IntelAuthenticated,
+    /// Sova Intel, free and public (`/jobs/{jobId}`): the `X-Api-Key` is sent when the client
+    /// has one (authenticated callers may get extra fields), nothing otherwise.
+    IntelOptional,
     /// SovX owner operations: the owner `x-api-key` only.
     SxOwner,
     /// SovX per-user operations that accept the owner key or the user's token.

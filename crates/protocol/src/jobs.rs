@@ -203,6 +203,29 @@ impl JobHandle {
         format!("job1.{b}")
     }
 
+    /// The same handle, recorded as queued at `unix` (seconds), unless it already has a
+    /// time.
+    pub fn queued_at(mut self, unix: Option<u64>) -> JobHandle {
+        if self.queued_at_unix.is_none() {
+            self.queued_at_unix = unix;
+        }
+        self
+    }
+
+    /// How long ago the job was queued, at `now_unix`; `None` when the time is unknown.
+    pub fn age(&self, now_unix: u64) -> Option<Duration> {
+        self.queued_at_unix
+            .map(|at| Duration::from_secs(now_unix.saturating_sub(at)))
+    }
+
+    /// Whether the result can no longer be there at `now_unix`: more than the 15-minute TTL
+    /// has passed since the job was queued. Results expire 15 minutes after the job
+    /// *completes*, which is later than its queueing, so a `false` here proves nothing; a
+    /// `true` is read together with a `404`.
+    pub fn past_ttl(&self, now_unix: u64) -> bool {
+        self.age(now_unix).is_some_and(|a| a >= RESULT_TTL)
+    }
+
     /// Decodes a handle made by [`JobHandle::encode`].
     pub fn decode(s: &str) -> Result<JobHandle, HandleError> {
         let body = s
@@ -290,5 +313,26 @@ mod tests {
         assert!(JobHandle::decode("job2.xxx").is_err());
         assert!(JobHandle::decode("job1.!!!").is_err());
         assert!(JobHandle::decode("job1.e30").is_err());
+    }
+
+    #[test]
+    fn the_queue_time_gives_the_age() {
+        let h = JobHandle {
+            job_id: Some("j".into()),
+            follow_up: FollowUp::FetchResult {
+                result_key: "k".into(),
+            },
+            also: vec![],
+            queued_at_unix: None,
+        };
+        assert_eq!(h.age(2_000), None);
+        assert!(!h.past_ttl(u64::MAX));
+        let h = h.queued_at(Some(1_000));
+        // A time already recorded is kept.
+        assert_eq!(h.clone().queued_at(Some(5)).queued_at_unix, Some(1_000));
+        assert_eq!(h.age(1_060), Some(Duration::from_secs(60)));
+        assert_eq!(h.age(10), Some(Duration::ZERO));
+        assert!(!h.past_ttl(1_000 + 899));
+        assert!(h.past_ttl(1_000 + 900));
     }
 }

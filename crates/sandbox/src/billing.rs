@@ -590,9 +590,13 @@ where
                 // x402 v1: the settlement is base64 JSON in `X-PAYMENT-RESPONSE`.
                 set_header(response.headers_mut(), "x-payment-response", &s.encode());
             } else {
-                set_header(response.headers_mut(), "payment-response", &s.encode());
+                // Sova documents only `X-Payment-Response: <signature>` (reference §3.5); the
+                // standard `PAYMENT-RESPONSE` is sent in Sova mode only when asked for.
                 if state.config.mode == Mode::Sova {
                     set_header(response.headers_mut(), "x-payment-response", &sig_s);
+                }
+                if state.config.mode == Mode::Standard || state.config.standard_settlement_headers {
+                    set_header(response.headers_mut(), "payment-response", &s.encode());
                 }
             }
         }

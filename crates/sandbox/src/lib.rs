@@ -99,6 +99,7 @@ pub struct SandboxBuilder {
     treasury: Option<Pubkey>,
     grace: Duration,
     listeners: usize,
+    fail_jobs: u32,
 }
 
 impl Default for SandboxBuilder {
@@ -115,7 +116,9 @@ impl Default for SandboxBuilder {
                 replay_window: Duration::from_secs(24 * 3600),
                 slot: Duration::from_millis(400),
                 token2022: false,
-                results_require_auth: false,
+                results_require_auth: true,
+                standard_settlement_headers: false,
+                deep_partial: false,
                 owner_key: String::new(),
                 quote_ttl: Duration::from_secs(300),
                 user_token_ttl: Duration::from_secs(365 * 86_400),
@@ -129,6 +132,7 @@ impl Default for SandboxBuilder {
             treasury: None,
             grace: Duration::from_secs(1),
             listeners: 1,
+            fail_jobs: 0,
         }
     }
 }
@@ -198,10 +202,41 @@ impl SandboxBuilder {
         self
     }
 
-    /// Whether `GET /jobs/result/by-key` refuses callers without an API key (default false, so
-    /// x402-only clients can read their results; the docs leave this open).
+    /// Whether `GET /jobs/result/by-key` refuses callers without an API key with `401`
+    /// (default **true**: the docs say "Authentication required" and document no other way
+    /// in; how an x402-only caller passes is an open question). `false` lets anyone read
+    /// results by key, for experiments with clients that do not send a key.
     pub fn results_require_auth(mut self, required: bool) -> Self {
         self.config.results_require_auth = required;
+        self
+    }
+
+    /// In [`Mode::Sova`], also sends the x402 v2 standard `PAYMENT-RESPONSE` (base64 JSON
+    /// `SettlementResponse`) on a settled payment, beside the documented
+    /// `X-Payment-Response: <signature>` (default false: only what Sova documents).
+    /// [`Mode::Standard`] always sends it.
+    pub fn standard_settlement_headers(mut self, enabled: bool) -> Self {
+        self.config.standard_settlement_headers = enabled;
+        self
+    }
+
+    /// Makes the next `n` POST jobs (holders, holders/agent, similarity, similarity/agent, the
+    /// deep bundle's holder job) fail: they are accepted and charged as usual, then
+    /// `GET /jobs/{id}` reports `failed` when they would have completed (with a
+    /// `failedReason` for authenticated callers) and no result is stored. Default 0.
+    pub fn fail_jobs(mut self, n: u32) -> Self {
+        self.fail_jobs = n;
+        self
+    }
+
+    /// Makes `POST /intel/token/{mint}/holders/deep` answer `206 Partial Content` — "one of
+    /// two bundled jobs failed — 0cr charged, retry individually" ([D-errors]) — after
+    /// validating the request: nothing is charged (no credits, no x402 settlement) and the
+    /// body (its shape is undocumented; the sandbox's is `{statusCode, message,
+    /// holderProfiles: {jobId, status}, similarity: {status, error}}`) names the failed half.
+    /// Default false.
+    pub fn deep_partial_failure(mut self, enabled: bool) -> Self {
+        self.config.deep_partial = enabled;
         self
     }
 
@@ -311,6 +346,7 @@ impl SandboxBuilder {
             self.treasury,
         );
         let mut intel = intel::IntelStore::new(config.seed);
+        intel.fail_next = self.fail_jobs;
         for (key, credits) in &self.api_keys {
             match key {
                 Some(k) => {

@@ -17,10 +17,12 @@ use crate::sovx::SovxStore;
 pub enum Mode {
     /// Sova Intel's flow (`reference/sova-intel-api.md` §3): no `extra.feePayer`; the client
     /// pays its own fee and sends a fully signed transaction; success carries
-    /// `X-Payment-Response: <signature>`. Beyond what Sova documents, the sandbox also accepts
-    /// the hybrid and spec payload shapes (Sova documents only the flat one; whether its
-    /// server reads the others is not documented) and also sends the standard
-    /// `PAYMENT-RESPONSE`, which Sova does not document.
+    /// `X-Payment-Response: <signature>` and nothing else (no standard `PAYMENT-RESPONSE`,
+    /// which Sova does not document; [`crate::SandboxBuilder::standard_settlement_headers`]
+    /// adds it). Beyond what Sova documents, the sandbox also accepts the hybrid and spec
+    /// payload shapes (Sova documents only the flat one; whether its server reads the others
+    /// is not documented). A failed settlement (402) carries a `PAYMENT-RESPONSE` with the
+    /// reason; Sova documents no header for that case.
     #[default]
     Sova,
     /// The x402 v2 standard: `extra.feePayer` is the sandbox facilitator, which co-signs slot 0
@@ -64,6 +66,8 @@ pub(crate) struct Config {
     pub slot: Duration,
     pub token2022: bool,
     pub results_require_auth: bool,
+    pub standard_settlement_headers: bool,
+    pub deep_partial: bool,
     pub owner_key: String,
     pub quote_ttl: Duration,
     pub user_token_ttl: Duration,

@@ -544,3 +544,127 @@ async fn pricing_is_free_on_both_paths_and_unknown_routes_are_shaped() {
     .await;
     assert_intel_error(&r, 400);
 }
+
+/// `GET /jobs/result/by-key` requires a credential by default (401 without a key, as the docs'
+/// "Authentication required"); a key with no credits is enough; the option opens it.
+#[tokio::test]
+async fn results_by_key_require_an_api_key_by_default() {
+    for open in [false, true] {
+        let mut b = Sandbox::builder().job_duration(Duration::from_millis(50));
+        if open {
+            b = b.results_require_auth(false);
+        }
+        let sb = b.start().await.unwrap();
+        let c = client();
+        let payer_key = sb.create_api_key(100);
+        let reader = sb.create_api_key(0);
+        let r = post(
+            &c,
+            &format!("{}/intel/token/{MINT}/holders", sb.intel_base_url()),
+            &[("x-api-key", payer_key.as_str())],
+            &json!({"topN": 3}),
+        )
+        .await;
+        let job = r.body["jobId"].as_str().unwrap().to_owned();
+        wait_completed(&c, &sb, &job).await;
+        let url = format!(
+            "{}/jobs/result/by-key?key=holder-profiles:result:{job}",
+            sb.intel_base_url()
+        );
+        let bare = get(&c, &url, &[]).await;
+        if open {
+            assert_eq!(bare.status, 200, "{}", bare.text);
+        } else {
+            assert_intel_error(&bare, 401);
+            assert!(bare.header("payment-required").is_none(), "never a charge");
+        }
+        let with_key = get(&c, &url, &[("x-api-key", reader.as_str())]).await;
+        assert_eq!(with_key.status, 200, "{}", with_key.text);
+        assert_eq!(sb.credits(&reader), Some(0), "reading is free");
+        assert_intel_error(&get(&c, &url, &[("x-api-key", "ak_00")]).await, 401);
+    }
+}
+
+/// The deep bundle's documented partial failure: 206, nothing charged.
+#[tokio::test]
+async fn deep_can_answer_206_partial_success_free() {
+    let sb = Sandbox::builder()
+        .deep_partial_failure(true)
+        .start()
+        .await
+        .unwrap();
+    let c = client();
+    let key = sb.create_api_key(100);
+    let r = post(
+        &c,
+        &format!("{}/intel/token/{MINT}/holders/deep", sb.intel_base_url()),
+        &[("x-api-key", key.as_str())],
+        &json!({"topN": 3}),
+    )
+    .await;
+    assert_eq!(r.status, 206, "{}", r.text);
+    assert!(r.body["message"].as_str().unwrap().contains("0cr charged"));
+    assert_eq!(r.body["similarity"]["status"], json!("failed"));
+    assert_eq!(sb.credits(&key), Some(100), "0 credits charged");
+    // Still validated first.
+    let bad = post(
+        &c,
+        &format!("{}/intel/token/{MINT}/holders/deep", sb.intel_base_url()),
+        &[("x-api-key", key.as_str())],
+        &json!({"topN": 99}),
+    )
+    .await;
+    assert_intel_error(&bad, 400);
+    // The other job endpoints are unaffected.
+    let ok = post(
+        &c,
+        &format!("{}/intel/token/{MINT}/holders", sb.intel_base_url()),
+        &[("x-api-key", key.as_str())],
+        &json!({"topN": 3}),
+    )
+    .await;
+    assert_eq!(ok.status, 202);
+}
+
+/// `fail_jobs(1)`: the next POST job is charged, then fails without a result; later jobs run.
+#[tokio::test]
+async fn an_injected_job_failure_is_charged_and_has_no_result() {
+    let sb = Sandbox::builder()
+        .job_duration(Duration::from_millis(50))
+        .fail_jobs(1)
+        .start()
+        .await
+        .unwrap();
+    let c = client();
+    let key = sb.create_api_key(100);
+    let h = [("x-api-key", key.as_str())];
+    let url = format!("{}/intel/token/{MINT}/holders", sb.intel_base_url());
+    let first = post(&c, &url, &h, &json!({"topN": 3})).await;
+    assert_eq!(first.status, 202);
+    let job = first.body["jobId"].as_str().unwrap().to_owned();
+    assert_eq!(sb.credits(&key), Some(80), "charged on the 202");
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let st = get(&c, &format!("{}/jobs/{job}", sb.intel_base_url()), &h).await;
+    assert_eq!(st.body["status"], json!("failed"), "{}", st.text);
+    assert!(st.body["failedReason"].is_string());
+    let bare = get(&c, &format!("{}/jobs/{job}", sb.intel_base_url()), &[]).await;
+    assert_eq!(bare.body["status"], json!("failed"));
+    assert!(
+        bare.body.get("failedReason").is_none(),
+        "only for authenticated callers"
+    );
+    let res = get(
+        &c,
+        &format!(
+            "{}/jobs/result/by-key?key=holder-profiles:result:{job}",
+            sb.intel_base_url()
+        ),
+        &h,
+    )
+    .await;
+    assert_intel_error(&res, 404);
+    // The next job completes.
+    let second = post(&c, &url, &h, &json!({"topN": 3})).await;
+    let job2 = second.body["jobId"].as_str().unwrap().to_owned();
+    wait_completed(&c, &sb, &job2).await;
+}

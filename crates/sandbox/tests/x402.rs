@@ -46,12 +46,8 @@ async fn sova_mode_accepts_flat_hybrid_and_spec_payloads() {
         r.header("x-payment-response").as_deref(),
         Some(sig.as_str())
     );
-    let settle: Value =
-        serde_json::from_slice(&unb64(&r.header("payment-response").unwrap())).unwrap();
-    assert_eq!(settle["success"], json!(true));
-    assert_eq!(settle["transaction"], json!(sig));
-    assert_eq!(settle["payer"], json!(payer.pubkey().to_string()));
-    assert_eq!(settle["network"], json!(MAINNET));
+    // Sova documents only the bare signature: no standard header by default.
+    assert!(r.header("payment-response").is_none());
     assert_eq!(sb.usdc_balance(&treasury), before + 15_000);
     assert_eq!(sb.usdc_balance(&payer.pubkey()), 1_000_000 - 15_000);
 
@@ -621,4 +617,38 @@ async fn a_payment_older_than_max_timeout_seconds_is_refused() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(sb.usdc_balance(&treasury), 15_000);
+}
+
+/// Sova mode sends only the documented `X-Payment-Response: <signature>`; the builder option
+/// adds the standard `PAYMENT-RESPONSE` beside it.
+#[tokio::test]
+async fn sova_mode_standard_settlement_headers_are_opt_in() {
+    let sb = Sandbox::builder()
+        .standard_settlement_headers(true)
+        .start()
+        .await
+        .unwrap();
+    let c = client();
+    let payer = payer(&sb, 1_000_000);
+    let treasury = sb.treasury();
+    let bh = blockhash(&c, &sb).await;
+    let tx = legacy_payment(&payer, &treasury, 15_000, bh);
+    let sig = tx.signatures[0].to_string();
+    let r = get(
+        &c,
+        &hud_url(&sb),
+        &[("payment-signature", &flat_payload(&wire(&tx)))],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.header("x-payment-response").as_deref(),
+        Some(sig.as_str())
+    );
+    let settle: Value =
+        serde_json::from_slice(&unb64(&r.header("payment-response").unwrap())).unwrap();
+    assert_eq!(settle["success"], json!(true));
+    assert_eq!(settle["transaction"], json!(sig));
+    assert_eq!(settle["payer"], json!(payer.pubkey().to_string()));
+    assert_eq!(settle["network"], json!(MAINNET));
 }

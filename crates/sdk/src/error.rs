@@ -160,15 +160,20 @@ pub enum Error {
     /// The Solana RPC needed to build a payment (blockhash, mint) failed; nothing was paid.
     #[error("could not reach the Solana RPC to build the payment: {0}")]
     Rpc(String),
-    /// A job failed on the server.
-    #[error("the job {job_id} failed{}{}", .reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default(), payment_suffix(.payment.as_deref()))]
+    /// A job failed on the server (after the one documented retry, when it was made).
+    #[error("the job {job_id} failed{}{}{}", .reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default(), payment_suffix(.payment.as_deref()), retry_suffix(.retry.as_deref()))]
     JobFailed {
         /// The job.
         job_id: String,
         /// The server's reason.
         reason: Option<String>,
-        /// The payment of the call that queued it, if any.
+        /// The payment of the call that queued it, if any: the **first** charged payment.
         payment: Option<Box<PaymentRef>>,
+        /// How the one retry ended ("On failed: retry once, then report the error",
+        /// reference §5.10), when one was made: for a POST job a new, charged job (its own
+        /// payment on this error), for a wallet GET the same request again with the same
+        /// payment. `None` when no retry was made.
+        retry: Option<Box<Error>>,
     },
     /// Waiting for a job ran out of time; resume it later with the handle.
     #[error("the job is still running after {waited:?}; resume it with handle {handle}{}", payment_suffix(.payment.as_deref()))]
@@ -178,6 +183,40 @@ pub enum Error {
         /// The encoded [`sova_protocol::jobs::JobHandle`].
         handle: String,
         /// The payment of the call that queued it, if any.
+        payment: Option<Box<PaymentRef>>,
+    },
+    /// A stored result (`GET /jobs/result/by-key`) needs an API key, which this client does
+    /// not have (or the server refused it with `401`/`402`). The endpoint requires
+    /// authentication and an x402 payment is not documented as a way to pass it, so the SDK
+    /// never sends it without a key and never pays for it: the job was already paid when it
+    /// was queued. Read the result with a client that has an API key
+    /// ([`crate::intel::ClientBuilder::api_key`] or
+    /// [`crate::intel::ClientBuilder::results_api_key`]) by resuming `handle` within the
+    /// 15-minute result TTL.
+    #[error("{}", result_auth_message(.key, .job_id.as_deref(), .handle.as_deref(), .refused.as_deref(), .payment.as_deref()))]
+    ResultAuthRequired {
+        /// The result key.
+        key: String,
+        /// The job that produced it, when known.
+        job_id: Option<String>,
+        /// The encoded [`sova_protocol::jobs::JobHandle`] to resume with, when known.
+        handle: Option<String>,
+        /// The server's refusal (`401`/`402`), when it was asked; `None` when the SDK stopped
+        /// before sending.
+        refused: Option<Box<ApiError>>,
+        /// The payment that queued the job in this call, if any (charged).
+        payment: Option<Box<PaymentRef>>,
+    },
+    /// The server answered `206 Partial Content`: one of the jobs of a bundle (the deep
+    /// analysis) failed. Sova documents it as "0cr charged, retry individually": queue the
+    /// holder profiles and the similarity separately. The body is not documented and is kept
+    /// whole. An x402 payment attached to the request is reported as the chain shows it: a
+    /// settled one is charged whatever the server's word.
+    #[error("{}{}", partial_message(.partial), payment_suffix(.payment.as_deref()))]
+    PartialSuccess {
+        /// The answer.
+        partial: Box<sova_protocol::intel::PartialSuccess>,
+        /// The payment attached, if any.
         payment: Option<Box<PaymentRef>>,
     },
     /// A job's result is gone (the 15-minute TTL passed).
@@ -205,6 +244,55 @@ fn transport_message(kind: &TransportErrorKind, message: &str) -> String {
     }
 }
 
+fn result_auth_message(
+    key: &str,
+    job_id: Option<&str>,
+    handle: Option<&str>,
+    refused: Option<&ApiError>,
+    payment: Option<&PaymentRef>,
+) -> String {
+    let what = if key.is_empty() {
+        "the stored result".to_owned()
+    } else {
+        format!("the result {key}")
+    };
+    let job = job_id.map(|j| format!(" of job {j}")).unwrap_or_default();
+    let why = match refused {
+        Some(e) => format!(
+            "the server refused to hand over {what}{job} ({}: {e})",
+            e.status.as_u16()
+        ),
+        None => format!(
+            "{what}{job} can only be read with an API key (GET /jobs/result/by-key requires authentication) and this client has none; nothing was sent"
+        ),
+    };
+    let paid = match payment {
+        Some(p) => format!("; the job was already paid ({p}) and is not paid again"),
+        None => "; the job was paid when it was queued and is not paid again".to_owned(),
+    };
+    let next = match handle {
+        Some(h) => format!(
+            "; resume handle {h} with a client that has an API key within 15 minutes of the job completing"
+        ),
+        None => {
+            "; read it with a client that has an API key within 15 minutes of the job completing"
+                .to_owned()
+        }
+    };
+    format!("{why}{paid}{next}")
+}
+
+fn partial_message(p: &sova_protocol::intel::PartialSuccess) -> String {
+    let said = p
+        .message
+        .as_deref()
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default();
+    format!(
+        "partial success (206): one of the bundled jobs failed{said}; Sova charges 0 credits for it; queue the parts individually"
+    )
+}
+
 struct RefusalText<'a>(&'a [sova_x402::Refusal]);
 
 impl fmt::Display for RefusalText<'_> {
@@ -222,6 +310,13 @@ impl fmt::Display for RefusalText<'_> {
                 Ok(())
             }
         }
+    }
+}
+
+fn retry_suffix(e: Option<&Error>) -> String {
+    match e {
+        Some(e) => format!("; retried once, and the retry failed too: {e}"),
+        None => String::new(),
     }
 }
 
@@ -248,7 +343,15 @@ impl Error {
             | Error::PaymentRequired(_)
             | Error::JobFailed { .. }
             | Error::JobPending { .. }
+            | Error::PartialSuccess { .. }
             | Error::ResultExpired { .. } => Reached::Yes,
+            Error::ResultAuthRequired { refused, .. } => {
+                if refused.is_some() {
+                    Reached::Yes
+                } else {
+                    Reached::No
+                }
+            }
         }
     }
 
@@ -257,6 +360,10 @@ impl Error {
         match self {
             Error::Api { error, .. } | Error::PaymentRequired(error) => Some(error.status),
             Error::Decode { error, .. } => Some(error.status),
+            Error::ResultAuthRequired {
+                refused: Some(e), ..
+            } => Some(e.status),
+            Error::PartialSuccess { .. } => Some(StatusCode::PARTIAL_CONTENT),
             _ => None,
         }
     }
@@ -278,6 +385,8 @@ impl Error {
             | Error::Decode { payment, .. }
             | Error::JobFailed { payment, .. }
             | Error::JobPending { payment, .. }
+            | Error::ResultAuthRequired { payment, .. }
+            | Error::PartialSuccess { payment, .. }
             | Error::ResultExpired { payment, .. } => payment.as_deref(),
             Error::PaymentUncertain { payment, .. } => Some(payment),
             _ => None,
@@ -291,6 +400,7 @@ impl Error {
     pub fn may_have_charged(&self) -> bool {
         match self {
             Error::PaymentUncertain { .. } => true,
+            Error::JobFailed { retry: Some(r), .. } if r.may_have_charged() => true,
             _ => self
                 .payment()
                 .is_some_and(|p| p.state != PaymentState::NotCharged),
@@ -331,10 +441,12 @@ impl Error {
                 job_id,
                 reason,
                 payment,
+                retry,
             } => Error::JobFailed {
                 job_id,
                 reason,
                 payment: slot(payment),
+                retry,
             },
             Error::JobPending {
                 waited,
@@ -347,6 +459,23 @@ impl Error {
             },
             Error::ResultExpired { key, payment } => Error::ResultExpired {
                 key,
+                payment: slot(payment),
+            },
+            Error::ResultAuthRequired {
+                key,
+                job_id,
+                handle,
+                refused,
+                payment,
+            } => Error::ResultAuthRequired {
+                key,
+                job_id,
+                handle,
+                refused,
+                payment: slot(payment),
+            },
+            Error::PartialSuccess { partial, payment } => Error::PartialSuccess {
+                partial,
                 payment: slot(payment),
             },
             e @ Error::PaymentUncertain { .. } => e,

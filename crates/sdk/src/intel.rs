@@ -27,6 +27,8 @@ pub use sova_protocol::intel::*;
 
 use crate::call::Paid;
 use crate::flow::{Call, Ctx, Machine, MachineExt, intel as flows};
+
+pub use crate::flow::intel::{QueueJob, Queued};
 use crate::runner::Runner;
 
 /// The async Sova Intel client (feature `async`). Cheap to clone; share one per process.
@@ -62,11 +64,13 @@ pub type ProgressFn = crate::flow::ProgressFn;
 pub struct Config {
     pub(crate) base: BaseUrl,
     pub(crate) api_key: Option<ApiKey>,
+    pub(crate) results_api_key: Option<ApiKey>,
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollConfig,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) payments: Option<crate::call::Payments>,
+    pub(crate) retry_failed_jobs: bool,
 }
 
 impl fmt::Debug for Config {
@@ -74,6 +78,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("base", &self.base)
             .field("api_key", &self.api_key)
+            .field("results_api_key", &self.results_api_key)
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
             .field("poll", &self.poll)
@@ -105,19 +110,41 @@ impl Authorizer for Config {
         _endpoint: &'static str,
         headers: &mut HeaderMap,
     ) -> Result<(), Error> {
+        let insert = |headers: &mut HeaderMap, key: &ApiKey| -> Result<(), Error> {
+            let mut v = HeaderValue::from_str(key.expose())
+                .map_err(|_| Error::Config("the API key cannot be sent as a header".into()))?;
+            v.set_sensitive(true);
+            headers.insert(API_KEY_HEADER, v);
+            Ok(())
+        };
+        // The key that authenticates free reads: the paying key, else the results-only key.
+        let reader = self.api_key.as_ref().or(self.results_api_key.as_ref());
         match credential {
-            Credential::IntelPaid | Credential::IntelAuthenticated => {
-                if let Some(key) = &self.api_key {
-                    let mut v = HeaderValue::from_str(key.expose()).map_err(|_| {
-                        Error::Config("the API key cannot be sent as a header".into())
-                    })?;
-                    v.set_sensitive(true);
-                    headers.insert(API_KEY_HEADER, v);
+            Credential::IntelPaid => {
+                // Only the paying key: a results-only key never pays with credits. Without
+                // one, paid calls go out unauthenticated: the server answers 402 with an x402
+                // challenge.
+                match &self.api_key {
+                    Some(key) => insert(headers, key),
+                    None => Ok(()),
                 }
-                // Without a key, paid calls go out unauthenticated: the server answers 402
-                // with an x402 challenge.
-                Ok(())
             }
+            Credential::IntelOptional => match reader {
+                Some(key) => insert(headers, key),
+                None => Ok(()),
+            },
+            Credential::IntelAuthenticated => match reader {
+                Some(key) => insert(headers, key),
+                // Never sent bare: the flow that reads a result names it, its job and the
+                // payment that queued it.
+                None => Err(Error::ResultAuthRequired {
+                    key: String::new(),
+                    job_id: None,
+                    handle: None,
+                    refused: None,
+                    payment: None,
+                }),
+            },
             Credential::None => Ok(()),
             other => Err(Error::Config(format!(
                 "a Sova Intel client cannot send a request that needs {other:?}"
@@ -131,10 +158,12 @@ impl Authorizer for Config {
 pub struct ClientBuilder<R = ()> {
     base_url: Option<String>,
     api_key: Option<String>,
+    results_api_key: Option<String>,
     timeouts: Timeouts,
     retry: Option<RetryPolicy>,
     poll: PollConfig,
     progress: Option<ProgressFn>,
+    retry_failed_jobs: Option<bool>,
     payer: Option<Arc<sova_x402::Payer>>,
     keypair_path: Option<String>,
     rpc_url: Option<String>,
@@ -151,10 +180,12 @@ impl<R> Default for ClientBuilder<R> {
         ClientBuilder {
             base_url: Default::default(),
             api_key: Default::default(),
+            results_api_key: Default::default(),
             timeouts: Default::default(),
             retry: Default::default(),
             poll: Default::default(),
             progress: Default::default(),
+            retry_failed_jobs: Default::default(),
             payer: Default::default(),
             keypair_path: Default::default(),
             rpc_url: Default::default(),
@@ -171,10 +202,12 @@ impl<R> ClientBuilder<R> {
         ClientBuilder {
             base_url: self.base_url,
             api_key: self.api_key,
+            results_api_key: self.results_api_key,
             timeouts: self.timeouts,
             retry: self.retry,
             poll: self.poll,
             progress: self.progress,
+            retry_failed_jobs: self.retry_failed_jobs,
             payer: self.payer,
             keypair_path: self.keypair_path,
             rpc_url: self.rpc_url,
@@ -198,6 +231,10 @@ impl<R> fmt::Debug for ClientBuilder<R> {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field(
+                "results_api_key",
+                &self.results_api_key.as_ref().map(|_| "[redacted]"),
+            )
             .field("timeouts", &self.timeouts)
             .field(
                 "x402",
@@ -214,8 +251,8 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// Reads `SOVA_BASE_URL`, `SOVA_API_KEY`, `SOVA_KEYPAIR` (a keypair file for x402) and
-    /// `SOLANA_RPC_URL` when set.
+    /// Reads `SOVA_BASE_URL`, `SOVA_API_KEY`, `SOVA_RESULTS_API_KEY`, `SOVA_KEYPAIR` (a
+    /// keypair file for x402) and `SOLANA_RPC_URL` when set.
     pub fn from_env() -> Self {
         let mut b = Self::new();
         if let Ok(url) = std::env::var("SOVA_BASE_URL")
@@ -227,6 +264,11 @@ impl ClientBuilder {
             && !key.trim().is_empty()
         {
             b.api_key = Some(key);
+        }
+        if let Ok(key) = std::env::var("SOVA_RESULTS_API_KEY")
+            && !key.trim().is_empty()
+        {
+            b.results_api_key = Some(key);
         }
         if let Ok(path) = std::env::var("SOVA_KEYPAIR")
             && !path.trim().is_empty()
@@ -301,6 +343,17 @@ impl<R> ClientBuilder<R> {
         self
     }
 
+    /// An API key used **only** to authenticate free reads — `GET /jobs/result/by-key`
+    /// (which requires authentication) and `GET /jobs/{id}` — while paid calls keep paying
+    /// per call with x402 (never with this key's credits). Sova documents no way for an
+    /// x402-only caller to read stored results (reference §2.3, §13); without any key, the
+    /// job methods stop before that read with [`Error::ResultAuthRequired`]. Ignored for reads
+    /// when [`Self::api_key`] is set (that key is used).
+    pub fn results_api_key(mut self, key: impl Into<String>) -> Self {
+        self.results_api_key = Some(key.into());
+        self
+    }
+
     /// Timeouts (connect, per attempt, whole call).
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
@@ -319,6 +372,16 @@ impl<R> ClientBuilder<R> {
         self
     }
 
+    /// Whether a failed job is retried once (default true, as the docs say: "On failed:
+    /// retry once, then report the error"). For a wallet GET the retry sends the same GET
+    /// with the same payment (no new charge); for a POST job (holders, similarity, deep) it
+    /// queues the job again, which is **charged again** (credits, or a new x402 payment that
+    /// the spend policy and per-call cap must allow; its receipt is returned).
+    pub fn retry_failed_jobs(mut self, retry: bool) -> Self {
+        self.retry_failed_jobs = Some(retry);
+        self
+    }
+
     /// A callback told about every job status read.
     pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
@@ -329,6 +392,10 @@ impl<R> ClientBuilder<R> {
     pub(crate) fn config(self) -> Result<Config, Error> {
         let base = BaseUrl::parse(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let api_key = match self.api_key {
+            Some(k) => Some(ApiKey::new(k).map_err(|e| Error::Config(e.to_string()))?),
+            None => None,
+        };
+        let results_api_key = match self.results_api_key {
             Some(k) => Some(ApiKey::new(k).map_err(|e| Error::Config(e.to_string()))?),
             None => None,
         };
@@ -375,11 +442,13 @@ impl<R> ClientBuilder<R> {
         Ok(Config {
             base,
             api_key,
+            results_api_key,
             timeouts: self.timeouts,
             retry: self.retry.unwrap_or_default(),
             poll: self.poll,
             progress: self.progress,
             payments,
+            retry_failed_jobs: self.retry_failed_jobs.unwrap_or(true),
         })
     }
 }
@@ -455,7 +524,10 @@ impl<R: Runner> IntelClient<R> {
             config.settings(options),
             std::time::Instant::now(),
         )
+        .with_wall_clock(crate::flow::unix_now())
         .with_poll(config.poll, config.progress.clone());
+        let mut cx = cx;
+        cx.retry_failed_jobs = config.retry_failed_jobs;
         self.runner.run(Call::new(name, cx, machine))
     }
 
@@ -496,8 +568,9 @@ impl<R: Runner> IntelClient<R> {
     }
 
     /// The wallet HUD (1 credit). A `202` fallback is followed: the job is polled and the
-    /// HUD fetched again with `X-Prepaid-Job-Id`; the payment, made once, rides on the
-    /// re-call.
+    /// HUD fetched again with `X-Prepaid-Job-Id` (the `202` is free and the re-call is
+    /// charged, one charge in all, as documented). An x402 payment is made once and sent
+    /// again on the re-call: how the server ties it to the re-call is not documented.
     pub fn wallet_hud(&self, address: &str) -> R::Ret<'_, Paid<WalletHud>> {
         self.wallet_hud_with(address, &CallOptions::default())
     }
@@ -562,8 +635,9 @@ impl<R: Runner> IntelClient<R> {
     }
 
     /// HUD for up to 30 wallets, following the queued ones: their analysis jobs are polled
-    /// and batch-hud is called once more for them (another 5 credits, as documented, paid
-    /// only after the first call's payment settled); the answers are merged. `receipt` is
+    /// and batch-hud is called once more for them (another 5 credits: the docs say 5 credits
+    /// per call, so a second call is charged again — the reference's inference; paid only
+    /// after the first call's payment settled); the answers are merged. `receipt` is
     /// the last payment's, `earlier_receipts` the first's.
     pub fn batch_hud_complete(&self, wallets: &[&str]) -> R::Ret<'_, Paid<BatchHudResponse>> {
         let wallets = wallets.iter().map(|w| (*w).to_owned()).collect();
@@ -574,13 +648,31 @@ impl<R: Runner> IntelClient<R> {
         )
     }
 
+    /// Queues any POST job ([`HoldersRequest`], [`HoldersAgentRequest`],
+    /// [`SimilarityRequest`], [`SimilarityAgentRequest`], [`DeepRequest`]) with per-call
+    /// options: its `202` and the handle to [`Self::resume`] it with, stamped with the time
+    /// the `202` arrived so a late resume reports an expired result as such.
+    pub fn queue_with<Q>(
+        &self,
+        endpoint: &Q,
+        options: &CallOptions,
+    ) -> R::Ret<'_, Paid<Queued<Q::Output>>>
+    where
+        Q: QueueJob + Clone,
+        Q::Output: Send + 'static,
+    {
+        self.run(endpoint.name(), options, flows::queue(endpoint.clone()))
+    }
+
     /// Queues top-holder profiles (20 credits, charged on the `202`) and returns the
-    /// accepted job; follow it with [`Self::resume`].
+    /// accepted job; follow it with [`Self::resume`] (see [`Self::queue_with`] for a handle
+    /// stamped with the queueing time).
     pub fn queue_holders(&self, mint: &str, top_n: u32) -> R::Ret<'_, Paid<JobAccepted>> {
         self.send_paid(&HoldersRequest::new(mint).top_n(top_n))
     }
 
-    /// Queues top-holder profiles and waits for the result.
+    /// Queues top-holder profiles and waits for the result. A failed job is queued once more,
+    /// as the docs say — charged again (see [`ClientBuilder::retry_failed_jobs`]).
     pub fn holders_wait(&self, mint: &str, top_n: u32) -> R::Ret<'_, Paid<HolderProfilesResult>> {
         self.run(
             "intel.holders_wait",
@@ -680,12 +772,27 @@ impl<R: Runner> IntelClient<R> {
         self.send(&JobStatusRequest::new(job_id))
     }
 
-    /// A stored result by key, decoded as `T` (404: not ready or expired).
+    /// A stored result by key, decoded as `T` (404: not ready or expired). It needs an API
+    /// key ([`Self::builder`]'s `api_key` or `results_api_key`): without one nothing is sent
+    /// and the error is [`Error::ResultAuthRequired`]; a `401`/`402` answer is that error too
+    /// (never paid).
     pub fn result_by_key<T>(&self, key: &str) -> R::Ret<'_, T>
     where
         T: serde::de::DeserializeOwned + Send + 'static,
     {
-        self.send(&ResultByKeyRequest::<T>::new(key))
+        let k = key.to_owned();
+        self.run(
+            "intel.result_by_key",
+            &CallOptions::default(),
+            crate::flow::Exchange::new(ResultByKeyRequest::<T>::new(key)).then(
+                move |_, r| -> Result<crate::flow::Boxed<T>, Error> {
+                    Ok(crate::flow::ready(
+                        r.map(Paid::into_inner)
+                            .map_err(|e| crate::flow::result_error(e, &k, None)),
+                    ))
+                },
+            ),
+        )
     }
 
     /// Live pricing (free; `/intel/pricing`, falling back to `/pricing` on 404).
@@ -703,8 +810,9 @@ impl<R: Runner> IntelClient<R> {
     }
 
     /// Resumes a job from its handle: waits for it, then fetches the result as `T`. Free:
-    /// the job was paid when it was queued, however often it is resumed. For a GET-fallback
-    /// handle, call the wallet method again.
+    /// the job was paid when it was queued, however often it is resumed, and a failed job
+    /// is reported, never queued again from here (that would be a new charge the caller did
+    /// not ask for). For a GET-fallback handle, call the wallet method again.
     pub fn resume<T>(&self, handle: &sova_protocol::jobs::JobHandle) -> R::Ret<'_, T>
     where
         T: serde::de::DeserializeOwned + Send + 'static,

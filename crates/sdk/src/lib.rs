@@ -12,8 +12,12 @@
 //! # Money safety
 //!
 //! The spend policy is checked before anything is signed; a payment is signed once per
-//! logical request and rides on every resend and on the documented re-call; its budget is
-//! released only when our own Solana RPC proves it can never land. See [`flow`].
+//! logical request and rides on every resend of it. After the free `202` of a wallet GET,
+//! the documented re-call with `X-Prepaid-Job-Id` carries the same payment: Sova documents
+//! that the re-call is where the charge happens, not how an x402 payment gets there
+//! (reference §13), so the SDK never signs a second one for it. A payment's budget is
+//! released only when it never left this process or our own Solana RPC proves it can never
+//! land; the server's word that nothing was charged is not enough. See [`flow`].
 #![forbid(unsafe_code)]
 // Without a client feature only the shared core is compiled.
 #![cfg_attr(

@@ -166,11 +166,119 @@ async fn x402_sponsored_mode_leaves_the_client_without_sol() {
     assert_eq!(r.amount, 20 * 15_000);
     assert_eq!(sb.usdc_balance(&kp.pubkey()), 1_000_000 - 300_000);
     assert_eq!(sb.sol_balance(&kp.pubkey()), 0);
-    let result: sova::protocol::intel::HolderProfilesResult = client
-        .resume(&accepted.holder_profiles_handle())
+    // An x402-only client cannot authenticate the result read: it stops before sending,
+    // naming the result and the job, and pays nothing more.
+    let handle = accepted.holder_profiles_handle();
+    let e = client
+        .resume::<sova::protocol::intel::HolderProfilesResult>(&handle)
+        .await
+        .unwrap_err();
+    let Error::ResultAuthRequired {
+        key,
+        job_id,
+        handle: h,
+        refused,
+        ..
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert_eq!(key, &format!("holder-profiles:result:{}", accepted.job_id));
+    assert_eq!(job_id.as_deref(), Some(accepted.job_id.as_str()));
+    assert_eq!(h.as_deref(), Some(handle.encode().as_str()));
+    assert!(refused.is_none(), "nothing was sent");
+    assert_eq!(e.reached(), sova::Reached::No);
+    assert!(e.to_string().contains("API key"), "{e}");
+    assert_eq!(sb.payments().len(), 1, "never paid again");
+    // With a key used only for reading results, the same handle resumes; payments stay x402.
+    let reader = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .x402(payer(4, 1_000_000, 5_000_000))
+        .rpc_url(sb.rpc_url())
+        .results_api_key(sb.create_api_key(0))
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+    let result: sova::protocol::intel::HolderProfilesResult = reader.resume(&handle).await.unwrap();
+    assert!(!result.profiles.is_empty());
+    assert_eq!(sb.payments().len(), 1);
+}
+
+/// An x402 client waiting for a job without any API key: the job is paid once, then the
+/// result read stops before sending, with the payment reported as charged and a handle to
+/// resume with an API key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x402_only_wait_reports_the_charged_payment_and_the_handle() {
+    let sb = sandbox(Mode::Sova).await;
+    let kp = Keypair::from_seed([6; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let client = x402_client(&sb, payer(6, 1_000_000, 5_000_000));
+    let e = client.holders_agent_wait(MINT, 3).await.unwrap_err();
+    let Error::ResultAuthRequired {
+        key,
+        job_id,
+        handle,
+        refused,
+        payment,
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert!(key.starts_with("holder-profiles:agent:result:"), "{key}");
+    assert!(refused.is_none());
+    let p = payment
+        .as_deref()
+        .expect("the queueing payment is reported");
+    assert_eq!(p.state, sova::PaymentState::Charged);
+    assert_eq!(p.amount, 20 * 15_000);
+    assert!(e.may_have_charged());
+    let settled = sb.payments();
+    assert_eq!(settled.len(), 1, "paid once, never for the read");
+    assert_eq!(settled[0].payer_signature, p.signature);
+    // The handle carries the queue time and resumes with a results key.
+    let h = sova::protocol::jobs::JobHandle::decode(handle.as_deref().unwrap()).unwrap();
+    assert_eq!(h.job_id.as_deref(), job_id.as_deref());
+    assert!(h.queued_at_unix.is_some(), "stamped when the 202 arrived");
+    let reader = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .results_api_key(sb.create_api_key(0))
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+    let agent: sova::protocol::intel::AgentHolderProfilesResult = reader.resume(&h).await.unwrap();
+    assert!(!agent.profiles.is_empty());
+    // A results-only key never pays with credits: paid calls still go to x402.
+    assert!(matches!(
+        reader.wallet_hud(WALLET).await.unwrap_err(),
+        Error::PaymentRequired(_)
+    ));
+}
+
+/// `queue_with` stamps the handle with the time its `202` arrived (the expiry it enables is
+/// tested on a virtual clock in the flow tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_handles_carry_the_queue_time() {
+    let sb = sandbox(Mode::Sova).await;
+    let key = sb.create_api_key(100);
+    let client = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .api_key(key)
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+    let before = sova::flow::unix_now();
+    let q = client
+        .queue_with(
+            &sova::intel::HoldersRequest::new(MINT).top_n(3),
+            &sova::CallOptions::default(),
+        )
         .await
         .unwrap();
-    assert!(!result.profiles.is_empty());
+    let at = q.handle.queued_at_unix.unwrap();
+    assert!(at >= before && at <= sova::flow::unix_now());
+    assert_eq!(q.handle.job_id.as_deref(), Some(q.accepted.job_id.as_str()));
+    let r: sova::protocol::intel::HolderProfilesResult = client.resume(&q.handle).await.unwrap();
+    assert_eq!(r.profiles.len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1007,4 +1115,84 @@ async fn a_refused_form_is_remembered_and_the_next_call_uses_the_documented_one(
     let settled = sb.payments();
     assert_eq!(settled.len(), 1);
     assert_eq!(settled[0].memo, None, "the documented transaction");
+}
+
+/// The deep bundle's 206 partial success against the sandbox: typed, the raw body kept; with
+/// an API key no credits are taken; with x402 the unsettled payment is not trusted away on the
+/// server's "0cr" word — our RPC cannot prove it dead yet, so it stays possibly charged (and
+/// the ledger shows it never landed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_206_deep_partial_success_is_typed_and_never_retried() {
+    let sb = Sandbox::builder()
+        .deep_partial_failure(true)
+        .job_duration(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let key = sb.create_api_key(100);
+    let client = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .api_key(key.clone())
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+    let e = client.deep_wait(MINT, 3).await.unwrap_err();
+    let Error::PartialSuccess { partial, payment } = &e else {
+        panic!("{e}")
+    };
+    assert!(payment.is_none());
+    assert_eq!(partial.body["similarity"]["status"], "failed");
+    assert!(e.to_string().contains("0cr charged"), "{e}");
+    assert_eq!(sb.credits(&key), Some(100), "0 credits, as documented");
+
+    let kp = Keypair::from_seed([8; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let payer = payer(8, 1_000_000, 5_000_000);
+    let client = x402_client(&sb, payer.clone());
+    let e = client.deep_wait(MINT, 3).await.unwrap_err();
+    assert!(matches!(e, Error::PartialSuccess { .. }), "{e}");
+    assert_eq!(
+        e.payment().unwrap().state,
+        sova::PaymentState::MayHaveCharged
+    );
+    assert!(sb.payments().is_empty(), "the sandbox settled nothing");
+    assert_eq!(sb.usdc_balance(&kp.pubkey()), 10_000_000);
+    // One request per call (the x402 one after its 402 probe): a 206 is never retried.
+    assert_eq!(
+        sb.request_count("POST /api/v1/intel/token/{mint}/holders/deep"),
+        3
+    );
+}
+
+/// A failed job against the sandbox: queued once more, as documented, paid again with x402
+/// (both payments on the ledger and in the receipts); the result comes from the retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_is_queued_again_once_and_both_payments_are_receipted() {
+    let sb = Sandbox::builder()
+        .job_duration(Duration::from_millis(100))
+        .fail_jobs(1)
+        .start()
+        .await
+        .unwrap();
+    let kp = Keypair::from_seed([9; 32]);
+    sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 10_000_000);
+    let client = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .x402(payer(9, 1_000_000, 5_000_000))
+        .rpc_url(sb.rpc_url())
+        .results_api_key(sb.create_api_key(0))
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+    let r = client.holders_wait(MINT, 3).await.unwrap();
+    assert_eq!(r.profiles.len(), 3);
+    let receipts: Vec<_> = r.receipts().cloned().collect();
+    assert_eq!(receipts.len(), 2);
+    let settled = sb.payments();
+    assert_eq!(settled.len(), 2);
+    for (p, rec) in settled.iter().zip(&receipts) {
+        assert_eq!(p.payer_signature, rec.payer_signature);
+        assert_eq!(p.amount, 300_000);
+    }
+    assert_eq!(sb.usdc_balance(&kp.pubkey()), 10_000_000 - 600_000);
 }

@@ -99,6 +99,7 @@ pub struct Env {
     pub home: PathBuf,
     pub keypair: PathBuf,
     pub address: String,
+    pub results_key: String,
 }
 
 impl Env {
@@ -120,7 +121,9 @@ impl Env {
         let address = r.json()["address"].as_str().unwrap().to_owned();
         let pk: sova_x402::Pubkey = address.parse().unwrap();
         sb.fund_wallet(&pk, 1_000_000_000, 20_000_000);
+        let results_key = sb.create_api_key(0);
         Env {
+            results_key,
             sb,
             home,
             keypair,
@@ -139,6 +142,9 @@ impl Env {
             self.sb.rpc_url(),
             "--keypair".into(),
             self.keypair.to_str().unwrap().to_owned(),
+            // Job results need a key (paid calls still pay with x402).
+            "--results-api-key".into(),
+            self.results_key.clone(),
             "--poll-interval".into(),
             "0.05".into(),
         ]

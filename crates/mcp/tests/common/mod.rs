@@ -55,6 +55,9 @@ pub fn server(sb: &Sandbox, seed: u8, f: impl FnOnce(Builder) -> Builder) -> Sov
         .base_url(sb.intel_base_url())
         .rpc_url(sb.rpc_url())
         .keypair(funded(sb, seed))
+        // Results are read with a key (the sandbox, like the docs, requires one); paid
+        // calls still pay with x402.
+        .results_api_key(sb.create_api_key(0))
         .poll_interval(Duration::from_millis(50))
         .wait(Duration::from_secs(10));
     f(b).build().unwrap()

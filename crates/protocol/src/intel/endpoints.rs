@@ -555,7 +555,7 @@ impl Endpoint for JobStatusRequest {
     /// Free; the API key is sent when the client has one (the server then includes the
     /// failure reason of a failed job), and nothing otherwise.
     fn credential(&self) -> Credential {
-        Credential::IntelAuthenticated
+        Credential::IntelOptional
     }
     fn parse(&self, response: &Response<Vec<u8>>) -> Result<Self::Output, ResponseError> {
         parse_sync(response)
@@ -657,6 +657,46 @@ pub fn is_not_ready(error: &ResponseError) -> bool {
     error
         .as_api()
         .is_some_and(|e| e.status == StatusCode::NOT_FOUND)
+}
+
+/// A `206 Partial Content` answer: "partial success — one of two bundled jobs failed — 0cr
+/// charged, retry individually" ([D-errors]; most likely the deep bundle,
+/// `POST /intel/token/{mint}/holders/deep`). Its body is not documented, so it is read
+/// leniently and kept whole.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct PartialSuccess {
+    /// The body's `message`, when it is JSON with a string `message`.
+    pub message: Option<String>,
+    /// The body as JSON (`Value::Null` when it is not JSON).
+    pub body: Value,
+    /// The raw body.
+    pub raw: Vec<u8>,
+}
+
+impl PartialSuccess {
+    /// Reads a `206` answer; `None` for any other status.
+    ///
+    /// ```
+    /// use sova_protocol::http::Response;
+    /// use sova_protocol::intel::PartialSuccess;
+    /// let r = Response::builder().status(206).body(br#"{"message":"one job failed"}"#.to_vec()).unwrap();
+    /// assert_eq!(PartialSuccess::from_response(&r).unwrap().message.as_deref(), Some("one job failed"));
+    /// let r = Response::builder().status(206).body(b"<html>".to_vec()).unwrap();
+    /// assert!(PartialSuccess::from_response(&r).unwrap().body.is_null());
+    /// ```
+    pub fn from_response(response: &Response<Vec<u8>>) -> Option<PartialSuccess> {
+        if response.status() != StatusCode::PARTIAL_CONTENT {
+            return None;
+        }
+        let raw = response.body().clone();
+        let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        let message = body
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Some(PartialSuccess { message, body, raw })
+    }
 }
 
 /// Where the pricing endpoint lives: the docs and skill.md disagree (§12 row 1).
@@ -994,7 +1034,7 @@ mod tests {
             r.uri().to_string(),
             "https://api.sova-intel.com/api/v1/jobs/holder-profiles-So111-10-1743600000000"
         );
-        assert_eq!(req.credential(), Credential::IntelAuthenticated);
+        assert_eq!(req.credential(), Credential::IntelOptional);
         assert!(req.idempotent());
         // `.` and `..` would change the path: refused, like SovX ids.
         for bad in [".", "..", " .. "] {

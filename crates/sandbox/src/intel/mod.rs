@@ -62,6 +62,8 @@ struct Job {
     created_ms: i64,
     ready_ms: i64,
     wallet: Option<String>,
+    /// Fails instead of completing ([`crate::SandboxBuilder::fail_jobs`]).
+    fails: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +81,8 @@ pub(crate) struct IntelStore {
     analyzed: HashMap<String, i64>,
     flash: HashMap<String, String>,
     rng: Rng,
+    /// How many of the next POST jobs fail.
+    pub(crate) fail_next: u32,
 }
 
 impl IntelStore {
@@ -90,6 +94,7 @@ impl IntelStore {
             analyzed: HashMap::new(),
             flash: HashMap::new(),
             rng: Rng::keyed(seed, "intel-store"),
+            fail_next: 0,
         }
     }
 
@@ -164,6 +169,7 @@ impl IntelStore {
                 created_ms: now,
                 ready_ms: ready,
                 wallet,
+                fails: false,
             },
         );
         id
@@ -178,6 +184,19 @@ impl IntelStore {
                 value,
             },
         );
+    }
+
+    /// Makes `job_id` fail when it would complete, if a failure is pending
+    /// ([`crate::SandboxBuilder::fail_jobs`]): its results are never stored.
+    fn maybe_fail(&mut self, job_id: &str) {
+        if self.fail_next == 0 {
+            return;
+        }
+        self.fail_next -= 1;
+        if let Some(j) = self.jobs.get_mut(job_id) {
+            j.fails = true;
+        }
+        self.results.retain(|_, r| r.job_id != job_id);
     }
 
     /// The pending or new flash job of a cold wallet.
@@ -641,6 +660,17 @@ async fn holders_job(
         let seed = st.config.seed;
         let now = st.clock.now_ms();
         let d = ms(st.config.job_duration);
+        if matches!(kind, HolderKind::Deep) && st.config.deep_partial {
+            let job_id = lock(&st.intel).add_job("holder-profiles", "intel-holders", now, now + d, None);
+            let body = json!({
+                "statusCode": 206,
+                "message": "Partial success: one of two bundled jobs failed — 0cr charged, retry individually",
+                "tokenMint": mint, "topN": top_n,
+                "holderProfiles": {"jobId": job_id, "status": "queued"},
+                "similarity": {"jobId": Value::Null, "status": "failed", "error": "similarity job could not be queued"},
+            });
+            return Outcome::Free(json_response(StatusCode::PARTIAL_CONTENT, &body));
+        }
         let processing = u64::try_from(d).unwrap_or(0);
         let mut intel = lock(&st.intel);
         let job_id = intel.add_job("holder-profiles", "intel-holders", now, now + d, None);
@@ -681,6 +711,7 @@ async fn holders_job(
                 })
             }
         };
+        intel.maybe_fail(&job_id);
         Outcome::Charge {
             response: json_response(StatusCode::ACCEPTED, &body),
             rollback: vec![job_id],
@@ -743,6 +774,7 @@ async fn similarity_job(state: Shared, ctx: Ctx, body: Bytes, agent: bool) -> Re
         } else {
             json!({"status": "queued", "jobId": job_id, "requestId": request_id, "monitoringUrl": monitoring})
         };
+        intel.maybe_fail(&job_id);
         Outcome::Charge {
             response: json_response(StatusCode::ACCEPTED, &body),
             rollback: vec![job_id],
@@ -769,7 +801,9 @@ async fn job_status(State(state): State<Shared>, Path(job_id): Path<String>, ctx
     } else {
         ((now - job.created_ms).max(0) * 100 / span).clamp(0, 99)
     };
-    let status = if progress >= 100 {
+    let status = if progress >= 100 && job.fails {
+        "failed"
+    } else if progress >= 100 {
         "completed"
     } else if progress == 0 {
         "waiting"
@@ -790,6 +824,9 @@ async fn job_status(State(state): State<Shared>, Path(job_id): Path<String>, ctx
                 "finishedAt".into(),
                 Value::from(crate::clock::iso8601(job.ready_ms)),
             );
+        }
+        if progress >= 100 && job.fails {
+            m.insert("failedReason".into(), Value::from("Injected job failure"));
         }
     }
     json_response(StatusCode::OK, &body)

@@ -427,12 +427,28 @@ where
                     now,
                 );
             }
+            if status == StatusCode::PARTIAL_CONTENT && settlement.is_none() {
+                // "Partial success — 0cr charged" is the server's word, not proof: the
+                // payment is charged if it lands, so the chain decides what to report.
+                return self.reconcile(
+                    cx,
+                    Doubt {
+                        why: "the server answered 206 partial success (documented as 0 credits charged) without a settlement".into(),
+                        challenge: None,
+                        answer: Some(response),
+                        error: None,
+                        refused_before_settlement: false,
+                    },
+                    now,
+                );
+            }
             if status == StatusCode::ACCEPTED
                 && self.endpoint.free_accepted()
                 && settlement.is_none()
             {
-                // The documented free fallback: nothing settled yet. The payment stays live
-                // and rides on the re-call, which settles it.
+                // The documented fallback's 202 costs 0 credits and carries no settlement.
+                // How an x402 payment reaches the re-call is undocumented: it stays live and
+                // is sent again on the re-call, whose answer settles it.
                 return self.parse_final(cx, response, None);
             }
             let receipt = cx.money.settle(settlement.as_ref());
@@ -500,6 +516,15 @@ where
         response: Response<Vec<u8>>,
         receipt: Option<crate::call::Receipt>,
     ) -> Out<E> {
+        if let Some(partial) = sova_protocol::intel::PartialSuccess::from_response(&response) {
+            // A bundle with a failed half: typed, whatever the endpoint's parser thinks.
+            let payment = receipt.as_ref().map(|r| Box::new(charged_ref(r)));
+            let _ = cx;
+            return self.done(Err(Error::PartialSuccess {
+                partial: Box::new(partial),
+                payment,
+            }));
+        }
         let parsed = match self.endpoint.parse(&response) {
             Ok(value) => Ok(Paid {
                 value,
@@ -589,6 +614,17 @@ where
         match verdict {
             Reconciliation::Landed { signature, .. } => {
                 let payment = cx.money.keep(PaymentState::Charged);
+                if let (Some(p), Some(answer)) = (&payment, &doubt.answer)
+                    && answer.status() == StatusCode::PARTIAL_CONTENT
+                    && let Some(partial) =
+                        sova_protocol::intel::PartialSuccess::from_response(answer)
+                {
+                    // The server said 0 credits; the chain says the payment landed.
+                    return self.fail(Error::PartialSuccess {
+                        partial: Box::new(partial),
+                        payment: Some(Box::new(p.clone())),
+                    });
+                }
                 match payment {
                     Some(payment) => self.fail(Error::PaymentUncertain {
                         reason: format!(
@@ -801,6 +837,17 @@ fn status_outcome(response: &Response<Vec<u8>>) -> Outcome {
     Outcome::Status {
         status: response.status(),
         retry_after: decode::retry_after(response.headers()),
+    }
+}
+
+fn charged_ref(r: &crate::call::Receipt) -> PaymentRef {
+    PaymentRef {
+        signature: r.payer_signature.clone(),
+        memo: r.memo.clone(),
+        amount: r.amount,
+        asset: r.asset.clone(),
+        pay_to: r.pay_to.clone(),
+        state: PaymentState::Charged,
     }
 }
 

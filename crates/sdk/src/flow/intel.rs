@@ -65,10 +65,65 @@ where
     Exchange::new(endpoint)
 }
 
+/// Runs `first`; when its job failed ([`Error::JobFailed`]), runs the machine `again` builds
+/// once more — "On failed: retry once, then report the error" (reference §5.10) — unless the
+/// client turned that off. If the retry fails too, the first failure is reported, with its
+/// (first) charged payment, and the retry's error inside it (with the retry's own payment).
+fn retry_once<V: Send + 'static>(
+    first: impl Machine<Value = V> + 'static,
+    again: impl FnOnce() -> Boxed<V> + Send + 'static,
+) -> impl Machine<Value = V> {
+    first.then(move |cx, r| -> Result<Boxed<V>, Error> {
+        match r {
+            Err(Error::JobFailed {
+                job_id,
+                reason,
+                payment,
+                retry: None,
+            }) if cx.retry_failed_jobs => {
+                let payment = payment.or_else(|| cx.money.first_charged().map(Box::new));
+                tracing::info!(job_id = %job_id, "the job failed; retrying once as documented");
+                Ok(Box::new(again().then(
+                    move |cx, r2| -> Result<Boxed<V>, Error> {
+                        Ok(ready(match r2 {
+                            Ok(v) => Ok(v),
+                            Err(e2) => {
+                                let e2 = match (e2.payment().is_none(), cx.money.later_charged()) {
+                                    (true, Some(p)) => e2.with_payment(p),
+                                    _ => e2,
+                                };
+                                Err(Error::JobFailed {
+                                    job_id,
+                                    reason,
+                                    payment,
+                                    retry: Some(Box::new(e2)),
+                                })
+                            }
+                        }))
+                    },
+                )))
+            }
+            other => Ok(ready(other)),
+        }
+    })
+}
+
 /// A wallet GET: a `200`, or a free `202` whose job is polled before the re-call with
-/// `X-Prepaid-Job-Id`. A payment attached to the first request stays live across the wait
-/// and rides on the re-call, which settles it: one payment for the logical request.
+/// `X-Prepaid-Job-Id`. The `202` costs nothing and the re-call is charged (documented). A
+/// payment attached to the first request stays live across the wait and is sent again on
+/// the re-call, whose answer settles it: one payment for the logical request. (Sova does not
+/// document how an x402 payment reaches the re-call; this is the SDK's reading.)
+///
+/// A failed analysis job is retried once by sending the same GET again (with the same live
+/// payment: nothing was charged for the free `202`, so the retry costs nothing more).
 pub fn wallet_get<E: WalletFallback>(endpoint: E) -> impl Machine<Value = Paid<E::Data>> {
+    let again = endpoint.clone();
+    retry_once(wallet_get_once(endpoint), move || {
+        Box::new(wallet_get_once(again))
+    })
+}
+
+fn wallet_get_once<E: WalletFallback>(endpoint: E) -> impl Machine<Value = Paid<E::Data>> {
     let again = endpoint.clone();
     Exchange::new(endpoint).and_then(move |cx, first| -> Result<Boxed<Paid<E::Data>>, Error> {
         match first.value {
@@ -105,8 +160,98 @@ where
     JobWait::new(handle).and_then(move |_, ()| fetch)
 }
 
+/// The POST job endpoints: a charged `202` and the handle that follows it.
+pub trait QueueJob: Endpoint + Send + 'static
+where
+    Self::Output: Send + 'static,
+{
+    /// The handle of the accepted job (its time is stamped by the flow).
+    fn handle(accepted: &Self::Output) -> JobHandle;
+}
+
+impl QueueJob for sova_protocol::intel::HoldersRequest {
+    fn handle(a: &sova_protocol::intel::JobAccepted) -> JobHandle {
+        a.holder_profiles_handle()
+    }
+}
+
+impl QueueJob for sova_protocol::intel::HoldersAgentRequest {
+    fn handle(a: &sova_protocol::intel::HolderProfilesAgentJobAccepted) -> JobHandle {
+        a.handle()
+    }
+}
+
+impl QueueJob for sova_protocol::intel::SimilarityRequest {
+    fn handle(a: &sova_protocol::intel::JobAccepted) -> JobHandle {
+        a.similarity_handle()
+    }
+}
+
+impl QueueJob for sova_protocol::intel::SimilarityAgentRequest {
+    fn handle(a: &sova_protocol::intel::SimilarityAgentJobAccepted) -> JobHandle {
+        a.handle()
+    }
+}
+
+impl QueueJob for sova_protocol::intel::DeepRequest {
+    /// The whole bundle ([`DeepJobAccepted::handle`](sova_protocol::intel::DeepJobAccepted::handle)).
+    fn handle(a: &sova_protocol::intel::DeepJobAccepted) -> JobHandle {
+        a.handle()
+    }
+}
+
+/// A queued POST job: the server's `202` and the handle to resume it with, stamped with the
+/// time the SDK received the `202` (`queued_at_unix`), so a resume after the 15-minute
+/// result TTL says the result expired.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Queued<A> {
+    /// The server's `202`.
+    pub accepted: A,
+    /// The handle, with `queued_at_unix` set when the runner has a wall clock.
+    pub handle: JobHandle,
+}
+
+/// Stamps a handle with the time of the answer being handled.
+fn stamped(cx: &Ctx<'_>, handle: JobHandle) -> JobHandle {
+    handle.queued_at(cx.unix_now())
+}
+
+/// A charged POST job, queued: its `202` with a stamped handle.
+pub fn queue<Q: QueueJob>(endpoint: Q) -> impl Machine<Value = Paid<Queued<Q::Output>>>
+where
+    Q::Output: Send + 'static,
+{
+    Exchange::new(endpoint).and_then(|cx, accepted| {
+        let handle = stamped(cx, Q::handle(&accepted.value));
+        Ok(ready(Ok(accepted.map(|a| Queued {
+            accepted: a,
+            handle,
+        }))))
+    })
+}
+
 /// A charged POST job (its `202` is the paid answer), followed to its result.
+///
+/// A failed job is retried once, as documented, by queueing it again: a **new, charged**
+/// job (the spend policy and the per-call cap decide about its payment like any other;
+/// both receipts come back, the first in `earlier_receipts`).
 pub fn queue_and_wait<Q, T>(
+    endpoint: Q,
+    handle: fn(&Q::Output) -> JobHandle,
+) -> impl Machine<Value = Paid<T>>
+where
+    Q: Endpoint + Clone + Send + 'static,
+    Q::Output: Send + 'static,
+    T: DeserializeOwned + Send + 'static,
+{
+    let again = endpoint.clone();
+    retry_once(queue_and_wait_once(endpoint, handle), move || {
+        Box::new(queue_and_wait_once(again, handle))
+    })
+}
+
+fn queue_and_wait_once<Q, T>(
     endpoint: Q,
     handle: fn(&Q::Output) -> JobHandle,
 ) -> impl Machine<Value = Paid<T>>
@@ -115,13 +260,14 @@ where
     Q::Output: Send + 'static,
     T: DeserializeOwned + Send + 'static,
 {
-    Exchange::new(endpoint).and_then(move |_, accepted| {
-        let h = handle(&accepted.value);
+    Exchange::new(endpoint).and_then(move |cx, accepted| {
+        let h = stamped(cx, handle(&accepted.value));
         Ok(resume::<T>(h).and_then(|cx, value| Ok(ready(Ok(paid_from(cx, value))))))
     })
 }
 
-/// The deep bundle: one charged POST, then both halves.
+/// The deep bundle: one charged POST, then both halves. A failed holder job is retried once
+/// by queueing the bundle again (a new 35-credit charge; see [`queue_and_wait`]).
 pub fn deep_wait(
     endpoint: sova_protocol::intel::DeepRequest,
 ) -> impl Machine<
@@ -130,9 +276,23 @@ pub fn deep_wait(
         sova_protocol::intel::SimilarityResult,
     )>,
 > {
-    Exchange::new(endpoint).and_then(|_, accepted| {
-        let holders = accepted.value.holder_profiles_handle();
-        let similarity = accepted.value.handle();
+    let again = endpoint.clone();
+    retry_once(deep_wait_once(endpoint), move || {
+        Box::new(deep_wait_once(again))
+    })
+}
+
+fn deep_wait_once(
+    endpoint: sova_protocol::intel::DeepRequest,
+) -> impl Machine<
+    Value = Paid<(
+        sova_protocol::intel::HolderProfilesResult,
+        sova_protocol::intel::SimilarityResult,
+    )>,
+> {
+    Exchange::new(endpoint).and_then(|cx, accepted| {
+        let holders = stamped(cx, accepted.value.holder_profiles_handle());
+        let similarity = stamped(cx, accepted.value.handle());
         Ok(
             resume::<sova_protocol::intel::HolderProfilesResult>(holders).and_then(move |_, h| {
                 Ok(resume::<sova_protocol::intel::SimilarityResult>(similarity)
@@ -157,7 +317,8 @@ pub fn pricing() -> impl Machine<Value = serde_json::Value> {
 }
 
 /// Batch HUD, following queued wallets: their jobs are polled and batch-hud is called once
-/// more for them (another documented charge, paid only after the first was settled).
+/// more for them (a second 5-credit charge by the reference's reading of "5 credits per
+/// call"; paid only after the first was settled).
 pub fn batch_hud_complete(wallets: Vec<String>) -> impl Machine<Value = Paid<BatchHudResponse>> {
     Exchange::new(BatchHudRequest::new(wallets.iter().map(String::as_str))).and_then(
         |cx, mut first| -> Result<Boxed<Paid<BatchHudResponse>>, Error> {

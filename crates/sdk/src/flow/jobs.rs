@@ -50,7 +50,16 @@ impl JobWait {
     ) -> Step<Result<(), Error>> {
         let status = match step.io() {
             Ok(io) => return io,
-            Err(Err(e)) => return self.over(Err(e)),
+            Err(Err(e)) => {
+                // A job the server no longer knows, queued longer ago than the result TTL:
+                // its result is gone too.
+                let gone = e.status() == Some(StatusCode::NOT_FOUND)
+                    && cx.unix_now().is_some_and(|t| self.handle.past_ttl(t));
+                if gone && let Some(key) = result_key(&self.handle) {
+                    return self.over(Err(Error::ResultExpired { key, payment: None }));
+                }
+                return self.over(Err(e));
+            }
             Err(Ok(paid)) => paid.value,
         };
         let Some(job_id) = self.handle.job_id.clone() else {
@@ -72,6 +81,7 @@ impl JobWait {
                 job_id,
                 reason: reason.or_else(|| status.error_message().map(str::to_owned)),
                 payment: None,
+                retry: None,
             })),
             _ => self.give_up(waited),
         }
@@ -158,6 +168,48 @@ impl Machine for JobWait {
     }
 }
 
+/// The result key a handle leads to (`None` for a GET-fallback handle).
+fn result_key(handle: &JobHandle) -> Option<String> {
+    match &handle.follow_up {
+        FollowUp::FetchResult { result_key } | FollowUp::PollResultKey { result_key } => {
+            Some(result_key.clone())
+        }
+        _ => None,
+    }
+}
+
+/// A result read's error, in the SDK's terms: the authorizer's refusal (no API key) or the
+/// server's `401`/`402` become [`Error::ResultAuthRequired`] naming the key, the job and the
+/// handle to resume with. A `402` here is never paid: the job was paid when it was queued.
+pub(crate) fn result_error(e: Error, key: &str, handle: Option<&JobHandle>) -> Error {
+    let job_id = handle.and_then(|h| h.job_id.clone());
+    let encoded = handle.map(JobHandle::encode);
+    match e {
+        Error::ResultAuthRequired {
+            refused, payment, ..
+        } => Error::ResultAuthRequired {
+            key: key.to_owned(),
+            job_id,
+            handle: encoded,
+            refused,
+            payment,
+        },
+        other => match other.status() {
+            Some(s) if s == StatusCode::UNAUTHORIZED || s == StatusCode::PAYMENT_REQUIRED => {
+                let payment = other.payment().cloned().map(Box::new);
+                Error::ResultAuthRequired {
+                    key: key.to_owned(),
+                    job_id,
+                    handle: encoded,
+                    refused: other.api().cloned().map(Box::new),
+                    payment,
+                }
+            }
+            _ => other,
+        },
+    }
+}
+
 enum FetchPhase<T> {
     Asking(Box<Exchange<ResultByKeyRequest<T>>>),
     Sleeping,
@@ -226,10 +278,19 @@ impl<T: serde::de::DeserializeOwned + Send> ResultFetch<T> {
             Err(r) => r,
         };
         let waited = now.saturating_duration_since(self.started.unwrap_or(now));
+        // Since the job was queued, when the handle says (the TTL runs from there at the
+        // earliest), else since this fetch started.
+        let since_queued = self
+            .handle
+            .as_ref()
+            .zip(cx.unix_now())
+            .and_then(|(h, t)| h.age(t))
+            .map_or(waited, |age| age.max(waited));
+        let result = result.map_err(|e| result_error(e, &self.key, self.handle.as_ref()));
         match result {
             Ok(paid) => self.over(Ok(paid.value)),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) && self.keep_polling => {
-                match Poller::new(cx.poll).on_result_missing(waited) {
+                match Poller::new(cx.poll).on_result_missing(since_queued) {
                     ResultDecision::PollAgain(d) if d < cx.left(now) => {
                         self.phase = FetchPhase::Sleeping;
                         Step::Sleep(d)

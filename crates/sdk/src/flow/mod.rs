@@ -17,8 +17,9 @@
 //! * The spend policy is asked before anything is signed.
 //! * A signed payment is **live** until the server answers with the paid resource or a
 //!   settlement (charged), or our own RPC proves it can never land. A live payment rides on
-//!   every resend of the same request and on the documented re-call after a free `202`;
-//!   no second payment is signed while one is live.
+//!   every resend of the same request and on the documented re-call after a free `202`
+//!   (that the same payment goes with the re-call is the SDK's reading; Sova does not say how
+//!   an x402 payment reaches it); no second payment is signed while one is live.
 //! * A payment is released (its budget returned) only on proof: it never left this process,
 //!   or our RPC's block height — read before the signature lookup — is past the last valid
 //!   height that our RPC reported for the blockhash we signed over, and the lookup found
@@ -48,7 +49,17 @@ use crate::error::{Error, Reached};
 
 pub use combine::{Boxed, MachineExt, Ready, Then, ready};
 pub use exchange::Exchange;
+pub(crate) use jobs::result_error;
 pub use jobs::{JobWait, ResultFetch};
+
+/// The current wall-clock time as Unix seconds, for [`Ctx::with_wall_clock`] (the runners'
+/// clock; the flows never read it themselves).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
 pub use money::Money;
 
 /// Where a request goes.
@@ -164,12 +175,21 @@ pub struct Ctx<'a> {
     pub poll: PollConfig,
     /// Job progress callback.
     pub progress: Option<ProgressFn>,
+    /// Whether a failed job is retried once, as the docs say (default true).
+    pub retry_failed_jobs: bool,
     /// The call's payment state.
     pub money: Money,
     /// Counters.
     pub stats: Stats,
     /// Whether any attempt may have reached the server.
     pub reached: Reached,
+    /// Wall-clock time (Unix seconds) at `started`, when the runner supplied one: the flows
+    /// have no clock of their own ([`Ctx::with_wall_clock`]).
+    pub unix_at_start: Option<u64>,
+    /// The instant `unix_at_start` was read.
+    pub started: Instant,
+    /// The time of the event being handled (set by [`Call`] before every step).
+    pub now: Instant,
 }
 
 /// Far enough in the future to stand for "no deadline" without overflowing `Instant`.
@@ -199,10 +219,28 @@ impl<'a> Ctx<'a> {
             deadline,
             poll: PollConfig::default(),
             progress: None,
+            retry_failed_jobs: true,
             money: Money::default(),
             stats: Stats::default(),
             reached: Reached::No,
+            unix_at_start: None,
+            started: now,
+            now,
         }
+    }
+
+    /// The wall-clock time at the `now` given to [`Ctx::new`], as Unix seconds: job handles
+    /// are stamped with the time their job was accepted, so a later resume can tell an
+    /// expired result (15-minute TTL) from one that is not ready.
+    pub fn with_wall_clock(mut self, unix_at_start: u64) -> Self {
+        self.unix_at_start = Some(unix_at_start);
+        self
+    }
+
+    /// The wall-clock time of the event being handled (Unix seconds), when known.
+    pub fn unix_now(&self) -> Option<u64> {
+        let elapsed = self.now.saturating_duration_since(self.started).as_secs();
+        self.unix_at_start.map(|u| u.saturating_add(elapsed))
     }
 
     /// Job polling settings and progress callback.
@@ -334,24 +372,28 @@ impl<'a, M: Machine> Call<'a, M> {
             .checked_add(self.cx.settings.call_timeout)
             .or_else(|| now.checked_add(FAR))
             .unwrap_or(now);
+        self.cx.now = now;
         let step = self.machine.start(&mut self.cx, now);
         self.act(step)
     }
 
     /// A response arrived.
     pub fn on_response(&mut self, response: Response<Vec<u8>>, now: Instant) -> Action {
+        self.cx.now = now;
         let step = self.machine.on_response(&mut self.cx, response, now);
         self.act(step)
     }
 
     /// The transport failed.
     pub fn on_failure(&mut self, failure: Failure, now: Instant) -> Action {
+        self.cx.now = now;
         let step = self.machine.on_failure(&mut self.cx, failure, now);
         self.act(step)
     }
 
     /// The sleep is over.
     pub fn on_wake(&mut self, now: Instant) -> Action {
+        self.cx.now = now;
         let step = self.machine.on_wake(&mut self.cx, now);
         self.act(step)
     }

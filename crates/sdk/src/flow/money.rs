@@ -121,6 +121,18 @@ impl Money {
         self.last_transaction.clone()
     }
 
+    /// The first payment settled in this call, as a charged reference.
+    pub(crate) fn first_charged(&self) -> Option<PaymentRef> {
+        self.receipts.first().map(charged)
+    }
+
+    /// The last payment settled in this call, when more than one was.
+    pub(crate) fn later_charged(&self) -> Option<PaymentRef> {
+        (self.receipts.len() > 1)
+            .then(|| self.receipts.last().map(charged))
+            .flatten()
+    }
+
     /// Receipts of payments settled so far, oldest first.
     pub(crate) fn take_receipts(&mut self) -> Vec<Receipt> {
         std::mem::take(&mut self.receipts)
@@ -160,6 +172,17 @@ impl Money {
             }
             (other, None) => other,
         }
+    }
+}
+
+fn charged(r: &Receipt) -> PaymentRef {
+    PaymentRef {
+        signature: r.payer_signature.clone(),
+        memo: r.memo.clone(),
+        amount: r.amount,
+        asset: r.asset.clone(),
+        pay_to: r.pay_to.clone(),
+        state: PaymentState::Charged,
     }
 }
 

@@ -36,6 +36,27 @@ impl Authorizer for NoAuth {
     }
 }
 
+/// An x402-only client: no API key, so authenticated reads are refused before sending
+/// (what the Intel client's authorizer does).
+struct NoKey;
+impl Authorizer for NoKey {
+    fn authorize(&self, c: Credential, _: &'static str, _: &mut HeaderMap) -> Result<(), Error> {
+        match c {
+            Credential::IntelAuthenticated => Err(Error::ResultAuthRequired {
+                key: String::new(),
+                job_id: None,
+                handle: None,
+                refused: None,
+                payment: None,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The wall clock of the scripted calls at their start (Unix seconds).
+const T0: u64 = 1_800_000_000;
+
 fn settings() -> CallSettings {
     CallSettings {
         attempt_timeout: Duration::from_secs(30),
@@ -141,10 +162,36 @@ fn drive<M: Machine>(
     api: &mut dyn FnMut(usize, &Request<Vec<u8>>) -> Answer,
     rpc: &dyn Fn(&str) -> Response<Vec<u8>>,
 ) -> (Result<M::Value, Error>, Log, Stats) {
+    drive_as(&NoAuth, p, settings, machine, api, rpc)
+}
+
+/// [`drive`] with another authorizer.
+fn drive_as<M: Machine>(
+    auth: &dyn Authorizer,
+    p: Option<&Payments>,
+    settings: CallSettings,
+    machine: M,
+    api: &mut dyn FnMut(usize, &Request<Vec<u8>>) -> Answer,
+    rpc: &dyn Fn(&str) -> Response<Vec<u8>>,
+) -> (Result<M::Value, Error>, Log, Stats) {
+    drive_full(auth, p, settings, true, machine, api, rpc)
+}
+
+/// [`drive_as`], choosing whether failed jobs are retried.
+fn drive_full<M: Machine>(
+    auth: &dyn Authorizer,
+    p: Option<&Payments>,
+    settings: CallSettings,
+    retry_jobs: bool,
+    machine: M,
+    api: &mut dyn FnMut(usize, &Request<Vec<u8>>) -> Answer,
+    rpc: &dyn Fn(&str) -> Response<Vec<u8>>,
+) -> (Result<M::Value, Error>, Log, Stats) {
     let base = base();
     let mut log = Log::default();
     let mut now = Instant::now();
-    let cx = Ctx::new(&base, &NoAuth, p, settings, now);
+    let mut cx = Ctx::new(&base, auth, p, settings, now).with_wall_clock(T0);
+    cx.retry_failed_jobs = retry_jobs;
     let mut call = Call::new("test", cx, machine);
     let mut action = call.start(now);
     loop {
@@ -1091,4 +1138,486 @@ fn an_expired_payment_that_may_have_arrived_is_not_resigned() {
     assert_eq!(stats.payments, 1);
     let sent = log.headers();
     assert_eq!(sent[0], sent[1]);
+}
+
+// ---- jobs: by-key auth, queue time, 206 ------------------------------------------------
+
+const HOLDERS_202: &str =
+    r#"{"status":"queued","jobId":"hp-1","requestId":"req-1","monitoringUrl":"/api/v1/jobs/hp-1"}"#;
+const HOLDERS_RESULT: &str = r#"{"mode":"token","profiles":[],"metadata":{"totalHoldersRequested":3,"totalHoldersAnalyzed":0,"totalProcessingTimeMs":1,"avgProcessingTimePerWalletMs":0.0}}"#;
+
+fn holders_wait() -> impl Machine<Value = Paid<sova_protocol::intel::HolderProfilesResult>> {
+    super::intel::queue_and_wait(
+        sova_protocol::intel::HoldersRequest::new(ADDR).top_n(3),
+        sova_protocol::intel::JobAccepted::holder_profiles_handle,
+    )
+}
+
+fn settled_with(req: &Request<Vec<u8>>, status: u16, body: &str) -> Answer {
+    let sig = payer_signature(req.headers()["payment-signature"].to_str().unwrap());
+    let mut r = resp(status, body);
+    r.headers_mut()
+        .insert("x-payment-response", sig.parse().unwrap());
+    Answer::Ok(r)
+}
+
+/// An x402-only client never sends the result read bare: the job is paid once, the read
+/// stops before sending, and the error names the key, the job, the handle and the charged
+/// payment.
+#[test]
+fn without_a_key_the_result_read_is_not_sent_and_the_payment_is_reported() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let (r, log, stats) = drive_as(
+        &NoKey,
+        Some(&p),
+        settings(),
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, r#"{"status":"completed","progress":100}"#)),
+            _ => panic!("the result read must not be sent: {}", req.uri()),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::ResultAuthRequired {
+        key,
+        job_id,
+        handle,
+        refused,
+        payment,
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert_eq!(key, "holder-profiles:result:hp-1");
+    assert_eq!(job_id.as_deref(), Some("hp-1"));
+    assert!(refused.is_none());
+    let h = sova_protocol::jobs::JobHandle::decode(handle.as_deref().unwrap()).unwrap();
+    assert_eq!(h.queued_at_unix, Some(T0), "stamped with the 202's time");
+    let pay = payment.as_deref().unwrap();
+    assert_eq!((pay.state, pay.amount), (PaymentState::Charged, 300_000));
+    assert_eq!(e.reached(), crate::Reached::No);
+    for part in [
+        "holder-profiles:result:hp-1",
+        "hp-1",
+        "API key",
+        "300000",
+        "charged",
+    ] {
+        assert!(e.to_string().contains(part), "{part} missing from: {e}");
+    }
+    assert_eq!(log.api.len(), 2);
+    assert_eq!(stats.payments, 1);
+    assert_eq!(spent(&p), 300_000);
+}
+
+/// A `402` on the result read (even with a challenge) is never paid: the job was paid.
+#[test]
+fn a_402_on_the_result_read_is_never_paid() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let read_challenge = challenge(15_000);
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, r#"{"status":"completed"}"#)),
+            _ => {
+                assert!(req.headers().get("payment-signature").is_none());
+                Answer::Ok(with_challenge(
+                    402,
+                    &read_challenge,
+                    r#"{"error":"Payment required","required":1}"#,
+                ))
+            }
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::ResultAuthRequired {
+        refused, payment, ..
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        refused.as_ref().unwrap().status,
+        StatusCode::PAYMENT_REQUIRED
+    );
+    assert_eq!(payment.as_deref().unwrap().state, PaymentState::Charged);
+    assert_eq!(e.status(), Some(StatusCode::PAYMENT_REQUIRED));
+    assert!(e.to_string().contains("not paid again"), "{e}");
+    assert_eq!(stats.payments, 1, "one payment: the job's");
+    assert_eq!(log.headers().len(), 1);
+    assert_eq!(spent(&p), 300_000);
+}
+
+fn deep_handle(queued_at: Option<u64>) -> sova_protocol::jobs::JobHandle {
+    sova_protocol::jobs::JobHandle {
+        job_id: Some("hp-1".into()),
+        follow_up: sova_protocol::jobs::FollowUp::PollResultKey {
+            result_key: "similarity:result:req-2".into(),
+        },
+        also: vec!["holder-profiles:result:hp-1".into()],
+        queued_at_unix: queued_at,
+    }
+}
+
+/// Resuming a deep handle queued 20 minutes ago: a 404 on the similarity key means the
+/// result expired (the TTL runs from the queueing at the earliest), not "still running".
+#[test]
+fn a_late_resume_reports_an_expired_result() {
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        super::intel::resume::<serde_json::Value>(deep_handle(Some(T0 - 20 * 60))),
+        &mut |n, _| match n {
+            1 => Answer::Ok(resp(200, r#"{"status":"completed"}"#)),
+            _ => Answer::Ok(resp(
+                404,
+                r#"{"message":"Result not found or expired","statusCode":404}"#,
+            )),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(
+        matches!(e, Error::ResultExpired { ref key, .. } if key == "similarity:result:req-2"),
+        "{e}"
+    );
+    assert_eq!(log.api.len(), 2, "no polling of a gone result");
+    // Without the queue time, the same 404 is read as "not ready": polled again.
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        super::intel::resume::<serde_json::Value>(deep_handle(None)),
+        &mut |n, _| match n {
+            1 => Answer::Ok(resp(200, r#"{"status":"completed"}"#)),
+            2 => Answer::Ok(resp(
+                404,
+                r#"{"message":"Result not ready","statusCode":404}"#,
+            )),
+            _ => Answer::Ok(resp(200, r#"{"pairwiseSimilarities":[]}"#)),
+        },
+        &chain,
+    );
+    r.unwrap();
+    assert_eq!(log.api.len(), 3);
+}
+
+const PARTIAL: &str = r#"{"statusCode":206,"message":"one of two bundled jobs failed","similarity":{"status":"failed"}}"#;
+
+fn deep() -> impl Machine<
+    Value = Paid<(
+        sova_protocol::intel::HolderProfilesResult,
+        sova_protocol::intel::SimilarityResult,
+    )>,
+> {
+    super::intel::deep_wait(sova_protocol::intel::DeepRequest::new(ADDR).top_n(3))
+}
+
+/// API-key callers: a 206 is a typed partial success, raw body kept, nothing paid.
+#[test]
+fn a_206_is_a_typed_partial_success() {
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        deep(),
+        &mut |_, _| Answer::Ok(resp(206, PARTIAL)),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::PartialSuccess { partial, payment } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        partial.message.as_deref(),
+        Some("one of two bundled jobs failed")
+    );
+    assert_eq!(partial.body["similarity"]["status"], "failed");
+    assert_eq!(partial.raw, PARTIAL.as_bytes());
+    assert!(payment.is_none());
+    assert!(!e.may_have_charged());
+    assert_eq!(e.status(), Some(StatusCode::PARTIAL_CONTENT));
+    assert_eq!(log.api.len(), 1, "never retried or followed");
+}
+
+/// x402: a settled 206 is charged whatever "0cr" says; an unsettled one is decided by the
+/// chain (released only on proof, else possibly charged).
+#[test]
+fn a_206_after_paying_is_reported_as_the_chain_shows() {
+    // Settled: charged.
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders_deep", challenge(525_000));
+    let (r, _, stats) = drive(
+        Some(&p),
+        settings(),
+        deep(),
+        &mut |_, req| settled_with(req, 206, PARTIAL),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::PartialSuccess { .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::Charged);
+    assert_eq!(stats.paid, 525_000);
+    assert_eq!(spent(&p), 525_000);
+
+    // No settlement, the payment proven dead: released.
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders_deep", challenge(525_000));
+    let (r, _, stats) = drive(
+        Some(&p),
+        settings(),
+        deep(),
+        &mut |_, _| Answer::Ok(resp(206, PARTIAL)),
+        &expired_chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::PartialSuccess { .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::NotCharged);
+    assert_eq!((stats.payments, stats.paid), (1, 0));
+    assert_eq!(spent(&p), 0, "not recorded as spent");
+
+    // No settlement, the transaction landed: charged.
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders_deep", challenge(525_000));
+    let (r, _, _) = drive(
+        Some(&p),
+        settings(),
+        deep(),
+        &mut |_, _| Answer::Ok(resp(206, PARTIAL)),
+        &landed_chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::PartialSuccess { .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::Charged);
+    assert_eq!(spent(&p), 525_000);
+
+    // No settlement, nothing proven: possibly charged; the budget keeps it.
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders_deep", challenge(525_000));
+    let (r, _, _) = drive(
+        Some(&p),
+        settings(),
+        deep(),
+        &mut |_, _| Answer::Ok(resp(206, PARTIAL)),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::PartialSuccess { .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::MayHaveCharged);
+    assert_eq!(spent(&p), 525_000);
+}
+
+// ---- failed jobs: retried once -----------------------------------------------------------
+
+const HOLDERS_202_B: &str =
+    r#"{"status":"queued","jobId":"hp-2","requestId":"req-2","monitoringUrl":"/api/v1/jobs/hp-2"}"#;
+const FAILED: &str = r#"{"status":"failed","error":"RPC timeout"}"#;
+const COMPLETED: &str = r#"{"status":"completed","progress":100}"#;
+
+/// A failed POST job is queued once more — a new job, charged again through the spend
+/// policy — and both receipts come back, the first in `earlier_receipts`.
+#[test]
+fn a_failed_post_job_is_requeued_once_and_both_payments_are_visible() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, FAILED)),
+            3 => {
+                assert_eq!(req.method(), Method::POST, "the retry queues the job again");
+                settled_with(req, 202, HOLDERS_202_B)
+            }
+            4 => {
+                assert_eq!(req.uri().path(), "/api/v1/jobs/hp-2");
+                Answer::Ok(resp(200, COMPLETED))
+            }
+            _ => {
+                assert!(req.uri().query().unwrap().contains("hp-2"));
+                Answer::Ok(resp(200, HOLDERS_RESULT))
+            }
+        },
+        &chain,
+    );
+    let paid = r.unwrap();
+    assert_eq!(paid.earlier_receipts.len(), 1);
+    let first = &paid.earlier_receipts[0];
+    let second = paid.receipt.as_ref().unwrap();
+    assert_ne!(first.payer_signature, second.payer_signature);
+    let sent = log.headers();
+    assert_eq!(sent.len(), 2);
+    assert_ne!(sent[0], sent[1], "a new job, a new payment");
+    assert_eq!(stats.payments, 2);
+    assert_eq!(stats.paid, 600_000);
+    assert_eq!(spent(&p), 600_000);
+}
+
+/// Both attempts fail: the error is the first failure with the first charged payment; the
+/// retry's failure (with its own charged payment) is inside. No third attempt.
+#[test]
+fn a_job_that_fails_twice_reports_the_first_payment_and_the_retry() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, FAILED)),
+            3 => settled_with(req, 202, HOLDERS_202_B),
+            4 => Answer::Ok(resp(200, r#"{"status":"failed","error":"again"}"#)),
+            _ => panic!("retried only once"),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::JobFailed {
+        job_id,
+        reason,
+        payment,
+        retry,
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert_eq!(job_id, "hp-1");
+    assert_eq!(reason.as_deref(), Some("RPC timeout"));
+    let first = payment.as_deref().unwrap();
+    assert_eq!(first.state, PaymentState::Charged);
+    assert_eq!(first.signature, payer_signature(log.headers()[0]));
+    let retry = retry.as_deref().unwrap();
+    assert!(
+        matches!(retry, Error::JobFailed { job_id, .. } if job_id == "hp-2"),
+        "{retry}"
+    );
+    let second = retry.payment().unwrap();
+    assert_eq!(second.state, PaymentState::Charged);
+    assert_eq!(second.signature, payer_signature(log.headers()[1]));
+    assert!(e.may_have_charged());
+    assert!(e.to_string().contains("retried once"), "{e}");
+    assert_eq!((stats.payments, log.api.len()), (2, 4));
+    assert_eq!(spent(&p), 600_000);
+}
+
+/// The retry's payment goes through the spend policy: over budget, nothing more is signed,
+/// and the first (charged) payment is still what the error reports.
+#[test]
+fn the_retry_payment_is_refused_by_the_spend_policy() {
+    let p = payments(1_000_000, 400_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, FAILED)),
+            _ => panic!("nothing may be sent: {}", req.uri()),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    let Error::JobFailed { payment, retry, .. } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(payment.as_deref().unwrap().state, PaymentState::Charged);
+    assert!(
+        matches!(retry.as_deref(), Some(Error::PaymentRefused(_))),
+        "{e}"
+    );
+    assert_eq!((stats.payments, log.api.len()), (1, 2));
+    assert_eq!(spent(&p), 300_000);
+}
+
+/// Turned off, a failed job is reported at once with its payment.
+#[test]
+fn without_retries_a_failed_job_is_reported_at_once() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let (r, log, _) = drive_full(
+        &NoAuth,
+        Some(&p),
+        settings(),
+        false,
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, FAILED)),
+            _ => panic!("no retry"),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::JobFailed { retry: None, .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::Charged);
+    assert_eq!(log.api.len(), 2);
+    assert_eq!(spent(&p), 300_000);
+}
+
+/// A wallet GET whose analysis failed: the same GET again, with the same (still unsettled)
+/// payment — the free 202 charged nothing, so the retry costs nothing more.
+#[test]
+fn a_failed_wallet_analysis_is_retried_with_the_same_payment() {
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "intel.wallet_hud", challenge(15_000));
+    let (r, log, stats) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| match n {
+            1 => Answer::Ok(resp(202, QUEUED)),
+            2 => Answer::Ok(resp(200, FAILED)),
+            _ => {
+                assert!(req.headers().get("x-prepaid-job-id").is_none());
+                settle(req)
+            }
+        },
+        &chain,
+    );
+    assert!(r.unwrap().receipt.is_some());
+    let sent = log.headers();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0], sent[1], "the retry carries the first payment");
+    assert_eq!(stats.payments, 1);
+    assert_eq!(spent(&p), 15_000);
+}
+
+/// Resuming a handle whose job the server forgot, queued longer ago than the TTL: expired.
+/// Without the queue time the server's 404 is reported as it is.
+#[test]
+fn a_forgotten_job_past_the_ttl_is_an_expired_result() {
+    let gone = r#"{"message":"Job hp-1 not found","statusCode":404}"#;
+    let (r, log, _) = drive(
+        None,
+        settings(),
+        super::intel::resume::<serde_json::Value>(deep_handle(Some(T0 - 16 * 60))),
+        &mut |_, _| Answer::Ok(resp(404, gone)),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(
+        matches!(e, Error::ResultExpired { ref key, .. } if key == "similarity:result:req-2"),
+        "{e}"
+    );
+    assert_eq!(log.api.len(), 1);
+    let (r, _, _) = drive(
+        None,
+        settings(),
+        super::intel::resume::<serde_json::Value>(deep_handle(Some(T0 - 60))),
+        &mut |_, _| Answer::Ok(resp(404, gone)),
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::Api { .. }), "{e}");
+    assert_eq!(e.status(), Some(StatusCode::NOT_FOUND));
 }
