@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 /// Decimals of USDC.
-pub const USDC_DECIMALS: u32 = 6;
+pub(crate) const USDC_DECIMALS: u32 = 6;
 /// Decimals of SOL.
-pub const SOL_DECIMALS: u32 = 9;
+pub(crate) const SOL_DECIMALS: u32 = 9;
 
 /// Parses a decimal amount (`"1"`, `"0.015"`) into base units with `decimals` decimals.
-pub fn parse_units(text: &str, decimals: u32) -> Result<u64, String> {
+pub(crate) fn parse_units(text: &str, decimals: u32) -> Result<u64, String> {
     let t = text.trim();
     let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
     if whole.is_empty() && frac.is_empty() {
@@ -43,18 +43,18 @@ pub fn parse_units(text: &str, decimals: u32) -> Result<u64, String> {
 }
 
 /// Parses USDC (`"0.05"`) into base units (clap value parser).
-pub fn parse_usdc(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_usdc(text: &str) -> Result<u64, String> {
     parse_units(text, USDC_DECIMALS)
 }
 
 /// Parses seconds (`"2"`, `"0.25"`) into a duration (clap value parser).
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     let ms = parse_units(text, 3)?;
     Ok(Duration::from_millis(ms))
 }
 
 /// Formats base units with `decimals` decimals (`15000`, 6 → `"0.015000"`).
-pub fn fmt_units(units: u64, decimals: u32) -> String {
+pub(crate) fn fmt_units(units: u64, decimals: u32) -> String {
     let scale = 10u64.pow(decimals);
     format!(
         "{}.{:0width$}",
@@ -65,12 +65,12 @@ pub fn fmt_units(units: u64, decimals: u32) -> String {
 }
 
 /// `"0.015000 USDC"`.
-pub fn usdc(units: u64) -> String {
+pub(crate) fn usdc(units: u64) -> String {
     format!("{} USDC", fmt_units(units, USDC_DECIMALS))
 }
 
 /// `"1.000000000 SOL"`.
-pub fn sol(lamports: u64) -> String {
+pub(crate) fn sol(lamports: u64) -> String {
     format!("{} SOL", fmt_units(lamports, SOL_DECIMALS))
 }
 

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::amount::{parse_seconds, parse_usdc};
 
 /// The exit codes, shown at the end of `sova --help`.
-pub const EXIT_CODES: &str = "\
+pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  failure not listed below (configuration, files, a failed check or demo step)
@@ -32,7 +32,7 @@ Exit codes:
 Start with `sova demo`: an offline tour on an embedded sandbox.",
     after_help = EXIT_CODES
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Options shared by every command.
     #[command(flatten)]
     pub global: Global,
@@ -44,7 +44,7 @@ pub struct Cli {
 /// Options shared by every command (they may be given before or after the subcommand).
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Global options")]
-pub struct Global {
+pub(crate) struct Global {
     /// Sova Intel base URL [default: https://api.sova-intel.com/api/v1].
     #[arg(long, global = true, env = "SOVA_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
@@ -121,7 +121,7 @@ pub struct Global {
 
 /// The command groups.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Sova Intel: wallet and token intelligence.
     #[command(subcommand)]
     Intel(IntelCmd),
@@ -148,7 +148,7 @@ pub enum Command {
 
 /// How to handle a queued job.
 #[derive(Debug, Clone, Args)]
-pub struct WaitArgs {
+pub(crate) struct WaitArgs {
     /// Wait for the job and print its result, with a progress bar (the default).
     #[arg(long, conflicts_with = "no_wait")]
     pub wait: bool,
@@ -162,7 +162,7 @@ pub struct WaitArgs {
 
 /// A token's top holders.
 #[derive(Debug, Clone, Args)]
-pub struct HoldersArgs {
+pub(crate) struct HoldersArgs {
     /// The token mint (base58).
     pub mint: String,
     /// How many top holders to analyse.
@@ -175,7 +175,7 @@ pub struct HoldersArgs {
 
 /// A list of wallets for a similarity job.
 #[derive(Debug, Clone, Args)]
-pub struct WalletsJobArgs {
+pub(crate) struct WalletsJobArgs {
     /// The wallets (2 to 30, base58).
     #[arg(required = true, num_args = 2..=30, value_name = "WALLET")]
     pub wallets: Vec<String>,
@@ -186,7 +186,7 @@ pub struct WalletsJobArgs {
 
 /// Sort key of `intel tokens`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum TokenSort {
+pub(crate) enum TokenSort {
     /// Net SOL profit and loss (the server's default).
     NetSolProfitLoss,
     /// Realized PnL in SOL.
@@ -199,7 +199,7 @@ pub enum TokenSort {
 
 /// Sort direction.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Order {
+pub(crate) enum Order {
     /// Ascending.
     Asc,
     /// Descending (the server's default).
@@ -208,7 +208,7 @@ pub enum Order {
 
 /// `sova intel …`
 #[derive(Debug, Subcommand)]
-pub enum IntelCmd {
+pub(crate) enum IntelCmd {
     /// A wallet's HUD: behaviour, win rate, PnL (1 credit = 0.015 USDC).
     Hud {
         /// The wallet (base58).
@@ -285,7 +285,7 @@ pub enum IntelCmd {
 
 /// `sova sx …`
 #[derive(Debug, Subcommand)]
-pub enum SxCmd {
+pub(crate) enum SxCmd {
     /// Users: create, get, update, activate, deactivate, delete (owner key).
     #[command(subcommand)]
     Users(UsersCmd),
@@ -322,7 +322,7 @@ pub enum SxCmd {
 
 /// `--account-purpose` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Purpose {
+pub(crate) enum Purpose {
     /// Trading.
     Trading,
     /// Investing.
@@ -331,7 +331,7 @@ pub enum Purpose {
 
 /// KYC fields of an individual.
 #[derive(Debug, Clone, Default, Args)]
-pub struct KycArgs {
+pub(crate) struct KycArgs {
     /// Date of birth, YYYY-MM-DD.
     #[arg(long, value_name = "DATE")]
     pub dob: Option<String>,
@@ -360,7 +360,7 @@ pub struct KycArgs {
 
 /// `sova sx users create`
 #[derive(Debug, Clone, Args)]
-pub struct NewUserArgs {
+pub(crate) struct NewUserArgs {
     /// First name.
     #[arg(long)]
     pub first_name: String,
@@ -389,7 +389,7 @@ pub struct NewUserArgs {
 
 /// `sova sx users …`
 #[derive(Debug, Subcommand)]
-pub enum UsersCmd {
+pub(crate) enum UsersCmd {
     /// Creates a user (it starts PENDING).
     Create(Box<NewUserArgs>),
     /// Reads a user.
@@ -439,7 +439,7 @@ pub enum UsersCmd {
 
 /// `sova sx tokens …`
 #[derive(Debug, Subcommand)]
-pub enum TokensCmd {
+pub(crate) enum TokensCmd {
     /// Issues user tokens: one id → a single token, several → one bulk call. A new token
     /// invalidates the user's previous one.
     Issue {
@@ -451,7 +451,7 @@ pub enum TokensCmd {
 
 /// Fee features.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Feature {
+pub(crate) enum Feature {
     /// Request-for-quote trades.
     Rfq,
     /// Spot trades.
@@ -462,7 +462,7 @@ pub enum Feature {
 
 /// Fee methods.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Method {
+pub(crate) enum Method {
     /// A fraction of the amount (0.01 = 1%).
     FeeRate,
     /// A flat fee.
@@ -473,7 +473,7 @@ pub enum Method {
 
 /// Paging of the `sova sx … list` commands (`filter[limit]`, `filter[skip]`).
 #[derive(Debug, Clone, Default, Args)]
-pub struct PageArgs {
+pub(crate) struct PageArgs {
     /// Page size (at least 1).
     #[arg(long)]
     pub limit: Option<u32>,
@@ -484,7 +484,7 @@ pub struct PageArgs {
 
 /// Status and date filters of the withdrawal and transfer lists.
 #[derive(Debug, Clone, Default, Args)]
-pub struct MovementFilterArgs {
+pub(crate) struct MovementFilterArgs {
     /// Only this status: PENDING, COMPLETED or CANCELLED (other values are sent as given).
     #[arg(long)]
     pub status: Option<String>,
@@ -498,7 +498,7 @@ pub struct MovementFilterArgs {
 
 /// `sova sx fees …`
 #[derive(Debug, Subcommand)]
-pub enum FeesCmd {
+pub(crate) enum FeesCmd {
     /// Lists monetization settings.
     List {
         /// Only settings limited to this pair, e.g. BTCUSD.
@@ -545,7 +545,7 @@ pub enum FeesCmd {
 
 /// `sova sx wallets …`
 #[derive(Debug, Subcommand)]
-pub enum WalletsCmd {
+pub(crate) enum WalletsCmd {
     /// Creates a wallet for an active user.
     Create {
         /// The user id.
@@ -572,7 +572,7 @@ pub enum WalletsCmd {
 
 /// Trade side.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum SideArg {
+pub(crate) enum SideArg {
     /// Buy the base currency.
     Buy,
     /// Sell the base currency.
@@ -581,7 +581,7 @@ pub enum SideArg {
 
 /// `sova sx quote`
 #[derive(Debug, Clone, Args)]
-pub struct QuoteArgs {
+pub(crate) struct QuoteArgs {
     /// The wallet id.
     pub wallet_id: String,
     /// The pair, e.g. btcusd.
@@ -604,7 +604,7 @@ pub struct QuoteArgs {
 
 /// `sova sx withdrawals …`
 #[derive(Debug, Subcommand)]
-pub enum WithdrawalsCmd {
+pub(crate) enum WithdrawalsCmd {
     /// Starts a withdrawal; a code is emailed to the user.
     Initiate {
         /// The user id.
@@ -668,7 +668,7 @@ pub enum WithdrawalsCmd {
 
 /// Transfer types.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum TransferKind {
+pub(crate) enum TransferKind {
     /// A pay-in.
     Payin,
     /// A pay-out.
@@ -677,7 +677,7 @@ pub enum TransferKind {
 
 /// `sova sx transfers …`
 #[derive(Debug, Subcommand)]
-pub enum TransfersCmd {
+pub(crate) enum TransfersCmd {
     /// Creates a transfer from a wallet (user token); confirm it with the emailed code.
     Create {
         /// The source wallet id.
@@ -749,7 +749,7 @@ pub enum TransfersCmd {
 
 /// Payload shapes.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Shape {
+pub(crate) enum Shape {
     /// The x402 v2 spec shape.
     Spec,
     /// The spec shape plus top-level scheme and network (the default).
@@ -760,7 +760,7 @@ pub enum Shape {
 
 /// `sova x402 …`
 #[derive(Debug, Subcommand)]
-pub enum X402Cmd {
+pub(crate) enum X402Cmd {
     /// Shows any x402 header value (PAYMENT-REQUIRED, PAYMENT-SIGNATURE, PAYMENT-RESPONSE,
     /// X-Payment-Response; v1 or v2) as pretty JSON, the Solana transaction decoded into
     /// instructions.
@@ -800,7 +800,7 @@ pub enum X402Cmd {
 
 /// `sova wallet …`
 #[derive(Debug, Subcommand)]
-pub enum WalletCmd {
+pub(crate) enum WalletCmd {
     /// Creates a keypair file (Solana CLI format) and prints its address.
     New {
         /// Where to write it [default: the --keypair path].
@@ -836,7 +836,7 @@ pub enum WalletCmd {
 
 /// x402 modes of the sandbox.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ModeArg {
+pub(crate) enum ModeArg {
     /// As Sova documents it: the client pays its own fee.
     Sova,
     /// The x402 v2 standard: a facilitator sponsors the fee.
@@ -845,7 +845,7 @@ pub enum ModeArg {
 
 /// `sova sandbox`
 #[derive(Debug, Clone, Args)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8402)]
     pub port: u16,
@@ -871,7 +871,7 @@ pub struct SandboxArgs {
 
 /// `sova demo`
 #[derive(Debug, Clone, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// x402 mode of the embedded sandbox.
     #[arg(long, value_enum, default_value = "sova")]
     pub mode: ModeArg,
@@ -880,7 +880,7 @@ pub struct DemoArgs {
 /// An approval threshold: USDC, or `off`.
 #[cfg(feature = "mcp")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Threshold(pub Option<u64>);
+pub(crate) struct Threshold(pub Option<u64>);
 
 #[cfg(feature = "mcp")]
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
@@ -899,7 +899,7 @@ fn parse_tool_cap(text: &str) -> Result<(String, u64), String> {
 /// `sova mcp`
 #[cfg(feature = "mcp")]
 #[derive(Debug, Clone, Args)]
-pub struct McpArgs {
+pub(crate) struct McpArgs {
     /// Serve streamable HTTP on this loopback address instead of stdio (the MCP endpoint is
     /// http://ADDR/mcp).
     #[arg(

@@ -32,7 +32,7 @@ fn paid(data: Value, receipt: Option<&Receipt>, human: String) -> Done {
 }
 
 /// Runs `sova intel …`.
-pub fn run(ctx: &Ctx, cmd: IntelCmd) -> Result<Done, CliError> {
+pub(crate) fn run(ctx: &Ctx, cmd: IntelCmd) -> Result<Done, CliError> {
     let done = match cmd {
         IntelCmd::Hud { address, max_wait } => {
             let r = ctx.intel(max_wait)?.wallet_hud(&address);
@@ -133,7 +133,7 @@ pub fn run(ctx: &Ctx, cmd: IntelCmd) -> Result<Done, CliError> {
 }
 
 /// The HUD as a short key/value block.
-pub fn hud_human(v: &Value) -> String {
+pub(crate) fn hud_human(v: &Value) -> String {
     let s = |k: &str| out::scalar(v.get(k).unwrap_or(&Value::Null));
     let pct = |k: &str| {
         v.get(k)
@@ -158,7 +158,7 @@ pub fn hud_human(v: &Value) -> String {
 }
 
 /// The profile: the wallet, then its summary, HUD, behaviour and PnL blocks.
-pub fn profile_human(v: &Value) -> String {
+pub(crate) fn profile_human(v: &Value) -> String {
     let mut s = out::kv(&[(
         "wallet",
         out::scalar(v.get("walletAddress").unwrap_or(&Value::Null)),
@@ -346,7 +346,7 @@ fn holders(ctx: &Ctx, a: HoldersArgs, kind: Kind) -> Result<Done, CliError> {
 }
 
 /// Holder profiles as a table, then the metadata.
-pub fn holders_human(v: &Value) -> String {
+pub(crate) fn holders_human(v: &Value) -> String {
     let profiles = v
         .get("profiles")
         .or_else(|| v.get("holders"))
@@ -429,7 +429,7 @@ fn similarity(ctx: &Ctx, a: WalletsJobArgs, agent: bool) -> Result<Done, CliErro
 }
 
 /// Similarity: the pairs as a table, then the rest.
-pub fn similarity_human(v: &Value) -> String {
+pub(crate) fn similarity_human(v: &Value) -> String {
     let pairs = v
         .get("pairwiseSimilarities")
         .or_else(|| v.get("pairs"))

@@ -10,7 +10,7 @@ use crate::err::CliError;
 use crate::out::Done;
 
 /// Builds the server from the options.
-pub fn server(ctx: &Ctx, a: &McpArgs) -> Result<SovaMcp, CliError> {
+pub(crate) fn server(ctx: &Ctx, a: &McpArgs) -> Result<SovaMcp, CliError> {
     let mut b = SovaMcp::builder()
         .base_url(ctx.intel_base())
         .rpc_url(ctx.rpc_url())
@@ -51,7 +51,7 @@ pub fn server(ctx: &Ctx, a: &McpArgs) -> Result<SovaMcp, CliError> {
 }
 
 /// Runs `sova mcp` until the client disconnects (stdio) or Ctrl-C (HTTP).
-pub fn run(g: Global, a: &McpArgs) -> Result<Done, CliError> {
+pub(crate) fn run(g: Global, a: &McpArgs) -> Result<Done, CliError> {
     let quiet = g.quiet;
     let ctx = Ctx::new(g)?;
     let server = server(&ctx, a)?;

@@ -12,7 +12,7 @@ use crate::err::CliError;
 use crate::out;
 
 /// The sandbox mode for a command-line mode.
-pub fn mode(m: ModeArg) -> Mode {
+pub(crate) fn mode(m: ModeArg) -> Mode {
     match m {
         ModeArg::Sova => Mode::Sova,
         ModeArg::Standard => Mode::Standard,
@@ -21,7 +21,7 @@ pub fn mode(m: ModeArg) -> Mode {
 
 /// Starts the sandbox, prints where it listens and how to use it, and serves until
 /// interrupted (Ctrl-C).
-pub fn run(a: &SandboxArgs, json_out: bool) -> Result<(), CliError> {
+pub(crate) fn run(a: &SandboxArgs, json_out: bool) -> Result<(), CliError> {
     let mut b = Sandbox::builder()
         .bind(SocketAddr::from(([127, 0, 0, 1], a.port)))
         .mode(mode(a.mode))

@@ -22,7 +22,7 @@ fn sdk(e: sova::Error) -> CliError {
 }
 
 /// `{"data": …, "meta": …}` and the data rendered for people.
-pub fn enveloped<T: Serialize>(r: &SxResponse<T>) -> Done {
+pub(crate) fn enveloped<T: Serialize>(r: &SxResponse<T>) -> Done {
     let data = serde_json::to_value(&r.data).unwrap_or(Value::Null);
     let meta = serde_json::to_value(&r.meta).unwrap_or(Value::Null);
     let human = match &data {
@@ -34,7 +34,7 @@ pub fn enveloped<T: Serialize>(r: &SxResponse<T>) -> Done {
 }
 
 /// Parses a decimal amount.
-pub fn decimal(text: &str, what: &str) -> Result<Decimal, CliError> {
+pub(crate) fn decimal(text: &str, what: &str) -> Result<Decimal, CliError> {
     text.trim()
         .parse::<Decimal>()
         .map_err(|_| CliError::usage(format!("{what} {text:?} is not a decimal number")))
@@ -48,7 +48,7 @@ fn purpose(p: Purpose) -> AccountPurpose {
 }
 
 /// The body of a new user from the command-line fields.
-pub fn new_user(a: &NewUserArgs) -> NewUser {
+pub(crate) fn new_user(a: &NewUserArgs) -> NewUser {
     let k = &a.kyc;
     let individual = Individual {
         dob: k.dob.clone(),
@@ -75,7 +75,7 @@ pub fn new_user(a: &NewUserArgs) -> NewUser {
 }
 
 /// Parses `NAME:CURRENCY` network entries (default `networks/solana-devnet:usdc`).
-pub fn networks(list: &[String]) -> Result<Vec<WalletNetwork>, CliError> {
+pub(crate) fn networks(list: &[String]) -> Result<Vec<WalletNetwork>, CliError> {
     if list.is_empty() {
         return Ok(vec![WalletNetwork::new("networks/solana-devnet", "usdc")]);
     }
@@ -116,7 +116,7 @@ macro_rules! movement_query {
 }
 
 /// Runs `sova sx …`.
-pub fn run(ctx: &Ctx, cmd: SxCmd) -> Result<Done, CliError> {
+pub(crate) fn run(ctx: &Ctx, cmd: SxCmd) -> Result<Done, CliError> {
     let c = ctx.sx()?;
     let done = match cmd {
         SxCmd::Users(u) => match u {

@@ -17,7 +17,7 @@ use crate::http;
 use crate::out::{self, Done};
 
 /// Runs `sova wallet …`.
-pub fn run(ctx: &Ctx, cmd: WalletCmd) -> Result<Done, CliError> {
+pub(crate) fn run(ctx: &Ctx, cmd: WalletCmd) -> Result<Done, CliError> {
     match cmd {
         WalletCmd::New { out, force } => {
             let path = match out {
@@ -130,7 +130,7 @@ fn wallet(ctx: &Ctx, address: Option<&str>) -> Result<Pubkey, CliError> {
 /// Writes a Solana CLI keypair file (JSON array of 64 numbers), owner-only (0600) on Unix,
 /// also when `force` overwrites an existing file: its permissions are narrowed before the
 /// secret is written. The text buffer holding the secret is zeroized afterwards.
-pub fn write_keypair(path: &Path, k: &Keypair, force: bool) -> Result<(), CliError> {
+pub(crate) fn write_keypair(path: &Path, k: &Keypair, force: bool) -> Result<(), CliError> {
     if path.exists() && !force {
         return Err(CliError::failure(format!(
             "{} already exists; it was left untouched",

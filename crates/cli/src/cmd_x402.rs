@@ -19,7 +19,7 @@ use crate::out::{self, Done};
 use crate::{amount, http, txdecode};
 
 /// Runs `sova x402 …`.
-pub fn run(ctx: &Ctx, cmd: X402Cmd) -> Result<Done, CliError> {
+pub(crate) fn run(ctx: &Ctx, cmd: X402Cmd) -> Result<Done, CliError> {
     match cmd {
         X402Cmd::Decode { value } => decode(&read_value(&value)?),
         X402Cmd::Sign {
@@ -63,7 +63,7 @@ fn read_value(v: &str) -> Result<String, CliError> {
 }
 
 /// Reads a PAYMENT-REQUIRED header value or a v1 JSON body.
-pub fn parse_required(v: &str) -> Result<PaymentRequired, CliError> {
+pub(crate) fn parse_required(v: &str) -> Result<PaymentRequired, CliError> {
     let r = if v.starts_with('{') {
         PaymentRequired::decode_body(v.as_bytes())
     } else {
@@ -105,7 +105,7 @@ fn programs_usdc_devnet() -> String {
 }
 
 /// Decodes any x402 header value.
-pub fn decode(v: &str) -> Result<Done, CliError> {
+pub(crate) fn decode(v: &str) -> Result<Done, CliError> {
     let not_x402 = || {
         CliError::usage("the value is not an x402 header value").hint(
             "pass a PAYMENT-REQUIRED, PAYMENT-SIGNATURE or PAYMENT-RESPONSE value (base64 JSON) or an X-Payment-Response signature",

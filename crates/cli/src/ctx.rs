@@ -16,17 +16,17 @@ use crate::cli::Global;
 use crate::err::{CliError, Service, from_sdk};
 
 /// Default largest single payment: 1 USDC.
-pub const DEFAULT_MAX_PAYMENT: u64 = 1_000_000;
+pub(crate) const DEFAULT_MAX_PAYMENT: u64 = 1_000_000;
 /// Default budget of one run: 10 USDC.
-pub const DEFAULT_BUDGET: u64 = 10_000_000;
+pub(crate) const DEFAULT_BUDGET: u64 = 10_000_000;
 /// Default RPC.
-pub const DEFAULT_RPC: &str = sova::intel::DEFAULT_RPC_URL;
+pub(crate) const DEFAULT_RPC: &str = sova::intel::DEFAULT_RPC_URL;
 /// What `--sandbox` gives a throwaway wallet.
 const SANDBOX_FUND_LAMPORTS: u64 = 1_000_000_000;
 const SANDBOX_FUND_USDC: u64 = 100_000_000;
 
 /// The resolved command-line context.
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// The global options.
     pub g: Global,
     /// The embedded sandbox (`--sandbox`).
@@ -39,7 +39,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// Resolves the options; starts and prepares the sandbox with `--sandbox`.
-    pub fn new(g: Global) -> Result<Ctx, CliError> {
+    pub(crate) fn new(g: Global) -> Result<Ctx, CliError> {
         let progress = JobProgress::new(!g.quiet);
         let mut ctx = Ctx {
             g,
@@ -90,7 +90,7 @@ impl Ctx {
     }
 
     /// The Sova Intel base URL.
-    pub fn intel_base(&self) -> String {
+    pub(crate) fn intel_base(&self) -> String {
         self.g
             .base_url
             .clone()
@@ -98,7 +98,7 @@ impl Ctx {
     }
 
     /// The SovX base URL.
-    pub fn sx_base(&self) -> String {
+    pub(crate) fn sx_base(&self) -> String {
         self.g
             .sx_base_url
             .clone()
@@ -106,12 +106,12 @@ impl Ctx {
     }
 
     /// The Solana RPC URL.
-    pub fn rpc_url(&self) -> String {
+    pub(crate) fn rpc_url(&self) -> String {
         self.g.rpc.clone().unwrap_or_else(|| DEFAULT_RPC.to_owned())
     }
 
     /// The keypair file: `--keypair`/`SOVA_KEYPAIR`, else `~/.config/solana/id.json`.
-    pub fn keypair_path(&self) -> Result<PathBuf, CliError> {
+    pub(crate) fn keypair_path(&self) -> Result<PathBuf, CliError> {
         match &self.g.keypair {
             Some(p) => Ok(p.clone()),
             None => sova_x402::default_keypair_path().map_err(|e| {
@@ -121,7 +121,7 @@ impl Ctx {
     }
 
     /// The paying keypair (the throwaway one under `--sandbox` without `--keypair`).
-    pub fn keypair(&self) -> Result<Arc<Keypair>, CliError> {
+    pub(crate) fn keypair(&self) -> Result<Arc<Keypair>, CliError> {
         if let Some(k) = &self.throwaway {
             return Ok(k.clone());
         }
@@ -134,7 +134,7 @@ impl Ctx {
 
     /// The x402 payer with the spend policy of `--max-payment` and `--budget`; `None` when
     /// there is no keypair to pay with (the default file is missing and none was named).
-    pub fn payer(&self) -> Result<Option<Arc<Payer>>, CliError> {
+    pub(crate) fn payer(&self) -> Result<Option<Arc<Payer>>, CliError> {
         if let Some(p) = self.payer.get() {
             return Ok(p.clone());
         }
@@ -152,7 +152,7 @@ impl Ctx {
     }
 
     /// The spend policy of `--max-payment` and `--budget` (USDC).
-    pub fn policy(&self) -> SpendPolicy {
+    pub(crate) fn policy(&self) -> SpendPolicy {
         SpendPolicy::builder()
             .max_per_payment(
                 programs::USDC_MAINNET,
@@ -166,7 +166,7 @@ impl Ctx {
     }
 
     /// A payer for `keypair` under `policy`.
-    pub fn build_payer(
+    pub(crate) fn build_payer(
         &self,
         keypair: Arc<Keypair>,
         policy: SpendPolicy,
@@ -186,7 +186,7 @@ impl Ctx {
     }
 
     /// The poll settings: `--poll-interval` (0.2 s with `--sandbox`, else 5 s) and `max_wait`.
-    pub fn poll(&self, max_wait: Option<Duration>) -> PollConfig {
+    pub(crate) fn poll(&self, max_wait: Option<Duration>) -> PollConfig {
         let mut p = PollConfig::default();
         if let Some(i) = self.g.poll_interval {
             p.interval = i.max(Duration::from_millis(10));
@@ -200,7 +200,7 @@ impl Ctx {
     }
 
     /// The HTTP timeouts: `--timeout` for the whole call, else the SDK defaults.
-    pub fn timeouts(&self) -> Timeouts {
+    pub(crate) fn timeouts(&self) -> Timeouts {
         match self.g.timeout {
             None => Timeouts::new(),
             Some(t) => Timeouts::new()
@@ -210,7 +210,10 @@ impl Ctx {
     }
 
     /// The blocking Intel client (x402 when a keypair is available, the API key when given).
-    pub fn intel(&self, max_wait: Option<Duration>) -> Result<blocking::intel::Client, CliError> {
+    pub(crate) fn intel(
+        &self,
+        max_wait: Option<Duration>,
+    ) -> Result<blocking::intel::Client, CliError> {
         let mut b = blocking::intel::ClientBuilder::new()
             .base_url(self.intel_base())
             .rpc_url(self.rpc_url())
@@ -233,7 +236,7 @@ impl Ctx {
     }
 
     /// The blocking SovX client.
-    pub fn sx(&self) -> Result<blocking::sx::Client, CliError> {
+    pub(crate) fn sx(&self) -> Result<blocking::sx::Client, CliError> {
         let mut b = blocking::sx::ClientBuilder::new()
             .base_url(self.sx_base())
             .timeouts(self.timeouts());
@@ -248,7 +251,7 @@ impl Ctx {
 
     /// The sandbox's origin (`http://127.0.0.1:PORT`), from the embedded sandbox or the Intel
     /// base URL; for the faucet.
-    pub fn sandbox_origin(&self) -> Result<String, CliError> {
+    pub(crate) fn sandbox_origin(&self) -> Result<String, CliError> {
         if let Some(sb) = &self.sandbox {
             return Ok(sb.base_url());
         }
@@ -269,14 +272,14 @@ impl Ctx {
 
 /// The job progress bar, driven by the SDK's progress callback.
 #[derive(Clone)]
-pub struct JobProgress {
+pub(crate) struct JobProgress {
     enabled: bool,
     bar: Arc<Mutex<Option<ProgressBar>>>,
 }
 
 impl JobProgress {
     /// A progress reporter (drawn on stderr when it is a terminal).
-    pub fn new(enabled: bool) -> Self {
+    pub(crate) fn new(enabled: bool) -> Self {
         JobProgress {
             enabled,
             bar: Arc::default(),
@@ -284,7 +287,7 @@ impl JobProgress {
     }
 
     /// Shows a job status read.
-    pub fn update(&self, p: &sova::intel::Progress) {
+    pub(crate) fn update(&self, p: &sova::intel::Progress) {
         if !self.enabled {
             return;
         }
@@ -310,7 +313,7 @@ impl JobProgress {
     }
 
     /// Removes the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         let mut slot = self.bar.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(bar) = slot.take() {
             bar.finish_and_clear();

@@ -95,7 +95,7 @@ fn e(err: sova::Error) -> String {
 }
 
 /// Runs the tour.
-pub fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
+pub(crate) fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
     let started = Instant::now();
     let human = !g.json && !g.quiet;
     let mut tour = Tour {

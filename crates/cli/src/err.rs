@@ -7,28 +7,28 @@ use sova::Error as SdkError;
 use sova_protocol::http::StatusCode;
 
 /// Exit codes (documented in `sova --help`).
-pub mod code {
+pub(crate) mod code {
     /// Success.
-    pub const OK: i32 = 0;
+    pub(crate) const OK: i32 = 0;
     /// A failure not listed below.
-    pub const FAILURE: i32 = 1;
+    pub(crate) const FAILURE: i32 = 1;
     /// A usage error.
-    pub const USAGE: i32 = 2;
+    pub(crate) const USAGE: i32 = 2;
     /// A payment refused by the spend policy.
-    pub const POLICY: i32 = 3;
+    pub(crate) const POLICY: i32 = 3;
     /// The server answered with an error.
-    pub const API: i32 = 4;
+    pub(crate) const API: i32 = 4;
     /// No answer from the server or the RPC.
-    pub const NETWORK: i32 = 5;
+    pub(crate) const NETWORK: i32 = 5;
     /// A payment may have been charged without the call completing.
-    pub const MAY_HAVE_CHARGED: i32 = 6;
+    pub(crate) const MAY_HAVE_CHARGED: i32 = 6;
     /// A job is still running after the wait.
-    pub const JOB_PENDING: i32 = 7;
+    pub(crate) const JOB_PENDING: i32 = 7;
 }
 
 /// A failed command.
 #[derive(Debug, Clone)]
-pub struct CliError {
+pub(crate) struct CliError {
     /// The exit code.
     pub code: i32,
     /// A short machine name (`usage`, `policy`, `api`, `network`, …).
@@ -45,7 +45,7 @@ pub struct CliError {
 
 impl CliError {
     /// An error with `code` and `kind`.
-    pub fn new(code: i32, kind: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: i32, kind: &'static str, message: impl Into<String>) -> Self {
         CliError {
             code,
             kind,
@@ -57,34 +57,34 @@ impl CliError {
     }
 
     /// A general failure (exit 1).
-    pub fn failure(message: impl Into<String>) -> Self {
+    pub(crate) fn failure(message: impl Into<String>) -> Self {
         Self::new(code::FAILURE, "failure", message)
     }
 
     /// A usage error (exit 2).
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self::new(code::USAGE, "usage", message)
     }
 
     /// A network error (exit 5).
-    pub fn network(message: impl Into<String>) -> Self {
+    pub(crate) fn network(message: impl Into<String>) -> Self {
         Self::new(code::NETWORK, "network", message)
     }
 
     /// Adds a hint.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
     /// Adds details.
-    pub fn details(mut self, details: Value) -> Self {
+    pub(crate) fn details(mut self, details: Value) -> Self {
         self.details = Some(details);
         self
     }
 
     /// The JSON document printed with `--json`.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "error": {
                 "kind": self.kind,
@@ -106,7 +106,7 @@ impl fmt::Display for CliError {
 
 /// Which service a failed call went to, to pick the hint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
+pub(crate) enum Service {
     /// Sova Intel.
     Intel,
     /// SovX.
@@ -114,7 +114,7 @@ pub enum Service {
 }
 
 /// Maps an SDK error to a command-line error with its hint and exit code.
-pub fn from_sdk(e: SdkError, service: Service) -> CliError {
+pub(crate) fn from_sdk(e: SdkError, service: Service) -> CliError {
     let message = one_line(&e.to_string());
     let status = e.status().map(|s| s.as_u16());
     let payment = e.payment().map(|p| {
@@ -250,7 +250,7 @@ fn status_hint(status: Option<StatusCode>, service: Service) -> Option<&'static 
 }
 
 /// The first line of a message, trimmed.
-pub fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())

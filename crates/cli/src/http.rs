@@ -19,7 +19,7 @@ fn transport() -> &'static UreqTransport {
 }
 
 /// Sends a request and returns the status and body.
-pub fn send(request: http::Request<Vec<u8>>) -> Result<(u16, Vec<u8>), CliError> {
+pub(crate) fn send(request: http::Request<Vec<u8>>) -> Result<(u16, Vec<u8>), CliError> {
     let target = request.uri().to_string();
     let response = transport().send(request, TIMEOUT).map_err(|e| {
         CliError::network(format!(
@@ -32,7 +32,7 @@ pub fn send(request: http::Request<Vec<u8>>) -> Result<(u16, Vec<u8>), CliError>
 }
 
 /// POSTs JSON and reads a JSON answer.
-pub fn post_json(url: &str, body: &Value) -> Result<(u16, Value), CliError> {
+pub(crate) fn post_json(url: &str, body: &Value) -> Result<(u16, Value), CliError> {
     let request = http::Request::post(url)
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(body.to_string().into_bytes())
@@ -43,7 +43,7 @@ pub fn post_json(url: &str, body: &Value) -> Result<(u16, Value), CliError> {
 }
 
 /// Runs a typed RPC call of `sova-x402`.
-pub fn rpc_call<C: RpcCall>(rpc_url: &str, call: &C) -> Result<C::Output, CliError> {
+pub(crate) fn rpc_call<C: RpcCall>(rpc_url: &str, call: &C) -> Result<C::Output, CliError> {
     let request = call
         .http_request(rpc_url, 1)
         .map_err(|e| CliError::usage(e.to_string()).hint("pass --rpc http(s)://…"))?;
@@ -58,7 +58,7 @@ pub fn rpc_call<C: RpcCall>(rpc_url: &str, call: &C) -> Result<C::Output, CliErr
 }
 
 /// A raw JSON-RPC call: the `result` member.
-pub fn rpc(rpc_url: &str, method: &str, params: Value) -> Result<Value, CliError> {
+pub(crate) fn rpc(rpc_url: &str, method: &str, params: Value) -> Result<Value, CliError> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let (status, v) = post_json(rpc_url, &body).map_err(|e| e.hint("check --rpc"))?;
     if let Some(err) = v.get("error").filter(|e| !e.is_null()) {

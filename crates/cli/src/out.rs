@@ -9,7 +9,7 @@ use crate::amount;
 
 /// What a finished command prints: its JSON document and its human text, and its exit code.
 #[derive(Debug, Clone)]
-pub struct Done {
+pub(crate) struct Done {
     /// The `--json` document.
     pub json: Value,
     /// The human text (stdout).
@@ -22,7 +22,7 @@ pub struct Done {
 
 impl Done {
     /// A result with both renderings.
-    pub fn new(json: Value, human: impl Into<String>) -> Self {
+    pub(crate) fn new(json: Value, human: impl Into<String>) -> Self {
         Done {
             json,
             human: human.into(),
@@ -32,25 +32,25 @@ impl Done {
     }
 
     /// Adds notes (not printed with `--quiet`).
-    pub fn notes(mut self, notes: impl Into<String>) -> Self {
+    pub(crate) fn notes(mut self, notes: impl Into<String>) -> Self {
         self.notes.push_str(&notes.into());
         self
     }
 
     /// Sets the exit code.
-    pub fn code(mut self, code: i32) -> Self {
+    pub(crate) fn code(mut self, code: i32) -> Self {
         self.code = code;
         self
     }
 }
 
 /// A heading line.
-pub fn heading(title: &str) -> String {
+pub(crate) fn heading(title: &str) -> String {
     format!("== {title} ==\n")
 }
 
 /// An aligned key/value block.
-pub fn kv<K: AsRef<str>, V: AsRef<str>>(rows: &[(K, V)]) -> String {
+pub(crate) fn kv<K: AsRef<str>, V: AsRef<str>>(rows: &[(K, V)]) -> String {
     let w = rows
         .iter()
         .map(|(k, _)| k.as_ref().len())
@@ -64,7 +64,7 @@ pub fn kv<K: AsRef<str>, V: AsRef<str>>(rows: &[(K, V)]) -> String {
 }
 
 /// An aligned table with a header row (numbers are right-aligned).
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     table_indented(headers, rows, 0)
 }
 
@@ -119,7 +119,7 @@ fn table_indented(headers: &[&str], rows: &[Vec<String>], indent: usize) -> Stri
 }
 
 /// A scalar as text (`-` for null).
-pub fn scalar(v: &Value) -> String {
+pub(crate) fn scalar(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
         Value::String(s) => s.clone(),
@@ -157,7 +157,7 @@ fn clip(s: String, max: usize) -> String {
 
 /// Renders any JSON value for people: objects as key/value blocks, lists of objects as
 /// tables, nested values indented. Nulls and empty lists are left out.
-pub fn render(v: &Value) -> String {
+pub(crate) fn render(v: &Value) -> String {
     let mut s = String::new();
     render_into(&mut s, v, 0);
     s
@@ -256,7 +256,7 @@ fn object_table(rows: &[Value], indent: usize) -> String {
 }
 
 /// `sharedTokenCount` and `shared_token_count` → `shared token count`.
-pub fn words(key: &str) -> String {
+pub(crate) fn words(key: &str) -> String {
     let mut s = String::with_capacity(key.len() + 4);
     let mut prev_lower = false;
     for ch in key.chars() {
@@ -276,7 +276,7 @@ pub fn words(key: &str) -> String {
 }
 
 /// A receipt as JSON (`null` when the call was not paid with x402).
-pub fn receipt_json(r: Option<&Receipt>) -> Value {
+pub(crate) fn receipt_json(r: Option<&Receipt>) -> Value {
     match r {
         None => Value::Null,
         Some(r) => json!({
@@ -293,7 +293,7 @@ pub fn receipt_json(r: Option<&Receipt>) -> Value {
 }
 
 /// A receipt for people.
-pub fn receipt_human(r: Option<&Receipt>) -> String {
+pub(crate) fn receipt_human(r: Option<&Receipt>) -> String {
     match r {
         None => String::new(),
         Some(r) => {
@@ -318,7 +318,7 @@ pub fn receipt_human(r: Option<&Receipt>) -> String {
 }
 
 /// Indents every line of a block.
-pub fn indent_block(s: &str, n: usize) -> String {
+pub(crate) fn indent_block(s: &str, n: usize) -> String {
     let pad = " ".repeat(n);
     s.lines()
         .map(|l| {

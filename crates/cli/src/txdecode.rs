@@ -11,7 +11,7 @@ use crate::amount;
 
 /// Decodes the wire bytes of a transaction with `sova_x402`'s reader, leniently (indexes into
 /// lookup tables or past the keys are shown, not refused; `sova x402 verify` judges).
-pub fn decode(bytes: &[u8]) -> Result<Value, String> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<Value, String> {
     let tx = wire::read(bytes).map_err(|e| e.to_string())?;
     let keys = &tx.keys;
     let name = |i: u8| -> String {
@@ -183,7 +183,7 @@ fn instruction(ix: &ParsedIx<'_>, keys: &[Pubkey], name: &dyn Fn(u8) -> String) 
 }
 
 /// One line per instruction, for people.
-pub fn summary(tx: &Value) -> String {
+pub(crate) fn summary(tx: &Value) -> String {
     let mut s = String::new();
     if let Some(ixs) = tx.get("instructions").and_then(Value::as_array) {
         for (i, ix) in ixs.iter().enumerate() {

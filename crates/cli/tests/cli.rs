@@ -16,14 +16,14 @@ use sova_transport_blocking::{BlockingTransport, Timeouts, UreqTransport};
 
 /// Exit codes, as documented in `sova --help`.
 mod code {
-    pub const OK: i32 = 0;
-    pub const FAILURE: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const POLICY: i32 = 3;
-    pub const API: i32 = 4;
-    pub const NETWORK: i32 = 5;
-    pub const CHARGED: i32 = 6;
-    pub const JOB_PENDING: i32 = 7;
+    pub(crate) const OK: i32 = 0;
+    pub(crate) const FAILURE: i32 = 1;
+    pub(crate) const USAGE: i32 = 2;
+    pub(crate) const POLICY: i32 = 3;
+    pub(crate) const API: i32 = 4;
+    pub(crate) const NETWORK: i32 = 5;
+    pub(crate) const CHARGED: i32 = 6;
+    pub(crate) const JOB_PENDING: i32 = 7;
 }
 
 fn s(v: &Value) -> &str {

@@ -69,7 +69,7 @@ pub(crate) struct SpendLog {
 }
 
 impl SpendLog {
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         tool: &str,
         endpoint: &str,
@@ -97,7 +97,7 @@ impl SpendLog {
 
     /// A payment the SDK reports as charged with a failed call: no receipt came back, so the
     /// transaction is known by the payer's signature only.
-    pub fn record_charged(
+    pub(crate) fn record_charged(
         &mut self,
         tool: &str,
         endpoint: &str,
@@ -124,7 +124,13 @@ impl SpendLog {
         e
     }
 
-    pub fn record_uncertain(&mut self, tool: &str, endpoint: &str, p: &PaymentRef, reason: &str) {
+    pub(crate) fn record_uncertain(
+        &mut self,
+        tool: &str,
+        endpoint: &str,
+        p: &PaymentRef,
+        reason: &str,
+    ) {
         self.uncertain.push(UncertainEntry {
             tool: tool.to_owned(),
             endpoint: endpoint.to_owned(),
@@ -137,14 +143,14 @@ impl SpendLog {
     }
 
     /// Settled payments in the last 60 seconds.
-    pub fn last_minute(&self) -> usize {
+    pub(crate) fn last_minute(&self) -> usize {
         self.settled
             .iter()
             .filter(|e| e.at.is_some_and(|t| t.elapsed().as_secs() < 60))
             .count()
     }
 
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.settled.iter().map(|e| e.amount).sum()
     }
 }

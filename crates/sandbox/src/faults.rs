@@ -240,29 +240,29 @@ pub(crate) struct FaultTable {
 }
 
 impl FaultTable {
-    pub fn add(&mut self, fault: Fault) -> u64 {
+    pub(crate) fn add(&mut self, fault: Fault) -> u64 {
         self.next_id += 1;
         self.rules.push((self.next_id, fault));
         self.next_id
     }
 
-    pub fn remove(&mut self, id: u64) -> bool {
+    pub(crate) fn remove(&mut self, id: u64) -> bool {
         let before = self.rules.len();
         self.rules.retain(|(i, _)| *i != id);
         before != self.rules.len()
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.rules.clear();
     }
 
-    pub fn list(&self) -> Vec<(u64, Fault)> {
+    pub(crate) fn list(&self) -> Vec<(u64, Fault)> {
         self.rules.clone()
     }
 
     /// Takes the faults that match and that `accept` selects (consuming one use of each
     /// counted rule).
-    pub fn take(
+    pub(crate) fn take(
         &mut self,
         method: &str,
         template: &str,
@@ -287,7 +287,7 @@ impl FaultTable {
 
     /// Whether a rule that matches and that `accept` selects is installed with uses left
     /// (nothing is consumed).
-    pub fn peek(
+    pub(crate) fn peek(
         &self,
         method: &str,
         template: &str,

@@ -20,22 +20,22 @@ use spl_token_interface::state::{Account as TokenAccount, AccountState, Mint};
 use crate::clock::Clock;
 use crate::rng::Rng;
 
-pub use sova_x402::programs::{
-    COMPUTE_BUDGET_PROGRAM_ID, MEMO_PROGRAM_ID, SYSTEM_PROGRAM_ID, TOKEN_2022_PROGRAM_ID,
-    TOKEN_PROGRAM_ID,
+pub(crate) use sova_x402::programs::{
+    COMPUTE_BUDGET_PROGRAM_ID, MEMO_PROGRAM_ID, SYSTEM_PROGRAM_ID,
 };
+pub use sova_x402::programs::{TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID};
 
 /// The SPL Memo program (v1); `sova_x402` never uses it, facilitators accept it.
-pub const MEMO_V1_PROGRAM_ID: Pubkey =
+pub(crate) const MEMO_V1_PROGRAM_ID: Pubkey =
     Pubkey::from_str_const("Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo");
 /// The Lighthouse program some wallets inject.
-pub const LIGHTHOUSE_PROGRAM_ID: Pubkey =
+pub(crate) const LIGHTHOUSE_PROGRAM_ID: Pubkey =
     Pubkey::from_str_const("L2TExMFKdjpN9kozasaurPirfHy9P8sbXoAN1qA3S95");
 /// The mainnet USDC mint.
 pub const USDC_MINT: Pubkey = sova_x402::programs::USDC_MAINNET;
 
 /// Blocks a blockhash stays valid for (as on mainnet).
-pub const BLOCKHASH_VALID_BLOCKS: u64 = 150;
+pub(crate) const BLOCKHASH_VALID_BLOCKS: u64 = 150;
 
 /// The block height at start: the chain already has some history, so a small height (such as
 /// the `lastValidBlockHeight: 1` of a stale-height fault) is in the past, as on mainnet.
@@ -103,7 +103,7 @@ fn keypair_from_seed(seed: u64, label: &str) -> Keypair {
 
 impl Ledger {
     /// Builds the ledger: programs, USDC mint, treasury wallet and ATA, optional Token-2022 mint.
-    pub fn new(
+    pub(crate) fn new(
         clock: Clock,
         seed: u64,
         slot_ms: u64,
@@ -176,13 +176,13 @@ impl Ledger {
     }
 
     /// The token program that owns `mint`, if it is a mint this ledger knows.
-    pub fn mint_program(&self, mint: &Pubkey) -> Option<Pubkey> {
+    pub(crate) fn mint_program(&self, mint: &Pubkey) -> Option<Pubkey> {
         let acc = self.svm.get_account(mint)?;
         (acc.owner == TOKEN_PROGRAM_ID || acc.owner == TOKEN_2022_PROGRAM_ID).then_some(acc.owner)
     }
 
     /// Decimals of a mint.
-    pub fn mint_decimals(&self, mint: &Pubkey) -> Option<u8> {
+    pub(crate) fn mint_decimals(&self, mint: &Pubkey) -> Option<u8> {
         let acc = self.svm.get_account(mint)?;
         Mint::unpack_from_slice(acc.data.get(..Mint::LEN)?)
             .ok()
@@ -202,7 +202,7 @@ impl Ledger {
     }
 
     /// Creates `owner`'s ATA for `mint` if missing; returns its address.
-    pub fn ensure_token_account(
+    pub(crate) fn ensure_token_account(
         &mut self,
         owner: &Pubkey,
         mint: &Pubkey,
@@ -235,7 +235,7 @@ impl Ledger {
     }
 
     /// Adds lamports to a wallet; returns a synthetic signature recorded as landed.
-    pub fn airdrop(&mut self, to: &Pubkey, lamports: u64) -> Signature {
+    pub(crate) fn airdrop(&mut self, to: &Pubkey, lamports: u64) -> Signature {
         let current = self.svm.get_balance(to).unwrap_or(0);
         self.set_lamports(to, current.saturating_add(lamports));
         let sig = self.synthetic_signature("airdrop");
@@ -244,7 +244,12 @@ impl Ledger {
     }
 
     /// Mints `amount` base units of `mint` to `owner`'s ATA (created if missing).
-    pub fn mint_tokens(&mut self, owner: &Pubkey, mint: &Pubkey, amount: u64) -> Option<Signature> {
+    pub(crate) fn mint_tokens(
+        &mut self,
+        owner: &Pubkey,
+        mint: &Pubkey,
+        amount: u64,
+    ) -> Option<Signature> {
         let program = self.mint_program(mint)?;
         let address = self.ensure_token_account(owner, mint, &program);
         let mut acc = self.svm.get_account(&address)?;
@@ -269,17 +274,17 @@ impl Ledger {
     }
 
     /// An account, if it exists.
-    pub fn account(&self, address: &Pubkey) -> Option<Account> {
+    pub(crate) fn account(&self, address: &Pubkey) -> Option<Account> {
         self.svm.get_account(address)
     }
 
     /// Lamports of an account (0 when missing).
-    pub fn balance(&self, address: &Pubkey) -> u64 {
+    pub(crate) fn balance(&self, address: &Pubkey) -> u64 {
         self.svm.get_balance(address).unwrap_or(0)
     }
 
     /// A token account's (amount, decimals, mint), when `address` is one.
-    pub fn token_balance(&self, address: &Pubkey) -> Option<(u64, u8, Pubkey)> {
+    pub(crate) fn token_balance(&self, address: &Pubkey) -> Option<(u64, u8, Pubkey)> {
         let acc = self.svm.get_account(address)?;
         if acc.owner != TOKEN_PROGRAM_ID && acc.owner != TOKEN_2022_PROGRAM_ID {
             return None;
@@ -290,7 +295,7 @@ impl Ledger {
     }
 
     /// USDC base units held by `owner`'s ATA.
-    pub fn usdc_of(&self, owner: &Pubkey) -> u64 {
+    pub(crate) fn usdc_of(&self, owner: &Pubkey) -> u64 {
         self.token_balance(&ata(owner, &self.usdc_mint, &TOKEN_PROGRAM_ID))
             .map(|t| t.0)
             .unwrap_or(0)
@@ -300,13 +305,13 @@ impl Ledger {
     // Blockhashes
 
     /// The current block height (from the sandbox clock).
-    pub fn block_height(&self) -> u64 {
+    pub(crate) fn block_height(&self) -> u64 {
         let elapsed = self.clock.now_ms().saturating_sub(self.genesis_ms).max(0) as u64;
         elapsed / self.slot_ms + self.height_bump
     }
 
     /// The current slot (equal to the block height here).
-    pub fn slot(&self) -> u64 {
+    pub(crate) fn slot(&self) -> u64 {
         self.block_height()
     }
 
@@ -318,7 +323,7 @@ impl Ledger {
 
     /// The latest blockhash and the last block height at which it is valid. Issuing it
     /// registers it as valid.
-    pub fn latest_blockhash(&mut self) -> (Hash, u64) {
+    pub(crate) fn latest_blockhash(&mut self) -> (Hash, u64) {
         let h = self.block_height();
         let hash = self.hash_for_height(h);
         if let std::collections::hash_map::Entry::Vacant(e) = self.issued.entry(hash) {
@@ -335,7 +340,7 @@ impl Ledger {
 
     /// How long ago `hash` was issued, in milliseconds of chain time (blocks since its issue
     /// times the slot duration); `None` for a hash this ledger never issued.
-    pub fn blockhash_age_ms(&self, hash: &Hash) -> Option<u64> {
+    pub(crate) fn blockhash_age_ms(&self, hash: &Hash) -> Option<u64> {
         let issued = *self.issued.get(hash)?;
         Some(
             self.block_height()
@@ -345,7 +350,7 @@ impl Ledger {
     }
 
     /// Whether `hash` was issued and has not expired.
-    pub fn blockhash_valid(&self, hash: &Hash) -> bool {
+    pub(crate) fn blockhash_valid(&self, hash: &Hash) -> bool {
         match self.issued.get(hash) {
             Some(h) => {
                 *h >= self.min_valid_height && self.block_height() <= h + BLOCKHASH_VALID_BLOCKS
@@ -356,7 +361,7 @@ impl Ledger {
 
     /// Expires every blockhash issued so far, as the chain does: the block height moves past
     /// their last valid height (so reconciliation can prove an unlanded payment dead).
-    pub fn expire_blockhashes(&mut self) {
+    pub(crate) fn expire_blockhashes(&mut self) {
         self.height_bump += BLOCKHASH_VALID_BLOCKS + 1;
         self.min_valid_height = self.block_height();
     }
@@ -366,7 +371,7 @@ impl Ledger {
 
     /// Executes a signed transaction after checking its blockhash. Records it in the
     /// signature index when it lands (success or on-chain failure).
-    pub fn send(&mut self, tx: VersionedTransaction) -> Result<Signature, SendError> {
+    pub(crate) fn send(&mut self, tx: VersionedTransaction) -> Result<Signature, SendError> {
         if !self.blockhash_valid(tx.message.recent_blockhash()) {
             return Err(SendError::BlockhashNotFound);
         }
@@ -394,7 +399,7 @@ impl Ledger {
     }
 
     /// Simulates a transaction without changing state: (units consumed, logs) or the error.
-    pub fn simulate(
+    pub(crate) fn simulate(
         &self,
         tx: VersionedTransaction,
     ) -> Result<(u64, Vec<String>), (String, Vec<String>)> {
@@ -408,7 +413,7 @@ impl Ledger {
     }
 
     /// Signs slot 0 with the facilitator key (sponsored mode).
-    pub fn cosign(&self, tx: &mut VersionedTransaction) -> bool {
+    pub(crate) fn cosign(&self, tx: &mut VersionedTransaction) -> bool {
         let keys = tx.message.static_account_keys();
         if keys.first() != Some(&self.facilitator.pubkey()) || tx.signatures.is_empty() {
             return false;
@@ -438,12 +443,12 @@ impl Ledger {
     }
 
     /// What the index knows about a signature.
-    pub fn signature_status(&self, sig: &Signature) -> Option<&SigRecord> {
+    pub(crate) fn signature_status(&self, sig: &Signature) -> Option<&SigRecord> {
         self.sigs.get(sig)
     }
 
     /// Signatures touching `address`, newest first, with `before`/`until` bounds.
-    pub fn signatures_for(
+    pub(crate) fn signatures_for(
         &self,
         address: &Pubkey,
         limit: usize,
@@ -476,7 +481,7 @@ impl Ledger {
     }
 
     /// Rent-exempt minimum for `len` bytes.
-    pub fn minimum_balance(&self, len: usize) -> u64 {
+    pub(crate) fn minimum_balance(&self, len: usize) -> u64 {
         self.rent(len)
     }
 }

@@ -58,7 +58,7 @@ pub(crate) struct ConnControl {
 impl ConnControl {
     /// Closes the connection without an answer. The returned future never completes: the
     /// connection task drops it together with the connection.
-    pub async fn drop_connection(&self) -> Response {
+    pub(crate) async fn drop_connection(&self) -> Response {
         self.kill.notify_one();
         std::future::pending::<()>().await;
         StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -66,7 +66,7 @@ impl ConnControl {
 
     /// Closes the listening socket that accepted this connection for `d` (new connections are
     /// refused), then binds it again on the same port.
-    pub fn refuse_connections(&self, d: std::time::Duration) {
+    pub(crate) fn refuse_connections(&self, d: std::time::Duration) {
         if let Some(tx) = &self.refuse {
             let _ = tx.send(d);
         }

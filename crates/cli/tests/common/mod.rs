@@ -9,13 +9,13 @@ use std::time::Duration;
 use serde_json::Value;
 use sova_sandbox::{Mode, Sandbox};
 
-pub const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
-pub const WALLET2: &str = "GThUX1Atko4tqhN2NaiTazWSeFWMuiUvfFnyJyUghFMJ";
-pub const MINT: &str = "So11111111111111111111111111111111111111112";
+pub(crate) const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+pub(crate) const WALLET2: &str = "GThUX1Atko4tqhN2NaiTazWSeFWMuiUvfFnyJyUghFMJ";
+pub(crate) const MINT: &str = "So11111111111111111111111111111111111111112";
 
 /// What a run of `sova` gave.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -23,7 +23,7 @@ pub struct Run {
 
 impl Run {
     /// stdout parsed as one JSON document.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
             panic!(
                 "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
@@ -34,7 +34,7 @@ impl Run {
 
     /// Asserts the exit code.
     #[track_caller]
-    pub fn expect(self, code: i32) -> Run {
+    pub(crate) fn expect(self, code: i32) -> Run {
         assert_eq!(
             self.code, code,
             "exit code\nstdout:\n{}\nstderr:\n{}",
@@ -55,7 +55,7 @@ impl From<Output> for Run {
 }
 
 /// A private directory (used as HOME, so no real keypair is ever read).
-pub fn temp_dir(name: &str) -> PathBuf {
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let d = std::env::temp_dir().join(format!(
         "sova-cli-test-{}-{name}-{}",
@@ -68,7 +68,7 @@ pub fn temp_dir(name: &str) -> PathBuf {
 }
 
 /// `sova` with an empty environment (no SOVA_*, SOVX_*, SOLANA_* variables) and HOME in `home`.
-pub fn sova_cmd(home: &Path) -> Command {
+pub(crate) fn sova_cmd(home: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sova"));
     c.env_clear().env("HOME", home).env("NO_COLOR", "1");
     if let Ok(p) = std::env::var("PATH") {
@@ -78,12 +78,12 @@ pub fn sova_cmd(home: &Path) -> Command {
 }
 
 /// Runs `sova args…`.
-pub fn sova(home: &Path, args: &[&str]) -> Run {
+pub(crate) fn sova(home: &Path, args: &[&str]) -> Run {
     sova_cmd(home).args(args).output().unwrap().into()
 }
 
 /// An embedded sandbox with short holds and jobs.
-pub fn sandbox(mode: Mode) -> Sandbox {
+pub(crate) fn sandbox(mode: Mode) -> Sandbox {
     Sandbox::builder()
         .mode(mode)
         .sync_hold(Duration::from_millis(300))
@@ -94,7 +94,7 @@ pub fn sandbox(mode: Mode) -> Sandbox {
 }
 
 /// A test environment: a sandbox, a HOME, and a funded keypair file.
-pub struct Env {
+pub(crate) struct Env {
     pub sb: Sandbox,
     pub home: PathBuf,
     pub keypair: PathBuf,
@@ -103,7 +103,7 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn new(name: &str, mode: Mode) -> Env {
+    pub(crate) fn new(name: &str, mode: Mode) -> Env {
         let sb = sandbox(mode);
         let home = temp_dir(name);
         let keypair = home.join("payer.json");
@@ -132,7 +132,7 @@ impl Env {
     }
 
     /// The options pointing at the sandbox and paying with the keypair.
-    pub fn globals(&self) -> Vec<String> {
+    pub(crate) fn globals(&self) -> Vec<String> {
         vec![
             "--base-url".into(),
             self.sb.intel_base_url(),
@@ -151,7 +151,7 @@ impl Env {
     }
 
     /// Runs `sova <globals> args…`.
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         let g = self.globals();
         let mut all: Vec<&str> = g.iter().map(String::as_str).collect();
         all.extend_from_slice(args);
@@ -159,7 +159,7 @@ impl Env {
     }
 
     /// Runs with the SovX owner key.
-    pub fn owner(&self, args: &[&str]) -> Run {
+    pub(crate) fn owner(&self, args: &[&str]) -> Run {
         let key = self.sb.sovx_owner_key();
         let mut all = vec!["--owner-key", key.as_str()];
         all.extend_from_slice(args);
@@ -167,7 +167,7 @@ impl Env {
     }
 
     /// Settled x402 payments made by this environment's wallet.
-    pub fn my_payments(&self) -> Vec<sova_sandbox::PaymentRecord> {
+    pub(crate) fn my_payments(&self) -> Vec<sova_sandbox::PaymentRecord> {
         self.sb
             .payments()
             .into_iter()

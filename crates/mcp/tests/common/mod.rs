@@ -17,17 +17,17 @@ use sova_mcp::{Builder, SovaMcp};
 use sova_sandbox::Sandbox;
 use sova_x402::Keypair;
 
-pub const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
-pub const WALLET2: &str = "GThUX1Atko4tqhN2NaiTazWSeFWMuiUvfFnyJyUghFMJ";
-pub const WALLET3: &str = "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU";
-pub const MINT: &str = "So11111111111111111111111111111111111111112";
+pub(crate) const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+pub(crate) const WALLET2: &str = "GThUX1Atko4tqhN2NaiTazWSeFWMuiUvfFnyJyUghFMJ";
+pub(crate) const WALLET3: &str = "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU";
+pub(crate) const MINT: &str = "So11111111111111111111111111111111111111112";
 
 /// 1 credit in USDC base units.
-pub const CREDIT: u64 = 15_000;
+pub(crate) const CREDIT: u64 = 15_000;
 
 /// A sandbox with short holds and jobs. `cold`: wallet analyses outlast the synchronous hold,
 /// so wallet GETs answer 202 and a job.
-pub async fn sandbox(cold: bool) -> Sandbox {
+pub(crate) async fn sandbox(cold: bool) -> Sandbox {
     let (hold, flash) = if cold {
         (Duration::from_millis(20), Duration::from_millis(400))
     } else {
@@ -43,14 +43,14 @@ pub async fn sandbox(cold: bool) -> Sandbox {
 }
 
 /// A keypair funded with 1 SOL and 100 USDC on the sandbox.
-pub fn funded(sb: &Sandbox, seed: u8) -> Keypair {
+pub(crate) fn funded(sb: &Sandbox, seed: u8) -> Keypair {
     let kp = Keypair::from_seed([seed; 32]);
     sb.fund_wallet(&kp.pubkey(), 1_000_000_000, 100_000_000);
     kp
 }
 
 /// A server paying from a funded wallet, with fast polls; `f` sets the rest.
-pub fn server(sb: &Sandbox, seed: u8, f: impl FnOnce(Builder) -> Builder) -> SovaMcp {
+pub(crate) fn server(sb: &Sandbox, seed: u8, f: impl FnOnce(Builder) -> Builder) -> SovaMcp {
     let b = SovaMcp::builder()
         .base_url(sb.intel_base_url())
         .rpc_url(sb.rpc_url())
@@ -65,7 +65,7 @@ pub fn server(sb: &Sandbox, seed: u8, f: impl FnOnce(Builder) -> Builder) -> Sov
 
 /// Serves `server` over streamable HTTP on a free loopback port; returns the MCP URL and a
 /// guard that stops it when dropped.
-pub async fn serve_http(server: SovaMcp) -> (String, tokio::sync::oneshot::Sender<()>) {
+pub(crate) async fn serve_http(server: SovaMcp) -> (String, tokio::sync::oneshot::Sender<()>) {
     // rmcp's HTTP client builds a default reqwest client, which needs a crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let listener = sova_mcp::bind_http("127.0.0.1:0".parse().unwrap())
@@ -90,7 +90,7 @@ pub async fn serve_http(server: SovaMcp) -> (String, tokio::sync::oneshot::Sende
 
 /// What the test user answers to an approval request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// Approve.
     Accept,
     /// Decline.
@@ -99,23 +99,23 @@ pub enum Answer {
 
 /// An MCP client; `answer: None` does not declare the elicitation capability.
 #[derive(Clone)]
-pub struct User {
+pub(crate) struct User {
     pub answer: Arc<Mutex<Option<Answer>>>,
     pub asked: Arc<Mutex<Vec<String>>>,
     can_ask: bool,
 }
 
 impl User {
-    pub fn approving() -> User {
+    pub(crate) fn approving() -> User {
         User::new(Some(Answer::Accept))
     }
 
-    pub fn declining() -> User {
+    pub(crate) fn declining() -> User {
         User::new(Some(Answer::Decline))
     }
 
     /// A client without the elicitation capability.
-    pub fn without_elicitation() -> User {
+    pub(crate) fn without_elicitation() -> User {
         User::new(None)
     }
 
@@ -127,11 +127,11 @@ impl User {
         }
     }
 
-    pub fn set(&self, a: Answer) {
+    pub(crate) fn set(&self, a: Answer) {
         *self.answer.lock().unwrap() = Some(a);
     }
 
-    pub fn questions(&self) -> Vec<String> {
+    pub(crate) fn questions(&self) -> Vec<String> {
         self.asked.lock().unwrap().clone()
     }
 }
@@ -166,10 +166,10 @@ impl ClientHandler for User {
     }
 }
 
-pub type Client = RunningService<RoleClient, User>;
+pub(crate) type Client = RunningService<RoleClient, User>;
 
 /// Calls a tool.
-pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+pub(crate) async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
     let mut p = CallToolRequestParams::new(tool.to_owned());
     if let Value::Object(m) = args {
         p = p.with_arguments(m);
@@ -181,12 +181,12 @@ pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
 }
 
 /// The structured result.
-pub fn doc(r: &CallToolResult) -> &Value {
+pub(crate) fn doc(r: &CallToolResult) -> &Value {
     r.structured_content.as_ref().expect("structured content")
 }
 
 /// The text the model reads.
-pub fn text(r: &CallToolResult) -> String {
+pub(crate) fn text(r: &CallToolResult) -> String {
     r.content
         .iter()
         .filter_map(|c| c.as_text().map(|t| t.text.clone()))
@@ -196,14 +196,14 @@ pub fn text(r: &CallToolResult) -> String {
 
 /// Asserts a successful result and returns its document.
 #[track_caller]
-pub fn ok(r: &CallToolResult) -> &Value {
+pub(crate) fn ok(r: &CallToolResult) -> &Value {
     assert_ne!(r.is_error, Some(true), "expected success: {}", text(r));
     doc(r)
 }
 
 /// Asserts an error result of `kind` and returns its document.
 #[track_caller]
-pub fn err<'a>(r: &'a CallToolResult, kind: &str) -> &'a Value {
+pub(crate) fn err<'a>(r: &'a CallToolResult, kind: &str) -> &'a Value {
     assert_eq!(r.is_error, Some(true), "expected an error: {}", text(r));
     let d = doc(r);
     assert_eq!(d["error"]["kind"], kind, "{}", text(r));
@@ -211,14 +211,14 @@ pub fn err<'a>(r: &'a CallToolResult, kind: &str) -> &'a Value {
 }
 
 /// The receipt in the result's `_meta`.
-pub fn receipt(r: &CallToolResult) -> Option<&Value> {
+pub(crate) fn receipt(r: &CallToolResult) -> Option<&Value> {
     r.meta
         .as_ref()
         .and_then(|m| m.0.get(sova_mcp::RECEIPT_META_KEY))
 }
 
 /// Settled payments on the sandbox ledger: signature → amount.
-pub fn ledger(sb: &Sandbox) -> BTreeMap<String, u64> {
+pub(crate) fn ledger(sb: &Sandbox) -> BTreeMap<String, u64> {
     sb.payments()
         .into_iter()
         .map(|p| (p.signature, p.amount))
@@ -227,7 +227,7 @@ pub fn ledger(sb: &Sandbox) -> BTreeMap<String, u64> {
 
 /// Asserts that the `spend_report` document lists exactly the ledger's payments.
 #[track_caller]
-pub fn assert_report_matches_ledger(sb: &Sandbox, report: &Value) {
+pub(crate) fn assert_report_matches_ledger(sb: &Sandbox, report: &Value) {
     let from_report: BTreeMap<String, u64> = report["data"]["payments"]
         .as_array()
         .expect("payments")

@@ -86,7 +86,7 @@ pub(crate) struct IntelStore {
 }
 
 impl IntelStore {
-    pub fn new(seed: u64) -> IntelStore {
+    pub(crate) fn new(seed: u64) -> IntelStore {
         IntelStore {
             keys: HashMap::new(),
             jobs: HashMap::new(),
@@ -99,14 +99,14 @@ impl IntelStore {
     }
 
     /// Creates a key `ak_<32 hex>` with `credits`.
-    pub fn create_key(&mut self, credits: u64) -> String {
+    pub(crate) fn create_key(&mut self, credits: u64) -> String {
         let key = format!("ak_{}", self.rng.hex(16));
         self.keys.insert(key.clone(), ApiKey { credits });
         key
     }
 
     /// Adds a caller-chosen key (must look like `ak_<hex>`).
-    pub fn insert_key(&mut self, key: &str, credits: u64) -> bool {
+    pub(crate) fn insert_key(&mut self, key: &str, credits: u64) -> bool {
         if !valid_key_format(key) {
             return false;
         }
@@ -115,12 +115,12 @@ impl IntelStore {
     }
 
     /// Credits left on a key.
-    pub fn key_credits(&self, key: &str) -> Option<u64> {
+    pub(crate) fn key_credits(&self, key: &str) -> Option<u64> {
         self.keys.get(key).map(|k| k.credits)
     }
 
     /// Sets a key's credits; false when the key is unknown.
-    pub fn set_credits(&mut self, key: &str, credits: u64) -> bool {
+    pub(crate) fn set_credits(&mut self, key: &str, credits: u64) -> bool {
         match self.keys.get_mut(key) {
             Some(k) => {
                 k.credits = credits;
@@ -131,7 +131,7 @@ impl IntelStore {
     }
 
     /// Deducts credits; false when there are not enough.
-    pub fn charge(&mut self, key: &str, credits: u64) -> bool {
+    pub(crate) fn charge(&mut self, key: &str, credits: u64) -> bool {
         match self.keys.get_mut(key) {
             Some(k) if k.credits >= credits => {
                 k.credits -= credits;
@@ -141,7 +141,7 @@ impl IntelStore {
         }
     }
 
-    pub fn remove_jobs(&mut self, ids: &[String]) {
+    pub(crate) fn remove_jobs(&mut self, ids: &[String]) {
         for id in ids {
             self.jobs.remove(id);
         }
@@ -218,14 +218,19 @@ impl IntelStore {
     }
 
     /// Marks a wallet as analyzed.
-    pub fn warm(&mut self, wallet: &str, now: i64) {
+    pub(crate) fn warm(&mut self, wallet: &str, now: i64) {
         self.analyzed.entry(wallet.to_owned()).or_insert(now);
     }
 
     /// A new job answered by a (faked) 202 fallback, ready after `duration_ms`: a wallet's
     /// analysis (accepted as `X-Prepaid-Job-Id` for that wallet) or a generic job. Returns
     /// its id.
-    pub fn fallback_job(&mut self, wallet: Option<&str>, now: i64, duration_ms: i64) -> String {
+    pub(crate) fn fallback_job(
+        &mut self,
+        wallet: Option<&str>,
+        now: i64,
+        duration_ms: i64,
+    ) -> String {
         let ready = now.saturating_add(duration_ms.max(0));
         match wallet {
             Some(w) => self.add_job(

@@ -105,7 +105,7 @@ pub(crate) struct SovxStore {
 }
 
 impl SovxStore {
-    pub fn new(seed: u64, owner_key: String, now: i64) -> SovxStore {
+    pub(crate) fn new(seed: u64, owner_key: String, now: i64) -> SovxStore {
         SovxStore {
             owner_key,
             users: HashMap::new(),
@@ -126,18 +126,18 @@ impl SovxStore {
     }
 
     /// The owner API key.
-    pub fn owner_key(&self) -> &str {
+    pub(crate) fn owner_key(&self) -> &str {
         &self.owner_key
     }
 
     /// The current confirmation code of a pending withdrawal or transfer (by id or numeric id).
-    pub fn code(&self, id: &str) -> Option<String> {
+    pub(crate) fn code(&self, id: &str) -> Option<String> {
         let p = self.find_pending(id)?;
         self.codes.get(&p.id).cloned()
     }
 
     /// All current codes: (operation id, kind, code).
-    pub fn codes(&self) -> Vec<(String, String, String)> {
+    pub(crate) fn codes(&self) -> Vec<(String, String, String)> {
         let mut v: Vec<_> = self
             .codes
             .iter()
@@ -158,7 +158,13 @@ impl SovxStore {
     }
 
     /// Credits a wallet (admin funding); false when the wallet is unknown or the amount bad.
-    pub fn fund(&mut self, wallet_id: &str, currency: &str, amount: Decimal, now: i64) -> bool {
+    pub(crate) fn fund(
+        &mut self,
+        wallet_id: &str,
+        currency: &str,
+        amount: Decimal,
+        now: i64,
+    ) -> bool {
         if amount <= Decimal::ZERO {
             return false;
         }

@@ -15,16 +15,17 @@ use solana_signer::Signer;
 use solana_transaction::versioned::VersionedTransaction;
 use sova_sandbox::{Sandbox, TOKEN_PROGRAM_ID, USDC_MINT, ata};
 
-pub const MAINNET: &str = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp";
-pub const MEMO: Pubkey = Pubkey::from_str_const("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
-pub const COMPUTE_BUDGET: Pubkey =
+pub(crate) const MAINNET: &str = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp";
+pub(crate) const MEMO: Pubkey =
+    Pubkey::from_str_const("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
+pub(crate) const COMPUTE_BUDGET: Pubkey =
     Pubkey::from_str_const("ComputeBudget111111111111111111111111111111");
-pub const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
-pub const MINT: &str = "So11111111111111111111111111111111111111112";
+pub(crate) const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+pub(crate) const MINT: &str = "So11111111111111111111111111111111111111112";
 
 /// A response read fully.
 #[derive(Debug)]
-pub struct Resp {
+pub(crate) struct Resp {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
@@ -32,7 +33,7 @@ pub struct Resp {
 }
 
 impl Resp {
-    pub fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -40,12 +41,12 @@ impl Resp {
     }
 }
 
-pub fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     install_crypto_provider();
     reqwest::Client::builder().build().unwrap()
 }
 
-pub async fn send(
+pub(crate) async fn send(
     c: &reqwest::Client,
     method: &str,
     url: &str,
@@ -55,7 +56,7 @@ pub async fn send(
     try_send(c, method, url, headers, body).await.unwrap()
 }
 
-pub async fn try_send(
+pub(crate) async fn try_send(
     c: &reqwest::Client,
     method: &str,
     url: &str,
@@ -84,15 +85,20 @@ pub async fn try_send(
     })
 }
 
-pub async fn get(c: &reqwest::Client, url: &str, headers: &[(&str, &str)]) -> Resp {
+pub(crate) async fn get(c: &reqwest::Client, url: &str, headers: &[(&str, &str)]) -> Resp {
     send(c, "GET", url, headers, None).await
 }
 
-pub async fn post(c: &reqwest::Client, url: &str, headers: &[(&str, &str)], body: &Value) -> Resp {
+pub(crate) async fn post(
+    c: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> Resp {
     send(c, "POST", url, headers, Some(body)).await
 }
 
-pub async fn rpc(c: &reqwest::Client, sb: &Sandbox, method: &str, params: Value) -> Value {
+pub(crate) async fn rpc(c: &reqwest::Client, sb: &Sandbox, method: &str, params: Value) -> Value {
     let r = post(
         c,
         &sb.rpc_url(),
@@ -104,7 +110,7 @@ pub async fn rpc(c: &reqwest::Client, sb: &Sandbox, method: &str, params: Value)
     r.body
 }
 
-pub async fn blockhash(c: &reqwest::Client, sb: &Sandbox) -> Hash {
+pub(crate) async fn blockhash(c: &reqwest::Client, sb: &Sandbox) -> Hash {
     let v = rpc(
         c,
         sb,
@@ -119,22 +125,22 @@ pub async fn blockhash(c: &reqwest::Client, sb: &Sandbox) -> Hash {
         .unwrap()
 }
 
-pub fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-pub fn unb64(s: &str) -> Vec<u8> {
+pub(crate) fn unb64(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
 
 /// A funded payer.
-pub fn payer(sb: &Sandbox, usdc: u64) -> Keypair {
+pub(crate) fn payer(sb: &Sandbox, usdc: u64) -> Keypair {
     let kp = Keypair::new();
     sb.fund_wallet(&kp.pubkey(), 1_000_000_000, usdc);
     kp
 }
 
-pub fn transfer_ix(payer: &Pubkey, dest_owner: &Pubkey, amount: u64) -> Instruction {
+pub(crate) fn transfer_ix(payer: &Pubkey, dest_owner: &Pubkey, amount: u64) -> Instruction {
     let src = ata(payer, &USDC_MINT, &TOKEN_PROGRAM_ID);
     let dst = ata(dest_owner, &USDC_MINT, &TOKEN_PROGRAM_ID);
     let mut data = vec![12u8];
@@ -152,7 +158,7 @@ pub fn transfer_ix(payer: &Pubkey, dest_owner: &Pubkey, amount: u64) -> Instruct
     }
 }
 
-pub fn memo_ix(text: &str) -> Instruction {
+pub(crate) fn memo_ix(text: &str) -> Instruction {
     Instruction {
         program_id: MEMO,
         accounts: vec![],
@@ -160,7 +166,7 @@ pub fn memo_ix(text: &str) -> Instruction {
     }
 }
 
-pub fn cu_ixs() -> Vec<Instruction> {
+pub(crate) fn cu_ixs() -> Vec<Instruction> {
     let mut limit = vec![2u8];
     limit.extend_from_slice(&20_000u32.to_le_bytes());
     let mut price = vec![3u8];
@@ -180,7 +186,7 @@ pub fn cu_ixs() -> Vec<Instruction> {
 }
 
 /// Sova's documented self-paid layout: a legacy message with one TransferChecked.
-pub fn legacy_payment(
+pub(crate) fn legacy_payment(
     payer: &Keypair,
     dest_owner: &Pubkey,
     amount: u64,
@@ -195,7 +201,7 @@ pub fn legacy_payment(
 }
 
 /// Self-paid v0 layout: compute budget + TransferChecked + memo nonce.
-pub fn v0_payment(
+pub(crate) fn v0_payment(
     payer: &Keypair,
     dest_owner: &Pubkey,
     amount: u64,
@@ -210,7 +216,7 @@ pub fn v0_payment(
 }
 
 /// Sponsored layout: fee payer = facilitator at slot 0 (zero signature), payer signs slot 1.
-pub fn sponsored_payment(
+pub(crate) fn sponsored_payment(
     payer: &Keypair,
     facilitator: &Pubkey,
     dest_owner: &Pubkey,
@@ -234,23 +240,23 @@ pub fn sponsored_payment(
     }
 }
 
-pub fn wire(tx: &VersionedTransaction) -> String {
+pub(crate) fn wire(tx: &VersionedTransaction) -> String {
     b64(&wincode::serialize(tx).unwrap())
 }
 
 /// Decodes a `PAYMENT-REQUIRED` header into JSON.
-pub fn decode_required(r: &Resp) -> Value {
+pub(crate) fn decode_required(r: &Resp) -> Value {
     let h = r
         .header("payment-required")
         .expect("PAYMENT-REQUIRED header");
     serde_json::from_slice(&unb64(&h)).unwrap()
 }
 
-pub fn flat_payload(tx_b64: &str) -> String {
+pub(crate) fn flat_payload(tx_b64: &str) -> String {
     b64(json!({"x402Version": 2, "scheme": "exact", "network": MAINNET, "payload": {"transaction": tx_b64}}).to_string().as_bytes())
 }
 
-pub fn spec_payload(accepted: &Value, tx_b64: &str) -> String {
+pub(crate) fn spec_payload(accepted: &Value, tx_b64: &str) -> String {
     b64(
         json!({"x402Version": 2, "accepted": accepted, "payload": {"transaction": tx_b64}})
             .to_string()
@@ -258,14 +264,14 @@ pub fn spec_payload(accepted: &Value, tx_b64: &str) -> String {
     )
 }
 
-pub fn hybrid_payload(accepted: &Value, tx_b64: &str) -> String {
+pub(crate) fn hybrid_payload(accepted: &Value, tx_b64: &str) -> String {
     b64(json!({"x402Version": 2, "scheme": "exact", "network": MAINNET, "accepted": accepted, "payload": {"transaction": tx_b64}})
         .to_string()
         .as_bytes())
 }
 
 /// The Intel error shape: `{statusCode, message}` matching the status.
-pub fn assert_intel_error(r: &Resp, status: u16) {
+pub(crate) fn assert_intel_error(r: &Resp, status: u16) {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(
         r.body["statusCode"].as_u64(),
@@ -277,7 +283,7 @@ pub fn assert_intel_error(r: &Resp, status: u16) {
 }
 
 /// The SovX error envelope.
-pub fn assert_sovx_error(r: &Resp, status: u16, code: Option<&str>) {
+pub(crate) fn assert_sovx_error(r: &Resp, status: u16, code: Option<&str>) {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(r.body["success"], json!(false), "{}", r.text);
     let e = &r.body["errors"][0];
@@ -296,6 +302,6 @@ pub fn assert_sovx_error(r: &Resp, status: u16, code: Option<&str>) {
 /// In a workspace build, reqwest is compiled with `rustls-no-provider` (the async transport
 /// brings its own ring-based TLS configuration), so a plain `reqwest::Client` needs a
 /// process-wide provider. These tests only speak plain HTTP on loopback.
-pub fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

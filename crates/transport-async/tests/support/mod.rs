@@ -17,7 +17,7 @@ const POLL: Duration = Duration::from_millis(20);
 
 /// A request as it arrived.
 #[derive(Debug, Clone)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub method: String,
     /// The request target: path and query.
     pub target: String,
@@ -28,7 +28,7 @@ pub struct Recorded {
 
 impl Recorded {
     /// Every value of header `name`.
-    pub fn header_values(&self, name: &str) -> Vec<&str> {
+    pub(crate) fn header_values(&self, name: &str) -> Vec<&str> {
         self.headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -37,7 +37,7 @@ impl Recorded {
     }
 
     /// The single value of header `name`.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         let values = self.header_values(name);
         assert!(values.len() <= 1, "{name} repeated: {values:?}");
         values.first().copied()
@@ -45,7 +45,7 @@ impl Recorded {
 }
 
 /// What the server does with a request.
-pub enum Reply {
+pub(crate) enum Reply {
     /// Write these bytes; keep the connection open for the next request.
     Send(Vec<u8>),
     /// Write these bytes, then close the connection.
@@ -57,7 +57,7 @@ pub enum Reply {
 type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
 
 /// The server; stopped when dropped.
-pub struct Server {
+pub(crate) struct Server {
     addr: SocketAddr,
     accepted: Arc<AtomicUsize>,
     requests: Arc<Mutex<Vec<Recorded>>>,
@@ -67,13 +67,13 @@ pub struct Server {
 
 impl Server {
     /// Starts a server answering every request with `handler`.
-    pub fn start(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Server {
+    pub(crate) fn start(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Server {
         Server::start_inner(None, Arc::new(handler))
     }
 
     /// Starts a server that does not speak HTTP: on each connection it waits for the first
     /// bytes (whatever they are: a TLS ClientHello…), writes `reply` and closes.
-    pub fn raw(reply: Vec<u8>) -> Server {
+    pub(crate) fn raw(reply: Vec<u8>) -> Server {
         Server::start_inner(
             Some(reply),
             Arc::new(|_: &Recorded| Reply::Send(Vec::new())),
@@ -114,27 +114,27 @@ impl Server {
     }
 
     /// Answers every request with `response` (keep-alive).
-    pub fn always(response: Vec<u8>) -> Server {
+    pub(crate) fn always(response: Vec<u8>) -> Server {
         Server::start(move |_| Reply::Send(response.clone()))
     }
 
     /// `http://127.0.0.1:PORT{path}`.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
     /// `127.0.0.1:PORT`.
-    pub fn authority(&self) -> String {
+    pub(crate) fn authority(&self) -> String {
         self.addr.to_string()
     }
 
     /// Connections accepted so far.
-    pub fn accepted(&self) -> usize {
+    pub(crate) fn accepted(&self) -> usize {
         self.accepted.load(Ordering::SeqCst)
     }
 
     /// Requests received so far.
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap().clone()
     }
 }
@@ -277,7 +277,12 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// A complete response with a `Content-Length`.
-pub fn response(status: u16, reason: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+pub(crate) fn response(
+    status: u16,
+    reason: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
     for (name, value) in headers {
         out.push_str(&format!("{name}: {value}\r\n"));
@@ -289,7 +294,7 @@ pub fn response(status: u16, reason: &str, headers: &[(&str, &str)], body: &[u8]
 }
 
 /// A loopback address nobody listens on (bound, then released).
-pub fn refused_addr() -> SocketAddr {
+pub(crate) fn refused_addr() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap()
 }
