@@ -55,6 +55,18 @@ pub struct PaymentRef {
 }
 
 impl PaymentRef {
+    /// The reference of a settled payment (state [`PaymentState::Charged`]).
+    pub(crate) fn charged(r: &crate::call::Receipt) -> PaymentRef {
+        PaymentRef {
+            signature: r.payer_signature.clone(),
+            memo: r.memo.clone(),
+            amount: r.amount,
+            asset: r.asset.clone(),
+            pay_to: r.pay_to.clone(),
+            state: PaymentState::Charged,
+        }
+    }
+
     pub(crate) fn of(r: &sova_x402::PaymentRecord, state: PaymentState) -> PaymentRef {
         PaymentRef {
             signature: r.payer_signature.clone(),

@@ -45,6 +45,26 @@ pub struct Condition {
     pub value: String,
 }
 
+impl Condition {
+    /// `filter[where][field]=value`.
+    pub fn eq(field: impl Into<String>, value: impl Into<String>) -> Self {
+        Condition {
+            field: field.into(),
+            op: None,
+            value: value.into(),
+        }
+    }
+
+    /// `filter[where][field][op]=value`.
+    pub fn op(field: impl Into<String>, op: impl Into<String>, value: impl Into<String>) -> Self {
+        Condition {
+            field: field.into(),
+            op: Some(op.into()),
+            value: value.into(),
+        }
+    }
+}
+
 impl Filter {
     /// An empty filter (no query parameters).
     pub fn new() -> Self {
@@ -71,11 +91,7 @@ impl Filter {
 
     /// Adds `filter[where][field]=value`.
     pub fn where_eq(mut self, field: impl Into<String>, value: impl Into<String>) -> Self {
-        self.conditions.push(Condition {
-            field: field.into(),
-            op: None,
-            value: value.into(),
-        });
+        self.conditions.push(Condition::eq(field, value));
         self
     }
 
@@ -86,11 +102,7 @@ impl Filter {
         op: impl Into<String>,
         value: impl Into<String>,
     ) -> Self {
-        self.conditions.push(Condition {
-            field: field.into(),
-            op: Some(op.into()),
-            value: value.into(),
-        });
+        self.conditions.push(Condition::op(field, op, value));
         self
     }
 

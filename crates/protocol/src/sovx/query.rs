@@ -299,11 +299,7 @@ macro_rules! list_query {
 
             /// Adds `filter[where][field]=value`.
             pub fn where_eq(mut self, field: impl Into<String>, value: impl Into<String>) -> Self {
-                self.extra.push(Condition {
-                    field: field.into(),
-                    op: None,
-                    value: value.into(),
-                });
+                self.extra.push(Condition::eq(field, value));
                 self
             }
 
@@ -314,11 +310,7 @@ macro_rules! list_query {
                 op: impl Into<String>,
                 value: impl Into<String>,
             ) -> Self {
-                self.extra.push(Condition {
-                    field: field.into(),
-                    op: Some(op.into()),
-                    value: value.into(),
-                });
+                self.extra.push(Condition::op(field, op, value));
                 self
             }
 

@@ -518,7 +518,7 @@ where
     ) -> Out<E> {
         if let Some(partial) = sova_protocol::intel::PartialSuccess::from_response(&response) {
             // A bundle with a failed half: typed, whatever the endpoint's parser thinks.
-            let payment = receipt.as_ref().map(|r| Box::new(charged_ref(r)));
+            let payment = receipt.as_ref().map(|r| Box::new(PaymentRef::charged(r)));
             let _ = cx;
             return self.done(Err(Error::PartialSuccess {
                 partial: Box::new(partial),
@@ -837,17 +837,6 @@ fn status_outcome(response: &Response<Vec<u8>>) -> Outcome {
     Outcome::Status {
         status: response.status(),
         retry_after: decode::retry_after(response.headers()),
-    }
-}
-
-fn charged_ref(r: &crate::call::Receipt) -> PaymentRef {
-    PaymentRef {
-        signature: r.payer_signature.clone(),
-        memo: r.memo.clone(),
-        amount: r.amount,
-        asset: r.asset.clone(),
-        pay_to: r.pay_to.clone(),
-        state: PaymentState::Charged,
     }
 }
 

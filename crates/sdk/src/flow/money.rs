@@ -123,13 +123,13 @@ impl Money {
 
     /// The first payment settled in this call, as a charged reference.
     pub(crate) fn first_charged(&self) -> Option<PaymentRef> {
-        self.receipts.first().map(charged)
+        self.receipts.first().map(PaymentRef::charged)
     }
 
     /// The last payment settled in this call, when more than one was.
     pub(crate) fn later_charged(&self) -> Option<PaymentRef> {
         (self.receipts.len() > 1)
-            .then(|| self.receipts.last().map(charged))
+            .then(|| self.receipts.last().map(PaymentRef::charged))
             .flatten()
     }
 
@@ -172,17 +172,6 @@ impl Money {
             }
             (other, None) => other,
         }
-    }
-}
-
-fn charged(r: &Receipt) -> PaymentRef {
-    PaymentRef {
-        signature: r.payer_signature.clone(),
-        memo: r.memo.clone(),
-        amount: r.amount,
-        asset: r.asset.clone(),
-        pay_to: r.pay_to.clone(),
-        state: PaymentState::Charged,
     }
 }
 
