@@ -88,7 +88,7 @@ impl<T: BlockingTransport + ?Sized> BlockingTransport for Box<T> {
 ///
 /// The same contract as [`BlockingTransport`]: every response is returned whatever its
 /// status, the body read in full; only a request without a response fails; no retries, no
-/// redirects. Implement it with [`async_trait`]; the trait is object safe
+/// redirects. Implement it with [`macro@async_trait`]; the trait is object safe
 /// (`Arc<dyn AsyncTransport>`), and its futures are `Send`.
 #[async_trait]
 pub trait AsyncTransport: Send + Sync {
