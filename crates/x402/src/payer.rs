@@ -118,12 +118,11 @@ pub enum SelfPaidLayout {
     #[default]
     Standard,
     /// The documented Sova sample: a legacy message with one `TransferChecked`. When this
-    /// payer already signed an otherwise identical payment over the same blockhash (same
+    /// process already signed an otherwise identical payment over the same blockhash (same
     /// payer, amount, recipient and blockhash give byte-identical transactions, which the
-    /// server would refuse as a replay), a Memo nonce is added to that payment only. The
-    /// payer only knows its own signatures: share one payer (in an `Arc`) among the clients
-    /// of one wallet, or use [`SelfPaidLayout::MinimalNonce`] when separate processes pay
-    /// from the same wallet.
+    /// server would refuse as a replay), a Memo nonce is added to that payment only. Every
+    /// [`Payer`] of the process shares that memory; other processes are not seen, so use
+    /// [`SelfPaidLayout::MinimalNonce`] when separate processes pay from the same wallet.
     Minimal,
     /// The documented legacy message with one `TransferChecked`, plus a Memo nonce on every
     /// payment. For payers that cannot know what else signs with the same wallet — a command
@@ -621,6 +620,13 @@ struct RecentSignatures {
 }
 
 const RECENT_CAPACITY: usize = 8192;
+
+/// The documented (nonce-less) payment messages signed by any [`Payer`] of this process. Such
+/// a message names its payer's key, so payers of different wallets never collide; payers of
+/// one wallet (two clients built from one keypair file) see each other's, and the second
+/// identical transfer gets a Memo nonce instead of being refused as a replay.
+static PLAIN_MESSAGES: std::sync::LazyLock<Mutex<RecentSignatures>> =
+    std::sync::LazyLock::new(|| Mutex::new(RecentSignatures::default()));
 
 /// Two independent SipHash digests of `bytes` (std's fixed-key hasher), as one 128-bit key.
 /// A false match would only add a Memo nonce to a payment that did not need one.
@@ -1179,11 +1185,20 @@ impl Payer {
                     return Err(e.into());
                 }
             };
-            let fresh = self
-                .recent
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(&unsigned.message);
+            // A documented (nonce-less) transfer is checked against every payer of the
+            // process, since two payers on one wallet would sign it byte for byte; the
+            // others carry a nonce and are checked against this payer's own.
+            let plain = spec.layout == Layout::Minimal && spec.memo.is_none();
+            let fresh = (!plain
+                || PLAIN_MESSAGES
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(&unsigned.message))
+                && self
+                    .recent
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(&unsigned.message);
             if fresh {
                 match tx::sign_payment(&unsigned, &*self.signer, verify_signature) {
                     Ok(s) => {

@@ -339,7 +339,11 @@ fn minimal_layout_flow() {
 
 fn minimal_flow(engine: Engine) {
     let mut chain = Chain::new(engine);
-    let client = Keypair::from_seed([6; 32]);
+    // A wallet per run: the payers of a process share the memory of documented payments
+    // signed (to avoid byte-identical ones), and each engine's chain starts from the same
+    // blockhash.
+    static RUN: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(60);
+    let client = Keypair::from_seed([RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed); 32]);
     let treasury = Pubkey::new_from_array([7; 32]);
     chain.fund(&client.pubkey(), 1_000_000_000);
     let src = chain.create_token_account(&client.pubkey(), &USDC_MAINNET, &TOKEN_PROGRAM_ID, START);

@@ -770,7 +770,7 @@ fn sova_hosts_get_the_documented_form_by_default() {
 #[test]
 fn the_documented_form_adds_a_nonce_only_when_needed() {
     let payer = Payer::builder()
-        .signer(me())
+        .signer(Keypair::from_seed([78; 32])) // a wallet of its own
         .policy(Arc::new(SpendPolicy::unlimited()))
         .nonce_source(Arc::new(SeededNonce::new(3)))
         .build()
@@ -852,7 +852,7 @@ fn explicit_settings_and_the_learnt_fallback() {
 fn minimal_nonce_is_unique_across_payers() {
     let make = |seed| {
         Payer::builder()
-            .signer(me())
+            .signer(Keypair::from_seed([79; 32])) // a wallet of its own
             .policy(Arc::new(SpendPolicy::unlimited()))
             .nonce_source(Arc::new(SeededNonce::new(seed)))
             .self_paid_layout(sova_x402::SelfPaidLayout::MinimalNonce)
@@ -871,15 +871,18 @@ fn minimal_nonce_is_unique_across_payers() {
         assert_eq!(form_of(p.header_value()).2, 2, "TransferChecked and a Memo");
     }
     assert_ne!(a.record().payer_signature, b.record().payer_signature);
-    // The default Minimal of two separate payers would collide.
+    // Two payers of one process on one wallet see each other's documented payments: the
+    // second identical transfer gets a Memo nonce instead of repeating the first.
     let plain = |_: u8| {
         Payer::builder()
-            .signer(me())
+            .signer(Keypair::from_seed([79; 32])) // a wallet of its own
             .policy(Arc::new(SpendPolicy::unlimited()))
             .build()
             .unwrap()
     };
     let x = ready(plain(1).prepare(&req, &ctx));
     let y = ready(plain(2).prepare(&req, &ctx));
-    assert_eq!(x.record().payer_signature, y.record().payer_signature);
+    assert_eq!(x.record().memo, None);
+    assert!(y.record().memo.is_some(), "the second payer adds a nonce");
+    assert_ne!(x.record().payer_signature, y.record().payer_signature);
 }

@@ -109,6 +109,17 @@ fn with_challenge(status: u16, required: &PaymentRequired, body: &str) -> Respon
     r
 }
 
+/// A keypair seed no other test of this process uses: the payers of a process share the
+/// memory of documented payments signed (to avoid byte-identical ones), so a test that
+/// expects a first payment without a nonce needs a wallet of its own.
+fn fresh_seed() -> [u8; 32] {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut seed = [7u8; 32];
+    seed[..8].copy_from_slice(&n.to_le_bytes());
+    seed
+}
+
 fn payments(cap: u64, budget: u64) -> Payments {
     let policy = SpendPolicy::builder()
         .max_per_payment(USDC, cap)
@@ -118,7 +129,7 @@ fn payments(cap: u64, budget: u64) -> Payments {
     // nonce, hybrid payload), self-paid enabled explicitly.
     let payer = Payer::builder()
         .self_paid(sova_x402::SelfPaid::Anywhere)
-        .signer(Keypair::from_seed([7; 32]))
+        .signer(Keypair::from_seed(fresh_seed()))
         .policy(Arc::new(policy))
         .build()
         .unwrap();
