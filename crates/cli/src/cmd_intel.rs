@@ -272,33 +272,31 @@ fn queued_done(data: Value, handles: Vec<(&str, String)>, receipt: Option<&Recei
     .notes(out::receipt_human(receipt))
 }
 
+/// Queues one holder-profiles job without waiting: its `202` and its (stamped) handle.
+fn queue_holders<Q>(c: &sova::blocking::intel::Client, request: &Q) -> Result<Done, CliError>
+where
+    Q: sova::flow::intel::QueueJob + Clone,
+    Q::Output: Serialize + Send + 'static,
+{
+    let r = c
+        .queue_with(request, &sova::CallOptions::default())
+        .map_err(sdk)?;
+    Ok(queued_done(
+        to_json(&r.accepted),
+        vec![("holders", r.handle.encode())],
+        r.receipt.as_ref(),
+    ))
+}
+
 fn holders(ctx: &Ctx, a: HoldersArgs, kind: Kind) -> Result<Done, CliError> {
     let c = ctx.intel(a.wait.max_wait)?;
     if !wants_wait(&a.wait) {
         // queue_with: the handles carry the time the job was accepted (for the result TTL).
         let opts = sova::CallOptions::default();
         return Ok(match kind {
-            Kind::Holders => {
-                let r = c
-                    .queue_with(&HoldersRequest::new(a.mint).top_n(a.top), &opts)
-                    .map_err(sdk)?;
-                let h = r.handle.encode();
-                queued_done(
-                    to_json(&r.accepted),
-                    vec![("holders", h)],
-                    r.receipt.as_ref(),
-                )
-            }
+            Kind::Holders => queue_holders(&c, &HoldersRequest::new(a.mint).top_n(a.top))?,
             Kind::HoldersAgent => {
-                let r = c
-                    .queue_with(&HoldersAgentRequest::new(a.mint).top_n(a.top), &opts)
-                    .map_err(sdk)?;
-                let h = r.handle.encode();
-                queued_done(
-                    to_json(&r.accepted),
-                    vec![("holders", h)],
-                    r.receipt.as_ref(),
-                )
+                queue_holders(&c, &HoldersAgentRequest::new(a.mint).top_n(a.top))?
             }
             Kind::Deep => {
                 let r = c
