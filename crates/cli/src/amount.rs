@@ -10,37 +10,7 @@ pub(crate) const USDC_DECIMALS: u32 = 6;
 pub(crate) const SOL_DECIMALS: u32 = 9;
 
 /// Parses a decimal amount (`"1"`, `"0.015"`) into base units with `decimals` decimals.
-pub(crate) fn parse_units(text: &str, decimals: u32) -> Result<u64, String> {
-    let t = text.trim();
-    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-    if whole.is_empty() && frac.is_empty() {
-        return Err(format!("{text:?} is not an amount"));
-    }
-    if !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "{text:?} is not a non-negative decimal amount (e.g. 0.015)"
-        ));
-    }
-    if frac.len() > decimals as usize {
-        return Err(format!("{text:?} has more than {decimals} decimals"));
-    }
-    let scale = 10u64.pow(decimals);
-    let whole: u64 = if whole.is_empty() {
-        0
-    } else {
-        whole
-            .parse()
-            .map_err(|_| format!("{text:?} is too large"))?
-    };
-    let mut f: u64 = 0;
-    for (i, b) in frac.bytes().enumerate() {
-        f += u64::from(b - b'0') * 10u64.pow(decimals - 1 - i as u32);
-    }
-    whole
-        .checked_mul(scale)
-        .and_then(|w| w.checked_add(f))
-        .ok_or_else(|| format!("{text:?} is too large"))
-}
+pub(crate) use sova_protocol::units::parse_units;
 
 /// Parses USDC (`"0.05"`) into base units (clap value parser).
 pub(crate) fn parse_usdc(text: &str) -> Result<u64, String> {
@@ -54,15 +24,7 @@ pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
 }
 
 /// Formats base units with `decimals` decimals (`15000`, 6 → `"0.015000"`).
-pub(crate) fn fmt_units(units: u64, decimals: u32) -> String {
-    let scale = 10u64.pow(decimals);
-    format!(
-        "{}.{:0width$}",
-        units / scale,
-        units % scale,
-        width = decimals as usize
-    )
-}
+pub(crate) use sova_protocol::units::format_units as fmt_units;
 
 /// `"0.015000 USDC"`.
 pub(crate) fn usdc(units: u64) -> String {

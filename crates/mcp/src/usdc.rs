@@ -4,8 +4,6 @@
 /// Decimals of USDC.
 pub const DECIMALS: u32 = 6;
 
-const SCALE: u64 = 1_000_000;
-
 /// Parses a decimal USDC amount (`"1"`, `"0.015"`) into base units.
 ///
 /// ```
@@ -15,34 +13,7 @@ const SCALE: u64 = 1_000_000;
 /// assert!(sova_mcp::usdc::parse("-1").is_err());
 /// ```
 pub fn parse(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-    if whole.is_empty() && frac.is_empty() {
-        return Err(format!("{text:?} is not an amount"));
-    }
-    if !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "{text:?} is not a non-negative decimal amount of USDC (e.g. 0.015)"
-        ));
-    }
-    if frac.len() > DECIMALS as usize {
-        return Err(format!("{text:?} has more than {DECIMALS} decimals"));
-    }
-    let whole: u64 = if whole.is_empty() {
-        0
-    } else {
-        whole
-            .parse()
-            .map_err(|_| format!("{text:?} is too large"))?
-    };
-    let mut f: u64 = 0;
-    for (i, b) in frac.bytes().enumerate() {
-        f += u64::from(b - b'0') * 10u64.pow(DECIMALS - 1 - i as u32);
-    }
-    whole
-        .checked_mul(SCALE)
-        .and_then(|w| w.checked_add(f))
-        .ok_or_else(|| format!("{text:?} is too large"))
+    sova_protocol::units::parse_units(text, DECIMALS)
 }
 
 /// Formats base units as USDC with six decimals (`15000` → `"0.015000"`).
@@ -52,7 +23,7 @@ pub fn parse(text: &str) -> Result<u64, String> {
 /// assert_eq!(sova_mcp::usdc::format(2_500_000), "2.500000");
 /// ```
 pub fn format(units: u64) -> String {
-    format!("{}.{:06}", units / SCALE, units % SCALE)
+    sova_protocol::units::format_units(units, DECIMALS)
 }
 
 /// An amount as JSON: `{"baseUnits": 15000, "usdc": "0.015000"}`.

@@ -34,6 +34,7 @@ pub mod jobs;
 pub mod retry;
 pub mod sovx;
 pub mod transport;
+pub mod units;
 pub mod x402;
 
 pub use base::BaseUrl;
