@@ -33,6 +33,7 @@ pub mod intel;
 pub mod jobs;
 pub mod retry;
 pub mod sovx;
+pub mod time;
 pub mod transport;
 pub mod units;
 pub mod x402;

@@ -532,16 +532,7 @@ where
                 earlier_receipts: Vec::new(),
             }),
             Err(e) => {
-                let payment = receipt.as_ref().map(|r| {
-                    Box::new(PaymentRef {
-                        signature: r.payer_signature.clone(),
-                        memo: r.memo.clone(),
-                        amount: r.amount,
-                        asset: r.asset.clone(),
-                        pay_to: r.pay_to.clone(),
-                        state: PaymentState::Charged,
-                    })
-                });
+                let payment = receipt.as_ref().map(|r| Box::new(PaymentRef::charged(r)));
                 let mut err = Error::from_response(e, payment);
                 if response.status() == StatusCode::PAYMENT_REQUIRED
                     && let Error::Api {

@@ -145,14 +145,9 @@ impl Money {
             // A payment settled earlier in the call (a charged POST job whose result then
             // failed, say) is reported on the error.
             return match (result, self.receipts.last()) {
-                (Err(e), Some(r)) if e.payment().is_none() => Err(e.with_payment(PaymentRef {
-                    signature: r.payer_signature.clone(),
-                    memo: r.memo.clone(),
-                    amount: r.amount,
-                    asset: r.asset.clone(),
-                    pay_to: r.pay_to.clone(),
-                    state: PaymentState::Charged,
-                })),
+                (Err(e), Some(r)) if e.payment().is_none() => {
+                    Err(e.with_payment(PaymentRef::charged(r)))
+                }
                 (other, _) => other,
             };
         };
