@@ -71,6 +71,7 @@ pub struct Config {
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) payments: Option<crate::call::Payments>,
     pub(crate) retry_failed_jobs: bool,
+    pub(crate) requeue_failed_jobs: bool,
 }
 
 impl fmt::Debug for Config {
@@ -164,6 +165,7 @@ pub struct ClientBuilder<R = ()> {
     poll: PollConfig,
     progress: Option<ProgressFn>,
     retry_failed_jobs: Option<bool>,
+    requeue_failed_jobs: bool,
     payer: Option<Arc<sova_x402::Payer>>,
     keypair_path: Option<String>,
     rpc_url: Option<String>,
@@ -186,6 +188,7 @@ impl<R> Default for ClientBuilder<R> {
             poll: Default::default(),
             progress: Default::default(),
             retry_failed_jobs: Default::default(),
+            requeue_failed_jobs: false,
             payer: Default::default(),
             keypair_path: Default::default(),
             rpc_url: Default::default(),
@@ -208,6 +211,7 @@ impl<R> ClientBuilder<R> {
             poll: self.poll,
             progress: self.progress,
             retry_failed_jobs: self.retry_failed_jobs,
+            requeue_failed_jobs: self.requeue_failed_jobs,
             payer: self.payer,
             keypair_path: self.keypair_path,
             rpc_url: self.rpc_url,
@@ -373,12 +377,21 @@ impl<R> ClientBuilder<R> {
     }
 
     /// Whether a failed job is retried once (default true, as the docs say: "On failed:
-    /// retry once, then report the error"). For a wallet GET the retry sends the same GET
-    /// with the same payment (no new charge); for a POST job (holders, similarity, deep) it
-    /// queues the job again, which is **charged again** (credits, or a new x402 payment that
-    /// the spend policy and per-call cap must allow; its receipt is returned).
+    /// retry once, then report the error"), where that costs nothing: a wallet GET is sent
+    /// again with the same, unsettled payment. A failed POST job (holders, similarity, deep)
+    /// is charged already; queueing it again is a second charge, so it happens only with
+    /// [`Self::requeue_failed_jobs`]. Without it the error reports the charged payment.
     pub fn retry_failed_jobs(mut self, retry: bool) -> Self {
         self.retry_failed_jobs = Some(retry);
+        self
+    }
+
+    /// Whether a failed POST job is queued once more, as the docs advise (default false).
+    /// That is a **second payment** for the logical request (credits, or a new x402 payment
+    /// checked by the spend policy and the per-call cap); both receipts come back, the
+    /// first in `earlier_receipts`. Needs [`Self::retry_failed_jobs`] (on by default).
+    pub fn requeue_failed_jobs(mut self, requeue: bool) -> Self {
+        self.requeue_failed_jobs = requeue;
         self
     }
 
@@ -449,6 +462,7 @@ impl<R> ClientBuilder<R> {
             progress: self.progress,
             payments,
             retry_failed_jobs: self.retry_failed_jobs.unwrap_or(true),
+            requeue_failed_jobs: self.requeue_failed_jobs,
         })
     }
 }
@@ -528,6 +542,7 @@ impl<R: Runner> IntelClient<R> {
         .with_poll(config.poll, config.progress.clone());
         let mut cx = cx;
         cx.retry_failed_jobs = config.retry_failed_jobs;
+        cx.requeue_paid_jobs = config.requeue_failed_jobs;
         self.runner.run(Call::new(name, cx, machine))
     }
 
@@ -671,8 +686,8 @@ impl<R: Runner> IntelClient<R> {
         self.send_paid(&HoldersRequest::new(mint).top_n(top_n))
     }
 
-    /// Queues top-holder profiles and waits for the result. A failed job is queued once more,
-    /// as the docs say — charged again (see [`ClientBuilder::retry_failed_jobs`]).
+    /// Queues top-holder profiles and waits for the result. A failed job is queued once more
+    /// (charged again) only with [`ClientBuilder::requeue_failed_jobs`].
     pub fn holders_wait(&self, mint: &str, top_n: u32) -> R::Ret<'_, Paid<HolderProfilesResult>> {
         self.run(
             "intel.holders_wait",

@@ -1182,6 +1182,7 @@ async fn a_failed_job_is_queued_again_once_and_both_payments_are_receipted() {
         .rpc_url(sb.rpc_url())
         .results_api_key(sb.create_api_key(0))
         .poll(fast_poll())
+        .requeue_failed_jobs(true)
         .build()
         .unwrap();
     let r = client.holders_wait(MINT, 3).await.unwrap();

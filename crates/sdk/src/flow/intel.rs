@@ -67,10 +67,13 @@ where
 
 /// Runs `first`; when its job failed ([`Error::JobFailed`]), runs the machine `again` builds
 /// once more — "On failed: retry once, then report the error" (reference §5.10) — unless the
-/// client turned that off. If the retry fails too, the first failure is reported, with its
-/// (first) charged payment, and the retry's error inside it (with the retry's own payment).
+/// client turned that off. A retry that signs a new payment (`paid`: a POST job queued
+/// again) runs only when the client allowed it ([`Ctx::requeue_paid_jobs`]). If the retry
+/// fails too, the first failure is reported, with its (first) charged payment, and the
+/// retry's error inside it (with the retry's own payment).
 fn retry_once<V: Send + 'static>(
     first: impl Machine<Value = V> + 'static,
+    paid: bool,
     again: impl FnOnce() -> Boxed<V> + Send + 'static,
 ) -> impl Machine<Value = V> {
     first.then(move |cx, r| -> Result<Boxed<V>, Error> {
@@ -80,7 +83,7 @@ fn retry_once<V: Send + 'static>(
                 reason,
                 payment,
                 retry: None,
-            }) if cx.retry_failed_jobs => {
+            }) if cx.retry_failed_jobs && (!paid || cx.requeue_paid_jobs) => {
                 let payment = payment.or_else(|| cx.money.first_charged().map(Box::new));
                 tracing::info!(job_id = %job_id, "the job failed; retrying once as documented");
                 Ok(Box::new(again().then(
@@ -118,7 +121,7 @@ fn retry_once<V: Send + 'static>(
 /// payment: nothing was charged for the free `202`, so the retry costs nothing more).
 pub fn wallet_get<E: WalletFallback>(endpoint: E) -> impl Machine<Value = Paid<E::Data>> {
     let again = endpoint.clone();
-    retry_once(wallet_get_once(endpoint), move || {
+    retry_once(wallet_get_once(endpoint), false, move || {
         Box::new(wallet_get_once(again))
     })
 }
@@ -233,9 +236,10 @@ where
 
 /// A charged POST job (its `202` is the paid answer), followed to its result.
 ///
-/// A failed job is retried once, as documented, by queueing it again: a **new, charged**
-/// job (the spend policy and the per-call cap decide about its payment like any other;
-/// both receipts come back, the first in `earlier_receipts`).
+/// A failed job is queued again once, as documented, only when the client allows a second
+/// charge ([`Ctx::requeue_paid_jobs`]): a **new, charged** job (the spend policy and the
+/// per-call cap decide about its payment like any other; both receipts come back, the first
+/// in `earlier_receipts`). Otherwise the failure is reported with the charged payment.
 pub fn queue_and_wait<Q, T>(
     endpoint: Q,
     handle: fn(&Q::Output) -> JobHandle,
@@ -246,7 +250,7 @@ where
     T: DeserializeOwned + Send + 'static,
 {
     let again = endpoint.clone();
-    retry_once(queue_and_wait_once(endpoint, handle), move || {
+    retry_once(queue_and_wait_once(endpoint, handle), true, move || {
         Box::new(queue_and_wait_once(again, handle))
     })
 }
@@ -266,8 +270,9 @@ where
     })
 }
 
-/// The deep bundle: one charged POST, then both halves. A failed holder job is retried once
-/// by queueing the bundle again (a new 35-credit charge; see [`queue_and_wait`]).
+/// The deep bundle: one charged POST, then both halves. A failed holder job is queued again
+/// only when the client allows a second charge (`requeue_paid_jobs`; see
+/// [`queue_and_wait`]).
 pub fn deep_wait(
     endpoint: sova_protocol::intel::DeepRequest,
 ) -> impl Machine<
@@ -277,7 +282,7 @@ pub fn deep_wait(
     )>,
 > {
     let again = endpoint.clone();
-    retry_once(deep_wait_once(endpoint), move || {
+    retry_once(deep_wait_once(endpoint), true, move || {
         Box::new(deep_wait_once(again))
     })
 }

@@ -175,8 +175,14 @@ pub struct Ctx<'a> {
     pub poll: PollConfig,
     /// Job progress callback.
     pub progress: Option<ProgressFn>,
-    /// Whether a failed job is retried once, as the docs say (default true).
+    /// Whether a failed job is retried once, as the docs say (default true). Covers the
+    /// free retry only (a wallet GET, resent with the same unsettled payment); see
+    /// [`Ctx::requeue_paid_jobs`].
     pub retry_failed_jobs: bool,
+    /// Whether a failed POST job is queued again, which signs a second payment for the
+    /// logical request (default false: one payment per logical request; the failed job's
+    /// charge is reported with the error).
+    pub requeue_paid_jobs: bool,
     /// The call's payment state.
     pub money: Money,
     /// Counters.
@@ -220,6 +226,7 @@ impl<'a> Ctx<'a> {
             poll: PollConfig::default(),
             progress: None,
             retry_failed_jobs: true,
+            requeue_paid_jobs: false,
             money: Money::default(),
             stats: Stats::default(),
             reached: Reached::No,

@@ -185,7 +185,18 @@ fn drive_as<M: Machine>(
     api: &mut dyn FnMut(usize, &Request<Vec<u8>>) -> Answer,
     rpc: &dyn Fn(&str) -> Response<Vec<u8>>,
 ) -> (Result<M::Value, Error>, Log, Stats) {
-    drive_full(auth, p, settings, true, machine, api, rpc)
+    drive_full(auth, p, settings, JobRetry::Requeue, machine, api, rpc)
+}
+
+/// Which failed jobs a test's call retries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum JobRetry {
+    /// None.
+    Off,
+    /// Only the free retry (the client's default).
+    FreeOnly,
+    /// Also a paid POST job, queued again.
+    Requeue,
 }
 
 /// [`drive_as`], choosing whether failed jobs are retried.
@@ -193,7 +204,7 @@ fn drive_full<M: Machine>(
     auth: &dyn Authorizer,
     p: Option<&Payments>,
     settings: CallSettings,
-    retry_jobs: bool,
+    jobs: JobRetry,
     machine: M,
     api: &mut dyn FnMut(usize, &Request<Vec<u8>>) -> Answer,
     rpc: &dyn Fn(&str) -> Response<Vec<u8>>,
@@ -202,7 +213,8 @@ fn drive_full<M: Machine>(
     let mut log = Log::default();
     let mut now = Instant::now();
     let mut cx = Ctx::new(&base, auth, p, settings, now).with_wall_clock(T0);
-    cx.retry_failed_jobs = retry_jobs;
+    cx.retry_failed_jobs = jobs != JobRetry::Off;
+    cx.requeue_paid_jobs = jobs == JobRetry::Requeue;
     let mut call = Call::new("test", cx, machine);
     let mut action = call.start(now);
     loop {
@@ -1559,7 +1571,7 @@ fn without_retries_a_failed_job_is_reported_at_once() {
         &NoAuth,
         Some(&p),
         settings(),
-        false,
+        JobRetry::Off,
         holders_wait(),
         &mut |n, req| match n {
             1 => settled_with(req, 202, HOLDERS_202),
@@ -1572,6 +1584,34 @@ fn without_retries_a_failed_job_is_reported_at_once() {
     assert!(matches!(e, Error::JobFailed { retry: None, .. }), "{e}");
     assert_eq!(e.payment().unwrap().state, PaymentState::Charged);
     assert_eq!(log.api.len(), 2);
+    assert_eq!(spent(&p), 300_000);
+}
+
+/// The client's default: a failed POST job was charged already, and queueing it again would
+/// sign a second payment for the logical request, so the failure is reported at once with
+/// the charged payment.
+#[test]
+fn by_default_a_failed_post_job_is_not_paid_for_again() {
+    let p = payments(1_000_000, 10_000_000);
+    cached(&p, "intel.holders", challenge(300_000));
+    let (r, log, stats) = drive_full(
+        &NoAuth,
+        Some(&p),
+        settings(),
+        JobRetry::FreeOnly,
+        holders_wait(),
+        &mut |n, req| match n {
+            1 => settled_with(req, 202, HOLDERS_202),
+            2 => Answer::Ok(resp(200, FAILED)),
+            _ => panic!("no second charge"),
+        },
+        &chain,
+    );
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::JobFailed { retry: None, .. }), "{e}");
+    assert_eq!(e.payment().unwrap().state, PaymentState::Charged);
+    assert_eq!(log.api.len(), 2);
+    assert_eq!(stats.payments, 1);
     assert_eq!(spent(&p), 300_000);
 }
 
