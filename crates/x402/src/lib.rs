@@ -86,6 +86,7 @@ mod ata;
 mod blockhash;
 mod error;
 mod keys;
+pub mod ledger;
 mod mint;
 mod nonce;
 mod payer;
@@ -101,13 +102,16 @@ pub use ata::associated_token_address;
 pub use blockhash::{BlockhashCache, BlockhashSource, DEFAULT_MAX_AGE, LatestBlockhash};
 pub use error::{Error, Refusal, RefusalReason};
 pub use keys::{KeyError, Keypair, Signer, SignerError, default_keypair_path};
+pub use ledger::{Budget, Ledger, Window};
 pub use mint::{MintError, MintInfo, MintRegistry, TokenProgram};
 pub use nonce::{NonceError, NonceSource, OsNonce, SeededNonce, nonce_hex};
 pub use payer::{
-    AssetConfig, PAYMENT_IDENTIFIER, Payer, PayerBuilder, Preference, PrepareContext, Prepared,
-    PreparedPayment, SOVA_INTEL_HOSTS, SelfPaid, SelfPaidLayout,
+    AssetConfig, PAYMENT_IDENTIFIER, Payer, PayerBuilder, PendingPayment, Preference,
+    PrepareContext, Prepared, PreparedPayment, SOVA_INTEL_HOSTS, SelfPaid, SelfPaidLayout,
 };
-pub use policy::{AssetLimits, PolicyRefusal, Reservation, SpendPolicy, SpendPolicyBuilder};
+pub use policy::{
+    AssetLimits, PolicyRefusal, Reservation, ReserveFor, SpendPolicy, SpendPolicyBuilder,
+};
 pub use record::{
     Evidence, MAX_SIGNATURE_PAGES, PaymentMode, PaymentRecord, ReconcileCalls, Reconciliation,
     SIGNATURE_PAGE, memo_matches,

@@ -14,9 +14,10 @@ use sova_protocol::x402::{
 use crate::blockhash::{BlockhashCache, BlockhashSource, LatestBlockhash};
 use crate::error::{Error, Refusal, RefusalReason};
 use crate::keys::Signer;
+use crate::ledger::{ReserveOutcome, ReserveRequest};
 use crate::mint::{MintInfo, MintRegistry, TokenProgram};
 use crate::nonce::{NonceSource, OsNonce, nonce_hex};
-use crate::policy::{PolicyRefusal, Reservation, SpendPolicy, normalize_host};
+use crate::policy::{PolicyRefusal, Reservation, ReserveFor, SpendPolicy, normalize_host};
 use crate::programs::{USDC_DEVNET, USDC_MAINNET};
 use crate::record::{PaymentMode, PaymentRecord};
 use crate::rpc::{GetLatestBlockhash, GetMintInfo};
@@ -161,9 +162,18 @@ pub struct PrepareContext<'a> {
     /// with [`SelfPaidLayout::Minimal`] and the payload takes [`PayloadShape::Flat`] (the
     /// fallback after a server refused another form before settlement).
     pub documented_form: bool,
+    /// Wall-clock time (Unix ms) for the ledger's windows; `None`: derived from `now`.
+    pub now_ms: Option<u64>,
 }
 
 impl<'a> PrepareContext<'a> {
+    /// The wall-clock time of `now`, Unix milliseconds (budgets over windows shared with
+    /// other processes count in it).
+    pub fn wall_clock_ms(mut self, now_ms: u64) -> Self {
+        self.now_ms = Some(now_ms);
+        self
+    }
+
     /// A context at `now`, without host or blockhash.
     pub fn new(now: Instant) -> Self {
         PrepareContext {
@@ -172,6 +182,7 @@ impl<'a> PrepareContext<'a> {
             blockhash: None,
             max_amount: None,
             documented_form: false,
+            now_ms: None,
         }
     }
 
@@ -212,6 +223,9 @@ pub enum Prepared {
     /// An allowed mint's decimals and program are unknown: run this call, add the answer
     /// with [`MintRegistry::insert`] (via [`Payer::mints`]) and prepare again.
     NeedMintInfo(GetMintInfo),
+    /// The policy's ledger is durable: run [`PendingPayment::request`] on it (off any async
+    /// executor) and hand the outcome to [`Payer::complete`]. Nothing is signed yet.
+    NeedReservation(Box<PendingPayment>),
 }
 
 impl Prepared {
@@ -738,11 +752,6 @@ fn value_key(amount: u64, decimals: Option<u8>) -> (u8, u128) {
     }
 }
 
-enum Attempt {
-    Ready(Box<PreparedPayment>),
-    Duplicate(Reservation),
-}
-
 impl Payer {
     /// A builder.
     pub fn builder() -> PayerBuilder {
@@ -1067,12 +1076,62 @@ impl Payer {
                 ) else {
                     return Ok(Prepared::NeedBlockhash(GetLatestBlockhash));
                 };
-                let reservation = match self.policy.reserve(
+                let Some(composed) = self.compose(c, info, &blockhash, false)? else {
+                    match source {
+                        BlockhashSource::Requirement => {
+                            skip_requirement_hash = true;
+                            continue;
+                        }
+                        BlockhashSource::Cache => {
+                            self.blockhashes.invalidate_hash(&blockhash.blockhash);
+                            return Ok(Prepared::NeedBlockhash(GetLatestBlockhash));
+                        }
+                        _ => {
+                            self.blockhashes.invalidate_hash(&blockhash.blockhash);
+                            return Err(Error::Duplicate {
+                                blockhash: blockhash.blockhash.to_string(),
+                            });
+                        }
+                    }
+                };
+                let payer = self.payer_key.to_string();
+                let reserve_for = ReserveFor {
+                    payer: &payer,
+                    message_digest: composed.digest.clone(),
+                    now_ms: ctx.now_ms,
+                    ..ReserveFor::default()
+                };
+                if self.policy.ledger().is_durable() {
+                    // The reservation is I/O: the caller runs it and completes the payment.
+                    let request = self.policy.reserve_request(
+                        &c.mint,
+                        c.req.amount.0,
+                        &c.req.pay_to,
+                        ctx.host,
+                        ctx.now,
+                        &reserve_for,
+                    );
+                    return Ok(Prepared::NeedReservation(Box::new(PendingPayment {
+                        required: required.clone(),
+                        index: c.index,
+                        layout: c.layout,
+                        mint: c.mint,
+                        blockhash,
+                        source,
+                        composed,
+                        documented_form: ctx.documented_form,
+                        host: ctx.host.map(str::to_owned),
+                        prepared_at: ctx.now,
+                        request,
+                    })));
+                }
+                let reservation = match self.policy.reserve_for(
                     &c.mint,
                     c.req.amount.0,
                     &c.req.pay_to,
                     ctx.host,
                     ctx.now,
+                    &reserve_for,
                 ) {
                     Ok(r) => r,
                     Err(p) => {
@@ -1083,72 +1142,49 @@ impl Payer {
                         break;
                     }
                 };
-                match self.attempt(required, c, info, blockhash, source, reservation, ctx)? {
-                    Attempt::Ready(p) => return Ok(Prepared::Ready(p)),
-                    Attempt::Duplicate(reservation) => {
-                        reservation.release();
-                        match source {
-                            BlockhashSource::Requirement => skip_requirement_hash = true,
-                            BlockhashSource::Cache => {
-                                self.blockhashes.invalidate_hash(&blockhash.blockhash);
-                                return Ok(Prepared::NeedBlockhash(GetLatestBlockhash));
-                            }
-                            _ => {
-                                self.blockhashes.invalidate_hash(&blockhash.blockhash);
-                                return Err(Error::Duplicate {
-                                    blockhash: blockhash.blockhash.to_string(),
-                                });
-                            }
-                        }
-                    }
-                }
+                let chosen = Chosen {
+                    index: c.index,
+                    req: c.req,
+                    layout: c.layout,
+                    blockhash,
+                    source,
+                    documented_form: ctx.documented_form,
+                    host: ctx.host,
+                };
+                let payment = self.finish(required, chosen, composed, reservation, ctx.now)?;
+                return Ok(Prepared::Ready(Box::new(payment)));
             }
         }
         refusals.sort_by_key(|r| r.index);
         Err(Error::Refused(refusals))
     }
 
-    /// Builds, signs, encodes and verifies one payment. On error the reservation is released.
-    #[allow(clippy::too_many_arguments)]
-    fn attempt(
+    /// Picks the nonce and compiles the message, checking it against the payments already
+    /// signed (by this payer, and for nonce-less messages by every payer of the process).
+    /// `None`: every variant tried was a duplicate. Nothing is signed or reserved.
+    fn compose(
         &self,
-        required: &PaymentRequired,
         c: &Candidate<'_>,
         info: MintInfo,
-        blockhash: LatestBlockhash,
-        source: BlockhashSource,
-        reservation: Reservation,
-        ctx: &PrepareContext<'_>,
-    ) -> Result<Attempt, Error> {
+        blockhash: &LatestBlockhash,
+        force_nonce: bool,
+    ) -> Result<Option<Composed>, Error> {
         let mut unit_limit_nonce = None;
         let (memo, mut nonce) = match (c.layout, c.seller_memo) {
-            (Layout::Minimal, _) if !c.always_nonce => (None, None),
+            (Layout::Minimal, _) if !c.always_nonce && !force_nonce => (None, None),
             (_, Some(m)) => {
                 // The seller's memo must be the Memo data, so it cannot carry our nonce: the
                 // nonce goes into the compute-unit limit instead (up to 4,095 units above
                 // the configured limit), which keeps concurrent payments distinct.
-                match self.nonces.next_nonce() {
-                    Ok(n) => {
-                        let bump = u32::from(u16::from_le_bytes([n[0], n[1]]) & 0x0fff);
-                        unit_limit_nonce = Some(bump);
-                        (Some(m.to_owned()), Some(format!("cu+{bump}")))
-                    }
-                    Err(e) => {
-                        reservation.release();
-                        return Err(e.into());
-                    }
-                }
+                let n = self.nonces.next_nonce()?;
+                let bump = u32::from(u16::from_le_bytes([n[0], n[1]]) & 0x0fff);
+                unit_limit_nonce = Some(bump);
+                (Some(m.to_owned()), Some(format!("cu+{bump}")))
             }
-            (_, None) => match self.nonces.next_nonce() {
-                Ok(n) => {
-                    let hex = nonce_hex(&n);
-                    (Some(hex.clone()), Some(hex))
-                }
-                Err(e) => {
-                    reservation.release();
-                    return Err(e.into());
-                }
-            },
+            (_, None) => {
+                let hex = nonce_hex(&self.nonces.next_nonce()?);
+                (Some(hex.clone()), Some(hex))
+            }
         };
         let mut compute_budget = match c.layout {
             Layout::Sponsored { .. } => Some(self.compute_budget),
@@ -1171,20 +1207,12 @@ impl Payer {
             create_recipient_ata: self.create_recipient_ata,
             blockhash: blockhash.blockhash,
         };
-        let verify_signature = self.verify_options.verify_signatures;
         // Identical inputs give identical signatures (Ed25519 is deterministic). With a
         // compute budget, a one-unit change of the limit makes the payment distinct.
-        let mut signed = None;
         for bump in 0..4u32 {
             // The message is compiled and checked against the recent ones before it is
             // signed, so a duplicate costs a compile, not a signature.
-            let unsigned = match tx::compile(&spec, &self.payer_key) {
-                Ok(u) => u,
-                Err(e) => {
-                    reservation.release();
-                    return Err(e.into());
-                }
-            };
+            let unsigned = tx::compile(&spec, &self.payer_key)?;
             // A documented (nonce-less) transfer is checked against every payer of the
             // process, since two payers on one wallet would sign it byte for byte; the
             // others carry a nonce and are checked against this payer's own.
@@ -1200,34 +1228,25 @@ impl Payer {
                     .unwrap_or_else(PoisonError::into_inner)
                     .insert(&unsigned.message);
             if fresh {
-                match tx::sign_payment(&unsigned, &*self.signer, verify_signature) {
-                    Ok(s) => {
-                        signed = Some(s);
-                        break;
-                    }
-                    Err(e) => {
-                        reservation.release();
-                        return Err(e.into());
-                    }
-                }
+                // Other processes on this wallet are seen through the ledger: a nonce-less
+                // message is journaled under its digest, which the ledger keeps unique.
+                let digest = plain.then(|| message_digest(&unsigned.message));
+                return Ok(Some(Composed {
+                    spec,
+                    unsigned,
+                    nonce,
+                    digest,
+                }));
             }
             if spec.layout == Layout::Minimal && spec.memo.is_none() {
                 // This payer already signed the same transfer over this blockhash: the bytes
                 // (and the signature) would be identical and the server would refuse the
                 // second as a replay. Only then does the documented transaction get a Memo
                 // nonce, which keeps it a legacy message with one `TransferChecked`.
-                match self.nonces.next_nonce() {
-                    Ok(n) => {
-                        let hex = nonce_hex(&n);
-                        spec.memo = Some(hex.clone());
-                        nonce = Some(hex);
-                        continue;
-                    }
-                    Err(e) => {
-                        reservation.release();
-                        return Err(e.into());
-                    }
-                }
+                let hex = nonce_hex(&self.nonces.next_nonce()?);
+                spec.memo = Some(hex.clone());
+                nonce = Some(hex);
+                continue;
             }
             match spec.compute_budget.as_mut() {
                 Some(b) if bump < 3 && b.unit_limit < ComputeBudget::MAX_UNIT_LIMIT => {
@@ -1239,36 +1258,69 @@ impl Payer {
                 _ => break,
             }
         }
-        let Some(signed) = signed else {
-            return Ok(Attempt::Duplicate(reservation));
+        Ok(None)
+    }
+
+    /// Signs a composed payment under its reservation, encodes the header and verifies it.
+    /// On error the reservation is released.
+    fn finish(
+        &self,
+        required: &PaymentRequired,
+        chosen: Chosen<'_>,
+        composed: Composed,
+        reservation: Reservation,
+        now: Instant,
+    ) -> Result<PreparedPayment, Error> {
+        let Chosen {
+            index,
+            req,
+            layout,
+            blockhash,
+            source,
+            documented_form,
+            host,
+        } = chosen;
+        let fail = |reservation: Reservation, e: Error| {
+            reservation.release();
+            Err(e)
+        };
+        let Composed {
+            spec,
+            unsigned,
+            nonce,
+            ..
+        } = composed;
+        let signed = match tx::sign_payment(
+            &unsigned,
+            &*self.signer,
+            self.verify_options.verify_signatures,
+        ) {
+            Ok(s) => s,
+            Err(e) => return fail(reservation, e.into()),
         };
         // A v1 payload has one shape, `{x402Version: 1, scheme, network, payload}`.
-        let shape = if ctx.documented_form || c.req.version == 1 {
+        let shape = if documented_form || req.version == 1 {
             PayloadShape::Flat
-        } else if matches!(c.layout, Layout::Sponsored { .. }) {
-            self.sponsored_shape_for(ctx.host)
+        } else if matches!(layout, Layout::Sponsored { .. }) {
+            self.sponsored_shape_for(host)
         } else {
-            self.shape_for(ctx.host)
+            self.shape_for(host)
         };
-        let mut payload = PaymentPayload::new(Some(required), c.req, signed.to_base64());
+        let mut payload = PaymentPayload::new(Some(required), req, signed.to_base64());
         let payment_id = match payment_identifier(required, &*self.nonces) {
             Ok(Some((id, extensions))) => {
                 payload.extensions = Some(extensions);
                 Some(id)
             }
             Ok(None) => None,
-            Err(e) => {
-                reservation.release();
-                return Err(e);
-            }
+            Err(e) => return fail(reservation, e),
         };
         let header = payload.encode(shape);
         let report = verify(Against::Required(required), &header, &self.verify_options);
         if !report.passed() {
-            reservation.release();
-            return Err(Error::Preflight(Box::new(report)));
+            return fail(reservation, Error::Preflight(Box::new(report)));
         }
-        let (mode, fee_payer) = match c.layout {
+        let (mode, fee_payer) = match layout {
             Layout::Sponsored { fee_payer } => (PaymentMode::Sponsored, fee_payer),
             Layout::Minimal => (PaymentMode::Minimal, self.payer_key),
             _ => (PaymentMode::SelfPaid, self.payer_key),
@@ -1276,10 +1328,10 @@ impl Payer {
         let payer_signature = signed.signature.to_string();
         let record = PaymentRecord {
             network: self.network.clone(),
-            asset: c.mint.to_string(),
-            amount: c.req.amount.0,
-            decimals: info.decimals,
-            pay_to: c.pay_to.to_string(),
+            asset: spec.mint.mint.to_string(),
+            amount: req.amount.0,
+            decimals: spec.mint.decimals,
+            pay_to: spec.pay_to.to_string(),
             destination: signed.destination.to_string(),
             source: signed.source.to_string(),
             payer: self.payer_key.to_string(),
@@ -1295,16 +1347,147 @@ impl Payer {
             payer_signature,
             payment_id,
         };
-        Ok(Attempt::Ready(Box::new(PreparedPayment {
+        Ok(PreparedPayment {
             header,
             shape,
-            requirement: c.req.clone(),
-            index: c.index,
+            requirement: req.clone(),
+            index,
             record,
             transaction: signed.wire,
             reservation,
-            prepared_at: ctx.now,
-        })))
+            prepared_at: now,
+        })
+    }
+
+    /// Finishes a payment prepared for a durable ledger ([`Prepared::NeedReservation`]) with
+    /// the ledger's answer to its [`PendingPayment::request`]: signs it when reserved; when
+    /// another payment holds the same bytes, composes it again with a nonce and asks for a
+    /// new reservation; refuses it as the ledger said otherwise.
+    pub fn complete(
+        &self,
+        pending: Box<PendingPayment>,
+        outcome: ReserveOutcome,
+    ) -> Result<Prepared, Error> {
+        let p = *pending;
+        let Some(req) = p.required.accepts.get(p.index) else {
+            return Err(Error::Config("the pending payment's option is gone".into()));
+        };
+        let chosen = Chosen {
+            index: p.index,
+            req,
+            layout: p.layout,
+            blockhash: p.blockhash,
+            source: p.source,
+            documented_form: p.documented_form,
+            host: p.host.as_deref(),
+        };
+        match outcome {
+            ReserveOutcome::Reserved => {
+                let reservation =
+                    self.policy
+                        .reservation(p.request.id.clone(), &p.mint, p.request.amount);
+                let payment =
+                    self.finish(&p.required, chosen, p.composed, reservation, p.prepared_at)?;
+                Ok(Prepared::Ready(Box::new(payment)))
+            }
+            ReserveOutcome::Refused(reason) => Err(Error::Refused(vec![Refusal {
+                index: p.index,
+                reason: reason.into(),
+            }])),
+            _ => {
+                // Another process journaled the same bytes: a nonce makes ours distinct.
+                let c = Candidate {
+                    index: p.index,
+                    req,
+                    mint: p.mint,
+                    info: Some(p.composed.spec.mint),
+                    pay_to: p.composed.spec.pay_to,
+                    layout: p.layout,
+                    seller_memo: None,
+                    always_nonce: true,
+                };
+                let Some(composed) = self.compose(&c, p.composed.spec.mint, &p.blockhash, true)?
+                else {
+                    return Err(Error::Duplicate {
+                        blockhash: p.blockhash.blockhash.to_string(),
+                    });
+                };
+                let mut request = p.request.clone();
+                request.id = crate::ledger::new_id("pay_");
+                request.message_digest = composed.digest.clone();
+                Ok(Prepared::NeedReservation(Box::new(PendingPayment {
+                    composed,
+                    request,
+                    ..p
+                })))
+            }
+        }
+    }
+}
+
+/// A hex SHA-256 prefix of a compiled message: the ledger's duplicate key.
+fn message_digest(message: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(message);
+    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A compiled, unsigned payment and the nonce it carries.
+#[derive(Debug)]
+struct Composed {
+    spec: PaymentSpec,
+    unsigned: tx::UnsignedPayment,
+    nonce: Option<String>,
+    /// The ledger's duplicate key, for nonce-less messages.
+    digest: Option<String>,
+}
+
+/// The option chosen, as `finish` needs it.
+struct Chosen<'r> {
+    index: usize,
+    req: &'r PaymentRequirements,
+    layout: Layout,
+    blockhash: LatestBlockhash,
+    source: BlockhashSource,
+    documented_form: bool,
+    host: Option<&'r str>,
+}
+
+/// A payment composed for a durable ledger and waiting for its reservation: run
+/// [`PendingPayment::request`] on the ledger (off any async executor), then hand the outcome
+/// to [`Payer::complete`]. Nothing is signed yet.
+#[derive(Debug)]
+pub struct PendingPayment {
+    required: PaymentRequired,
+    index: usize,
+    layout: Layout,
+    mint: Pubkey,
+    blockhash: LatestBlockhash,
+    source: BlockhashSource,
+    composed: Composed,
+    documented_form: bool,
+    host: Option<String>,
+    prepared_at: Instant,
+    request: ReserveRequest,
+}
+
+impl PendingPayment {
+    /// The reservation to run on the ledger.
+    pub fn request(&self) -> &ReserveRequest {
+        &self.request
+    }
+
+    /// Sets the logical request id and the endpoint the journal records.
+    pub fn for_request(mut self: Box<Self>, request_id: &str, endpoint: &str) -> Box<Self> {
+        request_id.clone_into(&mut self.request.request_id);
+        self.request.endpoint = Some(endpoint.to_owned());
+        self
+    }
+
+    /// Uses `now_ms` as the reservation's wall-clock time.
+    pub fn at(mut self: Box<Self>, now_ms: u64) -> Box<Self> {
+        self.request.now_ms = now_ms;
+        self
     }
 }
 

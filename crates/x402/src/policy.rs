@@ -1,12 +1,16 @@
 //! The spend policy: per-payment caps, cumulative budgets, a rate limit and pinned
 //! recipients, shared between threads and clients, checked before anything is signed.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use solana_pubkey::Pubkey;
+
+use crate::ledger::{
+    Budget, Cap, Ledger, ReserveOutcome, ReserveRequest, Scope, Status, Transition, Window,
+};
 
 /// Why the policy refused a payment. The message names the rule and the figures.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +42,16 @@ pub enum PolicyRefusal {
         /// `budget - spent`.
         remaining: u64,
     },
+    /// No limit is configured for this asset: an uncapped asset is refused (opt in with
+    /// [`SpendPolicyBuilder::allow_uncapped_assets`]).
+    #[error("no budget is configured for asset {asset}: refusing to pay an uncapped asset")]
+    Uncapped {
+        /// The asset (mint).
+        asset: String,
+    },
+    /// The ledger could not be read or written: nothing was reserved or signed.
+    #[error("{0}")]
+    Ledger(String),
     /// Too many payments in the last minute.
     #[error(
         "payment rate limit reached: {count} payments in the last 60 s (limit {limit} per minute)"
@@ -65,22 +79,37 @@ pub enum PolicyRefusal {
 pub struct AssetLimits {
     /// Largest single payment.
     pub max_per_payment: Option<u64>,
-    /// Largest cumulative spend (reserved plus committed).
+    /// Largest spend (reserved plus committed) over the budget's window.
     pub budget: Option<u64>,
+    /// The budget's window ([`Window::Total`] unless set with
+    /// [`SpendPolicyBuilder::budget_over`]).
+    pub window: Option<Window>,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    spent: HashMap<Pubkey, u64>,
-    recent: VecDeque<(Instant, u64)>,
-    next_ticket: u64,
+/// What a reservation is for, beyond amount and asset: who pays, for which request, and
+/// the message digest that keeps nonce-less payments unique across processes.
+#[derive(Debug, Clone, Default)]
+pub struct ReserveFor<'a> {
+    /// The paying wallet (base58); empty for a policy-wide pool.
+    pub payer: &'a str,
+    /// The logical request (`None`: a fresh id).
+    pub request_id: Option<&'a str>,
+    /// The endpoint, for the journal.
+    pub endpoint: Option<&'a str>,
+    /// The unsigned message's digest, for nonce-less payments.
+    pub message_digest: Option<String>,
+    /// Wall-clock time (Unix ms); `None`: derived from the `Instant`.
+    pub now_ms: Option<u64>,
 }
 
 /// A spend policy. Build it with [`SpendPolicy::builder`], share it in an `Arc` between
-/// payers, threads and clients; reservations are atomic (one lock covers the budget and the
-/// rate window).
+/// payers, threads and clients. The per-payment cap and pinned recipients are checked here;
+/// budgets over windows, the rate limit and the duplicate memory are checked and reserved
+/// atomically by its [`Ledger`] — in memory by default, or a SQLite file or PostgreSQL
+/// server shared by every process and machine that opens it.
 ///
-/// Assets without limits are not capped; an unknown host is not pinned.
+/// An asset without a budget is refused unless [`SpendPolicyBuilder::allow_uncapped_assets`]
+/// (or [`SpendPolicy::unlimited`]); an unknown host is not pinned.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -110,17 +139,25 @@ struct State {
 /// ```
 pub struct SpendPolicy {
     limits: HashMap<Pubkey, AssetLimits>,
+    scoped: Vec<(String, Pubkey, Budget)>,
+    scope: Option<String>,
     per_minute: Option<u32>,
     pins: HashMap<String, String>,
-    state: Mutex<State>,
+    allow_uncapped: bool,
+    ledger: Ledger,
+    /// An `Instant` and the Unix milliseconds it stands for: turns `Instant`s into ledger
+    /// time when the caller gives no wall clock.
+    anchor: (Instant, u64),
 }
 
 impl fmt::Debug for SpendPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SpendPolicy")
             .field("limits", &self.limits)
+            .field("scope", &self.scope)
             .field("per_minute", &self.per_minute)
             .field("pins", &self.pins)
+            .field("ledger", &self.ledger)
             .finish_non_exhaustive()
     }
 }
@@ -129,8 +166,12 @@ impl fmt::Debug for SpendPolicy {
 #[derive(Debug, Default)]
 pub struct SpendPolicyBuilder {
     limits: HashMap<Pubkey, AssetLimits>,
+    scoped: Vec<(String, Pubkey, Budget)>,
+    scope: Option<String>,
     per_minute: Option<u32>,
     pins: HashMap<String, String>,
+    allow_uncapped: bool,
+    ledger: Option<Ledger>,
 }
 
 impl SpendPolicyBuilder {
@@ -140,13 +181,34 @@ impl SpendPolicyBuilder {
         self
     }
 
-    /// Caps the cumulative spend of `asset` at `budget` base units.
-    pub fn budget(mut self, asset: Pubkey, budget: u64) -> Self {
-        self.limits.entry(asset).or_default().budget = Some(budget);
+    /// Caps the wallet's spend of `asset` at `budget` base units in all (no window).
+    pub fn budget(self, asset: Pubkey, budget: u64) -> Self {
+        self.budget_over(asset, Budget::total(budget))
+    }
+
+    /// Caps the wallet's spend of `asset` over a rolling window (e.g. 10 USDC a day).
+    pub fn budget_over(mut self, asset: Pubkey, budget: Budget) -> Self {
+        let l = self.limits.entry(asset).or_default();
+        l.budget = Some(budget.amount);
+        l.window = Some(budget.window);
         self
     }
 
-    /// Allows at most `limit` payments in any 60-second window (all assets together).
+    /// The scope name of this policy's payments (one agent, one MCP tool, one bot of a
+    /// fleet): they count against the wallet's pool and against the scope's own caps.
+    pub fn scope(mut self, name: &str) -> Self {
+        self.scope = Some(name.to_owned());
+        self
+    }
+
+    /// A sub-cap: payments made under scope `name` (any process whose policy has
+    /// [`scope(name)`](Self::scope)) spend at most `budget` of `asset`, inside the pool.
+    pub fn scope_budget(mut self, name: &str, asset: Pubkey, budget: Budget) -> Self {
+        self.scoped.push((name.to_owned(), asset, budget));
+        self
+    }
+
+    /// Allows at most `limit` payments of a wallet in any 60-second window (all assets).
     pub fn payments_per_minute(mut self, limit: u32) -> Self {
         self.per_minute = Some(limit);
         self
@@ -159,13 +221,29 @@ impl SpendPolicyBuilder {
         self
     }
 
+    /// Pays assets that have no budget (refused by default).
+    pub fn allow_uncapped_assets(mut self) -> Self {
+        self.allow_uncapped = true;
+        self
+    }
+
+    /// The ledger that holds reservations and the journal (default: this process's memory).
+    pub fn ledger(mut self, ledger: Ledger) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
     /// The policy.
     pub fn build(self) -> SpendPolicy {
         SpendPolicy {
             limits: self.limits,
+            scoped: self.scoped,
+            scope: self.scope,
             per_minute: self.per_minute,
             pins: self.pins,
-            state: Mutex::new(State::default()),
+            allow_uncapped: self.allow_uncapped,
+            ledger: self.ledger.unwrap_or_default(),
+            anchor: (Instant::now(), crate::ledger::unix_ms()),
         }
     }
 }
@@ -187,17 +265,18 @@ pub(crate) fn normalize_host(host: &str) -> String {
     h.to_ascii_lowercase()
 }
 
-const WINDOW: Duration = Duration::from_secs(60);
-
 impl SpendPolicy {
     /// A builder.
     pub fn builder() -> SpendPolicyBuilder {
         SpendPolicyBuilder::default()
     }
 
-    /// A policy without any limit. Payments still go through the other checks.
+    /// A policy without any limit (uncapped assets allowed). Payments still go through the
+    /// other checks.
     pub fn unlimited() -> SpendPolicy {
-        SpendPolicyBuilder::default().build()
+        SpendPolicyBuilder::default()
+            .allow_uncapped_assets()
+            .build()
     }
 
     /// The limits of `asset`.
@@ -205,9 +284,39 @@ impl SpendPolicy {
         self.limits.get(asset).copied().unwrap_or_default()
     }
 
-    /// Base units of `asset` spent or reserved so far.
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The scope name of this policy's payments.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// The Unix milliseconds `now` stands for (the policy's anchor).
+    pub fn wall_ms(&self, now: Instant) -> u64 {
+        let (at, ms) = self.anchor;
+        if now >= at {
+            ms.saturating_add(u64::try_from(now.duration_since(at).as_millis()).unwrap_or(u64::MAX))
+        } else {
+            ms.saturating_sub(u64::try_from(at.duration_since(now).as_millis()).unwrap_or(u64::MAX))
+        }
+    }
+
+    /// Base units of `asset` held (spent or reserved) by every wallet in the budget's
+    /// window, read from the ledger now (0 if the ledger cannot be read).
     pub fn spent(&self, asset: &Pubkey) -> u64 {
-        self.lock().spent.get(asset).copied().unwrap_or(0)
+        self.spent_by("", asset).unwrap_or(0)
+    }
+
+    /// Base units of `asset` held by `payer` (empty: every wallet) in the budget's window.
+    pub fn spent_by(&self, payer: &str, asset: &Pubkey) -> Result<u64, PolicyRefusal> {
+        let window = self.limits(asset).window.unwrap_or(Window::Total);
+        let now = crate::ledger::unix_ms();
+        self.ledger
+            .held(payer, Scope::Wallet, &asset.to_string(), window.since(now))
+            .map_err(|e| PolicyRefusal::Ledger(e.to_string()))
     }
 
     /// What is left of the budget of `asset` (`None`: no budget).
@@ -216,11 +325,8 @@ impl SpendPolicy {
         Some(budget.saturating_sub(self.spent(asset)))
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The rules that do not depend on history: the per-payment cap and the pinned payTo.
+    /// The rules that do not depend on history: the per-payment cap, an uncapped asset and
+    /// the pinned payTo.
     pub fn check_static(
         &self,
         asset: &Pubkey,
@@ -236,6 +342,11 @@ impl SpendPolicy {
                 asset: asset.to_string(),
                 amount,
                 cap,
+            });
+        }
+        if limits.budget.is_none() && !self.allow_uncapped {
+            return Err(PolicyRefusal::Uncapped {
+                asset: asset.to_string(),
             });
         }
         if let Some(host) = host
@@ -255,55 +366,76 @@ impl SpendPolicy {
         Ok(())
     }
 
-    fn check_dynamic(
-        &self,
-        state: &mut State,
-        asset: &Pubkey,
-        amount: u64,
-        now: Instant,
-    ) -> Result<(), PolicyRefusal> {
+    /// The caps that apply to a payment of `asset` under this policy's scope.
+    pub fn caps(&self, asset: &Pubkey) -> Vec<Cap> {
+        let mut caps = Vec::new();
+        let a = asset.to_string();
         if let Some(budget) = self.limits(asset).budget {
-            let spent = state.spent.get(asset).copied().unwrap_or(0);
-            let remaining = budget.saturating_sub(spent);
-            if amount > remaining {
-                return Err(PolicyRefusal::OverBudget {
-                    asset: asset.to_string(),
-                    amount,
-                    spent,
-                    budget,
-                    remaining,
-                });
+            caps.push(Cap {
+                scope: Scope::Wallet,
+                asset: a.clone(),
+                budget: Budget::new(budget, self.limits(asset).window.unwrap_or(Window::Total)),
+            });
+        }
+        if let Some(scope) = &self.scope {
+            for (name, m, b) in &self.scoped {
+                if name == scope && m == asset {
+                    caps.push(Cap {
+                        scope: Scope::Named(name.clone()),
+                        asset: a.clone(),
+                        budget: *b,
+                    });
+                }
             }
         }
-        if let Some(limit) = self.per_minute {
-            state
-                .recent
-                .retain(|(t, _)| now.saturating_duration_since(*t) < WINDOW);
-            let count = state.recent.len();
-            if count >= limit as usize {
-                return Err(PolicyRefusal::RateLimited { count, limit });
-            }
-        }
-        Ok(())
+        caps
     }
 
-    /// Every rule, without reserving anything (the answer may change before a reservation).
-    pub fn check(
+    /// The reservation request for a payment, to run on the ledger (the durable path:
+    /// the caller runs it, off any async executor, and hands the outcome back).
+    pub fn reserve_request(
         &self,
         asset: &Pubkey,
         amount: u64,
         pay_to: &str,
         host: Option<&str>,
         now: Instant,
-    ) -> Result<(), PolicyRefusal> {
-        self.check_static(asset, amount, pay_to, host)?;
-        let mut state = self.lock();
-        self.check_dynamic(&mut state, asset, amount, now)
+        r: &ReserveFor<'_>,
+    ) -> ReserveRequest {
+        ReserveRequest {
+            id: crate::ledger::new_id("pay_"),
+            request_id: r
+                .request_id
+                .map_or_else(|| crate::ledger::new_id("req_"), str::to_owned),
+            payer: r.payer.to_owned(),
+            scope: self.scope.clone(),
+            asset: asset.to_string(),
+            amount,
+            pay_to: pay_to.to_owned(),
+            host: host.map(normalize_host),
+            endpoint: r.endpoint.map(str::to_owned),
+            caps: self.caps(asset),
+            per_minute: self.per_minute,
+            message_digest: r.message_digest.clone(),
+            now_ms: r.now_ms.unwrap_or_else(|| self.wall_ms(now)),
+        }
     }
 
-    /// Checks every rule and, atomically with the check, reserves `amount` of the budget and
-    /// a slot of the rate window. The reservation counts as spent until
-    /// [`Reservation::release`] gives it back.
+    /// Every rule that needs no history (the rest is checked atomically by
+    /// [`SpendPolicy::reserve`]).
+    pub fn check(
+        &self,
+        asset: &Pubkey,
+        amount: u64,
+        pay_to: &str,
+        host: Option<&str>,
+        _now: Instant,
+    ) -> Result<(), PolicyRefusal> {
+        self.check_static(asset, amount, pay_to, host)
+    }
+
+    /// Checks every rule and, atomically with the check, reserves `amount` on the ledger
+    /// (a policy-wide pool: no wallet). Blocking on a durable ledger.
     pub fn reserve(
         self: &Arc<Self>,
         asset: &Pubkey,
@@ -312,55 +444,62 @@ impl SpendPolicy {
         host: Option<&str>,
         now: Instant,
     ) -> Result<Reservation, PolicyRefusal> {
-        self.check_static(asset, amount, pay_to, host)?;
-        let mut state = self.lock();
-        self.check_dynamic(&mut state, asset, amount, now)?;
-        let ticket = if self.per_minute.is_some() {
-            state.next_ticket += 1;
-            let t = state.next_ticket;
-            state.recent.push_back((now, t));
-            Some(t)
-        } else {
-            None
-        };
-        let s = state.spent.entry(*asset).or_insert(0);
-        *s = s.saturating_add(amount);
-        Ok(Reservation {
-            policy: Arc::clone(self),
-            asset: *asset,
-            amount,
-            ticket,
-        })
+        self.reserve_for(asset, amount, pay_to, host, now, &ReserveFor::default())
     }
 
-    fn refund(&self, asset: &Pubkey, amount: u64, ticket: Option<u64>) {
-        let mut state = self.lock();
-        if let Some(s) = state.spent.get_mut(asset) {
-            *s = s.saturating_sub(amount);
+    /// [`SpendPolicy::reserve`] for a wallet, request and message. Blocking on a durable
+    /// ledger.
+    pub fn reserve_for(
+        self: &Arc<Self>,
+        asset: &Pubkey,
+        amount: u64,
+        pay_to: &str,
+        host: Option<&str>,
+        now: Instant,
+        r: &ReserveFor<'_>,
+    ) -> Result<Reservation, PolicyRefusal> {
+        self.check_static(asset, amount, pay_to, host)?;
+        let req = self.reserve_request(asset, amount, pay_to, host, now, r);
+        let id = req.id.clone();
+        match self.ledger.reserve(req) {
+            Ok(ReserveOutcome::Reserved) => Ok(self.reservation(id, asset, amount)),
+            Ok(ReserveOutcome::Refused(p)) => Err(p),
+            Ok(ReserveOutcome::Duplicate) => Err(PolicyRefusal::Ledger(
+                "an identical payment is already journaled".into(),
+            )),
+            Err(e) => Err(PolicyRefusal::Ledger(e.to_string())),
         }
-        if let Some(t) = ticket {
-            state.recent.retain(|(_, id)| *id != t);
+    }
+
+    /// The reservation the ledger granted under `id`.
+    pub fn reservation(self: &Arc<Self>, id: String, asset: &Pubkey, amount: u64) -> Reservation {
+        Reservation {
+            policy: Arc::clone(self),
+            id,
+            asset: *asset,
+            amount,
         }
     }
 }
 
-/// An amount reserved against a [`SpendPolicy`].
+/// An amount reserved on a [`SpendPolicy`]'s ledger, under a ledger id.
 ///
 /// The reservation counts as spent from the moment it is made. Call [`release`](Self::release)
 /// only when the payment certainly did not and will not move funds (it never left the process,
-/// or the server said nothing was charged). Dropping the reservation, like
+/// or our RPC proved it can never land). Dropping the reservation, like
 /// [`commit`](Self::commit), keeps the amount spent: an unknown outcome never frees budget.
 #[must_use = "a reservation is kept as spent unless released"]
 pub struct Reservation {
     policy: Arc<SpendPolicy>,
+    id: String,
     asset: Pubkey,
     amount: u64,
-    ticket: Option<u64>,
 }
 
 impl fmt::Debug for Reservation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reservation")
+            .field("id", &self.id)
             .field("asset", &self.asset)
             .field("amount", &self.amount)
             .finish()
@@ -378,13 +517,30 @@ impl Reservation {
         &self.asset
     }
 
+    /// The ledger id of the payment.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The policy it was reserved on.
+    pub fn policy(&self) -> &Arc<SpendPolicy> {
+        &self.policy
+    }
+
     /// Keeps the amount as spent (the payment was accepted, or its outcome is unknown).
-    /// Dropping the reservation has the same effect.
+    /// Dropping the reservation has the same effect. The journal's status is the caller's
+    /// to write.
     pub fn commit(self) {}
 
-    /// Gives the amount and the rate slot back: nothing was charged.
+    /// Gives the amount and the rate slot back: nothing was charged. Writes `released` to
+    /// the ledger (blocking on a durable ledger; the SDK's flows journal it themselves).
     pub fn release(self) {
-        self.policy.refund(&self.asset, self.amount, self.ticket);
+        let now = crate::ledger::unix_ms();
+        if let Err(e) = self.policy.ledger.transition(
+            Transition::new(&self.id, Status::Released, now).detail("released: not charged"),
+        ) {
+            tracing::warn!(id = %self.id, error = %e, "could not release a reservation");
+        }
     }
 }
 
@@ -444,6 +600,15 @@ mod tests {
         b.release();
         assert_eq!(p.spent(&USDC_MAINNET), 100);
         let other = Pubkey::new_from_array([1; 32]);
+        let p = Arc::new(
+            SpendPolicy::builder()
+                .max_per_payment(USDC_MAINNET, 100)
+                .budget(USDC_MAINNET, 250)
+                .budget(other, 10_000_000)
+                .payments_per_minute(3)
+                .ledger(p.ledger().clone())
+                .build(),
+        );
         // Released reservations gave their rate slots back: a and d and e fill the window.
         let d = p.reserve(&other, 1_000_000, "X", None, t).unwrap();
         let e2 = p.reserve(&other, 1, "X", None, t).unwrap();
@@ -452,7 +617,10 @@ mod tests {
             e.to_string(),
             "payment rate limit reached: 3 payments in the last 60 s (limit 3 per minute)"
         );
-        assert!(p.reserve(&other, 1, "X", None, t + WINDOW).is_ok());
+        assert!(
+            p.reserve(&other, 1, "X", None, t + std::time::Duration::from_secs(61))
+                .is_ok()
+        );
         a.commit();
         drop(d);
         e2.commit();

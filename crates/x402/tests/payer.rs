@@ -157,6 +157,7 @@ fn refusals_name_the_rule_and_the_figures() {
     let policy = Arc::new(
         SpendPolicy::builder()
             .max_per_payment(USDC_MAINNET, 100_000)
+            .budget(USDC_MAINNET, 10_000_000)
             .pin_pay_to("api.sova-intel.com", &key(9).to_string())
             .build(),
     );
@@ -330,7 +331,13 @@ fn unknown_mint_asks_for_account_info() {
 
 #[test]
 fn budget_reserved_before_signing_and_released_on_request() {
-    let policy = Arc::new(SpendPolicy::builder().budget(USDC_MAINNET, 25_000).build());
+    // An asset without a budget is refused, so the second mint below has one of its own.
+    let policy = Arc::new(
+        SpendPolicy::builder()
+            .budget(USDC_MAINNET, 25_000)
+            .budget(key(51), 1_000_000_000)
+            .build(),
+    );
     let payer = builder().policy(Arc::clone(&policy)).build().unwrap();
     let ctx = PrepareContext::new(Instant::now()).blockhash(bh(1));
     let req = required(&[usdc(10_000, &key(9), "")]);
