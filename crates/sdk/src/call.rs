@@ -132,6 +132,8 @@ pub struct Receipt {
     pub memo: Option<String>,
     /// The `payment-identifier` id sent with the payment, when the server advertised it.
     pub payment_id: Option<String>,
+    /// The payment's id in the ledger (`pay_…`).
+    pub ledger_id: Option<String>,
 }
 
 /// A call's output, with the receipt when it was paid with x402.

@@ -52,6 +52,18 @@ pub struct PaymentRef {
     pub pay_to: String,
     /// Whether it was charged.
     pub state: PaymentState,
+    /// Its id in the payment ledger (`pay_…`), to reconcile or look it up
+    /// (`sova payments show`).
+    pub ledger_id: Option<String>,
+    /// The blockhash it was signed over (base58): it can land only until our RPC's block
+    /// height passes `last_valid_block_height`.
+    pub blockhash: Option<String>,
+    /// The last block height at which it can land, as our RPC reported it.
+    pub last_valid_block_height: Option<u64>,
+    /// The slot at which our RPC reported the blockhash.
+    pub blockhash_slot: Option<u64>,
+    /// The payer's token account (the transfer's source).
+    pub source: Option<String>,
 }
 
 impl PaymentRef {
@@ -64,7 +76,18 @@ impl PaymentRef {
             asset: r.asset.clone(),
             pay_to: r.pay_to.clone(),
             state: PaymentState::Charged,
+            ledger_id: r.ledger_id.clone(),
+            blockhash: None,
+            last_valid_block_height: None,
+            blockhash_slot: None,
+            source: None,
         }
+    }
+
+    /// The same reference, with its ledger id.
+    pub(crate) fn in_ledger(mut self, id: &str) -> PaymentRef {
+        self.ledger_id = Some(id.to_owned());
+        self
     }
 
     pub(crate) fn of(r: &sova_x402::PaymentRecord, state: PaymentState) -> PaymentRef {
@@ -75,6 +98,11 @@ impl PaymentRef {
             asset: r.asset.clone(),
             pay_to: r.pay_to.clone(),
             state,
+            ledger_id: None,
+            blockhash: Some(r.blockhash.clone()),
+            last_valid_block_height: r.last_valid_block_height,
+            blockhash_slot: r.blockhash_slot,
+            source: Some(r.source.clone()),
         }
     }
 }
@@ -231,6 +259,20 @@ pub enum Error {
         /// The payment attached, if any.
         payment: Option<Box<PaymentRef>>,
     },
+    /// The payment ledger could not be read or written (or refused a change of a payment's
+    /// state, because another process resolved it). The action it guarded did not happen:
+    /// a payment that was not yet journaled as sent was never sent.
+    #[error("the payment ledger failed: {message}{}", payment_suffix(.payment.as_deref()))]
+    Ledger {
+        /// What failed.
+        message: String,
+        /// The payment attached, if any.
+        payment: Option<Box<PaymentRef>>,
+    },
+    /// An invariant of the SDK broke (a bug): the call stopped. Whether a request was sent
+    /// is not known here; a payment attached to the call is reported on its own.
+    #[error("internal error in the SDK (please report it): {0}")]
+    Internal(String),
     /// A job's result is gone (the 15-minute TTL passed).
     #[error("the result {key} expired (results are kept 15 minutes){}", payment_suffix(.payment.as_deref()))]
     ResultExpired {
@@ -349,6 +391,7 @@ impl Error {
             | Error::Payment(_)
             | Error::Rpc(_) => Reached::No,
             Error::Transport { reached, .. } => *reached,
+            Error::Ledger { .. } | Error::Internal(_) => Reached::Maybe,
             Error::CallTimeout { .. } | Error::PaymentUncertain { .. } => Reached::Maybe,
             Error::Api { .. }
             | Error::Decode { .. }
@@ -399,6 +442,7 @@ impl Error {
             | Error::JobPending { payment, .. }
             | Error::ResultAuthRequired { payment, .. }
             | Error::PartialSuccess { payment, .. }
+            | Error::Ledger { payment, .. }
             | Error::ResultExpired { payment, .. } => payment.as_deref(),
             Error::PaymentUncertain { payment, .. } => Some(payment),
             _ => None,
@@ -471,6 +515,10 @@ impl Error {
             },
             Error::ResultExpired { key, payment } => Error::ResultExpired {
                 key,
+                payment: slot(payment),
+            },
+            Error::Ledger { message, payment } => Error::Ledger {
+                message,
                 payment: slot(payment),
             },
             Error::ResultAuthRequired {

@@ -170,7 +170,10 @@ pub struct ClientBuilder<R = ()> {
     keypair_path: Option<String>,
     rpc_url: Option<String>,
     max_payment: Option<u64>,
-    budget: Option<u64>,
+    budget: Option<sova_x402::Budget>,
+    ledger: Option<sova_x402::Ledger>,
+    ledger_from_env: bool,
+    scope: Option<String>,
     runner: std::marker::PhantomData<fn() -> R>,
 }
 
@@ -194,6 +197,9 @@ impl<R> Default for ClientBuilder<R> {
             rpc_url: Default::default(),
             max_payment: Default::default(),
             budget: Default::default(),
+            ledger: Default::default(),
+            ledger_from_env: false,
+            scope: Default::default(),
             runner: std::marker::PhantomData,
         }
     }
@@ -217,6 +223,9 @@ impl<R> ClientBuilder<R> {
             rpc_url: self.rpc_url,
             max_payment: self.max_payment,
             budget: self.budget,
+            ledger: self.ledger,
+            ledger_from_env: self.ledger_from_env,
+            scope: self.scope,
             runner: std::marker::PhantomData,
         }
     }
@@ -284,6 +293,9 @@ impl ClientBuilder {
         {
             b.rpc_url = Some(url);
         }
+        // The durable ledger: `SOVA_LEDGER`, else the default SQLite file (feature
+        // `sqlite`). Opened when the client is built.
+        b.ledger_from_env = true;
         b
     }
 
@@ -328,10 +340,34 @@ impl<R> ClientBuilder<R> {
         self
     }
 
-    /// With [`Self::keypair_file`]: the cumulative budget, in USDC base units (default
-    /// 10,000,000 = 10 USDC).
+    /// With [`Self::keypair_file`]: the budget, in USDC base units, over all time (the
+    /// default is 10 USDC per rolling day, [`Self::budget_over`]).
     pub fn budget(mut self, base_units: u64) -> Self {
-        self.budget = Some(base_units);
+        self.budget = Some(sova_x402::Budget::total(base_units));
+        self
+    }
+
+    /// With [`Self::keypair_file`]: the budget over a rolling window, e.g.
+    /// `Budget::new(10_000_000, Window::Day)` (the default) — counted in the ledger, so every
+    /// process and machine sharing it shares the budget.
+    pub fn budget_over(mut self, budget: sova_x402::Budget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// With [`Self::keypair_file`]: the payment ledger that holds the budget, the journal
+    /// and the duplicate memory (default: this process's memory; [`ClientBuilder::from_env`]
+    /// opens `SOVA_LEDGER` or the default SQLite file). Share one ledger between processes
+    /// (a SQLite file) or machines (PostgreSQL) to share the budget.
+    pub fn ledger(mut self, ledger: sova_x402::Ledger) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// With [`Self::keypair_file`]: the scope name of this client's payments (one agent,
+    /// one bot of a fleet), shown in the journal.
+    pub fn scope(mut self, name: impl Into<String>) -> Self {
+        self.scope = Some(name.into());
         self
     }
 
@@ -421,10 +457,25 @@ impl<R> ClientBuilder<R> {
                 let keypair = sova_x402::Keypair::from_file(path)
                     .map_err(|e| Error::Config(e.to_string()))?;
                 let usdc = sova_x402::programs::USDC_MAINNET;
-                let policy = sova_x402::SpendPolicy::builder()
+                let ledger = match (self.ledger, self.ledger_from_env) {
+                    (Some(l), _) => l,
+                    (None, true) => {
+                        sova_x402::Ledger::from_env().map_err(|e| Error::Config(e.to_string()))?
+                    }
+                    (None, false) => sova_x402::Ledger::memory(),
+                };
+                let mut policy = sova_x402::SpendPolicy::builder()
                     .max_per_payment(usdc, self.max_payment.unwrap_or(1_000_000))
-                    .budget(usdc, self.budget.unwrap_or(10_000_000))
-                    .build();
+                    .budget_over(
+                        usdc,
+                        self.budget
+                            .unwrap_or(sova_x402::Budget::new(10_000_000, sova_x402::Window::Day)),
+                    )
+                    .ledger(ledger);
+                if let Some(scope) = &self.scope {
+                    policy = policy.scope(scope);
+                }
+                let policy = policy.build();
                 // This client's base URL is a Sova Intel deployment (the default
                 // api.sova-intel.com, a staging host or the sandbox): its payments take the
                 // form Sova documents, self-paid allowed. A payer passed with `x402(..)` is
@@ -538,12 +589,45 @@ impl<R: Runner> IntelClient<R> {
             config.settings(options),
             std::time::Instant::now(),
         )
-        .with_wall_clock(crate::flow::unix_now())
+        .with_wall_clock_ms(sova_x402::ledger::unix_ms())
         .with_poll(config.poll, config.progress.clone());
         let mut cx = cx;
         cx.retry_failed_jobs = config.retry_failed_jobs;
         cx.requeue_paid_jobs = config.requeue_failed_jobs;
         self.runner.run(Call::new(name, cx, machine))
+    }
+
+    /// The payment ledger of this client's payer (`None` without x402).
+    pub fn ledger(&self) -> Option<&sova_x402::Ledger> {
+        self.config
+            .payments
+            .as_ref()
+            .map(|p| p.payer.policy().ledger())
+    }
+
+    /// Reconciles every payment the ledger holds as sent or uncertain for this client's
+    /// wallet, through our own RPC: a landed one is committed (charged), one that failed on
+    /// chain or whose blockhash our RPC proves expired is released (its budget comes back),
+    /// others stay until their blockhash expires (60–90 s on mainnet). Unsent payments of
+    /// stopped processes are reclaimed. Run it at start, after an error that may have
+    /// charged, and periodically in long-lived processes. Free: no API request.
+    pub fn reconcile_pending(&self) -> R::Ret<'_, crate::flow::Reconciled> {
+        self.run(
+            "intel.reconcile_pending",
+            &CallOptions::default(),
+            crate::flow::ReconcileJournal::all(),
+        )
+    }
+
+    /// Reconciles one payment (see [`Self::reconcile_pending`]), by the reference an error
+    /// or a receipt carried.
+    pub fn reconcile(&self, payment: &crate::PaymentRef) -> R::Ret<'_, crate::flow::Reconciled> {
+        let id = payment.ledger_id.clone().unwrap_or_default();
+        self.run(
+            "intel.reconcile",
+            &CallOptions::default(),
+            crate::flow::ReconcileJournal::one(&id),
+        )
     }
 
     /// Any endpoint of `sova_protocol`, or a [`RawRequest`](sova_protocol::RawRequest) for

@@ -124,6 +124,11 @@ impl Runner for AsyncRunner {
                             tokio::time::sleep(d).await;
                             call.on_wake(Instant::now())
                         }
+                        // The ledger's own thread does the I/O: awaiting never blocks.
+                        Action::Ledger { ledger, ops } => {
+                            let replies = ledger.submit(ops).await;
+                            call.on_ledger(replies, Instant::now())
+                        }
                         Action::Done => {
                             let name = call.name();
                             let (result, stats) = call.finish();
@@ -190,6 +195,10 @@ impl Runner for BlockingRunner {
                 Action::Sleep(d) => {
                     std::thread::sleep(d);
                     call.on_wake(Instant::now())
+                }
+                Action::Ledger { ledger, ops } => {
+                    let replies = ledger.apply(ops);
+                    call.on_ledger(replies, Instant::now())
                 }
                 Action::Done => {
                     let name = call.name();

@@ -4,6 +4,8 @@ use std::time::Instant;
 
 use sova_protocol::http::Response;
 
+use sova_x402::ledger::{LedgerError, Reply};
+
 use super::{Ctx, Failure, Machine, Step};
 use crate::error::Error;
 
@@ -33,6 +35,14 @@ impl<M: Machine + ?Sized> Machine for Box<M> {
     }
     fn on_wake(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Step<Result<M::Value, Error>> {
         (**self).on_wake(cx, now)
+    }
+    fn on_ledger(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        replies: Result<Vec<Reply>, LedgerError>,
+        now: Instant,
+    ) -> Step<Result<M::Value, Error>> {
+        (**self).on_ledger(cx, replies, now)
     }
 }
 
@@ -197,6 +207,19 @@ where
             return second.on_wake(cx, now);
         }
         let step = self.first.on_wake(cx, now);
+        self.advance(cx, step, now)
+    }
+
+    fn on_ledger(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        replies: Result<Vec<Reply>, LedgerError>,
+        now: Instant,
+    ) -> Step<Result<B::Value, Error>> {
+        if let Some(second) = &mut self.second {
+            return second.on_ledger(cx, replies, now);
+        }
+        let step = self.first.on_ledger(cx, replies, now);
         self.advance(cx, step, now)
     }
 }

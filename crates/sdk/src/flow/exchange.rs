@@ -6,6 +6,7 @@ use sova_protocol::http::{HeaderValue, Request, Response, StatusCode};
 use sova_protocol::retry::{Decision, Outcome, RequestTraits};
 use sova_protocol::x402::{PaymentRequired, Settlement, headers as x402_headers};
 use sova_protocol::{Credential, Endpoint, decode};
+use sova_x402::ledger::{LedgerError, Op, Reply};
 use sova_x402::rpc::{GetLatestBlockhash, GetMintInfo, RpcCall};
 use sova_x402::{PrepareContext, Prepared, Reconciliation};
 
@@ -51,6 +52,11 @@ enum Phase {
     Preparing {
         required: Box<PaymentRequired>,
         rpc: PrepRpc,
+    },
+    /// Waiting for the ledger to reserve the composed payment's budget.
+    Reserving {
+        required: Box<PaymentRequired>,
+        pending: Box<sova_x402::PendingPayment>,
     },
     /// Reading the chain about the live payment.
     Reconciling {
@@ -182,6 +188,10 @@ where
                 }
             }
         }
+        if paid {
+            // Write-ahead: the journal says `sent` before the payment leaves.
+            cx.money.sending();
+        }
         self.traits.paid = paid;
         self.attempt += 1;
         cx.stats.api += 1;
@@ -272,14 +282,31 @@ where
         }
         let mut ctx = PrepareContext::new(now)
             .host(&cx.host)
-            .documented_form(self.fallback);
+            .documented_form(self.fallback)
+            .wall_clock_ms(cx.now_ms());
         if let Some(cap) = cx.settings.max_payment {
             ctx = ctx.max_amount(cap);
         }
         if let Some(b) = blockhash {
             ctx = ctx.blockhash(b);
         }
-        match p.payer.prepare(&required, &ctx) {
+        let prepared = p.payer.prepare(&required, &ctx);
+        self.on_prepared(cx, required, prepared, now)
+    }
+
+    /// What the payer answered: a signed payment goes live and is sent; a missing input is
+    /// fetched from our RPC; a reservation is run on the ledger.
+    fn on_prepared(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        required: PaymentRequired,
+        prepared: Result<Prepared, sova_x402::Error>,
+        now: Instant,
+    ) -> Out<E> {
+        let Some(p) = cx.payments else {
+            return self.fail(Error::Internal("x402 is not configured".into()));
+        };
+        match prepared {
             Ok(Prepared::Ready(payment)) => {
                 if let Err(e) = cx.money.attach(payment) {
                     return self.fail(e);
@@ -289,6 +316,17 @@ where
                 cx.stats.payments += 1;
                 self.attempt = 0;
                 self.send(cx, now)
+            }
+            Ok(Prepared::NeedReservation(pending)) => {
+                let pending = pending
+                    .for_request(&cx.request_id, self.endpoint.name())
+                    .at(cx.now_ms());
+                let op = Op::Reserve(Box::new(pending.request().clone()));
+                self.phase = Phase::Reserving {
+                    required: Box::new(required),
+                    pending,
+                };
+                Step::Ledger(vec![op])
             }
             Ok(Prepared::NeedBlockhash(call)) => {
                 let req = call.http_request(&p.rpc_url, 1);
@@ -306,12 +344,44 @@ where
                 };
                 self.send_rpc(cx, req)
             }
-            Ok(_) => self.fail(Error::Config(
+            Ok(_) => self.fail(Error::Internal(
                 "the payer asked for a step this SDK does not know".into(),
             )),
             Err(sova_x402::Error::Refused(list)) => self.fail(Error::PaymentRefused(list)),
             Err(e) => self.fail(Error::Payment(e)),
         }
+    }
+
+    /// The ledger's answer to a reservation: the payer signs under it, or says why not.
+    fn on_reserved(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        required: PaymentRequired,
+        pending: Box<sova_x402::PendingPayment>,
+        replies: Result<Vec<Reply>, LedgerError>,
+        now: Instant,
+    ) -> Out<E> {
+        let Some(p) = cx.payments else {
+            return self.fail(Error::Internal("x402 is not configured".into()));
+        };
+        let outcome = match replies {
+            Ok(mut r) => match r.pop() {
+                Some(Reply::Reserve(o)) => o,
+                _ => {
+                    return self.fail(Error::Internal(
+                        "the ledger answered a reservation out of turn".into(),
+                    ));
+                }
+            },
+            Err(e) => {
+                return self.fail(Error::Ledger {
+                    message: format!("{e}; nothing was reserved or signed"),
+                    payment: None,
+                });
+            }
+        };
+        let prepared = p.payer.complete(pending, outcome);
+        self.on_prepared(cx, required, prepared, now)
     }
 
     fn send_rpc(
@@ -634,7 +704,16 @@ where
                         .challenge
                         .as_ref()
                         .is_some_and(|c| self.may_fall_back(cx, c));
-                let released = cx.money.release();
+                let released = match &v {
+                    Reconciliation::FailedOnChain { signature, .. } => cx.money.release_as(
+                        sova_x402::ledger::Status::Failed,
+                        &format!("our RPC found transaction {signature} failed on chain"),
+                    ),
+                    _ => cx.money.release_as(
+                        sova_x402::ledger::Status::Expired,
+                        "our RPC proved its blockhash expired and found nothing",
+                    ),
+                };
                 if let Some(challenge) = doubt.challenge
                     && self.signed < MAX_PAYMENTS
                 {
@@ -672,12 +751,13 @@ where
                     Some(answer) if answer.status() != StatusCode::PAYMENT_REQUIRED => {
                         match self.parse_final(cx, answer, None) {
                             Step::Done(Err(e)) => Step::Done(Err(e.with_payment(payment))),
-                            Step::Done(Ok(_)) | Step::Send { .. } | Step::Sleep(_) => {
-                                self.fail(Error::PaymentUncertain {
-                                    reason: doubt.why,
-                                    payment: Box::new(payment),
-                                })
-                            }
+                            Step::Done(Ok(_))
+                            | Step::Send { .. }
+                            | Step::Sleep(_)
+                            | Step::Ledger(_) => self.fail(Error::PaymentUncertain {
+                                reason: doubt.why,
+                                payment: Box::new(payment),
+                            }),
                         }
                     }
                     _ => self.fail(Error::PaymentUncertain {
@@ -747,6 +827,9 @@ where
             Phase::Preparing { required, rpc } => {
                 self.on_prep_answer(cx, *required, rpc, response, now)
             }
+            Phase::Reserving { .. } => self.fail(Error::Internal(
+                "an answer arrived while the ledger was reserving".into(),
+            )),
             Phase::Reconciling { mut rec, doubt } => {
                 let step = rec.on_response(&response);
                 self.phase = Phase::Reconciling { rec, doubt };
@@ -805,6 +888,9 @@ where
                 })
             }
             Phase::Preparing { .. } => self.fail(Error::Rpc(failure.message)),
+            Phase::Reserving { .. } => self.fail(Error::Internal(
+                "a transport failure arrived while the ledger was reserving".into(),
+            )),
             Phase::Reconciling { mut rec, doubt } => {
                 let step = rec.on_failure();
                 self.phase = Phase::Reconciling { rec, doubt };
@@ -820,6 +906,22 @@ where
         match self.phase {
             Phase::Backoff => self.send(cx, now),
             _ => self.fail(Error::Config("a wake-up arrived when nothing slept".into())),
+        }
+    }
+
+    fn on_ledger(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        replies: Result<Vec<Reply>, LedgerError>,
+        now: Instant,
+    ) -> Out<E> {
+        match std::mem::replace(&mut self.phase, Phase::Over) {
+            Phase::Reserving { required, pending } => {
+                self.on_reserved(cx, *required, pending, replies, now)
+            }
+            _ => self.fail(Error::Internal(
+                "a ledger answer arrived when none was expected".into(),
+            )),
         }
     }
 }

@@ -32,6 +32,7 @@ mod combine;
 mod exchange;
 pub mod intel;
 mod jobs;
+mod journal;
 mod money;
 mod reconcile;
 #[cfg(test)]
@@ -44,6 +45,8 @@ use sova_protocol::http::{Request, Response};
 use sova_protocol::jobs::PollConfig;
 use sova_protocol::retry::{SplitMix, TransportErrorKind};
 
+use sova_x402::ledger::{Ledger, LedgerError, Op, Reply, TransitionOutcome};
+
 use crate::call::{Authorizer, CallSettings, Payments};
 use crate::error::{Error, Reached};
 
@@ -51,6 +54,7 @@ pub use combine::{Boxed, MachineExt, Ready, Then, ready};
 pub use exchange::Exchange;
 pub(crate) use jobs::result_error;
 pub use jobs::{JobWait, ResultFetch};
+pub use journal::{ReconcileJournal, Reconciled, Resolved};
 
 /// The current wall-clock time as Unix seconds, for [`Ctx::with_wall_clock`] (the runners'
 /// clock; the flows never read it themselves).
@@ -86,6 +90,15 @@ pub enum Action {
     },
     /// Sleep, then report the wake-up.
     Sleep(Duration),
+    /// Apply these operations to the payment ledger and report the replies with
+    /// [`Call::on_ledger`]. The async runner awaits them (the ledger's own thread does the
+    /// I/O; the executor is never blocked); the blocking runner waits.
+    Ledger {
+        /// The ledger.
+        ledger: Ledger,
+        /// The operations, applied in order and atomically.
+        ops: Vec<Op>,
+    },
     /// Finished: take the result with [`Call::finish`].
     Done,
 }
@@ -114,6 +127,8 @@ pub enum Step<T> {
     },
     /// Sleep.
     Sleep(Duration),
+    /// Apply operations to the payment ledger (answered by [`Machine::on_ledger`]).
+    Ledger(Vec<Op>),
     /// The machine's result.
     Done(T),
 }
@@ -132,6 +147,7 @@ impl<T> Step<T> {
                 timeout,
             }),
             Step::Sleep(d) => Ok(Step::Sleep(d)),
+            Step::Ledger(ops) => Ok(Step::Ledger(ops)),
             Step::Done(t) => Err(t),
         }
     }
@@ -196,6 +212,10 @@ pub struct Ctx<'a> {
     pub started: Instant,
     /// The time of the event being handled (set by [`Call`] before every step).
     pub now: Instant,
+    /// The logical request's id, written with its payments in the ledger.
+    pub request_id: String,
+    /// Wall-clock Unix milliseconds at `started`, when the runner supplied them.
+    pub unix_ms_at_start: Option<u64>,
 }
 
 /// Far enough in the future to stand for "no deadline" without overflowing `Instant`.
@@ -233,7 +253,27 @@ impl<'a> Ctx<'a> {
             unix_at_start: None,
             started: now,
             now,
+            request_id: sova_x402::ledger::new_id("req_"),
+            unix_ms_at_start: None,
         }
+    }
+
+    /// The wall-clock time of the event being handled, Unix milliseconds: from the runner's
+    /// clock when it gave one ([`Ctx::with_wall_clock`]), else from the spend policy's.
+    pub fn now_ms(&self) -> u64 {
+        let elapsed = self.now.saturating_duration_since(self.started);
+        let elapsed = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        match (self.unix_ms_at_start, self.unix_at_start, self.payments) {
+            (Some(ms), _, _) => ms.saturating_add(elapsed),
+            (None, Some(s), _) => s.saturating_mul(1000).saturating_add(elapsed),
+            (None, None, Some(p)) => p.payer.policy().wall_ms(self.now),
+            (None, None, None) => sova_x402::ledger::unix_ms(),
+        }
+    }
+
+    /// The payment ledger of this call's payer, when it pays.
+    pub fn ledger(&self) -> Option<&Ledger> {
+        self.payments.map(|p| p.payer.policy().ledger())
     }
 
     /// The wall-clock time at the `now` given to [`Ctx::new`], as Unix seconds: job handles
@@ -248,6 +288,14 @@ impl<'a> Ctx<'a> {
     pub fn unix_now(&self) -> Option<u64> {
         let elapsed = self.now.saturating_duration_since(self.started).as_secs();
         self.unix_at_start.map(|u| u.saturating_add(elapsed))
+    }
+
+    /// The wall-clock time at the `now` given to [`Ctx::new`], as Unix milliseconds
+    /// (see [`Ctx::with_wall_clock`]).
+    pub fn with_wall_clock_ms(mut self, unix_ms_at_start: u64) -> Self {
+        self.unix_at_start = Some(unix_ms_at_start / 1000);
+        self.unix_ms_at_start = Some(unix_ms_at_start);
+        self
     }
 
     /// Job polling settings and progress callback.
@@ -327,6 +375,18 @@ pub trait Machine: Send {
     ) -> Step<Result<Self::Value, Error>>;
     /// The end of the last `Sleep`.
     fn on_wake(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Step<Result<Self::Value, Error>>;
+    /// The ledger's replies to the last `Ledger` step (only machines that emit one get it).
+    fn on_ledger(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        replies: Result<Vec<Reply>, LedgerError>,
+        now: Instant,
+    ) -> Step<Result<Self::Value, Error>> {
+        let _ = (cx, replies, now);
+        Step::Done(Err(Error::Internal(
+            "a ledger answer arrived when none was expected".into(),
+        )))
+    }
 }
 
 /// One logical request: a top-level machine and the call's context. The runners drive it.
@@ -335,6 +395,11 @@ pub struct Call<'a, M: Machine> {
     cx: Ctx<'a>,
     machine: M,
     result: Option<Result<M::Value, Error>>,
+    /// The action held back until the journal writes before it are durable.
+    held: Option<Action>,
+    /// The pending `Ledger` action starts with this many journal writes, followed by the
+    /// machine's own operations.
+    journal_then_machine: Option<usize>,
 }
 
 impl<'a, M: Machine> Call<'a, M> {
@@ -345,6 +410,8 @@ impl<'a, M: Machine> Call<'a, M> {
             cx,
             machine,
             result: None,
+            held: None,
+            journal_then_machine: None,
         }
     }
 
@@ -354,7 +421,7 @@ impl<'a, M: Machine> Call<'a, M> {
     }
 
     fn act(&mut self, step: Step<Result<M::Value, Error>>) -> Action {
-        match step {
+        let action = match step {
             Step::Send {
                 target,
                 request,
@@ -365,11 +432,118 @@ impl<'a, M: Machine> Call<'a, M> {
                 timeout,
             },
             Step::Sleep(d) => Action::Sleep(d),
+            Step::Ledger(ops) => {
+                // The machine's own request (a reservation): journal writes go first.
+                return match self.cx.ledger().cloned() {
+                    Some(ledger) => {
+                        let mut all = self.cx.money.take_ops();
+                        let journal = all.len();
+                        all.extend(ops);
+                        self.held = None;
+                        self.journal_then_machine = Some(journal);
+                        Action::Ledger { ledger, ops: all }
+                    }
+                    None => {
+                        let now = self.cx.now;
+                        let step =
+                            self.machine
+                                .on_ledger(&mut self.cx, Err(LedgerError::Closed), now);
+                        self.act(step)
+                    }
+                };
+            }
             Step::Done(result) => {
                 let result = self.cx.money.finish(result);
                 self.result = Some(result);
                 Action::Done
             }
+        };
+        self.journal_before(action)
+    }
+
+    /// Makes the journal writes the money queued durable before `action` runs: at once on
+    /// an in-memory ledger, else as a `Ledger` action that holds `action` back.
+    fn journal_before(&mut self, action: Action) -> Action {
+        let ops = self.cx.money.take_ops();
+        if ops.is_empty() {
+            return action;
+        }
+        let Some(ledger) = self.cx.ledger().cloned() else {
+            return action;
+        };
+        if ledger.is_inline() {
+            let replies = ledger.apply(ops);
+            return match journal_problem(&replies) {
+                None => action,
+                Some(problem) => self.abort(action, problem),
+            };
+        }
+        self.held = Some(action);
+        Action::Ledger { ledger, ops }
+    }
+
+    /// A journal write failed or was refused: the action it guarded must not run. A call
+    /// that was finishing keeps its result (the record left behind is resolved at the next
+    /// start); any other ends with the ledger's error, its payment's state on it.
+    fn abort(&mut self, action: Action, problem: String) -> Action {
+        if matches!(action, Action::Done) {
+            tracing::warn!(call = self.name, problem = %problem, "a payment's final state could not be journaled; it is resolved at the next start");
+            return Action::Done;
+        }
+        let result = self.cx.money.finish(Err(Error::Ledger {
+            message: problem,
+            payment: None,
+        }));
+        self.result = Some(result);
+        // The money's last word (released, uncertain) is written if the ledger takes it.
+        let ops = self.cx.money.take_ops();
+        if let Some(ledger) = self.cx.ledger()
+            && !ops.is_empty()
+        {
+            if ledger.is_inline() {
+                let _ = ledger.apply(ops);
+            } else {
+                self.held = Some(Action::Done);
+                self.journal_then_machine = None;
+                return Action::Ledger {
+                    ledger: ledger.clone(),
+                    ops,
+                };
+            }
+        }
+        Action::Done
+    }
+
+    /// The ledger's replies to the last [`Action::Ledger`].
+    pub fn on_ledger(&mut self, replies: Result<Vec<Reply>, LedgerError>, now: Instant) -> Action {
+        self.cx.now = now;
+        self.tick();
+        if let Some(journal) = self.journal_then_machine.take() {
+            // Journal writes, then the machine's own operations.
+            let (head, tail) = match replies {
+                Ok(mut r) if r.len() >= journal => {
+                    let tail = r.split_off(journal);
+                    (Ok(r), Ok(tail))
+                }
+                Ok(_) => (
+                    Err(LedgerError::Mismatch("a short batch")),
+                    Err(LedgerError::Mismatch("a short batch")),
+                ),
+                Err(e) => (Err(e.clone()), Err(e)),
+            };
+            if let Some(problem) = journal_problem(&head) {
+                return self.abort(Action::Sleep(Duration::ZERO), problem);
+            }
+            let step = self.machine.on_ledger(&mut self.cx, tail, now);
+            return self.act(step);
+        }
+        let Some(action) = self.held.take() else {
+            let step = self.machine.on_ledger(&mut self.cx, replies, now);
+            return self.act(step);
+        };
+        match journal_problem(&replies) {
+            None => action,
+            Some(problem) => self.abort(action, problem),
         }
     }
 
@@ -380,6 +554,7 @@ impl<'a, M: Machine> Call<'a, M> {
             .or_else(|| now.checked_add(FAR))
             .unwrap_or(now);
         self.cx.now = now;
+        self.tick();
         let step = self.machine.start(&mut self.cx, now);
         self.act(step)
     }
@@ -387,6 +562,7 @@ impl<'a, M: Machine> Call<'a, M> {
     /// A response arrived.
     pub fn on_response(&mut self, response: Response<Vec<u8>>, now: Instant) -> Action {
         self.cx.now = now;
+        self.tick();
         let step = self.machine.on_response(&mut self.cx, response, now);
         self.act(step)
     }
@@ -394,6 +570,7 @@ impl<'a, M: Machine> Call<'a, M> {
     /// The transport failed.
     pub fn on_failure(&mut self, failure: Failure, now: Instant) -> Action {
         self.cx.now = now;
+        self.tick();
         let step = self.machine.on_failure(&mut self.cx, failure, now);
         self.act(step)
     }
@@ -401,8 +578,20 @@ impl<'a, M: Machine> Call<'a, M> {
     /// The sleep is over.
     pub fn on_wake(&mut self, now: Instant) -> Action {
         self.cx.now = now;
+        self.tick();
         let step = self.machine.on_wake(&mut self.cx, now);
         self.act(step)
+    }
+
+    /// Stamps the money's journal writes with the time of the event being handled.
+    fn tick(&mut self) {
+        let ms = self.cx.now_ms();
+        self.cx.money.set_clock(ms);
+    }
+
+    /// The call's logical request id (its payments carry it in the ledger).
+    pub fn request_id(&self) -> &str {
+        &self.cx.request_id
     }
 
     /// The result and the counters, once [`Action::Done`] was returned.
@@ -416,5 +605,22 @@ impl<'a, M: Machine> Call<'a, M> {
         stats.paid = self.cx.money.settled_amount();
         stats.transaction = self.cx.money.last_transaction();
         (result, stats)
+    }
+}
+
+/// What went wrong with journal writes, if anything: a failed write, or a move the journal
+/// refused (the payment was reclaimed or resolved elsewhere).
+fn journal_problem(replies: &Result<Vec<Reply>, LedgerError>) -> Option<String> {
+    match replies {
+        Err(e) => Some(e.to_string()),
+        Ok(r) => r.iter().find_map(|r| match r {
+            Reply::Transition(TransitionOutcome::Conflict(s)) => Some(format!(
+                "the ledger refused a change of this payment's state (it is already {s}): it was resolved by another process"
+            )),
+            Reply::Transition(TransitionOutcome::NotFound) => {
+                Some("the payment is missing from the ledger".to_owned())
+            }
+            _ => None,
+        }),
     }
 }

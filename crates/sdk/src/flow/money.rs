@@ -2,6 +2,7 @@
 
 use sova_protocol::x402::Settlement;
 use sova_x402::PreparedPayment;
+use sova_x402::ledger::{Op, Status, Transition};
 
 use crate::call::Receipt;
 use crate::error::{Error, PaymentRef, PaymentState};
@@ -11,18 +12,57 @@ pub(crate) struct Live {
     payment: Box<PreparedPayment>,
     /// Whether any request carrying it may have reached the server.
     delivered: bool,
+    /// Whether the journal already says `sent`.
+    journaled_sent: bool,
 }
 
-/// The payment state of one call.
+/// The payment state of one call, and the journal writes its changes owe the ledger
+/// (made durable by the call before it acts on them).
 #[derive(Default)]
 pub struct Money {
     live: Option<Live>,
     receipts: Vec<Receipt>,
     settled: u64,
     last_transaction: Option<String>,
+    ops: Vec<Op>,
+    now_ms: u64,
 }
 
 impl Money {
+    /// The wall-clock time journal writes are stamped with (set by the call before every
+    /// step).
+    pub(crate) fn set_clock(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+    }
+
+    /// The journal writes queued since the last call, oldest first.
+    pub(crate) fn take_ops(&mut self) -> Vec<Op> {
+        std::mem::take(&mut self.ops)
+    }
+
+    fn journal(&mut self, id: &str, to: Status, detail: Option<String>) -> Transition {
+        let mut t = Transition::new(id, to, self.now_ms);
+        t.detail = detail;
+        t
+    }
+
+    fn push(&mut self, t: Transition) {
+        self.ops.push(Op::Transition(Box::new(t)));
+    }
+
+    /// A request carrying the live payment is about to be sent: the journal says `sent`
+    /// first (once), so a crash after the send leaves a record to reconcile.
+    pub(crate) fn sending(&mut self) {
+        let Some(l) = &mut self.live else { return };
+        if l.journaled_sent {
+            return;
+        }
+        l.journaled_sent = true;
+        let id = l.payment.reservation().id().to_owned();
+        let t = self.journal(&id, Status::Sent, None);
+        self.push(t);
+    }
+
     /// Whether a payment is live.
     pub fn has_live(&self) -> bool {
         self.live.is_some()
@@ -67,9 +107,14 @@ impl Money {
                 "a second payment was signed while one was live; it was released unsent".into(),
             ));
         }
+        let mut t = self.journal(payment.reservation().id(), Status::Signed, None);
+        t.record = Some(payment.record().clone());
+        t.transaction = Some(sova_protocol::x402::b64::encode(payment.transaction()));
+        self.push(t);
         self.live = Some(Live {
             payment,
             delivered: false,
+            journaled_sent: false,
         });
         Ok(())
     }
@@ -86,6 +131,9 @@ impl Money {
     pub(crate) fn settle(&mut self, settlement: Option<&Settlement>) -> Option<Receipt> {
         let live = self.live.take()?;
         let receipt = receipt(&live.payment, settlement);
+        let mut t = self.journal(live.payment.reservation().id(), Status::Settled, None);
+        t.transaction_id.clone_from(&receipt.transaction);
+        self.push(t);
         let _ = live.payment.commit();
         self.settled = self.settled.saturating_add(receipt.amount);
         self.last_transaction = receipt.transaction.clone();
@@ -96,9 +144,24 @@ impl Money {
     /// The payment can never be charged (proof from our RPC, or it never left): its
     /// budget comes back.
     pub(crate) fn release(&mut self) -> Option<PaymentRef> {
+        self.release_as(Status::Released, "never delivered to the server")
+    }
+
+    /// The payment can never be charged, as `status` says (`Released`: it never reached
+    /// the server; `Expired` / `Failed`: our RPC's proof): the journal records it, and the
+    /// budget comes back with it.
+    pub(crate) fn release_as(&mut self, status: Status, detail: &str) -> Option<PaymentRef> {
         let live = self.live.take()?;
-        let r = PaymentRef::of(live.payment.record(), PaymentState::NotCharged);
-        let _ = live.payment.release();
+        let r = PaymentRef::of(live.payment.record(), PaymentState::NotCharged)
+            .in_ledger(live.payment.reservation().id());
+        let t = self.journal(
+            live.payment.reservation().id(),
+            status,
+            Some(detail.to_owned()),
+        );
+        self.push(t);
+        // The journal's status is what frees the budget; the reservation itself is inert.
+        let _ = live.payment.into_parts();
         Some(r)
     }
 
@@ -106,7 +169,21 @@ impl Money {
     /// keeps it and the call reports it.
     pub(crate) fn keep(&mut self, state: PaymentState) -> Option<PaymentRef> {
         let live = self.live.take()?;
-        let r = PaymentRef::of(live.payment.record(), state);
+        let r =
+            PaymentRef::of(live.payment.record(), state).in_ledger(live.payment.reservation().id());
+        let (status, detail) = match state {
+            PaymentState::Charged => (Status::Landed, "our RPC found it on chain"),
+            _ => (
+                Status::Uncertain,
+                "the call ended without proof; reconcile once its blockhash expires",
+            ),
+        };
+        let t = self.journal(
+            live.payment.reservation().id(),
+            status,
+            Some(detail.to_owned()),
+        );
+        self.push(t);
         let _ = live.payment.commit();
         Some(r)
     }
@@ -184,5 +261,6 @@ fn receipt(payment: &PreparedPayment, settlement: Option<&Settlement>) -> Receip
         payer_signature: r.payer_signature.clone(),
         memo: r.memo.clone(),
         payment_id: r.payment_id.clone(),
+        ledger_id: Some(payment.reservation().id().to_owned()),
     }
 }

@@ -151,6 +151,8 @@ struct Log {
     api: Vec<(String, Option<String>)>,
     /// RPC methods, in order.
     rpc: Vec<String>,
+    /// Ledger operations run as actions (durable ledgers only).
+    ledger: usize,
 }
 
 impl Log {
@@ -250,6 +252,10 @@ fn drive_full<M: Machine>(
             Action::Sleep(d) => {
                 now += d;
                 call.on_wake(now)
+            }
+            Action::Ledger { ledger, ops } => {
+                log.ledger += ops.len();
+                call.on_ledger(ledger.apply(ops), now)
             }
             Action::Done => {
                 let (r, stats) = call.finish();

@@ -233,7 +233,9 @@ impl Transition {
             (Reserved, Signed | Released) => true,
             (Signed, Sent | Released) => true,
             (Sent | Uncertain, Settled | Landed | Expired | Failed | Uncertain) => true,
-            (Sent, Released) => false,
+            // The flow knows the transport never delivered it (e.g. the connection was
+            // refused): released, as if never sent.
+            (Sent, Released) => true,
             // A settlement the server reported is confirmed or contradicted by the chain.
             (Settled, Landed) => true,
             _ => false,
