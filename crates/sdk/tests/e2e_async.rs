@@ -401,7 +401,7 @@ async fn a_price_change_is_not_paid_twice_without_proof() {
     };
     let cache = &client.config().payments().unwrap().cache;
     cache.remember(
-        &sova::call::RequirementCache::key("127.0.0.1", "intel.wallet_hud"),
+        &sova::call::RequirementCache::key("127.0.0.1", "GET intel.wallet_hud"),
         cheap,
     );
     let before = sb.usdc_balance(&kp.pubkey());

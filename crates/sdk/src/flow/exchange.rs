@@ -135,7 +135,7 @@ where
         self.pays = cx.payments.is_some()
             && matches!(self.endpoint.credential(), Credential::IntelPaid)
             && !has_key;
-        self.cache_key = RequirementCache::key(&cx.host, self.endpoint.name());
+        self.cache_key = RequirementCache::key(&cx.host, &self.endpoint.route());
         self.request = Some(request);
         if self.pays
             && !cx.money.has_live()
