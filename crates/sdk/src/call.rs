@@ -140,7 +140,7 @@ pub struct Paid<T> {
     /// The output.
     pub value: T,
     /// The receipt of the call's payment (the last one, when a flow charges twice, as
-    /// [`batch_hud_complete`](crate::intel::IntelClient::batch_hud_complete) does: its second
+    /// [`batch_hud_complete_with_second_charge`](crate::intel::IntelClient::batch_hud_complete_with_second_charge) does: its second
     /// batch-hud call is a new 5-credit charge, as the reference infers).
     pub receipt: Option<Receipt>,
     /// Receipts of earlier payments of the same call, oldest first (usually empty).

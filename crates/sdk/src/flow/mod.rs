@@ -407,11 +407,9 @@ impl<'a, M: Machine> Call<'a, M> {
 
     /// The result and the counters, once [`Action::Done`] was returned.
     pub fn finish(self) -> (Result<M::Value, Error>, Stats) {
-        let result = self.result.unwrap_or_else(|| {
-            Err(Error::Config(
-                "the call was not driven to completion".into(),
-            ))
-        });
+        let result = self
+            .result
+            .unwrap_or_else(|| Err(Error::internal("the call was not driven to completion")));
         let mut stats = self.cx.stats;
         stats.paid = self.cx.money.settled_amount();
         stats.transaction = self.cx.money.last_transaction();

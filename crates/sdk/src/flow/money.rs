@@ -8,9 +8,60 @@ use crate::error::{Error, PaymentRef, PaymentState};
 
 /// A signed payment that may still be charged.
 pub(crate) struct Live {
-    payment: Box<PreparedPayment>,
+    payment: Held,
     /// Whether any request carrying it may have reached the server.
     delivered: bool,
+}
+
+/// The live payment: one this call signed, or one a job handle carried (signed by an earlier
+/// call, its budget already counted there), sent again as it is.
+enum Held {
+    Signed(Box<PreparedPayment>),
+    Reused(Box<PaymentRef>),
+}
+
+impl Held {
+    fn header(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Held::Signed(p) => Some((p.header_name(), p.header_value())),
+            Held::Reused(r) => r.header.as_ref().map(|(n, v)| {
+                let name = if n.eq_ignore_ascii_case("x-payment") {
+                    "X-PAYMENT"
+                } else {
+                    "PAYMENT-SIGNATURE"
+                };
+                (name, v.as_str())
+            }),
+        }
+    }
+
+    /// Its reference in `state`, with the header kept for job handles.
+    fn reference(&self, state: PaymentState) -> PaymentRef {
+        match self {
+            Held::Signed(p) => {
+                let mut r = PaymentRef::of(p.record(), state);
+                r.header = Some((p.header_name().to_owned(), p.header_value().to_owned()));
+                r
+            }
+            Held::Reused(r) => {
+                let mut r = (**r).clone();
+                r.state = state;
+                r
+            }
+        }
+    }
+
+    fn commit(self) {
+        if let Held::Signed(p) = self {
+            let _ = p.commit();
+        }
+    }
+
+    fn release(self) {
+        if let Held::Signed(p) = self {
+            let _ = p.release();
+        }
+    }
 }
 
 /// The payment state of one call.
@@ -36,26 +87,49 @@ impl Money {
     /// The live payment's header name and value (`PAYMENT-SIGNATURE`, or `X-PAYMENT` for
     /// an x402 v1 challenge).
     pub(crate) fn header(&self) -> Option<(&'static str, &str)> {
-        self.live
-            .as_ref()
-            .map(|l| (l.payment.header_name(), l.payment.header_value()))
+        self.live.as_ref().and_then(|l| l.payment.header())
     }
 
-    /// The live payment's record.
+    /// The live payment's record (`None` for a payment reused from a job handle).
     pub(crate) fn record(&self) -> Option<&sova_x402::PaymentRecord> {
-        self.live.as_ref().map(|l| l.payment.record())
+        self.live_payment().map(PreparedPayment::record)
     }
 
-    /// The live payment.
+    /// The live payment, when this call signed it.
     pub(crate) fn live_payment(&self) -> Option<&PreparedPayment> {
-        self.live.as_ref().map(|l| &*l.payment)
+        match self.live.as_ref().map(|l| &l.payment) {
+            Some(Held::Signed(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The live payment's reference in its current state, when it came from a job handle.
+    pub(crate) fn reused(&self) -> Option<PaymentRef> {
+        match self.live.as_ref().map(|l| &l.payment) {
+            Some(Held::Reused(r)) => Some((**r).clone()),
+            _ => None,
+        }
     }
 
     /// Whether the live payment is past its requirement's `maxTimeoutSeconds`.
     pub(crate) fn live_expired(&self, now: std::time::Instant) -> bool {
-        self.live
-            .as_ref()
-            .is_some_and(|l| l.payment.is_expired(now))
+        self.live_payment().is_some_and(|p| p.is_expired(now))
+    }
+
+    /// Sends the payment a job handle carried with this call's requests, as it is (it was
+    /// signed and counted by the call that queued the job). Nothing is signed.
+    pub(crate) fn reuse(&mut self, payment: PaymentRef) -> Result<(), Error> {
+        if self.live.is_some() || payment.header.is_none() {
+            return Err(Error::internal(
+                "a handle's payment can only be reused alone and with its header",
+            ));
+        }
+        self.live = Some(Live {
+            payment: Held::Reused(Box::new(payment)),
+            // It left the process when it was first sent.
+            delivered: true,
+        });
+        Ok(())
     }
 
     /// A freshly signed payment becomes live. There is never a second one.
@@ -63,12 +137,12 @@ impl Money {
         if self.live.is_some() {
             // Unreachable by construction: callers sign only when nothing is live.
             payment.release();
-            return Err(Error::Config(
-                "a second payment was signed while one was live; it was released unsent".into(),
+            return Err(Error::internal(
+                "a second payment was signed while one was live; it was released unsent",
             ));
         }
         self.live = Some(Live {
-            payment,
+            payment: Held::Signed(payment),
             delivered: false,
         });
         Ok(())
@@ -85,8 +159,11 @@ impl Money {
     /// Its receipt is kept and returned.
     pub(crate) fn settle(&mut self, settlement: Option<&Settlement>) -> Option<Receipt> {
         let live = self.live.take()?;
-        let receipt = receipt(&live.payment, settlement);
-        let _ = live.payment.commit();
+        let receipt = match &live.payment {
+            Held::Signed(p) => receipt(p, settlement),
+            Held::Reused(r) => reused_receipt(r, settlement),
+        };
+        live.payment.commit();
         self.settled = self.settled.saturating_add(receipt.amount);
         self.last_transaction = receipt.transaction.clone();
         self.receipts.push(receipt.clone());
@@ -97,8 +174,8 @@ impl Money {
     /// budget comes back.
     pub(crate) fn release(&mut self) -> Option<PaymentRef> {
         let live = self.live.take()?;
-        let r = PaymentRef::of(live.payment.record(), PaymentState::NotCharged);
-        let _ = live.payment.release();
+        let r = live.payment.reference(PaymentState::NotCharged);
+        live.payment.release();
         Some(r)
     }
 
@@ -106,8 +183,8 @@ impl Money {
     /// keeps it and the call reports it.
     pub(crate) fn keep(&mut self, state: PaymentState) -> Option<PaymentRef> {
         let live = self.live.take()?;
-        let r = PaymentRef::of(live.payment.record(), state);
-        let _ = live.payment.commit();
+        let r = live.payment.reference(state);
+        live.payment.commit();
         Some(r)
     }
 
@@ -167,6 +244,22 @@ impl Money {
             }
             (other, None) => other,
         }
+    }
+}
+
+fn reused_receipt(r: &PaymentRef, settlement: Option<&Settlement>) -> Receipt {
+    Receipt {
+        transaction: settlement
+            .and_then(Settlement::transaction)
+            .map(str::to_owned)
+            .or_else(|| r.transaction.clone()),
+        amount: r.amount,
+        asset: r.asset.clone(),
+        pay_to: r.pay_to.clone(),
+        network: r.network.clone(),
+        payer_signature: r.signature.clone(),
+        memo: r.memo.clone(),
+        payment_id: None,
     }
 }
 

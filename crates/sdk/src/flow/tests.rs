@@ -1190,7 +1190,7 @@ fn settled_with(req: &Request<Vec<u8>>, status: u16, body: &str) -> Answer {
 #[test]
 fn without_a_key_the_result_read_is_not_sent_and_the_payment_is_reported() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "GET intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, stats) = drive_as(
         &NoKey,
         Some(&p),
@@ -1240,7 +1240,7 @@ fn without_a_key_the_result_read_is_not_sent_and_the_payment_is_reported() {
 #[test]
 fn a_402_on_the_result_read_is_never_paid() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "GET intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let read_challenge = challenge(15_000);
     let (r, log, stats) = drive(
         Some(&p),
@@ -1287,6 +1287,7 @@ fn deep_handle(queued_at: Option<u64>) -> sova_protocol::jobs::JobHandle {
         },
         also: vec!["holder-profiles:result:hp-1".into()],
         queued_at_unix: queued_at,
+        payment: None,
     }
 }
 
@@ -1375,7 +1376,7 @@ fn a_206_is_a_typed_partial_success() {
 fn a_206_after_paying_is_reported_as_the_chain_shows() {
     // Settled: charged.
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "GET intel.holders_deep", challenge(525_000));
+    cached(&p, "POST intel.holders_deep", challenge(525_000));
     let (r, _, stats) = drive(
         Some(&p),
         settings(),
@@ -1391,7 +1392,7 @@ fn a_206_after_paying_is_reported_as_the_chain_shows() {
 
     // No settlement, the payment proven dead: released.
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "GET intel.holders_deep", challenge(525_000));
+    cached(&p, "POST intel.holders_deep", challenge(525_000));
     let (r, _, stats) = drive(
         Some(&p),
         settings(),
@@ -1407,7 +1408,7 @@ fn a_206_after_paying_is_reported_as_the_chain_shows() {
 
     // No settlement, the transaction landed: charged.
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "GET intel.holders_deep", challenge(525_000));
+    cached(&p, "POST intel.holders_deep", challenge(525_000));
     let (r, _, _) = drive(
         Some(&p),
         settings(),
@@ -1422,7 +1423,7 @@ fn a_206_after_paying_is_reported_as_the_chain_shows() {
 
     // No settlement, nothing proven: possibly charged; the budget keeps it.
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "GET intel.holders_deep", challenge(525_000));
+    cached(&p, "POST intel.holders_deep", challenge(525_000));
     let (r, _, _) = drive(
         Some(&p),
         settings(),
@@ -1448,7 +1449,7 @@ const COMPLETED: &str = r#"{"status":"completed","progress":100}"#;
 #[test]
 fn a_failed_post_job_is_requeued_once_and_both_payments_are_visible() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "GET intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -1489,7 +1490,7 @@ fn a_failed_post_job_is_requeued_once_and_both_payments_are_visible() {
 #[test]
 fn a_job_that_fails_twice_reports_the_first_payment_and_the_retry() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "GET intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -1537,7 +1538,7 @@ fn a_job_that_fails_twice_reports_the_first_payment_and_the_retry() {
 #[test]
 fn the_retry_payment_is_refused_by_the_spend_policy() {
     let p = payments(1_000_000, 400_000);
-    cached(&p, "GET intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -1566,7 +1567,7 @@ fn the_retry_payment_is_refused_by_the_spend_policy() {
 #[test]
 fn without_retries_a_failed_job_is_reported_at_once() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "GET intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, _) = drive_full(
         &NoAuth,
         Some(&p),
@@ -1593,7 +1594,7 @@ fn without_retries_a_failed_job_is_reported_at_once() {
 #[test]
 fn by_default_a_failed_post_job_is_not_paid_for_again() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "GET intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, stats) = drive_full(
         &NoAuth,
         Some(&p),
