@@ -88,7 +88,7 @@ pub trait Endpoint {
     /// (prepaid) only for requests of the same route. Typed endpoints have one template per
     /// name; a [`RawRequest`] has no template, so its route is its method and literal path,
     /// and a raw request is never prepaid from another route's requirement.
-    fn route(&self) -> String {
+    fn price_route(&self) -> String {
         format!("{} {}", self.method(), self.name())
     }
 
@@ -187,7 +187,7 @@ impl Endpoint for RawRequest {
     fn name(&self) -> &'static str {
         "raw"
     }
-    fn route(&self) -> String {
+    fn price_route(&self) -> String {
         format!("{} raw {}", self.method, self.path)
     }
     fn method(&self) -> Method {

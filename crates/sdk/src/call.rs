@@ -234,7 +234,7 @@ impl RequirementCache {
     }
 
     /// The key of a route: `"{host} {route}"`, where the route is the endpoint's method
-    /// and path template ([`sova_protocol::Endpoint::route`]), e.g.
+    /// and path template ([`sova_protocol::Endpoint::price_route`]), e.g.
     /// `"api.sova-intel.com GET intel.wallet_hud"`; a raw request's route is its method and
     /// literal path, so it never shares an entry with another route.
     pub fn key(host: &str, route: &str) -> String {

@@ -152,7 +152,7 @@ where
         self.pays = cx.payments.is_some()
             && matches!(self.endpoint.credential(), Credential::IntelPaid)
             && !has_key;
-        self.cache_key = RequirementCache::key(&cx.host, &self.endpoint.route());
+        self.cache_key = RequirementCache::key(&cx.host, &self.endpoint.price_route());
         self.request = Some(request);
         if self.pays
             && !cx.money.has_live()
