@@ -83,6 +83,15 @@ pub trait Endpoint {
         false
     }
 
+    /// The route this endpoint's price belongs to: its method and path template, e.g.
+    /// `GET intel.wallet_hud`. The x402 requirement learned from one request is reused
+    /// (prepaid) only for requests of the same route. Typed endpoints have one template per
+    /// name; a [`RawRequest`] has no template, so its route is its method and literal path,
+    /// and a raw request is never prepaid from another route's requirement.
+    fn price_route(&self) -> String {
+        format!("{} {}", self.method(), self.name())
+    }
+
     /// Checks inputs before anything is built (sizes, formats). Called by `to_request`.
     fn validate(&self) -> Result<(), BuildError> {
         Ok(())
@@ -177,6 +186,9 @@ impl Endpoint for RawRequest {
 
     fn name(&self) -> &'static str {
         "raw"
+    }
+    fn price_route(&self) -> String {
+        format!("{} raw {}", self.method, self.path)
     }
     fn method(&self) -> Method {
         self.method.clone()

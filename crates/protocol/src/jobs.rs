@@ -170,6 +170,96 @@ pub enum FollowUp {
     },
 }
 
+/// What is known about whether a payment was charged. The SDK's errors, the job handles and
+/// the CLI and MCP outputs all use this one type (serialized as `not_charged`,
+/// `may_have_charged`, `charged`). These three states are the whole domain, so the enum is
+/// exhaustive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentState {
+    /// Not charged, and it never will be: the signed transaction never left this process,
+    /// or our own RPC proved it can never land (its blockhash expired, read before a lookup
+    /// that found nothing). Its budget was released.
+    NotCharged,
+    /// It may have been charged: the server had it and nothing proves it cannot land. The
+    /// budget keeps it; reconcile with the signature before paying again.
+    MayHaveCharged,
+    /// Charged: the server answered with the paid resource or a settlement, or the chain
+    /// shows the transaction.
+    Charged,
+}
+
+impl PaymentState {
+    /// `not_charged`, `may_have_charged` or `charged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentState::NotCharged => "not_charged",
+            PaymentState::MayHaveCharged => "may_have_charged",
+            PaymentState::Charged => "charged",
+        }
+    }
+
+    /// Whether the payment is not proven uncharged (charged, or may have been).
+    pub fn may_have_charged(self) -> bool {
+        self != PaymentState::NotCharged
+    }
+}
+
+/// The payment that rode on a job's request, carried by its [`JobHandle`] so a resume never
+/// pays twice for one logical request: it reuses this payment (`header`) or refuses to pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct HandlePayment {
+    /// Whether it was charged when the handle was made.
+    pub state: PaymentState,
+    /// The payer's transaction signature (base58).
+    pub signature: String,
+    /// Base units paid.
+    pub amount: u64,
+    /// The mint.
+    pub asset: String,
+    /// The recipient wallet.
+    #[serde(default)]
+    pub pay_to: String,
+    /// CAIP-2 network.
+    #[serde(default)]
+    pub network: String,
+    /// The settled transaction id, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
+    /// The payment header (`PAYMENT-SIGNATURE` or `X-PAYMENT`) that carried it, to send the
+    /// same signed payment again on the resumed request (the same transaction can land at
+    /// most once), when it is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_name: Option<String>,
+    /// The header's value (the signed payment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_value: Option<String>,
+}
+
+impl HandlePayment {
+    /// A payment reference for a handle (no header).
+    pub fn new(
+        state: PaymentState,
+        signature: impl Into<String>,
+        amount: u64,
+        asset: impl Into<String>,
+    ) -> Self {
+        HandlePayment {
+            state,
+            signature: signature.into(),
+            amount,
+            asset: asset.into(),
+            pay_to: String::new(),
+            network: String::new(),
+            transaction: None,
+            header_name: None,
+            header_value: None,
+        }
+    }
+}
+
 /// A resumable handle on a queued job: what to poll and how to get the result. It encodes to
 /// a compact, URL-safe string for command lines and storage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +275,10 @@ pub struct JobHandle {
     /// When it was queued, as Unix seconds, if the caller recorded it (for the TTL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queued_at_unix: Option<u64>,
+    /// The payment that rode on the job's request, when one did (x402). A resume reuses it
+    /// or refuses to pay; it never signs a second payment for the same logical request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<HandlePayment>,
 }
 
 /// A handle string that could not be read.
@@ -306,6 +400,7 @@ mod tests {
             },
             also: vec![],
             queued_at_unix: Some(1_700_000_000),
+            payment: None,
         };
         let s = h.encode();
         assert!(s.starts_with("job1.") && !s.contains('=') && !s.contains('+') && !s.contains('/'));
@@ -313,6 +408,17 @@ mod tests {
         assert!(JobHandle::decode("job2.xxx").is_err());
         assert!(JobHandle::decode("job1.!!!").is_err());
         assert!(JobHandle::decode("job1.e30").is_err());
+        // A handle with its payment round-trips, state included.
+        let mut p = HandlePayment::new(PaymentState::Charged, "sig", 15_000, "mint");
+        p.header_name = Some("PAYMENT-SIGNATURE".into());
+        p.header_value = Some("eyJ4".into());
+        let h = JobHandle {
+            payment: Some(p),
+            ..h
+        };
+        let back = JobHandle::decode(&h.encode()).unwrap();
+        assert_eq!(back, h);
+        assert_eq!(back.payment.map(|p| p.state.as_str()), Some("charged"));
     }
 
     #[test]
@@ -324,6 +430,7 @@ mod tests {
             },
             also: vec![],
             queued_at_unix: None,
+            payment: None,
         };
         assert_eq!(h.age(2_000), None);
         assert!(!h.past_ttl(u64::MAX));

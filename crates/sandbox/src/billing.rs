@@ -326,6 +326,10 @@ where
     Fut: Future<Output = Outcome>,
 {
     let state = bill.state;
+    // A path that a settle-then-202-forever fault took over answers the fallback, free.
+    if lock(&state.forever_202).contains(bill.uri.path()) {
+        return fake_fallback(&bill, json_response(StatusCode::OK, &json!({})));
+    }
     // 1. Who pays.
     let payer = if let Some(raw) = bill.headers.get("x-api-key") {
         let key = raw.to_str().unwrap_or("").trim();
@@ -459,6 +463,19 @@ where
         }
         Payer::X402(Box::new((verified, preflight)))
     } else {
+        let malformed = !lock(&state.faults)
+            .take(bill.method, bill.template, bill.uri.path(), |k| {
+                matches!(k, FaultKind::MalformedChallenge)
+            })
+            .is_empty();
+        if malformed {
+            let mut r = json_response(
+                StatusCode::PAYMENT_REQUIRED,
+                &payment_required_body(bill.credits, "Payment required"),
+            );
+            set_header(r.headers_mut(), "payment-required", "%%not-a-challenge%%");
+            return r;
+        }
         let stale = lock(&state.faults).peek(bill.method, bill.template, bill.uri.path(), |k| {
             matches!(k, FaultKind::StaleLastValidHeight { .. })
         });
@@ -484,7 +501,7 @@ where
         let path = bill.uri.path().to_owned();
         let x402 = matches!(payer, Payer::X402(_));
         lock(&state.faults).take(bill.method, bill.template, &path, |k| {
-            !k.is_front() && (x402 || !k.x402_only())
+            !k.is_front() && (x402 || !k.x402_only()) && !matches!(k, FaultKind::MalformedChallenge)
         })
     };
     let has = |f: &dyn Fn(&FaultKind) -> bool| faults.iter().any(f);
@@ -628,6 +645,11 @@ where
             }
             FaultKind::SettleThen402Invalid => return invalid_challenge(&bill),
             FaultKind::SettleThen202 => return fake_fallback(&bill, response),
+            FaultKind::SettleThen202Forever => {
+                lock(&state.forever_202).insert(bill.uri.path().to_owned());
+                return fake_fallback(&bill, response);
+            }
+            FaultKind::SettleThenTruncatedBody => return truncated(response).await,
             FaultKind::TimeoutThenRefused { hang_ms, refuse_ms } => {
                 bill.conn
                     .refuse_connections(Duration::from_millis((*refuse_ms).min(600_000)));
@@ -646,6 +668,17 @@ where
     *ins.deliveries.entry(label).or_default() += 1;
     drop(ins);
     response
+}
+
+/// The same answer (status, settlement headers) with its body cut in half.
+async fn truncated(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let cut = bytes.slice(..bytes.len() / 2);
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(cut))
 }
 
 /// A verified x402 payment on its way to the ledger.

@@ -54,6 +54,18 @@ pub enum FaultKind {
     /// that completes after [`crate::SandboxBuilder::job_duration`].
     #[serde(rename = "settle_then_202")]
     SettleThen202,
+    /// On a billable request: charges or settles, then answers the `202` fallback as
+    /// [`FaultKind::SettleThen202`] does, and from then on answers **every** request on the
+    /// same path with the `202` fallback, free and before any billing (the job it names is
+    /// already complete): the paid re-call never gets its data. Resuming must not pay again.
+    #[serde(rename = "settle_then_202_forever")]
+    SettleThen202Forever,
+    /// On a billable request: charges or settles, sends the settlement headers, then a body
+    /// cut in half (invalid JSON): a charged answer the client cannot read.
+    SettleThenTruncatedBody,
+    /// On a request without payment: answers `402` with a malformed `PAYMENT-REQUIRED`
+    /// header (not base64 JSON). A server fault, not the client's configuration.
+    MalformedChallenge,
     /// On a billable request: charges or settles, then answers `402` with a fresh
     /// `PAYMENT-REQUIRED` challenge claiming the payment was invalid and nothing was charged
     /// (Sova's `transfer destination does not match treasury ATA`; `error` of the challenge
@@ -156,7 +168,9 @@ impl FaultKind {
     pub fn x402_only(&self) -> bool {
         matches!(
             self,
-            FaultKind::HoldAndSubmitLater { .. } | FaultKind::StaleLastValidHeight { .. }
+            FaultKind::HoldAndSubmitLater { .. }
+                | FaultKind::StaleLastValidHeight { .. }
+                | FaultKind::MalformedChallenge
         )
     }
 }
@@ -370,6 +384,18 @@ mod tests {
         assert_eq!(
             parse(r#"{"kind":"settle_then_202"}"#),
             Some(FaultKind::SettleThen202)
+        );
+        assert_eq!(
+            parse(r#"{"kind":"settle_then_202_forever"}"#),
+            Some(FaultKind::SettleThen202Forever)
+        );
+        assert_eq!(
+            parse(r#"{"kind":"settle_then_truncated_body"}"#),
+            Some(FaultKind::SettleThenTruncatedBody)
+        );
+        assert_eq!(
+            parse(r#"{"kind":"malformed_challenge"}"#),
+            Some(FaultKind::MalformedChallenge)
         );
         assert_eq!(
             parse(r#"{"kind":"settle_then_402_invalid"}"#),

@@ -368,6 +368,7 @@ impl SandboxBuilder {
             replay: Mutex::new(HashMap::new()),
             base_url: Mutex::new(String::new()),
             held: AtomicUsize::new(0),
+            forever_202: Mutex::new(std::collections::HashSet::new()),
             config,
         })
     }

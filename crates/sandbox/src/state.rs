@@ -139,6 +139,9 @@ pub(crate) struct AppState {
     pub base_url: Mutex<String>,
     /// Held payments (hold-and-submit-later faults) not submitted yet.
     pub held: AtomicUsize,
+    /// Paths that answer the `202` fallback to every request, after
+    /// [`crate::FaultKind::SettleThen202Forever`] settled a payment on them.
+    pub forever_202: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Locks a mutex, recovering from poisoning (a panicking handler must not wedge the server).

@@ -296,6 +296,17 @@ fn check_transaction(tx: VersionedTransaction, expect: &Expect<'_>) -> Result<Ve
             ),
         ));
     }
+    if transfer.amount > required_amount {
+        // Exact amount only, as strict facilitators check: an overpayment is refused before
+        // settlement, so a client that overpays is caught by its tests.
+        return Err(refuse(
+            "invalid_exact_svm_payload_amount_mismatch",
+            format!(
+                "USDC amount {} > required {} (the exact amount is required)",
+                transfer.amount, required_amount
+            ),
+        ));
+    }
     if transfer.decimals != 6 {
         return Err(refuse(
             "invalid_exact_svm_payload_no_transfer_instruction",

@@ -529,8 +529,10 @@ async fn api_key_drop_after_charge_is_counted() {
     assert_eq!(sb.credits(&key), Some(2));
 }
 
+/// The sandbox refuses any amount but the exact price, as strict facilitators do, whether or
+/// not the strict pre-flight is on (it accepted any amount at or above the price before).
 #[tokio::test]
-async fn overpayment_is_accepted_but_flagged_and_refused_when_strict() {
+async fn overpayment_is_refused_before_settlement() {
     for strict in [false, true] {
         let sb = Sandbox::builder()
             .strict_preflight(strict)
@@ -547,24 +549,15 @@ async fn overpayment_is_accepted_but_flagged_and_refused_when_strict() {
             &[("payment-signature", &flat_payload(&wire(&tx)))],
         )
         .await;
-        if strict {
-            assert_intel_error(&r, 402);
-            assert!(
-                r.body["message"].as_str().unwrap().contains("amount"),
-                "{}",
-                r.text
-            );
-            assert_eq!(sb.usdc_balance(&sb.treasury()), 0);
-        } else {
-            assert_eq!(r.status, 200, "{}", r.text);
-            assert_eq!(sb.usdc_balance(&sb.treasury()), 20_000);
-            let p = &sb.payments()[0];
-            assert_eq!(p.amount, 20_000);
-            assert!(
-                p.preflight_failures.iter().any(|f| f.starts_with("amount")),
-                "{p:?}"
-            );
-        }
+        assert_intel_error(&r, 402);
+        assert_eq!(
+            r.body["message"],
+            json!("USDC amount 20000 > required 15000 (the exact amount is required)"),
+            "{}",
+            r.text
+        );
+        assert_eq!(sb.usdc_balance(&sb.treasury()), 0);
+        assert!(sb.payments().is_empty());
     }
 }
 

@@ -96,7 +96,7 @@ fn client_cpu_with<M: Measurement + 'static>(c: &mut Criterion<M>, name: &str) {
         extensions: None,
     };
     payments.cache.remember(
-        &RequirementCache::key("127.0.0.1", "intel.wallet_hud"),
+        &RequirementCache::key("127.0.0.1", "GET intel.wallet_hud"),
         required,
     );
     let hash = LatestBlockhash::parse("EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N").unwrap();

@@ -142,7 +142,7 @@ pub struct Paid<T> {
     /// The output.
     pub value: T,
     /// The receipt of the call's payment (the last one, when a flow charges twice, as
-    /// [`batch_hud_complete`](crate::intel::IntelClient::batch_hud_complete) does: its second
+    /// [`batch_hud_complete_with_second_charge`](crate::intel::IntelClient::batch_hud_complete_with_second_charge) does: its second
     /// batch-hud call is a new 5-credit charge, as the reference infers).
     pub receipt: Option<Receipt>,
     /// Receipts of earlier payments of the same call, oldest first (usually empty).
@@ -189,8 +189,8 @@ impl<T> std::ops::Deref for Paid<T> {
 /// Routes whose requirement is cached at most (oldest forgotten first).
 pub const REQUIREMENT_CACHE_CAPACITY: usize = 64;
 
-/// Requirements learned per route template (the endpoint's name and the host, never a path
-/// with a wallet in it), so later calls pay on the first request. Bounded by
+/// Requirements learned per route (the host, the method and the path template, never a path
+/// with a wallet in it; a raw request's literal path), so later calls pay on the first request. Bounded by
 /// [`REQUIREMENT_CACHE_CAPACITY`].
 #[derive(Debug, Default)]
 pub struct RequirementCache {
@@ -235,10 +235,12 @@ impl RequirementCache {
         }
     }
 
-    /// The key of a route: `"{host} {endpoint name}"`, e.g.
-    /// `"api.sova-intel.com intel.wallet_hud"`.
-    pub fn key(host: &str, endpoint: &str) -> String {
-        format!("{host} {endpoint}")
+    /// The key of a route: `"{host} {route}"`, where the route is the endpoint's method
+    /// and path template ([`sova_protocol::Endpoint::price_route`]), e.g.
+    /// `"api.sova-intel.com GET intel.wallet_hud"`; a raw request's route is its method and
+    /// literal path, so it never shares an entry with another route.
+    pub fn key(host: &str, route: &str) -> String {
+        format!("{host} {route}")
     }
 
     /// How many routes have a cached requirement.

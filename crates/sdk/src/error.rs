@@ -19,111 +19,9 @@ pub enum Reached {
     Yes,
 }
 
-/// What is known about whether a payment was charged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PaymentState {
-    /// Not charged, and it never will be: the signed transaction never left this process,
-    /// or our own RPC proved it can never land (its blockhash expired, read before a lookup
-    /// that found nothing). Its budget was released.
-    NotCharged,
-    /// It may have been charged: the server had it and nothing proves it cannot land. The
-    /// budget keeps it; reconcile with the signature before paying again.
-    MayHaveCharged,
-    /// Charged: the server answered with the paid resource or a settlement, or the chain
-    /// shows the transaction.
-    Charged,
-}
+pub use sova_protocol::jobs::PaymentState;
 
-/// A reference to a payment the SDK signed, for reconciliation and support.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PaymentRef {
-    /// The payer's transaction signature (base58): in self-paid mode the transaction id; in
-    /// sponsored mode the client's signature (slot 1), the fee payer's comes from the server.
-    pub signature: String,
-    /// The memo nonce carried by the transaction, when there is one.
-    pub memo: Option<String>,
-    /// Atomic units paid.
-    pub amount: u64,
-    /// The mint.
-    pub asset: String,
-    /// The recipient wallet.
-    pub pay_to: String,
-    /// Whether it was charged.
-    pub state: PaymentState,
-    /// Its id in the payment ledger (`pay_…`), to reconcile or look it up
-    /// (`sova payments show`).
-    pub ledger_id: Option<String>,
-    /// The blockhash it was signed over (base58): it can land only until our RPC's block
-    /// height passes `last_valid_block_height`.
-    pub blockhash: Option<String>,
-    /// The last block height at which it can land, as our RPC reported it.
-    pub last_valid_block_height: Option<u64>,
-    /// The slot at which our RPC reported the blockhash.
-    pub blockhash_slot: Option<u64>,
-    /// The payer's token account (the transfer's source).
-    pub source: Option<String>,
-}
-
-impl PaymentRef {
-    /// The reference of a settled payment (state [`PaymentState::Charged`]).
-    pub(crate) fn charged(r: &crate::call::Receipt) -> PaymentRef {
-        PaymentRef {
-            signature: r.payer_signature.clone(),
-            memo: r.memo.clone(),
-            amount: r.amount,
-            asset: r.asset.clone(),
-            pay_to: r.pay_to.clone(),
-            state: PaymentState::Charged,
-            ledger_id: r.ledger_id.clone(),
-            blockhash: None,
-            last_valid_block_height: None,
-            blockhash_slot: None,
-            source: None,
-        }
-    }
-
-    /// The same reference, with its ledger id.
-    pub(crate) fn in_ledger(mut self, id: &str) -> PaymentRef {
-        self.ledger_id = Some(id.to_owned());
-        self
-    }
-
-    pub(crate) fn of(r: &sova_x402::PaymentRecord, state: PaymentState) -> PaymentRef {
-        PaymentRef {
-            signature: r.payer_signature.clone(),
-            memo: r.memo.clone(),
-            amount: r.amount,
-            asset: r.asset.clone(),
-            pay_to: r.pay_to.clone(),
-            state,
-            ledger_id: None,
-            blockhash: Some(r.blockhash.clone()),
-            last_valid_block_height: r.last_valid_block_height,
-            blockhash_slot: r.blockhash_slot,
-            source: Some(r.source.clone()),
-        }
-    }
-}
-
-impl fmt::Display for PaymentRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} base units of {} to {} (signature {}",
-            self.amount, self.asset, self.pay_to, self.signature
-        )?;
-        if let Some(m) = &self.memo {
-            write!(f, ", memo {m}")?;
-        }
-        f.write_str(match self.state {
-            PaymentState::NotCharged => "; not charged)",
-            PaymentState::MayHaveCharged => "; may have been charged)",
-            PaymentState::Charged => "; charged)",
-        })
-    }
-}
+pub use crate::payment::PaymentRef;
 
 /// Errors of the Sova clients.
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +91,42 @@ pub enum Error {
         reason: String,
         /// The payment.
         payment: Box<PaymentRef>,
+    },
+    /// The server's payment options do not match this client: another network, scheme or
+    /// x402 version, or an asset this payer does not pay with. Each refusal names what was
+    /// offered and what this client expects. Nothing was signed; no budget or cap would help.
+    #[error("the server asks for a payment this client does not make: {}", RefusalText(.0))]
+    PaymentMismatch(Vec<sova_x402::Refusal>),
+    /// The server broke the protocol: a malformed or hostile `PAYMENT-REQUIRED` challenge,
+    /// or an answer that contradicts the x402 exchange. The server is at fault, not the
+    /// client's configuration. A payment attached to the call is reported with its state.
+    #[error("the server broke the payment protocol: {reason}{}", payment_suffix(.payment.as_deref()))]
+    Protocol {
+        /// What the server did wrong.
+        reason: String,
+        /// The HTTP status of the offending answer, when there was one.
+        status: Option<StatusCode>,
+        /// The payment attached, if any.
+        payment: Option<Box<PaymentRef>>,
+    },
+    /// An internal invariant of the SDK failed (a bug). The request may have been sent; a
+    /// payment attached to the call is reported with its state.
+    #[error("internal error in the Sova SDK (please report it): {reason}{}", payment_suffix(.payment.as_deref()))]
+    Internal {
+        /// What went wrong.
+        reason: String,
+        /// The payment attached, if any.
+        payment: Option<Box<PaymentRef>>,
+    },
+    /// Resuming a job would pay again for a request that was already paid (or may have
+    /// been), or the handle cannot be resumed: nothing new was signed. `reason` says why;
+    /// `payment` is the payment the handle carries.
+    #[error("{reason}{}", payment_suffix(.payment.as_deref()))]
+    ResumeRefused {
+        /// Why the resume stopped.
+        reason: String,
+        /// The payment that rode on the job, if the handle records one.
+        payment: Option<Box<PaymentRef>>,
     },
     /// Building or signing a payment failed; nothing was sent.
     #[error("could not build the payment: {0}")]
@@ -269,10 +203,6 @@ pub enum Error {
         /// The payment attached, if any.
         payment: Option<Box<PaymentRef>>,
     },
-    /// An invariant of the SDK broke (a bug): the call stopped. Whether a request was sent
-    /// is not known here; a payment attached to the call is reported on its own.
-    #[error("internal error in the SDK (please report it): {0}")]
-    Internal(String),
     /// A job's result is gone (the 15-minute TTL passed).
     #[error("the result {key} expired (results are kept 15 minutes){}", payment_suffix(.payment.as_deref()))]
     ResultExpired {
@@ -388,10 +318,20 @@ impl Error {
             Error::Config(_)
             | Error::Build(_)
             | Error::PaymentRefused(_)
+            | Error::PaymentMismatch(_)
             | Error::Payment(_)
             | Error::Rpc(_) => Reached::No,
+            Error::Internal { .. } => Reached::Maybe,
+            Error::Protocol { .. } => Reached::Yes,
+            Error::ResumeRefused { payment, .. } => {
+                if payment.is_some() {
+                    Reached::Yes
+                } else {
+                    Reached::No
+                }
+            }
             Error::Transport { reached, .. } => *reached,
-            Error::Ledger { .. } | Error::Internal(_) => Reached::Maybe,
+            Error::Ledger { .. } => Reached::Maybe,
             Error::CallTimeout { .. } | Error::PaymentUncertain { .. } => Reached::Maybe,
             Error::Api { .. }
             | Error::Decode { .. }
@@ -443,10 +383,88 @@ impl Error {
             | Error::ResultAuthRequired { payment, .. }
             | Error::PartialSuccess { payment, .. }
             | Error::Ledger { payment, .. }
-            | Error::ResultExpired { payment, .. } => payment.as_deref(),
+            | Error::ResultExpired { payment, .. }
+            | Error::Protocol { payment, .. }
+            | Error::Internal { payment, .. }
+            | Error::ResumeRefused { payment, .. } => payment.as_deref(),
             Error::PaymentUncertain { payment, .. } => Some(payment),
             _ => None,
         }
+    }
+
+    /// Every payment this error reports, the call's first: its own, then (for a failed job
+    /// that was queued again) the retry's.
+    pub fn payments(&self) -> Vec<&PaymentRef> {
+        let mut out: Vec<&PaymentRef> = self.payment().into_iter().collect();
+        if let Error::JobFailed { retry: Some(r), .. } = self {
+            out.extend(r.payments());
+        }
+        out
+    }
+
+    /// The payment state of the call, for every variant: [`PaymentState::Charged`] when a
+    /// payment of the call was charged, else [`PaymentState::MayHaveCharged`] when one is not
+    /// proven uncharged (always for [`Error::PaymentUncertain`]), else
+    /// [`PaymentState::NotCharged`] (no payment, or every payment proven uncharged). It
+    /// agrees with [`Error::payment`] and [`Error::may_have_charged`]:
+    /// `may_have_charged() == (payment_state() != NotCharged)`. When two payments differ
+    /// (a failed job queued again), [`Error::payments`] lists each.
+    pub fn payment_state(&self) -> PaymentState {
+        let mut state = PaymentState::NotCharged;
+        for p in self.payments() {
+            state = match (state, p.state) {
+                (PaymentState::Charged, _) | (_, PaymentState::Charged) => PaymentState::Charged,
+                (PaymentState::MayHaveCharged, _) | (_, PaymentState::MayHaveCharged) => {
+                    PaymentState::MayHaveCharged
+                }
+                _ => PaymentState::NotCharged,
+            };
+        }
+        if state == PaymentState::NotCharged && matches!(self, Error::PaymentUncertain { .. }) {
+            state = PaymentState::MayHaveCharged;
+        }
+        state
+    }
+
+    /// An internal invariant failed (see [`Error::Internal`]).
+    pub(crate) fn internal(reason: impl Into<String>) -> Error {
+        Error::Internal {
+            reason: reason.into(),
+            payment: None,
+        }
+    }
+
+    /// The server broke the protocol (see [`Error::Protocol`]).
+    pub(crate) fn protocol(reason: impl Into<String>, status: Option<StatusCode>) -> Error {
+        Error::Protocol {
+            reason: reason.into(),
+            status,
+            payment: None,
+        }
+    }
+
+    /// The refusals of a payment that could not be made: a budget or cap problem
+    /// ([`Error::PaymentRefused`]) when any refusal is the spend policy's, else a mismatch
+    /// between the server's offer and this client ([`Error::PaymentMismatch`]), or the
+    /// server's malformed challenge ([`Error::Protocol`]).
+    pub(crate) fn from_refusals(list: Vec<sova_x402::Refusal>) -> Error {
+        use sova_x402::RefusalReason as R;
+        if list.is_empty() || list.iter().any(|r| matches!(r.reason, R::Policy(_))) {
+            return Error::PaymentRefused(list);
+        }
+        let malformed = list.iter().all(|r| {
+            matches!(
+                r.reason,
+                R::BadAddress { .. } | R::BadExtra { .. } | R::MemoTooLong(_)
+            )
+        });
+        if malformed {
+            return Error::protocol(
+                format!("its payment challenge is malformed: {}", RefusalText(&list)),
+                Some(StatusCode::PAYMENT_REQUIRED),
+            );
+        }
+        Error::PaymentMismatch(list)
     }
 
     /// Whether a payment of this call may have been charged although the call failed:
@@ -454,13 +472,7 @@ impl Error {
     /// proven uncharged (e.g. a paid answer that could not be parsed, or a paid job that
     /// failed). Do not pay again for the same thing before reconciling.
     pub fn may_have_charged(&self) -> bool {
-        match self {
-            Error::PaymentUncertain { .. } => true,
-            Error::JobFailed { retry: Some(r), .. } if r.may_have_charged() => true,
-            _ => self
-                .payment()
-                .is_some_and(|p| p.state != PaymentState::NotCharged),
-        }
+        self.payment_state() != PaymentState::NotCharged
     }
 
     /// Attaches the call's payment to an error that has none yet. An error that cannot
@@ -508,11 +520,14 @@ impl Error {
                 waited,
                 handle,
                 payment,
-            } => Error::JobPending {
-                waited,
-                handle,
-                payment: slot(payment),
-            },
+            } => {
+                let payment = slot(payment);
+                Error::JobPending {
+                    waited,
+                    handle: stamp_handle(handle, payment.as_deref()),
+                    payment,
+                }
+            }
             Error::ResultExpired { key, payment } => Error::ResultExpired {
                 key,
                 payment: slot(payment),
@@ -538,6 +553,23 @@ impl Error {
                 partial,
                 payment: slot(payment),
             },
+            Error::Protocol {
+                reason,
+                status,
+                payment,
+            } => Error::Protocol {
+                reason,
+                status,
+                payment: slot(payment),
+            },
+            Error::Internal { reason, payment } => Error::Internal {
+                reason,
+                payment: slot(payment),
+            },
+            Error::ResumeRefused { reason, payment } => Error::ResumeRefused {
+                reason,
+                payment: slot(payment),
+            },
             e @ Error::PaymentUncertain { .. } => e,
             other if p.state != PaymentState::NotCharged => Error::PaymentUncertain {
                 reason: other.to_string(),
@@ -551,8 +583,27 @@ impl Error {
         match e {
             ResponseError::Api(error) => Error::Api { error, payment },
             ResponseError::Decode(error) => Error::Decode { error, payment },
-            other => Error::Config(other.to_string()),
+            other => Error::protocol(other.to_string(), None).with_boxed(payment),
         }
+    }
+
+    fn with_boxed(self, payment: Option<Box<PaymentRef>>) -> Error {
+        match payment {
+            Some(p) => self.with_payment(*p),
+            None => self,
+        }
+    }
+}
+
+/// The encoded handle with the payment that rode on its job (unless it already has one).
+pub(crate) fn stamp_handle(handle: String, payment: Option<&PaymentRef>) -> String {
+    let Some(p) = payment else { return handle };
+    match sova_protocol::jobs::JobHandle::decode(&handle) {
+        Ok(mut h) if h.payment.is_none() => {
+            h.payment = Some(p.to_handle_payment());
+            h.encode()
+        }
+        _ => handle,
     }
 }
 

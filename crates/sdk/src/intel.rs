@@ -734,16 +734,33 @@ impl<R: Runner> IntelClient<R> {
     }
 
     /// HUD for up to 30 wallets, following the queued ones: their analysis jobs are polled
-    /// and batch-hud is called once more for them (another 5 credits: the docs say 5 credits
-    /// per call, so a second call is charged again — the reference's inference; paid only
-    /// after the first call's payment settled); the answers are merged. `receipt` is
-    /// the last payment's, `earlier_receipts` the first's.
+    /// until they finish. **One payment** (5 credits) for the logical request: the queued
+    /// wallets stay in `queued` (their analyses are now complete, so a new
+    /// [`Self::batch_hud`] for them answers with data — a new, charged call). To have the SDK
+    /// make that second, charged call and merge the answers, use
+    /// [`Self::batch_hud_complete_with_second_charge`].
     pub fn batch_hud_complete(&self, wallets: &[&str]) -> R::Ret<'_, Paid<BatchHudResponse>> {
         let wallets = wallets.iter().map(|w| (*w).to_owned()).collect();
         self.run(
             "intel.batch_hud_complete",
             &CallOptions::default(),
-            flows::batch_hud_complete(wallets),
+            flows::batch_hud_complete(wallets, false),
+        )
+    }
+
+    /// [`Self::batch_hud_complete`], then batch-hud once more for the queued wallets and the
+    /// answers merged: **a second charge** (another 5 credits: the docs say 5 credits per
+    /// call, the reference's inference; paid only after the first call's payment settled).
+    /// Opt-in: `receipt` is the second payment's, `earlier_receipts` the first's.
+    pub fn batch_hud_complete_with_second_charge(
+        &self,
+        wallets: &[&str],
+    ) -> R::Ret<'_, Paid<BatchHudResponse>> {
+        let wallets = wallets.iter().map(|w| (*w).to_owned()).collect();
+        self.run(
+            "intel.batch_hud_complete",
+            &CallOptions::default(),
+            flows::batch_hud_complete(wallets, true),
         )
     }
 
@@ -908,10 +925,11 @@ impl<R: Runner> IntelClient<R> {
         )
     }
 
-    /// Resumes a job from its handle: waits for it, then fetches the result as `T`. Free:
-    /// the job was paid when it was queued, however often it is resumed, and a failed job
-    /// is reported, never queued again from here (that would be a new charge the caller did
-    /// not ask for). For a GET-fallback handle, call the wallet method again.
+    /// Resumes a job from its handle, any kind: waits for it, then fetches the result as `T`
+    /// (see [`Self::resume_paid`]). Never pays twice: a POST job was paid when it was
+    /// queued; a wallet GET's `202` fallback handle is re-called with the payment the handle
+    /// carries, or refused with [`Error::ResumeRefused`]. A failed job is reported, never
+    /// queued again from here.
     pub fn resume<T>(&self, handle: &sova_protocol::jobs::JobHandle) -> R::Ret<'_, T>
     where
         T: serde::de::DeserializeOwned + Send + 'static,
@@ -920,6 +938,32 @@ impl<R: Runner> IntelClient<R> {
             "intel.resume",
             &CallOptions::default(),
             flows::resume::<T>(handle.clone()),
+        )
+    }
+
+    /// [`Self::resume`], with the receipt of the payment settled by the resumed request (a
+    /// wallet GET's re-call carrying the handle's payment), if any.
+    ///
+    /// * `FetchResult` / `PollResultKey` handles: wait, read the result; free.
+    /// * `PrepaidRecall` handles (a wallet GET's `202`): wait, then re-call with
+    ///   `X-Prepaid-Job-Id` carrying the payment in [`JobHandle::payment`] — the same signed
+    ///   payment sent again, never a new one. A new payment is signed only when the handle's
+    ///   payment is proven uncharged ([`PaymentState::NotCharged`]). When the handle records
+    ///   no payment (older SDK), or the server asks to be paid again while the handle's
+    ///   payment is charged or uncertain, the result is [`Error::ResumeRefused`] with the
+    ///   reason and the payment. A server still answering `202` gives
+    ///   [`Error::JobPending`] with a handle that carries the same payment.
+    ///
+    /// [`JobHandle::payment`]: sova_protocol::jobs::JobHandle::payment
+    /// [`PaymentState::NotCharged`]: crate::PaymentState::NotCharged
+    pub fn resume_paid<T>(&self, handle: &sova_protocol::jobs::JobHandle) -> R::Ret<'_, Paid<T>>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        self.run(
+            "intel.resume",
+            &CallOptions::default(),
+            flows::resume_paid::<T>(handle.clone()),
         )
     }
 }

@@ -32,6 +32,7 @@ pub mod call;
 mod error;
 pub mod flow;
 pub mod intel;
+mod payment;
 pub mod runner;
 pub mod sx;
 pub mod transport;

@@ -401,7 +401,7 @@ async fn a_price_change_is_not_paid_twice_without_proof() {
     };
     let cache = &client.config().payments().unwrap().cache;
     cache.remember(
-        &sova::call::RequirementCache::key("127.0.0.1", "intel.wallet_hud"),
+        &sova::call::RequirementCache::key("127.0.0.1", "GET intel.wallet_hud"),
         cheap,
     );
     let before = sb.usdc_balance(&kp.pubkey());
@@ -516,9 +516,17 @@ async fn batch_hud_follows_queued_wallets_when_asked() {
     // Cold wallets are queued on the first answer…
     let plain = client.batch_hud(&[WALLET]).await.unwrap();
     assert_eq!(plain.queued.len(), 1);
-    // …and followed to completion by batch_hud_complete (two calls, 5 credits each).
+    // …followed by batch_hud_complete with one charge by default: the queued wallets'
+    // analyses are waited for and the answer keeps them queued (5 credits, not 10)…
+    let one = client
+        .batch_hud_complete(&["Ag2bRsuGuHAmXhZnFx5Dcn6sLhb8VBnuh6k6ptb3CgTc"])
+        .await
+        .unwrap();
+    assert_eq!(one.queued.len(), 1);
+    assert_eq!(sb.credits(&key), Some(100 - 5 - 5));
+    // …and completed by the explicit second charge (two calls, 5 credits each).
     let done = client
-        .batch_hud_complete(&[WALLET2, "11111111111111111111111111111111"])
+        .batch_hud_complete_with_second_charge(&[WALLET2, "11111111111111111111111111111111"])
         .await
         .unwrap();
     assert!(done.queued.is_empty());
@@ -528,7 +536,7 @@ async fn batch_hud_follows_queued_wallets_when_asked() {
         done.huds.keys().collect::<Vec<_>>()
     );
     assert_eq!(done.skipped, ["11111111111111111111111111111111"]);
-    assert_eq!(sb.credits(&key), Some(100 - 5 - 10));
+    assert_eq!(sb.credits(&key), Some(100 - 5 - 5 - 10));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,7 +21,17 @@
 //! * (c) each policy's `spent` is at least what the ledger took for its calls;
 //! * (d) every successful call has a receipt whose signature is on the ledger;
 //! * (e) a call that reported no signature has no ledger payment;
-//! * (f) a call with a ledger payment either delivered or says it may have charged.
+//! * (f) a call with a ledger payment either delivered or says it may have charged;
+//! * liveness: the healthy kinds (none, the honest 202, latency, 429, 503 up front, a drop
+//!   before settlement) deliver every call, and every fault kind fired at least once (a
+//!   fault left installed on all of its calls' paths never fired), so a client that never
+//!   pays, or a schedule that never hits, fails.
+//!
+//! The hostile kinds include settle-then-202-forever (the call is followed by one
+//! `resume_paid` of its handle: one logical request), settle then a truncated body, and a
+//! malformed challenge. Raw requests across routes of different prices and overpayment are
+//! measured by `tests/money_truth.rs` (`raw_requests_pay_their_own_route_price`) and the
+//! sandbox's exact-amount verifier.
 //!
 //! A table per fault kind is printed (`--nocapture` or on failure): calls, delivered (`Ok`),
 //! reported possibly charged (`may_have_charged()`), ledger payments, double payments,
@@ -47,8 +57,13 @@ use sova::protocol::retry::RetryPolicy;
 use sova_sandbox::{Fault, FaultKind, Mode, PaymentRecord, Sandbox, SandboxBuilder};
 use sova_x402::{Keypair, Payer, Pubkey, SpendPolicy, programs};
 
-/// Paid logical calls per (mode, client kind).
-const CALLS: usize = 2_000;
+/// Paid logical calls per (mode, client kind): 2,000, or `SOVA_FAULTS_CALLS`.
+fn calls_per_run() -> usize {
+    std::env::var("SOVA_FAULTS_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000)
+}
 /// Concurrent tasks (threads for the blocking client).
 const TASKS: usize = 16;
 /// The attempt timeout of the clients that meet `timeout_then_refused`; the hang is longer,
@@ -77,10 +92,13 @@ enum Kind {
     Hold503,
     StaleLastValidHeight,
     TimeoutThenRefused,
+    SettleThen202Forever,
+    SettleThenTruncated,
+    MalformedChallenge,
 }
 
 impl Kind {
-    const ALL: [Kind; 19] = [
+    const ALL: [Kind; 22] = [
         Kind::None,
         Kind::Honest202,
         Kind::DropBeforeSettlement,
@@ -100,7 +118,24 @@ impl Kind {
         Kind::Hold503,
         Kind::StaleLastValidHeight,
         Kind::TimeoutThenRefused,
+        Kind::SettleThen202Forever,
+        Kind::SettleThenTruncated,
+        Kind::MalformedChallenge,
     ];
+
+    /// A healthy server (or a transient fault before anything is charged): every call must
+    /// be delivered, so a client that never pays, or gives up, fails the test.
+    fn healthy(self) -> bool {
+        matches!(
+            self,
+            Kind::None
+                | Kind::Honest202
+                | Kind::Latency
+                | Kind::RateLimit
+                | Kind::Status503
+                | Kind::DropBeforeSettlement
+        )
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -123,6 +158,9 @@ impl Kind {
             Kind::Hold503 => "hold_and_submit_later 503",
             Kind::StaleLastValidHeight => "stale_last_valid_height",
             Kind::TimeoutThenRefused => "timeout_then_refused",
+            Kind::SettleThen202Forever => "settle_then_202_forever+resume",
+            Kind::SettleThenTruncated => "settle_then_truncated_body",
+            Kind::MalformedChallenge => "malformed_challenge",
         }
     }
 
@@ -164,6 +202,9 @@ impl Kind {
                 hang_ms: 2_500,
                 refuse_ms: 1_200,
             },
+            Kind::SettleThen202Forever => FaultKind::SettleThen202Forever,
+            Kind::SettleThenTruncated => FaultKind::SettleThenTruncatedBody,
+            Kind::MalformedChallenge => FaultKind::MalformedChallenge,
         })
     }
 }
@@ -194,9 +235,9 @@ const CYCLE: [Kind; 24] = [
     Kind::RateLimit,
     Kind::ExpireBlockhash,
     Kind::Latency,
-    Kind::None,
-    Kind::None,
-    Kind::None,
+    Kind::SettleThen202Forever,
+    Kind::SettleThenTruncated,
+    Kind::MalformedChallenge,
     Kind::None,
 ];
 
@@ -258,6 +299,34 @@ struct Call {
     reported: Option<String>,
     may_have_charged: bool,
     error: Option<String>,
+}
+
+/// The handle to resume when a call ended with a pending job (one logical request: the
+/// settle-then-202-forever kind is resumed once).
+fn pending_handle<T>(
+    r: &Result<sova::call::Paid<T>, sova::Error>,
+) -> Option<sova::protocol::jobs::JobHandle> {
+    match r {
+        Err(sova::Error::JobPending { handle, .. }) => {
+            sova::protocol::jobs::JobHandle::decode(handle).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The call after a resume: the first attempt's reported payment is kept when the resume
+/// reports none.
+fn resumed(
+    first: Call,
+    r: Result<sova::call::Paid<serde_json::Value>, sova::Error>,
+    p: &Plan,
+) -> Call {
+    let mut c = call_of(p, r);
+    if c.reported.is_none() {
+        c.reported = first.reported;
+    }
+    c.may_have_charged |= first.may_have_charged && !c.ok;
+    c
 }
 
 fn call_of<T>(p: &Plan, r: Result<sova::call::Paid<T>, sova::Error>) -> Call {
@@ -434,7 +503,7 @@ fn check(
     let requests = sb.requests();
     let rpc = requests.get("POST /rpc").copied().unwrap_or(0);
     let api: u64 = requests.values().sum::<u64>() - rpc;
-    assert_eq!(calls.len(), CALLS, "every logical call ran");
+    assert_eq!(calls.len(), calls_per_run(), "every logical call ran");
     let by_wallet: HashMap<&str, usize> = calls
         .iter()
         .enumerate()
@@ -505,10 +574,11 @@ fn check(
 
     // The table.
     eprintln!(
-        "\n{label}: {CALLS} calls, {TASKS} tasks, {elapsed:.1?}; {api} API requests, {rpc} RPC \
+        "\n{label}: {} calls, {TASKS} tasks, {elapsed:.1?}; {api} API requests, {rpc} RPC \
          requests ({:.2} and {:.2} per call)",
-        api as f64 / CALLS as f64,
-        rpc as f64 / CALLS as f64
+        calls_per_run(),
+        api as f64 / calls_per_run() as f64,
+        rpc as f64 / calls_per_run() as f64
     );
     eprintln!(
         "{:<28} {:>5} {:>9} {:>7} {:>6} {:>6} {:>10} {:>6} {:>13}",
@@ -582,6 +652,50 @@ fn check(
             total.ledger_amount
         ));
     }
+    // Liveness: healthy kinds deliver every call; every fault kind fired at least once.
+    let unfired: HashMap<String, usize> = sb
+        .faults()
+        .into_iter()
+        .filter_map(|(_, f)| f.route)
+        .fold(HashMap::new(), |mut m, r| {
+            *m.entry(r).or_default() += 1;
+            m
+        });
+    for (kind, row) in &rows {
+        if kind.healthy() && row.delivered < row.calls {
+            violations.push(format!(
+                "liveness: {} delivered {} of {} calls on a healthy server",
+                kind.name(),
+                row.delivered,
+                row.calls
+            ));
+        }
+    }
+    for kind in Kind::ALL {
+        if kind.fault().is_none() {
+            continue;
+        }
+        let planned: Vec<&Call> = calls.iter().filter(|c| c.kind == kind).collect();
+        let never = planned
+            .iter()
+            .filter(|c| {
+                let path = if c.profile {
+                    format!("/api/v1/intel/wallet/{}", c.wallet)
+                } else {
+                    format!("/api/v1/intel/wallet/{}/hud", c.wallet)
+                };
+                unfired.contains_key(&path)
+            })
+            .count();
+        let scheduled = calls_per_run() >= CYCLE.len() * 16;
+        if (planned.is_empty() && scheduled) || (!planned.is_empty() && never == planned.len()) {
+            violations.push(format!(
+                "liveness: the fault kind {} never fired ({} calls planned)",
+                kind.name(),
+                planned.len()
+            ));
+        }
+    }
     for ((kind, rule), example) in &examples {
         violations.push(format!("{rule} [{}], e.g. {example}", kind.name()));
     }
@@ -619,23 +733,33 @@ async fn run_async(mode: Mode, run: u8) {
     let payers = Payers::new(&sb);
     let clients = Arc::new(Clients::new(&sb, &payers, |b| b.build().unwrap()));
     let next = Arc::new(AtomicUsize::new(0));
-    let calls = Arc::new(Mutex::new(Vec::with_capacity(CALLS)));
+    let calls = Arc::new(Mutex::new(Vec::with_capacity(calls_per_run())));
     let mut tasks = Vec::new();
     for task in 0..TASKS {
         let (sb, clients, next, calls) = (sb.clone(), clients.clone(), next.clone(), calls.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= CALLS {
+                if i >= calls_per_run() {
                     break;
                 }
                 let p = plan(run, i);
                 install(&sb, &p);
                 let client = clients.for_call(task, p.kind);
-                let call = if p.profile {
-                    call_of(&p, client.wallet_profile(&p.wallet).await)
+                let (call, handle) = if p.profile {
+                    let r = client.wallet_profile(&p.wallet).await;
+                    let h = pending_handle(&r);
+                    (call_of(&p, r), h)
                 } else {
-                    call_of(&p, client.wallet_hud(&p.wallet).await)
+                    let r = client.wallet_hud(&p.wallet).await;
+                    let h = pending_handle(&r);
+                    (call_of(&p, r), h)
+                };
+                let call = match handle {
+                    Some(h) if p.kind == Kind::SettleThen202Forever => {
+                        resumed(call, client.resume_paid::<serde_json::Value>(&h).await, &p)
+                    }
+                    _ => call,
                 };
                 calls.lock().unwrap().push(call);
             }
@@ -662,23 +786,33 @@ fn run_blocking(mode: Mode, run: u8) {
     let payers = Payers::new(&sb);
     let clients = Clients::new(&sb, &payers, |b| b.build_blocking().unwrap());
     let next = AtomicUsize::new(0);
-    let calls = Mutex::new(Vec::with_capacity(CALLS));
+    let calls = Mutex::new(Vec::with_capacity(calls_per_run()));
     std::thread::scope(|s| {
         for task in 0..TASKS {
             let (sb, clients, next, calls) = (&sb, &clients, &next, &calls);
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= CALLS {
+                    if i >= calls_per_run() {
                         break;
                     }
                     let p = plan(run, i);
                     install(sb, &p);
                     let client = clients.for_call(task, p.kind);
-                    let call = if p.profile {
-                        call_of(&p, client.wallet_profile(&p.wallet))
+                    let (call, handle) = if p.profile {
+                        let r = client.wallet_profile(&p.wallet);
+                        let h = pending_handle(&r);
+                        (call_of(&p, r), h)
                     } else {
-                        call_of(&p, client.wallet_hud(&p.wallet))
+                        let r = client.wallet_hud(&p.wallet);
+                        let h = pending_handle(&r);
+                        (call_of(&p, r), h)
+                    };
+                    let call = match handle {
+                        Some(h) if p.kind == Kind::SettleThen202Forever => {
+                            resumed(call, client.resume_paid::<serde_json::Value>(&h), &p)
+                        }
+                        _ => call,
                     };
                     calls.lock().unwrap().push(call);
                 }

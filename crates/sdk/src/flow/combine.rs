@@ -60,7 +60,7 @@ impl<V: Send> Machine for Ready<V> {
         Step::Done(
             self.0
                 .take()
-                .unwrap_or_else(|| Err(Error::Config("a ready value was taken twice".into()))),
+                .unwrap_or_else(|| Err(Error::internal("a ready value was taken twice"))),
         )
     }
     fn on_response(
@@ -150,7 +150,7 @@ where
             Err(r) => r,
         };
         let Some(next) = self.next.take() else {
-            return Step::Done(Err(Error::Config("a chain advanced twice".into())));
+            return Step::Done(Err(Error::internal("a chain advanced twice")));
         };
         match next(cx, result) {
             Ok(mut second) => {

@@ -36,6 +36,9 @@ struct Doubt {
     /// The server refused the payment with a 402 that carried no settlement header: it
     /// refused it before settlement, perhaps for its form (layout or payload shape).
     refused_before_settlement: bool,
+    /// The paid re-call of a `202` fallback (`X-Prepaid-Job-Id`) answered `202` again
+    /// without a settlement: the chain tells whether the payment was taken meanwhile.
+    recall_202: bool,
 }
 
 enum Phase {
@@ -84,6 +87,9 @@ pub struct Exchange<E> {
     required: Option<PaymentRequired>,
     /// The live payment is the documented-form fallback of a refused one.
     fallback: bool,
+    /// A resumed request ([`Exchange::resuming`]): the payment its job handle carries, and
+    /// no new payment is signed unless that one is proven uncharged.
+    resuming: Option<Option<PaymentRef>>,
 }
 
 type Out<E> = Step<Result<Paid<<E as Endpoint>::Output>, Error>>;
@@ -108,7 +114,18 @@ where
             phase: Phase::Idle,
             required: None,
             fallback: false,
+            resuming: None,
         }
+    }
+
+    /// The request that resumes a job whose handle carries `payment` (the payment of the
+    /// logical request, if one rode on it): that payment is sent again as it is when its
+    /// header is known and it is not proven uncharged, and no new payment is signed unless
+    /// it is proven uncharged. A `402` otherwise ends in [`Error::ResumeRefused`].
+    pub fn resuming(endpoint: E, payment: Option<PaymentRef>) -> Self {
+        let mut ex = Exchange::new(endpoint);
+        ex.resuming = Some(payment);
+        ex
     }
 
     /// The endpoint.
@@ -141,9 +158,22 @@ where
         self.pays = cx.payments.is_some()
             && matches!(self.endpoint.credential(), Credential::IntelPaid)
             && !has_key;
-        self.cache_key = RequirementCache::key(&cx.host, self.endpoint.name());
+        self.cache_key = RequirementCache::key(&cx.host, &self.endpoint.price_route());
         self.request = Some(request);
         if self.pays
+            && !cx.money.has_live()
+            && let Some(Some(p)) = &self.resuming
+            && p.state != PaymentState::NotCharged
+            && p.header.is_some()
+        {
+            // Resume: the same signed payment rides again; nothing new is signed.
+            if let Err(e) = cx.money.reuse(p.clone()) {
+                return self.fail(e);
+            }
+            return self.send(cx, now);
+        }
+        if self.pays
+            && self.resuming.is_none()
             && !cx.money.has_live()
             && let Some(p) = cx.payments
             && let Some(required) = p.cache.get(&self.cache_key)
@@ -164,7 +194,7 @@ where
             return self.out_of_time(cx, now);
         }
         let Some(template) = &self.request else {
-            return self.fail(Error::Config("the request was not built".into()));
+            return self.fail(Error::internal("the request was not built"));
         };
         let mut request = clone_request(template);
         if paid {
@@ -182,8 +212,8 @@ where
                     request.headers_mut().insert(name, v);
                 }
                 _ => {
-                    return self.fail(Error::Config(
-                        "the payment header is not a valid HTTP header value".into(),
+                    return self.fail(Error::internal(
+                        "the payment header is not a valid HTTP header value",
                     ));
                 }
             }
@@ -218,6 +248,7 @@ where
                         payment: None,
                     }),
                     refused_before_settlement: false,
+                    recall_202: false,
                 },
                 now,
             );
@@ -238,12 +269,12 @@ where
     fn resign_expired(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Out<E> {
         let released = cx.money.release();
         let Some(required) = self.required.clone() else {
-            return self.fail(Error::Config(
-                "the payment expired unsent and its challenge was not kept".into(),
+            return self.fail(Error::internal(
+                "the payment expired unsent and its challenge was not kept",
             ));
         };
         if self.signed >= MAX_PAYMENTS {
-            let e = Error::Config(format!(
+            let e = Error::internal(format!(
                 "the payment was older than the server's maxTimeoutSeconds ({}s) before it could be sent, {MAX_PAYMENTS} times; it was never sent and not charged",
                 required
                     .accepts
@@ -268,15 +299,22 @@ where
         now: Instant,
     ) -> Out<E> {
         let Some(p) = cx.payments else {
-            return self.fail(Error::Config("x402 is not configured".into()));
+            return self.fail(Error::internal("x402 is not configured"));
         };
+        if let Some(handle_payment) = &self.resuming
+            && handle_payment
+                .as_ref()
+                .is_none_or(|h| h.state != PaymentState::NotCharged)
+        {
+            return self.fail(resume_refusal(handle_payment.clone()));
+        }
         if cx.money.has_live() {
-            return self.fail(Error::Config(
-                "refusing to sign a second payment while one is live".into(),
+            return self.fail(Error::internal(
+                "refusing to sign a second payment while one is live",
             ));
         }
         if self.signed >= MAX_PAYMENTS {
-            return self.fail(Error::Config(format!(
+            return self.fail(Error::internal(format!(
                 "this request already signed {MAX_PAYMENTS} payments; not signing another"
             )));
         }
@@ -304,7 +342,7 @@ where
         now: Instant,
     ) -> Out<E> {
         let Some(p) = cx.payments else {
-            return self.fail(Error::Internal("x402 is not configured".into()));
+            return self.fail(Error::internal("x402 is not configured"));
         };
         match prepared {
             Ok(Prepared::Ready(payment)) => {
@@ -344,10 +382,10 @@ where
                 };
                 self.send_rpc(cx, req)
             }
-            Ok(_) => self.fail(Error::Internal(
-                "the payer asked for a step this SDK does not know".into(),
+            Ok(_) => self.fail(Error::internal(
+                "the payer asked for a step this SDK does not know",
             )),
-            Err(sova_x402::Error::Refused(list)) => self.fail(Error::PaymentRefused(list)),
+            Err(sova_x402::Error::Refused(list)) => self.fail(Error::from_refusals(list)),
             Err(e) => self.fail(Error::Payment(e)),
         }
     }
@@ -362,14 +400,14 @@ where
         now: Instant,
     ) -> Out<E> {
         let Some(p) = cx.payments else {
-            return self.fail(Error::Internal("x402 is not configured".into()));
+            return self.fail(Error::internal("x402 is not configured"));
         };
         let outcome = match replies {
             Ok(mut r) => match r.pop() {
                 Some(Reply::Reserve(o)) => o,
                 _ => {
-                    return self.fail(Error::Internal(
-                        "the ledger answered a reservation out of turn".into(),
+                    return self.fail(Error::internal(
+                        "the ledger answered a reservation out of turn",
                     ));
                 }
             },
@@ -453,9 +491,10 @@ where
                     self.prepare(cx, required, None, now)
                 }
                 Ok(None) => self.parse_final(cx, response, None),
-                Err(e) => self.fail(Error::Config(format!(
-                    "the payment challenge could not be read: {e}"
-                ))),
+                Err(e) => self.fail(Error::protocol(
+                    format!("its payment challenge (PAYMENT-REQUIRED) could not be read: {e}"),
+                    Some(status),
+                )),
             };
         }
         if !status.is_success()
@@ -493,6 +532,7 @@ where
                         answer: None,
                         error: None,
                         refused_before_settlement: false,
+                        recall_202: false,
                     },
                     now,
                 );
@@ -508,6 +548,30 @@ where
                         answer: Some(response),
                         error: None,
                         refused_before_settlement: false,
+                        recall_202: false,
+                    },
+                    now,
+                );
+            }
+            if status == StatusCode::ACCEPTED
+                && self.endpoint.free_accepted()
+                && settlement.is_none()
+                && self
+                    .request
+                    .as_ref()
+                    .is_some_and(|r| r.headers().contains_key("x-prepaid-job-id"))
+            {
+                // The paid re-call answered 202 again: the server may have taken the payment
+                // meanwhile (a hostile one settles and answers 202 forever). The chain says.
+                return self.reconcile(
+                    cx,
+                    Doubt {
+                        why: "the server answered 202 again to the paid re-call".into(),
+                        challenge: None,
+                        answer: Some(response),
+                        error: None,
+                        refused_before_settlement: false,
+                        recall_202: true,
                     },
                     now,
                 );
@@ -559,6 +623,7 @@ where
                     answer: Some(response),
                     error: None,
                     refused_before_settlement: settlement.is_none(),
+                    recall_202: false,
                 },
                 now,
             );
@@ -575,6 +640,7 @@ where
                 answer: Some(response),
                 error: None,
                 refused_before_settlement: false,
+                recall_202: false,
             },
             now,
         )
@@ -636,8 +702,11 @@ where
     // ---- reconciling -------------------------------------------------------------------
 
     fn reconcile(&mut self, cx: &mut Ctx<'_>, doubt: Doubt, now: Instant) -> Out<E> {
+        if let Some(reused) = cx.money.reused() {
+            return self.doubt_reused(cx, reused, doubt);
+        }
         let (Some(p), Some(record)) = (cx.payments, cx.money.record().cloned()) else {
-            return self.fail(Error::Config(doubt.why));
+            return self.fail(Error::internal(doubt.why));
         };
         // Whatever the verdict, later payments should not reuse this blockhash.
         if let Some(h) = sova_x402::LatestBlockhash::parse(&record.blockhash) {
@@ -658,7 +727,7 @@ where
                 let Phase::Reconciling { doubt, .. } =
                     std::mem::replace(&mut self.phase, Phase::Over)
                 else {
-                    return self.fail(Error::Config("reconciliation lost its state".into()));
+                    return self.fail(Error::internal("reconciliation lost its state"));
                 };
                 self.decide(cx, v, *doubt, now)
             }
@@ -672,6 +741,22 @@ where
         doubt: Doubt,
         now: Instant,
     ) -> Out<E> {
+        if doubt.recall_202
+            && let Some(answer) = doubt.answer
+        {
+            // The re-call answered 202 again. Landed: the payment is charged, and the job
+            // handle says so. Proven never to land: released (a resume may pay once). Else it
+            // stays live and the call's end reports it as possibly charged.
+            let receipt = match &verdict {
+                Reconciliation::Landed { .. } => cx.money.settle(None),
+                v if v.safe_to_pay_again() => {
+                    cx.money.release();
+                    None
+                }
+                _ => None,
+            };
+            return self.parse_final(cx, answer, receipt);
+        }
         match verdict {
             Reconciliation::Landed { signature, .. } => {
                 let payment = cx.money.keep(PaymentState::Charged);
@@ -694,7 +779,7 @@ where
                         ),
                         payment: Box::new(payment),
                     }),
-                    None => self.fail(Error::Config(doubt.why)),
+                    None => self.fail(Error::internal(doubt.why)),
                 }
             }
             v if v.safe_to_pay_again() => {
@@ -743,7 +828,7 @@ where
             }
             _ => {
                 let Some(payment) = cx.money.keep(PaymentState::MayHaveCharged) else {
-                    return self.fail(Error::Config(doubt.why));
+                    return self.fail(Error::internal(doubt.why));
                 };
                 match doubt.answer {
                     // Keep the server's own error (status, code, message), marked as
@@ -777,6 +862,40 @@ impl<E: Endpoint + Send> Exchange<E>
 where
     E::Output: Send,
 {
+    /// A doubt about a payment reused from a job handle: it is not reconciled here (its
+    /// record stayed with the call that signed it). A `202` again leaves it live (the call's
+    /// end reports it on the new handle); a `402` is a refusal to deliver for it, and
+    /// nothing new is signed; anything else reports it as possibly charged.
+    fn doubt_reused(&mut self, cx: &mut Ctx<'_>, reused: PaymentRef, doubt: Doubt) -> Out<E> {
+        if doubt.recall_202
+            && let Some(answer) = doubt.answer
+        {
+            return self.parse_final(cx, answer, None);
+        }
+        let state = match reused.state {
+            PaymentState::Charged => PaymentState::Charged,
+            _ => PaymentState::MayHaveCharged,
+        };
+        let payment = cx.money.keep(state).unwrap_or(reused);
+        if doubt
+            .answer
+            .as_ref()
+            .is_some_and(|a| a.status() == StatusCode::PAYMENT_REQUIRED)
+        {
+            return self.fail(Error::ResumeRefused {
+                reason: format!(
+                    "{}, when the job's payment (signature {}) was sent again to resume it; the SDK does not sign a second payment for one logical request",
+                    doubt.why, payment.signature
+                ),
+                payment: Some(Box::new(payment)),
+            });
+        }
+        self.fail(Error::PaymentUncertain {
+            reason: doubt.why,
+            payment: Box::new(payment),
+        })
+    }
+
     /// Whether the refused live payment may be redone in the documented form (Sova's: a
     /// legacy transaction with one `TransferChecked`, the flat payload): it was self-paid,
     /// not already in that form, and the new challenge still asks for the same payment (so
@@ -827,17 +946,17 @@ where
             Phase::Preparing { required, rpc } => {
                 self.on_prep_answer(cx, *required, rpc, response, now)
             }
-            Phase::Reserving { .. } => self.fail(Error::Internal(
-                "an answer arrived while the ledger was reserving".into(),
+            Phase::Reserving { .. } => self.fail(Error::internal(
+                "an answer arrived while the ledger was reserving",
             )),
             Phase::Reconciling { mut rec, doubt } => {
                 let step = rec.on_response(&response);
                 self.phase = Phase::Reconciling { rec, doubt };
                 self.rec_step(cx, step, now)
             }
-            Phase::Idle | Phase::Backoff | Phase::Over => self.fail(Error::Config(
-                "an answer arrived when none was expected".into(),
-            )),
+            Phase::Idle | Phase::Backoff | Phase::Over => {
+                self.fail(Error::internal("an answer arrived when none was expected"))
+            }
         }
     }
 
@@ -874,6 +993,7 @@ where
                                 reached: cx.reached,
                             }),
                             refused_before_settlement: false,
+                            recall_202: false,
                         },
                         now,
                     );
@@ -888,16 +1008,16 @@ where
                 })
             }
             Phase::Preparing { .. } => self.fail(Error::Rpc(failure.message)),
-            Phase::Reserving { .. } => self.fail(Error::Internal(
-                "a transport failure arrived while the ledger was reserving".into(),
+            Phase::Reserving { .. } => self.fail(Error::internal(
+                "a transport failure arrived while the ledger was reserving",
             )),
             Phase::Reconciling { mut rec, doubt } => {
                 let step = rec.on_failure();
                 self.phase = Phase::Reconciling { rec, doubt };
                 self.rec_step(cx, step, now)
             }
-            Phase::Idle | Phase::Backoff | Phase::Over => self.fail(Error::Config(
-                "a transport failure arrived when nothing was sent".into(),
+            Phase::Idle | Phase::Backoff | Phase::Over => self.fail(Error::internal(
+                "a transport failure arrived when nothing was sent",
             )),
         }
     }
@@ -905,7 +1025,7 @@ where
     fn on_wake(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Out<E> {
         match self.phase {
             Phase::Backoff => self.send(cx, now),
-            _ => self.fail(Error::Config("a wake-up arrived when nothing slept".into())),
+            _ => self.fail(Error::internal("a wake-up arrived when nothing slept")),
         }
     }
 
@@ -919,8 +1039,8 @@ where
             Phase::Reserving { required, pending } => {
                 self.on_reserved(cx, *required, pending, replies, now)
             }
-            _ => self.fail(Error::Internal(
-                "a ledger answer arrived when none was expected".into(),
+            _ => self.fail(Error::internal(
+                "a ledger answer arrived when none was expected",
             )),
         }
     }
@@ -930,6 +1050,26 @@ fn status_outcome(response: &Response<Vec<u8>>) -> Outcome {
     Outcome::Status {
         status: response.status(),
         retry_after: decode::retry_after(response.headers()),
+    }
+}
+
+/// Why a resume does not sign a new payment, for the handle's payment.
+fn resume_refusal(payment: Option<PaymentRef>) -> Error {
+    let reason = match &payment {
+        None => "this job handle records no payment (made by an older SDK or without x402), so resuming it could pay a second time for one request; it was not resumed: call the wallet method again if you accept a new payment".to_owned(),
+        Some(p) if p.state == PaymentState::Charged => format!(
+            "the server asks to be paid again to resume the job, but its request was already paid ({}, signature {}); the SDK does not pay twice for one logical request: contact the API provider with the signature",
+            p.amount_text(),
+            p.signature
+        ),
+        Some(p) => format!(
+            "the server asks to be paid again to resume the job, but the job's payment (signature {}) may have been charged and is not resolved; the SDK refuses to sign another payment while it is uncertain: check the signature on chain, and call the wallet method again only if it never landed",
+            p.signature
+        ),
+    };
+    Error::ResumeRefused {
+        reason,
+        payment: payment.map(Box::new),
     }
 }
 

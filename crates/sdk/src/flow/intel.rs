@@ -155,12 +155,102 @@ fn wallet_get_once<E: WalletFallback>(endpoint: E) -> impl Machine<Value = Paid<
 }
 
 /// Waits for a job, then reads its result as `T` (free).
-pub fn resume<T>(handle: JobHandle) -> impl Machine<Value = T>
+pub fn resume<T>(handle: JobHandle) -> Boxed<T>
 where
     T: DeserializeOwned + Send + 'static,
 {
+    if matches!(handle.follow_up, FollowUp::PrepaidRecall { .. }) {
+        return Box::new(resume_paid::<T>(handle).map(|p| p.value));
+    }
+    // The call's receipts stay with the call (a queued job's flow reports them).
     let fetch = ResultFetch::<T>::after_job(&handle);
-    JobWait::new(handle).and_then(move |_, ()| fetch)
+    Box::new(JobWait::new(handle).and_then(move |_, ()| fetch))
+}
+
+/// Resumes any job handle, with the receipt of a payment settled on the way.
+///
+/// * A POST job's handle (`FetchResult`, `PollResultKey`): wait, then read the result (free:
+///   the job was paid when it was queued).
+/// * A wallet GET's `202` fallback (`PrepaidRecall`): wait, then make the re-call with
+///   `X-Prepaid-Job-Id`, carrying **the payment the handle records** (sent again as it is,
+///   never a new one). A new payment is signed only when the handle's payment is proven
+///   uncharged. A handle that records no payment, or a server that asks to be paid again
+///   while the handle's payment is charged or uncertain, ends in [`Error::ResumeRefused`]
+///   saying why.
+pub fn resume_paid<T>(handle: JobHandle) -> Boxed<Paid<T>>
+where
+    T: DeserializeOwned + Send + 'static,
+{
+    let FollowUp::PrepaidRecall {
+        endpoint,
+        address,
+        prepaid_job_id,
+    } = handle.follow_up.clone()
+    else {
+        let fetch = ResultFetch::<T>::after_job(&handle);
+        return Box::new(
+            JobWait::new(handle)
+                .and_then(move |_, ()| fetch)
+                .and_then(|cx, value| Ok(ready(Ok(paid_from(cx, value))))),
+        );
+    };
+    let payment = handle
+        .payment
+        .as_ref()
+        .map(crate::error::PaymentRef::from_handle);
+    let again = handle.clone();
+    Box::new(JobWait::new(handle).and_then(move |_, ()| {
+        Ok(if endpoint.contains("hud") {
+            recall::<_, T>(
+                WalletHudRequest::new(address).prepaid_job_id(prepaid_job_id),
+                payment,
+                again,
+            )
+        } else {
+            recall::<_, T>(
+                WalletProfileRequest::new(address).prepaid_job_id(prepaid_job_id),
+                payment,
+                again,
+            )
+        })
+    }))
+}
+
+/// The resumed re-call of a wallet GET, its data read as `T`.
+fn recall<E, T>(
+    endpoint: E,
+    payment: Option<crate::error::PaymentRef>,
+    handle: JobHandle,
+) -> Boxed<Paid<T>>
+where
+    E: WalletFallback,
+    E::Data: serde::Serialize,
+    T: DeserializeOwned + Send + 'static,
+{
+    Box::new(Exchange::resuming(endpoint, payment).and_then(
+        move |cx, r| -> Result<Boxed<Paid<T>>, Error> {
+            match r.value {
+                Fetched::Ready(v) => {
+                    let value = serde_json::to_value(&v)
+                        .and_then(serde_json::from_value::<T>)
+                        .map_err(|e| {
+                            Error::internal(format!(
+                                "the resumed result is not the type asked for: {e}"
+                            ))
+                        })?;
+                    Ok(ready(Ok(paid_from(cx, value))))
+                }
+                Fetched::Queued(_) => Err(Error::JobPending {
+                    waited: std::time::Duration::ZERO,
+                    payment: handle
+                        .payment
+                        .as_ref()
+                        .map(|p| Box::new(crate::error::PaymentRef::from_handle(p))),
+                    handle: handle.encode(),
+                }),
+            }
+        },
+    ))
 }
 
 /// The POST job endpoints: a charged `202` and the handle that follows it.
@@ -226,7 +316,14 @@ where
     Q::Output: Send + 'static,
 {
     Exchange::new(endpoint).and_then(|cx, accepted| {
-        let handle = stamped(cx, Q::handle(&accepted.value));
+        let mut handle = stamped(cx, Q::handle(&accepted.value));
+        if handle.payment.is_none() {
+            // The job's charged payment rides on its handle.
+            handle.payment = accepted
+                .receipt
+                .as_ref()
+                .map(|r| crate::error::PaymentRef::charged(r).to_handle_payment());
+        }
         Ok(ready(Ok(accepted.map(|a| Queued {
             accepted: a,
             handle,
@@ -321,17 +418,26 @@ pub fn pricing() -> impl Machine<Value = serde_json::Value> {
     })
 }
 
-/// Batch HUD, following queued wallets: their jobs are polled and batch-hud is called once
-/// more for them (a second 5-credit charge by the reference's reading of "5 credits per
-/// call"; paid only after the first was settled).
-pub fn batch_hud_complete(wallets: Vec<String>) -> impl Machine<Value = Paid<BatchHudResponse>> {
+/// Batch HUD, following queued wallets: their analysis jobs are polled until they finish.
+///
+/// With `second_charge` false (the default of the client), that is all: one payment for the
+/// logical request; the answer keeps the queued wallets in `queued` (their analyses are
+/// complete, so a new `batch_hud` for them answers with data, as a new, charged call the
+/// caller makes). With `second_charge` true (asked for explicitly), batch-hud is called once
+/// more for them — a second 5-credit charge by the reference's reading of "5 credits per
+/// call", paid only after the first was settled — and the answers are merged.
+pub fn batch_hud_complete(
+    wallets: Vec<String>,
+    second_charge: bool,
+) -> impl Machine<Value = Paid<BatchHudResponse>> {
     Exchange::new(BatchHudRequest::new(wallets.iter().map(String::as_str))).and_then(
-        |cx, mut first| -> Result<Boxed<Paid<BatchHudResponse>>, Error> {
+        move |cx, mut first| -> Result<Boxed<Paid<BatchHudResponse>>, Error> {
             if first.value.queued.is_empty() {
                 return Ok(ready(Ok(paid_from(cx, first.value))));
             }
-            let queued = std::mem::take(&mut first.value.queued);
-            let handles: Vec<JobHandle> = queued
+            let handles: Vec<JobHandle> = first
+                .value
+                .queued
                 .iter()
                 .map(|entry| JobHandle {
                     job_id: Some(entry.job_id.clone()),
@@ -340,8 +446,16 @@ pub fn batch_hud_complete(wallets: Vec<String>) -> impl Machine<Value = Paid<Bat
                     },
                     also: Vec::new(),
                     queued_at_unix: None,
+                    payment: None,
                 })
                 .collect();
+            if !second_charge {
+                let merged = first.value;
+                return Ok(Box::new(
+                    wait_all(handles).and_then(move |cx, ()| Ok(ready(Ok(paid_from(cx, merged))))),
+                ));
+            }
+            let queued = std::mem::take(&mut first.value.queued);
             let again: Vec<String> = queued.iter().map(|q| q.wallet_address.clone()).collect();
             let merged = first.value;
             Ok(Box::new(wait_all(handles).and_then(move |_, ()| {

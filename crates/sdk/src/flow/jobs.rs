@@ -132,7 +132,7 @@ impl Machine for JobWait {
                 let step = ex.on_response(cx, response, now);
                 self.after(cx, step, now)
             }
-            _ => self.over(Err(Error::Config("unexpected answer while waiting".into()))),
+            _ => self.over(Err(Error::internal("unexpected answer while waiting"))),
         }
     }
 
@@ -147,9 +147,7 @@ impl Machine for JobWait {
                 let step = ex.on_failure(cx, failure, now);
                 self.after(cx, step, now)
             }
-            _ => self.over(Err(Error::Config(
-                "unexpected failure while waiting".into(),
-            ))),
+            _ => self.over(Err(Error::internal("unexpected failure while waiting"))),
         }
     }
 
@@ -163,7 +161,7 @@ impl Machine for JobWait {
                 Some(id) => self.ask(cx, id, now),
                 None => self.over(Ok(())),
             },
-            WaitPhase::Over => self.over(Err(Error::Config("woken after the end".into()))),
+            WaitPhase::Over => self.over(Err(Error::internal("woken after the end"))),
         }
     }
 }
@@ -244,8 +242,8 @@ impl<T: serde::de::DeserializeOwned + Send> ResultFetch<T> {
             FollowUp::FetchResult { result_key } => (result_key.clone(), false),
             FollowUp::PollResultKey { result_key } => (result_key.clone(), true),
             _ => {
-                return Err(Error::Config(
-                    "this handle is a GET fallback: call the wallet method again".into(),
+                return Err(Error::internal(
+                    "this handle is a GET fallback: call the wallet method again",
                 ));
             }
         };
@@ -348,9 +346,7 @@ impl<T: serde::de::DeserializeOwned + Send> Machine for ResultFetch<T> {
                 let step = ex.on_response(cx, response, now);
                 self.after(cx, step, now)
             }
-            _ => self.over(Err(Error::Config(
-                "unexpected answer while fetching".into(),
-            ))),
+            _ => self.over(Err(Error::internal("unexpected answer while fetching"))),
         }
     }
 
@@ -365,9 +361,7 @@ impl<T: serde::de::DeserializeOwned + Send> Machine for ResultFetch<T> {
                 let step = ex.on_failure(cx, failure, now);
                 self.after(cx, step, now)
             }
-            _ => self.over(Err(Error::Config(
-                "unexpected failure while fetching".into(),
-            ))),
+            _ => self.over(Err(Error::internal("unexpected failure while fetching"))),
         }
     }
 
@@ -378,7 +372,7 @@ impl<T: serde::de::DeserializeOwned + Send> Machine for ResultFetch<T> {
                 self.after(cx, step, now)
             }
             FetchPhase::Sleeping => self.ask(cx, now),
-            FetchPhase::Over => self.over(Err(Error::Config("woken after the end".into()))),
+            FetchPhase::Over => self.over(Err(Error::internal("woken after the end"))),
         }
     }
 }

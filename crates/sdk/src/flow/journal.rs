@@ -226,8 +226,8 @@ impl Machine for ReconcileJournal {
                 self.phase = Phase::Looking { rec };
                 self.rec_step(cx, step)
             }
-            _ => Step::Done(Err(Error::Internal(
-                "an answer arrived when none was expected".into(),
+            _ => Step::Done(Err(Error::internal(
+                "an answer arrived when none was expected",
             ))),
         }
     }
@@ -244,16 +244,14 @@ impl Machine for ReconcileJournal {
                 self.phase = Phase::Looking { rec };
                 self.rec_step(cx, step)
             }
-            _ => Step::Done(Err(Error::Internal(
-                "a transport failure arrived when nothing was sent".into(),
+            _ => Step::Done(Err(Error::internal(
+                "a transport failure arrived when nothing was sent",
             ))),
         }
     }
 
     fn on_wake(&mut self, _: &mut Ctx<'_>, _: Instant) -> Step<Result<Reconciled, Error>> {
-        Step::Done(Err(Error::Internal(
-            "a wake-up arrived when nothing slept".into(),
-        )))
+        Step::Done(Err(Error::internal("a wake-up arrived when nothing slept")))
     }
 
     fn on_ledger(
@@ -285,8 +283,8 @@ impl Machine for ReconcileJournal {
                 self.next(cx)
             }
             Phase::Writing => self.next(cx),
-            _ => Step::Done(Err(Error::Internal(
-                "a ledger answer arrived when none was expected".into(),
+            _ => Step::Done(Err(Error::internal(
+                "a ledger answer arrived when none was expected",
             ))),
         }
     }

@@ -383,8 +383,8 @@ pub trait Machine: Send {
         now: Instant,
     ) -> Step<Result<Self::Value, Error>> {
         let _ = (cx, replies, now);
-        Step::Done(Err(Error::Internal(
-            "a ledger answer arrived when none was expected".into(),
+        Step::Done(Err(Error::internal(
+            "a ledger answer arrived when none was expected",
         )))
     }
 }
@@ -596,11 +596,9 @@ impl<'a, M: Machine> Call<'a, M> {
 
     /// The result and the counters, once [`Action::Done`] was returned.
     pub fn finish(self) -> (Result<M::Value, Error>, Stats) {
-        let result = self.result.unwrap_or_else(|| {
-            Err(Error::Config(
-                "the call was not driven to completion".into(),
-            ))
-        });
+        let result = self
+            .result
+            .unwrap_or_else(|| Err(Error::internal("the call was not driven to completion")));
         let mut stats = self.cx.stats;
         stats.paid = self.cx.money.settled_amount();
         stats.transaction = self.cx.money.last_transaction();

@@ -9,11 +9,66 @@ use crate::error::{Error, PaymentRef, PaymentState};
 
 /// A signed payment that may still be charged.
 pub(crate) struct Live {
-    payment: Box<PreparedPayment>,
+    payment: Held,
     /// Whether any request carrying it may have reached the server.
     delivered: bool,
     /// Whether the journal already says `sent`.
     journaled_sent: bool,
+}
+
+/// The live payment: one this call signed, or one a job handle carried (signed by an earlier
+/// call, its budget already counted there), sent again as it is.
+enum Held {
+    Signed(Box<PreparedPayment>),
+    Reused(Box<PaymentRef>),
+}
+
+impl Held {
+    fn header(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Held::Signed(p) => Some((p.header_name(), p.header_value())),
+            Held::Reused(r) => r.header.as_ref().map(|(n, v)| {
+                let name = if n.eq_ignore_ascii_case("x-payment") {
+                    "X-PAYMENT"
+                } else {
+                    "PAYMENT-SIGNATURE"
+                };
+                (name, v.as_str())
+            }),
+        }
+    }
+
+    /// Its reference in `state`, with the header kept for job handles.
+    fn reference(&self, state: PaymentState) -> PaymentRef {
+        match self {
+            Held::Signed(p) => {
+                let mut r = PaymentRef::of(p.record(), state).in_ledger(p.reservation().id());
+                r.header = Some((p.header_name().to_owned(), p.header_value().to_owned()));
+                r
+            }
+            Held::Reused(r) => {
+                let mut r = (**r).clone();
+                r.state = state;
+                r
+            }
+        }
+    }
+
+    /// Its id in the ledger, when it has one.
+    fn ledger_id(&self) -> Option<&str> {
+        match self {
+            Held::Signed(p) => Some(p.reservation().id()),
+            Held::Reused(r) => r.ledger_id.as_deref(),
+        }
+    }
+
+    /// Done with: the journal's status (written by the caller) is what holds or frees the
+    /// budget; the reservation itself is inert.
+    fn drop_reservation(self) {
+        if let Held::Signed(p) = self {
+            let _ = p.into_parts();
+        }
+    }
 }
 
 /// The payment state of one call, and the journal writes its changes owe the ledger
@@ -40,27 +95,36 @@ impl Money {
         std::mem::take(&mut self.ops)
     }
 
-    fn journal(&mut self, id: &str, to: Status, detail: Option<String>) -> Transition {
+    /// Queues a change of `held`'s journal status (nothing without a ledger id).
+    fn journal(
+        &mut self,
+        held: &Held,
+        to: Status,
+        detail: Option<&str>,
+    ) -> Option<&mut Transition> {
+        let id = held.ledger_id()?;
         let mut t = Transition::new(id, to, self.now_ms);
-        t.detail = detail;
-        t
-    }
-
-    fn push(&mut self, t: Transition) {
+        t.detail = detail.map(str::to_owned);
         self.ops.push(Op::Transition(Box::new(t)));
+        match self.ops.last_mut() {
+            Some(Op::Transition(t)) => Some(t),
+            _ => None,
+        }
     }
 
     /// A request carrying the live payment is about to be sent: the journal says `sent`
     /// first (once), so a crash after the send leaves a record to reconcile.
     pub(crate) fn sending(&mut self) {
-        let Some(l) = &mut self.live else { return };
-        if l.journaled_sent {
+        let Some(mut live) = self.live.take() else {
             return;
+        };
+        if !live.journaled_sent {
+            live.journaled_sent = true;
+            if matches!(live.payment, Held::Signed(_)) {
+                self.journal(&live.payment, Status::Sent, None);
+            }
         }
-        l.journaled_sent = true;
-        let id = l.payment.reservation().id().to_owned();
-        let t = self.journal(&id, Status::Sent, None);
-        self.push(t);
+        self.live = Some(live);
     }
 
     /// Whether a payment is live.
@@ -76,43 +140,70 @@ impl Money {
     /// The live payment's header name and value (`PAYMENT-SIGNATURE`, or `X-PAYMENT` for
     /// an x402 v1 challenge).
     pub(crate) fn header(&self) -> Option<(&'static str, &str)> {
-        self.live
-            .as_ref()
-            .map(|l| (l.payment.header_name(), l.payment.header_value()))
+        self.live.as_ref().and_then(|l| l.payment.header())
     }
 
-    /// The live payment's record.
+    /// The live payment's record (`None` for a payment reused from a job handle).
     pub(crate) fn record(&self) -> Option<&sova_x402::PaymentRecord> {
-        self.live.as_ref().map(|l| l.payment.record())
+        self.live_payment().map(PreparedPayment::record)
     }
 
-    /// The live payment.
+    /// The live payment, when this call signed it.
     pub(crate) fn live_payment(&self) -> Option<&PreparedPayment> {
-        self.live.as_ref().map(|l| &*l.payment)
+        match self.live.as_ref().map(|l| &l.payment) {
+            Some(Held::Signed(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The live payment's reference in its current state, when it came from a job handle.
+    pub(crate) fn reused(&self) -> Option<PaymentRef> {
+        match self.live.as_ref().map(|l| &l.payment) {
+            Some(Held::Reused(r)) => Some((**r).clone()),
+            _ => None,
+        }
     }
 
     /// Whether the live payment is past its requirement's `maxTimeoutSeconds`.
     pub(crate) fn live_expired(&self, now: std::time::Instant) -> bool {
-        self.live
-            .as_ref()
-            .is_some_and(|l| l.payment.is_expired(now))
+        self.live_payment().is_some_and(|p| p.is_expired(now))
+    }
+
+    /// Sends the payment a job handle carried with this call's requests, as it is (it was
+    /// signed and counted by the call that queued the job). Nothing is signed.
+    pub(crate) fn reuse(&mut self, payment: PaymentRef) -> Result<(), Error> {
+        if self.live.is_some() || payment.header.is_none() {
+            return Err(Error::internal(
+                "a handle's payment can only be reused alone and with its header",
+            ));
+        }
+        self.live = Some(Live {
+            payment: Held::Reused(Box::new(payment)),
+            // It left the process when it was first sent.
+            delivered: true,
+            journaled_sent: true,
+        });
+        Ok(())
     }
 
     /// A freshly signed payment becomes live. There is never a second one.
     pub(crate) fn attach(&mut self, payment: Box<PreparedPayment>) -> Result<(), Error> {
         if self.live.is_some() {
             // Unreachable by construction: callers sign only when nothing is live.
-            payment.release();
-            return Err(Error::Config(
-                "a second payment was signed while one was live; it was released unsent".into(),
+            let _ = payment.into_parts();
+            return Err(Error::internal(
+                "a second payment was signed while one was live; it was released unsent",
             ));
         }
-        let mut t = self.journal(payment.reservation().id(), Status::Signed, None);
-        t.record = Some(payment.record().clone());
-        t.transaction = Some(sova_protocol::x402::b64::encode(payment.transaction()));
-        self.push(t);
+        let held = Held::Signed(payment);
+        if let Some(t) = self.journal(&held, Status::Signed, None)
+            && let Held::Signed(p) = &held
+        {
+            t.record = Some(p.record().clone());
+            t.transaction = Some(sova_protocol::x402::b64::encode(p.transaction()));
+        }
         self.live = Some(Live {
-            payment,
+            payment: held,
             delivered: false,
             journaled_sent: false,
         });
@@ -130,11 +221,14 @@ impl Money {
     /// Its receipt is kept and returned.
     pub(crate) fn settle(&mut self, settlement: Option<&Settlement>) -> Option<Receipt> {
         let live = self.live.take()?;
-        let receipt = receipt(&live.payment, settlement);
-        let mut t = self.journal(live.payment.reservation().id(), Status::Settled, None);
-        t.transaction_id.clone_from(&receipt.transaction);
-        self.push(t);
-        let _ = live.payment.commit();
+        let receipt = match &live.payment {
+            Held::Signed(p) => receipt(p, settlement),
+            Held::Reused(r) => reused_receipt(r, settlement),
+        };
+        if let Some(t) = self.journal(&live.payment, Status::Settled, None) {
+            t.transaction_id.clone_from(&receipt.transaction);
+        }
+        live.payment.drop_reservation();
         self.settled = self.settled.saturating_add(receipt.amount);
         self.last_transaction = receipt.transaction.clone();
         self.receipts.push(receipt.clone());
@@ -152,16 +246,9 @@ impl Money {
     /// budget comes back with it.
     pub(crate) fn release_as(&mut self, status: Status, detail: &str) -> Option<PaymentRef> {
         let live = self.live.take()?;
-        let r = PaymentRef::of(live.payment.record(), PaymentState::NotCharged)
-            .in_ledger(live.payment.reservation().id());
-        let t = self.journal(
-            live.payment.reservation().id(),
-            status,
-            Some(detail.to_owned()),
-        );
-        self.push(t);
-        // The journal's status is what frees the budget; the reservation itself is inert.
-        let _ = live.payment.into_parts();
+        let r = live.payment.reference(PaymentState::NotCharged);
+        self.journal(&live.payment, status, Some(detail));
+        live.payment.drop_reservation();
         Some(r)
     }
 
@@ -169,8 +256,7 @@ impl Money {
     /// keeps it and the call reports it.
     pub(crate) fn keep(&mut self, state: PaymentState) -> Option<PaymentRef> {
         let live = self.live.take()?;
-        let r =
-            PaymentRef::of(live.payment.record(), state).in_ledger(live.payment.reservation().id());
+        let r = live.payment.reference(state);
         let (status, detail) = match state {
             PaymentState::Charged => (Status::Landed, "our RPC found it on chain"),
             _ => (
@@ -178,13 +264,8 @@ impl Money {
                 "the call ended without proof; reconcile once its blockhash expires",
             ),
         };
-        let t = self.journal(
-            live.payment.reservation().id(),
-            status,
-            Some(detail.to_owned()),
-        );
-        self.push(t);
-        let _ = live.payment.commit();
+        self.journal(&live.payment, status, Some(detail));
+        live.payment.drop_reservation();
         Some(r)
     }
 
@@ -244,6 +325,23 @@ impl Money {
             }
             (other, None) => other,
         }
+    }
+}
+
+fn reused_receipt(r: &PaymentRef, settlement: Option<&Settlement>) -> Receipt {
+    Receipt {
+        transaction: settlement
+            .and_then(Settlement::transaction)
+            .map(str::to_owned)
+            .or_else(|| r.transaction.clone()),
+        amount: r.amount,
+        asset: r.asset.clone(),
+        pay_to: r.pay_to.clone(),
+        network: r.network.clone(),
+        payer_signature: r.signature.clone(),
+        memo: r.memo.clone(),
+        payment_id: None,
+        ledger_id: r.ledger_id.clone(),
     }
 }
 

@@ -412,7 +412,7 @@ fn transport_retries_resend_the_same_signed_payment() {
 #[test]
 fn a_free_202_keeps_the_payment_for_the_recall() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -443,7 +443,7 @@ fn a_free_202_keeps_the_payment_for_the_recall() {
 #[test]
 fn a_lying_202_never_costs_a_second_payment() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let mut replay = challenge(15_000);
     replay.error = Some("transaction already used (replay attack)".into());
     let (r, log, stats) = drive(
@@ -471,7 +471,7 @@ fn a_lying_202_never_costs_a_second_payment() {
 #[test]
 fn nothing_charged_is_not_proof() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let mut new_price = challenge(30_000);
     new_price.error = Some("USDC amount 15000 < required 30000".into());
     let (r, log, stats) = drive(
@@ -503,7 +503,7 @@ fn nothing_charged_is_not_proof() {
 #[test]
 fn a_price_change_pays_again_only_on_proof() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let mut new_price = challenge(30_000);
     new_price.error = Some("USDC amount 15000 < required 30000".into());
     let (r, log, stats) = drive(
@@ -539,7 +539,7 @@ fn a_price_change_pays_again_only_on_proof() {
 #[test]
 fn a_4xx_after_paying_is_possibly_charged() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let (r, _, _) = drive(
         Some(&p),
         settings(),
@@ -590,7 +590,7 @@ fn a_stale_last_valid_height_from_the_server_is_ignored() {
 #[test]
 fn a_timeout_then_refused_still_may_have_charged() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let (r, log, _) = drive(
         Some(&p),
         settings(),
@@ -619,7 +619,7 @@ fn a_timeout_then_refused_still_may_have_charged() {
 #[test]
 fn a_payment_that_never_left_is_released() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let (r, log, _) = drive(
         Some(&p),
         settings(),
@@ -639,7 +639,7 @@ fn a_payment_that_never_left_is_released() {
 #[test]
 fn an_unreadable_paid_answer_was_charged() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let (r, _, _) = drive(
         Some(&p),
         settings(),
@@ -663,7 +663,7 @@ fn an_unreadable_paid_answer_was_charged() {
 #[test]
 fn a_deadline_before_the_paid_send_releases_the_payment() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let mut s = settings();
     s.call_timeout = Duration::ZERO;
     let (r, log, stats) = drive(Some(&p), s, hud(), &mut |_, req| settle(req), &chain);
@@ -726,7 +726,7 @@ fn an_ambiguous_402_is_reconciled_and_never_repaid() {
 #[test]
 fn expired_and_unlanded_payments_are_released() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let (r, _, _) = drive(
         Some(&p),
         settings(),
@@ -772,7 +772,7 @@ fn the_spend_policy_refuses_before_signing() {
 #[test]
 fn a_per_call_cap_refuses_before_signing() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "intel.wallet_hud", challenge(300_000));
+    cached(&p, "GET intel.wallet_hud", challenge(300_000));
     let mut s = settings();
     s.max_payment = Some(100_000);
     let (r, log, stats) = drive(Some(&p), s, hud(), &mut |_, req| settle(req), &chain);
@@ -812,7 +812,7 @@ fn without_a_payer_a_402_is_payment_required() {
 #[test]
 fn settlement_json_header_fills_the_receipt() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let tx =
         "5j7s6NiJS3JAkvgkoc18WVAsiSaci2pxB2A6ueCJP4tprA2TFg9wSyTLeYouxPBJEMzJinENTkpA52YStRW5Dia7";
     let (r, _, _) = drive(
@@ -975,7 +975,7 @@ fn refused_form(required: &PaymentRequired) -> Response<Vec<u8>> {
 fn a_refused_form_falls_back_to_the_documented_one_on_proof() {
     let p = payments(100_000, 1_000_000);
     let required = challenge(15_000);
-    cached(&p, "intel.wallet_hud", required.clone());
+    cached(&p, "GET intel.wallet_hud", required.clone());
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -1024,7 +1024,7 @@ fn a_refused_form_falls_back_to_the_documented_one_on_proof() {
 fn a_refused_form_without_proof_never_pays_again() {
     let p = payments(100_000, 1_000_000);
     let required = challenge(15_000);
-    cached(&p, "intel.wallet_hud", required.clone());
+    cached(&p, "GET intel.wallet_hud", required.clone());
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -1059,7 +1059,7 @@ fn a_refused_form_without_proof_never_pays_again() {
 #[test]
 fn a_price_refusal_does_not_switch_the_form() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let new_price = challenge(30_000);
     let (r, log, stats) = drive(
         Some(&p),
@@ -1102,7 +1102,7 @@ fn challenge_timeout(amount: u64, max_timeout_seconds: u64) -> PaymentRequired {
 #[test]
 fn an_unsent_payment_older_than_max_timeout_is_signed_afresh() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge_timeout(15_000, 1));
+    cached(&p, "GET intel.wallet_hud", challenge_timeout(15_000, 1));
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -1130,7 +1130,7 @@ fn an_unsent_payment_older_than_max_timeout_is_signed_afresh() {
 #[test]
 fn an_unsent_payment_within_max_timeout_is_resent_as_is() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge_timeout(15_000, 60));
+    cached(&p, "GET intel.wallet_hud", challenge_timeout(15_000, 60));
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -1152,7 +1152,7 @@ fn an_unsent_payment_within_max_timeout_is_resent_as_is() {
 #[test]
 fn an_expired_payment_that_may_have_arrived_is_not_resigned() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge_timeout(15_000, 1));
+    cached(&p, "GET intel.wallet_hud", challenge_timeout(15_000, 1));
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -1196,7 +1196,7 @@ fn settled_with(req: &Request<Vec<u8>>, status: u16, body: &str) -> Answer {
 #[test]
 fn without_a_key_the_result_read_is_not_sent_and_the_payment_is_reported() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, stats) = drive_as(
         &NoKey,
         Some(&p),
@@ -1246,7 +1246,7 @@ fn without_a_key_the_result_read_is_not_sent_and_the_payment_is_reported() {
 #[test]
 fn a_402_on_the_result_read_is_never_paid() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let read_challenge = challenge(15_000);
     let (r, log, stats) = drive(
         Some(&p),
@@ -1293,6 +1293,7 @@ fn deep_handle(queued_at: Option<u64>) -> sova_protocol::jobs::JobHandle {
         },
         also: vec!["holder-profiles:result:hp-1".into()],
         queued_at_unix: queued_at,
+        payment: None,
     }
 }
 
@@ -1381,7 +1382,7 @@ fn a_206_is_a_typed_partial_success() {
 fn a_206_after_paying_is_reported_as_the_chain_shows() {
     // Settled: charged.
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "intel.holders_deep", challenge(525_000));
+    cached(&p, "POST intel.holders_deep", challenge(525_000));
     let (r, _, stats) = drive(
         Some(&p),
         settings(),
@@ -1397,7 +1398,7 @@ fn a_206_after_paying_is_reported_as_the_chain_shows() {
 
     // No settlement, the payment proven dead: released.
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "intel.holders_deep", challenge(525_000));
+    cached(&p, "POST intel.holders_deep", challenge(525_000));
     let (r, _, stats) = drive(
         Some(&p),
         settings(),
@@ -1413,7 +1414,7 @@ fn a_206_after_paying_is_reported_as_the_chain_shows() {
 
     // No settlement, the transaction landed: charged.
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "intel.holders_deep", challenge(525_000));
+    cached(&p, "POST intel.holders_deep", challenge(525_000));
     let (r, _, _) = drive(
         Some(&p),
         settings(),
@@ -1428,7 +1429,7 @@ fn a_206_after_paying_is_reported_as_the_chain_shows() {
 
     // No settlement, nothing proven: possibly charged; the budget keeps it.
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "intel.holders_deep", challenge(525_000));
+    cached(&p, "POST intel.holders_deep", challenge(525_000));
     let (r, _, _) = drive(
         Some(&p),
         settings(),
@@ -1454,7 +1455,7 @@ const COMPLETED: &str = r#"{"status":"completed","progress":100}"#;
 #[test]
 fn a_failed_post_job_is_requeued_once_and_both_payments_are_visible() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -1495,7 +1496,7 @@ fn a_failed_post_job_is_requeued_once_and_both_payments_are_visible() {
 #[test]
 fn a_job_that_fails_twice_reports_the_first_payment_and_the_retry() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -1543,7 +1544,7 @@ fn a_job_that_fails_twice_reports_the_first_payment_and_the_retry() {
 #[test]
 fn the_retry_payment_is_refused_by_the_spend_policy() {
     let p = payments(1_000_000, 400_000);
-    cached(&p, "intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, stats) = drive(
         Some(&p),
         settings(),
@@ -1572,7 +1573,7 @@ fn the_retry_payment_is_refused_by_the_spend_policy() {
 #[test]
 fn without_retries_a_failed_job_is_reported_at_once() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, _) = drive_full(
         &NoAuth,
         Some(&p),
@@ -1599,7 +1600,7 @@ fn without_retries_a_failed_job_is_reported_at_once() {
 #[test]
 fn by_default_a_failed_post_job_is_not_paid_for_again() {
     let p = payments(1_000_000, 10_000_000);
-    cached(&p, "intel.holders", challenge(300_000));
+    cached(&p, "POST intel.holders", challenge(300_000));
     let (r, log, stats) = drive_full(
         &NoAuth,
         Some(&p),
@@ -1626,7 +1627,7 @@ fn by_default_a_failed_post_job_is_not_paid_for_again() {
 #[test]
 fn a_failed_wallet_analysis_is_retried_with_the_same_payment() {
     let p = payments(100_000, 1_000_000);
-    cached(&p, "intel.wallet_hud", challenge(15_000));
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
     let (r, log, stats) = drive(
         Some(&p),
         settings(),

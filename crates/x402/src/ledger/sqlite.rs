@@ -37,7 +37,24 @@ fn db(e: rusqlite::Error) -> LedgerError {
 
 impl SqliteStore {
     /// Opens (creating and migrating) the ledger at `path`; its directory is created too.
+    /// Processes opening a new file at once may find it locked while another switches it
+    /// to WAL: the open is retried for up to the busy timeout.
     pub fn open(path: &Path) -> Result<SqliteStore, LedgerError> {
+        let started = std::time::Instant::now();
+        loop {
+            match Self::open_once(path) {
+                Err(LedgerError::Open { message, .. })
+                    if (message.contains("locked") || message.contains("busy"))
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<SqliteStore, LedgerError> {
         let open_err = |message: String| LedgerError::Open {
             location: path.display().to_string(),
             message,
