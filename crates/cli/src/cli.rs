@@ -13,13 +13,24 @@ use crate::amount::{parse_seconds, parse_usdc};
 pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  failure not listed below (configuration, files, a failed check or demo step)
-  2  usage error (unknown option, missing or invalid argument)
-  3  payment refused by the spend policy (nothing was signed; raise --max-payment or --budget)
-  4  API error (the server answered with an error: auth, payment required, not found, job failed)
+  1  failure not listed below (files, a failed check or demo step)
+  2  usage error (unknown option, missing or invalid argument, no wallet named)
+  3  no payment made, nothing signed: the spend policy refused it (raise --max-payment or
+     --budget), the server asks for a payment this client does not make (another network
+     or asset), or the wallet holds no USDC
+  4  API error (the server answered with an error: auth, payment required, not found, job
+     failed, or an answer or payment challenge that cannot be read)
   5  network error (no answer from the server or the RPC)
-  6  a payment may have been charged but the call did not complete (reconcile; do not retry blindly)
-  7  the job is still running after the wait (resume it with `sova intel resume <handle>`)";
+  6  a payment was charged, or may have been, and the call did not complete (charged but the
+     answer was unreadable, lost, or the job still runs): the payment and its signature are
+     shown; do not run the call again before reconciling
+  7  the job is still running after the wait and no x402 payment rode on it (e.g. paid with
+     an API key); resume it with `sova intel resume <handle>`
+
+A payment comes first: 6 outranks every other code.
+
+Wallet: paid calls pay only from the wallet you name (--keypair or SOVA_KEYPAIR), never from
+~/.config/solana/id.json on their own; `paying from <address>` is printed on stderr.";
 
 /// `sova`: Sova Intel and Sovera SovX from the shell, x402 payment tools, the offline sandbox
 /// and a guided tour.
@@ -68,7 +79,8 @@ pub(crate) struct Global {
         value_name = "KEY"
     )]
     pub results_api_key: Option<String>,
-    /// Solana keypair file that pays with x402 [default: ~/.config/solana/id.json].
+    /// Solana keypair file that pays with x402. No default: paid calls pay only from a wallet
+    /// named here or in SOVA_KEYPAIR.
     #[arg(long, global = true, env = "SOVA_KEYPAIR", value_name = "FILE")]
     pub keypair: Option<PathBuf>,
     /// Solana JSON-RPC URL for blockhashes and balances [default: mainnet-beta].

@@ -54,22 +54,8 @@ pub(crate) fn run(ctx: &Ctx, cmd: WalletCmd) -> Result<Done, CliError> {
                 .get("value")
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
-            let ata = associated_token_address(
-                &wallet,
-                &programs::USDC_MAINNET,
-                &programs::TOKEN_PROGRAM_ID,
-            );
-            let usdc = match http::rpc(&rpc, "getTokenAccountBalance", json!([ata.to_string()])) {
-                Ok(v) => v
-                    .get("value")
-                    .and_then(|v| v.get("amount"))
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .unwrap_or(0),
-                // No token account yet: nothing held.
-                Err(e) if e.kind == "rpc" => 0,
-                Err(e) => return Err(e),
-            };
+            let ata = usdc_account(&wallet);
+            let usdc = usdc_balance(&rpc, &wallet)?;
             Ok(Done::new(
                 json!({"address": wallet.to_string(), "lamports": lamports, "sol": amount::fmt_units(lamports, SOL_DECIMALS),
                        "usdc": usdc, "usdcUi": amount::fmt_units(usdc, amount::USDC_DECIMALS), "usdcAccount": ata.to_string()}),
@@ -115,6 +101,27 @@ pub(crate) fn run(ctx: &Ctx, cmd: WalletCmd) -> Result<Done, CliError> {
                 ]),
             ))
         }
+    }
+}
+
+/// The wallet's USDC token account (associated token account of the USDC mint).
+fn usdc_account(wallet: &Pubkey) -> Pubkey {
+    associated_token_address(wallet, &programs::USDC_MAINNET, &programs::TOKEN_PROGRAM_ID)
+}
+
+/// The wallet's USDC, in base units, read from the RPC (0 when it has no token account).
+pub(crate) fn usdc_balance(rpc: &str, wallet: &Pubkey) -> Result<u64, CliError> {
+    let ata = usdc_account(wallet);
+    match http::rpc(rpc, "getTokenAccountBalance", json!([ata.to_string()])) {
+        Ok(v) => Ok(v
+            .get("value")
+            .and_then(|v| v.get("amount"))
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)),
+        // No token account yet: nothing held.
+        Err(e) if e.kind == "rpc" => Ok(0),
+        Err(e) => Err(e),
     }
 }
 
