@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::amount::{parse_seconds, parse_usdc};
+use crate::secret::Secret;
 
 /// The exit codes, shown at the end of `sova --help`.
 pub(crate) const EXIT_CODES: &str = "\
@@ -57,7 +58,13 @@ pub(crate) struct Cli {
 #[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
     /// Sova Intel base URL [default: https://api.sova-intel.com/api/v1].
-    #[arg(long, global = true, env = "SOVA_BASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "SOVA_BASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub base_url: Option<String>,
     /// Sova Intel API key (`ak_…`): pays with prepaid credits instead of x402.
     #[arg(
@@ -67,7 +74,7 @@ pub(crate) struct Global {
         hide_env_values = true,
         value_name = "KEY"
     )]
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     /// Sova Intel API key used only to read job results (`/jobs/result/by-key` requires
     /// authentication) while paid calls pay with x402; never charged. With --sandbox and no
     /// key, the embedded sandbox issues one.
@@ -78,14 +85,27 @@ pub(crate) struct Global {
         hide_env_values = true,
         value_name = "KEY"
     )]
-    pub results_api_key: Option<String>,
+    pub results_api_key: Option<Secret>,
     /// Solana keypair file that pays with x402. No default: paid calls pay only from a wallet
     /// named here or in SOVA_KEYPAIR.
-    #[arg(long, global = true, env = "SOVA_KEYPAIR", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "SOVA_KEYPAIR",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     pub keypair: Option<PathBuf>,
-    /// Solana JSON-RPC URL for blockhashes and balances [default: mainnet-beta].
-    #[arg(long, global = true, env = "SOLANA_RPC_URL", value_name = "URL")]
-    pub rpc: Option<String>,
+    /// Solana JSON-RPC URL for blockhashes and balances [default: mainnet-beta]. Held as a
+    /// secret: a provider's URL often embeds its API key.
+    #[arg(
+        long,
+        global = true,
+        env = "SOLANA_RPC_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub rpc: Option<Secret>,
     /// Largest single x402 payment, in USDC (e.g. 0.05) [default: 1].
     #[arg(long, global = true, env = "SOVA_MAX_PAYMENT", value_name = "USDC", value_parser = parse_usdc)]
     pub max_payment: Option<u64>,
@@ -93,7 +113,13 @@ pub(crate) struct Global {
     #[arg(long, global = true, env = "SOVA_BUDGET", value_name = "USDC", value_parser = parse_usdc)]
     pub budget: Option<u64>,
     /// SovX base URL [default: https://api.sandbox.sovera.io/sovx/v1].
-    #[arg(long, global = true, env = "SOVX_BASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "SOVX_BASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub sx_base_url: Option<String>,
     /// SovX owner API key (`customer_secret`), for owner operations.
     #[arg(
@@ -103,7 +129,7 @@ pub(crate) struct Global {
         hide_env_values = true,
         value_name = "KEY"
     )]
-    pub owner_key: Option<String>,
+    pub owner_key: Option<Secret>,
     /// SovX user token, to act as that user (quotes, orders, transfers).
     #[arg(
         long,
@@ -112,7 +138,7 @@ pub(crate) struct Global {
         hide_env_values = true,
         value_name = "TOKEN"
     )]
-    pub user_token: Option<String>,
+    pub user_token: Option<Secret>,
     /// Start an embedded sandbox and point everything at it (a funded throwaway wallet pays
     /// unless --keypair is given).
     #[arg(long, global = true)]

@@ -51,10 +51,10 @@ impl Ctx {
         if ctx.g.sandbox {
             let mut b = Sandbox::builder().job_duration(Duration::from_millis(1500));
             if let Some(k) = &ctx.g.api_key {
-                b = b.api_key(k.clone(), 1000);
+                b = b.api_key(k.expose(), 1000);
             }
             if let Some(k) = &ctx.g.owner_key {
-                b = b.sovx_owner_key(k.clone());
+                b = b.sovx_owner_key(k.expose());
             }
             let sb = b.start_blocking().map_err(|e| {
                 CliError::failure(format!("could not start the embedded sandbox: {e}"))
@@ -64,13 +64,13 @@ impl Ctx {
             }
             ctx.g.base_url = Some(sb.intel_base_url());
             ctx.g.sx_base_url = Some(sb.sovx_base_url());
-            ctx.g.rpc = Some(sb.rpc_url());
+            ctx.g.rpc = Some(sb.rpc_url().into());
             if ctx.g.owner_key.is_none() {
-                ctx.g.owner_key = Some(sb.sovx_owner_key());
+                ctx.g.owner_key = Some(sb.sovx_owner_key().into());
             }
             if ctx.g.api_key.is_none() && ctx.g.results_api_key.is_none() {
                 // Results need a key; paid calls still pay with x402.
-                ctx.g.results_api_key = Some(sb.create_api_key(0));
+                ctx.g.results_api_key = Some(sb.create_api_key(0).into());
             }
             ctx.sandbox = Some(sb);
             // Fund whichever wallet pays (when it can be read).
@@ -107,7 +107,10 @@ impl Ctx {
 
     /// The Solana RPC URL.
     pub(crate) fn rpc_url(&self) -> String {
-        self.g.rpc.clone().unwrap_or_else(|| DEFAULT_RPC.to_owned())
+        self.g
+            .rpc
+            .as_ref()
+            .map_or_else(|| DEFAULT_RPC.to_owned(), |r| r.expose().to_owned())
     }
 
     /// The keypair file the user named (`--keypair`/`SOVA_KEYPAIR`). There is no default:
@@ -275,10 +278,10 @@ impl Ctx {
             .poll(self.poll(max_wait))
             .timeouts(self.timeouts());
         if let Some(k) = &self.g.api_key {
-            b = b.api_key(k.clone());
+            b = b.api_key(k.expose());
         }
         if let Some(k) = &self.g.results_api_key {
-            b = b.results_api_key(k.clone());
+            b = b.results_api_key(k.expose());
         }
         if let Some(p) = payer {
             b = b.x402(p);
@@ -294,10 +297,10 @@ impl Ctx {
             .base_url(self.sx_base())
             .timeouts(self.timeouts());
         if let Some(k) = &self.g.owner_key {
-            b = b.owner_key(k.clone());
+            b = b.owner_key(k.expose());
         }
         if let Some(t) = &self.g.user_token {
-            b = b.user_token(t.clone());
+            b = b.user_token(t.expose());
         }
         b.build_blocking().map_err(|e| from_sdk(e, Service::Sx))
     }

@@ -45,9 +45,15 @@ pub(crate) struct CliError {
     pub status: Option<u16>,
     /// Extra machine-readable details (payment reference, job handle).
     pub details: Option<Value>,
-    /// The payment state of the call (`{state, amount, amountUsdc, signature, transaction}`),
-    /// when a payment was signed: it outranks every other outcome.
-    pub payment: Option<Value>,
+    /// The payments of the call, when one was signed: they outrank every other outcome.
+    pub paid: Option<Box<Paid>>,
+}
+
+/// What a failed call did with money.
+#[derive(Debug, Clone)]
+pub(crate) struct Paid {
+    /// The payment that decides (`{state, amount, amountUsdc, signature, transaction}`).
+    pub payment: Value,
     /// Every payment of the call, when there were several.
     pub payments: Vec<Value>,
     /// What went wrong besides the payment (`decode`, `job_pending`, …), when the payment
@@ -65,9 +71,7 @@ impl CliError {
             hint: None,
             status: None,
             details: None,
-            payment: None,
-            payments: Vec::new(),
-            cause: None,
+            paid: None,
         }
     }
 
@@ -107,8 +111,8 @@ impl CliError {
                 "hint": self.hint,
                 "status": self.status,
                 "exitCode": self.code,
-                "cause": self.cause,
-                "payment": self.payment,
+                "cause": self.paid.as_ref().and_then(|p| p.cause),
+                "payment": self.paid.as_ref().map(|p| &p.payment),
                 "details": self.details,
             }
         })
@@ -116,13 +120,10 @@ impl CliError {
 
     /// The payment lines printed on stderr under the error line (empty without a payment).
     pub(crate) fn payment_lines(&self) -> String {
-        if self.payments.len() > 1 {
-            self.payments.iter().map(payment::lines).collect()
-        } else {
-            self.payment
-                .as_ref()
-                .map(payment::lines)
-                .unwrap_or_default()
+        match &self.paid {
+            None => String::new(),
+            Some(p) if p.payments.len() > 1 => p.payments.iter().map(payment::lines).collect(),
+            Some(p) => payment::lines(&p.payment),
         }
     }
 }
@@ -161,23 +162,27 @@ pub(crate) fn from_sdk(e: SdkError, service: Service) -> CliError {
         .position(|p| payment::State::of(p) == state)
         .and_then(|i| docs.get(i).cloned())
         .or_else(|| docs.first().cloned())
-        .map(|mut d| {
-            d["state"] = state.as_str().into();
-            d
-        });
+        .map_or_else(
+            || json!({"state": state.as_str()}),
+            |mut d| {
+                d["state"] = state.as_str().into();
+                d
+            },
+        );
     let mut d = err.details.take().unwrap_or_else(|| json!({}));
-    if let Some(m) = &main {
-        d["payment"] = m.clone();
-    }
+    d["payment"] = main.clone();
     err.details = Some(d);
-    err.payment = main;
-    if docs.len() > 1 {
-        err.payments = docs;
-    }
+    let mut paid = Paid {
+        payment: main,
+        payments: if docs.len() > 1 { docs } else { Vec::new() },
+        cause: None,
+    };
     if state == payment::State::NotCharged {
+        err.paid = Some(Box::new(paid));
         return err;
     }
-    err.cause = Some(err.kind);
+    paid.cause = Some(err.kind);
+    err.paid = Some(Box::new(paid));
     err.code = code::MAY_HAVE_CHARGED;
     err.kind = state.as_str();
     let lead = match state {

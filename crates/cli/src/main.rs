@@ -33,6 +33,7 @@ mod err;
 mod http;
 mod out;
 mod payment;
+mod secret;
 mod txdecode;
 
 use std::io::Write as _;

@@ -106,7 +106,9 @@ pub(crate) fn lines(p: &Value) -> String {
         Some("not_charged") => State::NotCharged,
         _ => State::MayHaveCharged,
     };
-    let units = p["amount"].as_u64().unwrap_or(0);
+    let Some(units) = p["amount"].as_u64() else {
+        return format!("payment: {}\n", state.words());
+    };
     let to = p["payTo"].as_str().unwrap_or("?");
     let sig = p["signature"].as_str().unwrap_or("?");
     format!(
