@@ -8,18 +8,33 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::amount::{parse_seconds, parse_usdc};
+use crate::secret::Secret;
+
+mod sx;
+pub(crate) use sx::*;
 
 /// The exit codes, shown at the end of `sova --help`.
 pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  failure not listed below (configuration, files, a failed check or demo step)
-  2  usage error (unknown option, missing or invalid argument)
-  3  payment refused by the spend policy (nothing was signed; raise --max-payment or --budget)
-  4  API error (the server answered with an error: auth, payment required, not found, job failed)
+  1  failure not listed below (files, a failed check or demo step)
+  2  usage error (unknown option, missing or invalid argument, no wallet named)
+  3  no payment made, nothing signed: the spend policy refused it (raise --max-payment or
+     --budget), the server asks for a payment this client does not make (another network
+     or asset), or the wallet holds no USDC
+  4  API error (the server answered with an error: auth, payment required, not found, job
+     failed, or an answer or payment challenge that cannot be read)
   5  network error (no answer from the server or the RPC)
-  6  a payment may have been charged but the call did not complete (reconcile; do not retry blindly)
-  7  the job is still running after the wait (resume it with `sova intel resume <handle>`)";
+  6  a payment was charged, or may have been, and the call did not complete (charged but the
+     answer was unreadable, lost, or the job still runs): the payment and its signature are
+     shown; do not run the call again before reconciling
+  7  the job is still running after the wait and no x402 payment rode on it (e.g. paid with
+     an API key); resume it with `sova intel resume <handle>`
+
+A payment comes first: 6 outranks every other code.
+
+Wallet: paid calls pay only from the wallet you name (--keypair or SOVA_KEYPAIR), never from
+~/.config/solana/id.json on their own; `paying from <address>` is printed on stderr.";
 
 /// `sova`: Sova Intel and Sovera SovX from the shell, x402 payment tools, the offline sandbox
 /// and a guided tour.
@@ -46,7 +61,13 @@ pub(crate) struct Cli {
 #[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
     /// Sova Intel base URL [default: https://api.sova-intel.com/api/v1].
-    #[arg(long, global = true, env = "SOVA_BASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "SOVA_BASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub base_url: Option<String>,
     /// Sova Intel API key (`ak_…`): pays with prepaid credits instead of x402.
     #[arg(
@@ -56,7 +77,7 @@ pub(crate) struct Global {
         hide_env_values = true,
         value_name = "KEY"
     )]
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     /// Sova Intel API key used only to read job results (`/jobs/result/by-key` requires
     /// authentication) while paid calls pay with x402; never charged. With --sandbox and no
     /// key, the embedded sandbox issues one.
@@ -67,13 +88,27 @@ pub(crate) struct Global {
         hide_env_values = true,
         value_name = "KEY"
     )]
-    pub results_api_key: Option<String>,
-    /// Solana keypair file that pays with x402 [default: ~/.config/solana/id.json].
-    #[arg(long, global = true, env = "SOVA_KEYPAIR", value_name = "FILE")]
+    pub results_api_key: Option<Secret>,
+    /// Solana keypair file that pays with x402. No default: paid calls pay only from a wallet
+    /// named here or in SOVA_KEYPAIR.
+    #[arg(
+        long,
+        global = true,
+        env = "SOVA_KEYPAIR",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     pub keypair: Option<PathBuf>,
-    /// Solana JSON-RPC URL for blockhashes and balances [default: mainnet-beta].
-    #[arg(long, global = true, env = "SOLANA_RPC_URL", value_name = "URL")]
-    pub rpc: Option<String>,
+    /// Solana JSON-RPC URL for blockhashes and balances [default: mainnet-beta]. Held as a
+    /// secret: a provider's URL often embeds its API key.
+    #[arg(
+        long,
+        global = true,
+        env = "SOLANA_RPC_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub rpc: Option<Secret>,
     /// Largest single x402 payment, in USDC (e.g. 0.05) [default: 1].
     #[arg(long, global = true, env = "SOVA_MAX_PAYMENT", value_name = "USDC", value_parser = parse_usdc)]
     pub max_payment: Option<u64>,
@@ -81,7 +116,13 @@ pub(crate) struct Global {
     #[arg(long, global = true, env = "SOVA_BUDGET", value_name = "USDC", value_parser = parse_usdc)]
     pub budget: Option<u64>,
     /// SovX base URL [default: https://api.sandbox.sovera.io/sovx/v1].
-    #[arg(long, global = true, env = "SOVX_BASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "SOVX_BASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub sx_base_url: Option<String>,
     /// SovX owner API key (`customer_secret`), for owner operations.
     #[arg(
@@ -91,7 +132,7 @@ pub(crate) struct Global {
         hide_env_values = true,
         value_name = "KEY"
     )]
-    pub owner_key: Option<String>,
+    pub owner_key: Option<Secret>,
     /// SovX user token, to act as that user (quotes, orders, transfers).
     #[arg(
         long,
@@ -100,7 +141,7 @@ pub(crate) struct Global {
         hide_env_values = true,
         value_name = "TOKEN"
     )]
-    pub user_token: Option<String>,
+    pub user_token: Option<Secret>,
     /// Start an embedded sandbox and point everything at it (a funded throwaway wallet pays
     /// unless --keypair is given).
     #[arg(long, global = true)]
@@ -278,470 +319,6 @@ pub(crate) enum IntelCmd {
         /// Longest wait, in seconds [default: 300].
         #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
         max_wait: Option<Duration>,
-    },
-}
-
-// ---- sx ---------------------------------------------------------------------------------
-
-/// `sova sx …`
-#[derive(Debug, Subcommand)]
-pub(crate) enum SxCmd {
-    /// Users: create, get, update, activate, deactivate, delete (owner key).
-    #[command(subcommand)]
-    Users(UsersCmd),
-    /// User tokens (owner key).
-    #[command(subcommand)]
-    Tokens(TokensCmd),
-    /// Monetization settings (fees) (owner key).
-    #[command(subcommand)]
-    Fees(FeesCmd),
-    /// A user's wallets.
-    #[command(subcommand)]
-    Wallets(WalletsCmd),
-    /// A user's balances across wallets.
-    Balance {
-        /// The user id.
-        user_id: String,
-    },
-    /// A quote for a trade (user token).
-    Quote(QuoteArgs),
-    /// Places an order against a quote (user token).
-    Order {
-        /// The wallet id.
-        wallet_id: String,
-        /// The quote id (from `sova sx quote`).
-        quote_id: String,
-    },
-    /// Withdrawals: initiate, confirm with the emailed code, and more.
-    #[command(subcommand)]
-    Withdrawals(WithdrawalsCmd),
-    /// Wallet-to-wallet transfers: create, confirm with the emailed code, and more.
-    #[command(subcommand)]
-    Transfers(TransfersCmd),
-}
-
-/// `--account-purpose` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Purpose {
-    /// Trading.
-    Trading,
-    /// Investing.
-    Investing,
-}
-
-/// KYC fields of an individual.
-#[derive(Debug, Clone, Default, Args)]
-pub(crate) struct KycArgs {
-    /// Date of birth, YYYY-MM-DD.
-    #[arg(long, value_name = "DATE")]
-    pub dob: Option<String>,
-    /// Country of residence (ISO 3166-1 alpha-2).
-    #[arg(long, value_name = "CC")]
-    pub country: Option<String>,
-    /// Street address.
-    #[arg(long)]
-    pub street: Option<String>,
-    /// City.
-    #[arg(long)]
-    pub city: Option<String>,
-    /// State or region.
-    #[arg(long)]
-    pub state: Option<String>,
-    /// Postal code.
-    #[arg(long)]
-    pub postal_code: Option<String>,
-    /// Identity document type (e.g. ssn).
-    #[arg(long)]
-    pub id_type: Option<String>,
-    /// Identity document number.
-    #[arg(long)]
-    pub id_number: Option<String>,
-}
-
-/// `sova sx users create`
-#[derive(Debug, Clone, Args)]
-pub(crate) struct NewUserArgs {
-    /// First name.
-    #[arg(long)]
-    pub first_name: String,
-    /// Last name.
-    #[arg(long)]
-    pub last_name: String,
-    /// Email (unique within the account).
-    #[arg(long)]
-    pub email: String,
-    /// Phone country code (ISO 3166-1 alpha-2, e.g. US).
-    #[arg(long, value_name = "CC")]
-    pub phone_country_code: String,
-    /// Mobile number (unique within the account).
-    #[arg(long)]
-    pub phone_number: String,
-    /// Account purpose.
-    #[arg(long, value_enum, default_value = "trading")]
-    pub purpose: Purpose,
-    /// A UUID v4 to use as the user id (the server makes one otherwise).
-    #[arg(long)]
-    pub user_id: Option<String>,
-    /// KYC.
-    #[command(flatten)]
-    pub kyc: KycArgs,
-}
-
-/// `sova sx users …`
-#[derive(Debug, Subcommand)]
-pub(crate) enum UsersCmd {
-    /// Creates a user (it starts PENDING).
-    Create(Box<NewUserArgs>),
-    /// Reads a user.
-    Get {
-        /// The user id.
-        user_id: String,
-    },
-    /// Updates a user (only the given fields).
-    Update {
-        /// The user id.
-        user_id: String,
-        /// New first name.
-        #[arg(long)]
-        first_name: Option<String>,
-        /// New last name.
-        #[arg(long)]
-        last_name: Option<String>,
-        /// New email.
-        #[arg(long)]
-        email: Option<String>,
-        /// New phone country code.
-        #[arg(long, value_name = "CC")]
-        phone_country_code: Option<String>,
-        /// New phone number.
-        #[arg(long)]
-        phone_number: Option<String>,
-        /// New account purpose.
-        #[arg(long, value_enum)]
-        purpose: Option<Purpose>,
-    },
-    /// Activates a user.
-    Activate {
-        /// The user id.
-        user_id: String,
-    },
-    /// Deactivates a user.
-    Deactivate {
-        /// The user id.
-        user_id: String,
-    },
-    /// Deletes a user (soft delete).
-    Delete {
-        /// The user id.
-        user_id: String,
-    },
-}
-
-/// `sova sx tokens …`
-#[derive(Debug, Subcommand)]
-pub(crate) enum TokensCmd {
-    /// Issues user tokens: one id → a single token, several → one bulk call. A new token
-    /// invalidates the user's previous one.
-    Issue {
-        /// The user ids.
-        #[arg(required = true, value_name = "USER_ID")]
-        user_ids: Vec<String>,
-    },
-}
-
-/// Fee features.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Feature {
-    /// Request-for-quote trades.
-    Rfq,
-    /// Spot trades.
-    SpotTrade,
-    /// Withdrawals.
-    Withdraw,
-}
-
-/// Fee methods.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Method {
-    /// A fraction of the amount (0.01 = 1%).
-    FeeRate,
-    /// A flat fee.
-    FeeFlat,
-    /// A spread adjustment.
-    SpreadAdjustment,
-}
-
-/// Paging of the `sova sx … list` commands (`filter[limit]`, `filter[skip]`).
-#[derive(Debug, Clone, Default, Args)]
-pub(crate) struct PageArgs {
-    /// Page size (at least 1).
-    #[arg(long)]
-    pub limit: Option<u32>,
-    /// How many items to skip.
-    #[arg(long)]
-    pub skip: Option<u64>,
-}
-
-/// Status and date filters of the withdrawal and transfer lists.
-#[derive(Debug, Clone, Default, Args)]
-pub(crate) struct MovementFilterArgs {
-    /// Only this status: PENDING, COMPLETED or CANCELLED (other values are sent as given).
-    #[arg(long)]
-    pub status: Option<String>,
-    /// Only those created at or after this ISO-8601 date or time, e.g. 2026-01-15.
-    #[arg(long, value_name = "DATE")]
-    pub since: Option<String>,
-    /// Only those created before this ISO-8601 date or time.
-    #[arg(long, value_name = "DATE")]
-    pub before: Option<String>,
-}
-
-/// `sova sx fees …`
-#[derive(Debug, Subcommand)]
-pub(crate) enum FeesCmd {
-    /// Lists monetization settings.
-    List {
-        /// Only settings limited to this pair, e.g. BTCUSD.
-        #[arg(long)]
-        pair: Option<String>,
-        /// Paging.
-        #[command(flatten)]
-        page: PageArgs,
-    },
-    /// Reads one.
-    Get {
-        /// The setting id.
-        id: String,
-    },
-    /// Creates one.
-    Create {
-        /// The feature.
-        #[arg(long, value_enum)]
-        feature: Feature,
-        /// The method.
-        #[arg(long, value_enum)]
-        method: Method,
-        /// The amount (a rate as a fraction: 0.01 = 1%).
-        #[arg(long)]
-        amount: String,
-        /// Limits the setting to one pair, e.g. BTCUSD.
-        #[arg(long)]
-        pair: Option<String>,
-    },
-    /// Changes one's amount.
-    Update {
-        /// The setting id.
-        id: String,
-        /// The new amount.
-        #[arg(long)]
-        amount: String,
-    },
-    /// Deletes one.
-    Delete {
-        /// The setting id.
-        id: String,
-    },
-}
-
-/// `sova sx wallets …`
-#[derive(Debug, Subcommand)]
-pub(crate) enum WalletsCmd {
-    /// Creates a wallet for an active user.
-    Create {
-        /// The user id.
-        user_id: String,
-        /// The wallet's name (unique per user).
-        #[arg(long, default_value = "main")]
-        name: String,
-        /// A network as NAME:CURRENCY (repeatable) [default: networks/solana-devnet:usdc].
-        #[arg(long = "network", value_name = "NAME:CURRENCY")]
-        networks: Vec<String>,
-        /// Free text.
-        #[arg(long)]
-        description: Option<String>,
-    },
-    /// Lists a user's wallets.
-    List {
-        /// The user id.
-        user_id: String,
-        /// Paging.
-        #[command(flatten)]
-        page: PageArgs,
-    },
-}
-
-/// Trade side.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum SideArg {
-    /// Buy the base currency.
-    Buy,
-    /// Sell the base currency.
-    Sell,
-}
-
-/// `sova sx quote`
-#[derive(Debug, Clone, Args)]
-pub(crate) struct QuoteArgs {
-    /// The wallet id.
-    pub wallet_id: String,
-    /// The pair, e.g. btcusd.
-    #[arg(long)]
-    pub pair: String,
-    /// Buy or sell.
-    #[arg(long, value_enum)]
-    pub side: SideArg,
-    /// Amount in the quote currency (e.g. 100 USD).
-    #[arg(
-        long,
-        conflicts_with = "quantity",
-        required_unless_present = "quantity"
-    )]
-    pub amount: Option<String>,
-    /// Quantity of the base currency (e.g. 0.01 BTC).
-    #[arg(long)]
-    pub quantity: Option<String>,
-}
-
-/// `sova sx withdrawals …`
-#[derive(Debug, Subcommand)]
-pub(crate) enum WithdrawalsCmd {
-    /// Starts a withdrawal; a code is emailed to the user.
-    Initiate {
-        /// The user id.
-        user_id: String,
-        /// Currency, e.g. usdc.
-        #[arg(long)]
-        currency: String,
-        /// Amount.
-        #[arg(long)]
-        amount: String,
-        /// Destination address.
-        #[arg(long)]
-        address: String,
-        /// Memo.
-        #[arg(long)]
-        memo: Option<String>,
-    },
-    /// Confirms with the emailed code.
-    Confirm {
-        /// The user id.
-        user_id: String,
-        /// The withdrawal id.
-        withdrawal_id: String,
-        /// The code.
-        #[arg(long)]
-        code: String,
-    },
-    /// Sends the code again.
-    ResendCode {
-        /// The user id.
-        user_id: String,
-        /// The withdrawal id.
-        withdrawal_id: String,
-    },
-    /// Reads one.
-    Get {
-        /// The user id.
-        user_id: String,
-        /// The withdrawal id.
-        withdrawal_id: String,
-    },
-    /// Lists a user's withdrawals.
-    List {
-        /// The user id.
-        user_id: String,
-        /// Status and date filters.
-        #[command(flatten)]
-        filter: MovementFilterArgs,
-        /// Paging.
-        #[command(flatten)]
-        page: PageArgs,
-    },
-    /// Cancels a pending one.
-    Cancel {
-        /// The user id.
-        user_id: String,
-        /// The withdrawal id.
-        withdrawal_id: String,
-    },
-}
-
-/// Transfer types.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum TransferKind {
-    /// A pay-in.
-    Payin,
-    /// A pay-out.
-    Payout,
-}
-
-/// `sova sx transfers …`
-#[derive(Debug, Subcommand)]
-pub(crate) enum TransfersCmd {
-    /// Creates a transfer from a wallet (user token); confirm it with the emailed code.
-    Create {
-        /// The source wallet id.
-        wallet_id: String,
-        /// The destination wallet id.
-        #[arg(long)]
-        to: String,
-        /// Currency, e.g. USDC.
-        #[arg(long)]
-        currency: String,
-        /// Amount.
-        #[arg(long)]
-        amount: String,
-        /// Purpose.
-        #[arg(long, default_value = "transfer")]
-        purpose: String,
-        /// Description.
-        #[arg(long, default_value = "sent with the sova command line")]
-        description: String,
-        /// Type.
-        #[arg(long = "type", value_enum, default_value = "payout")]
-        kind: TransferKind,
-    },
-    /// Confirms with the emailed code.
-    Confirm {
-        /// The source wallet id.
-        wallet_id: String,
-        /// The transfer id.
-        transfer_id: String,
-        /// The code.
-        #[arg(long)]
-        code: String,
-    },
-    /// Sends the code again.
-    ResendCode {
-        /// The source wallet id.
-        wallet_id: String,
-        /// The transfer id.
-        transfer_id: String,
-    },
-    /// Cancels a pending one.
-    Cancel {
-        /// The source wallet id.
-        wallet_id: String,
-        /// The transfer id.
-        transfer_id: String,
-    },
-    /// Lists a wallet's transfers.
-    List {
-        /// The wallet id.
-        wallet_id: String,
-        /// Status and date filters.
-        #[command(flatten)]
-        filter: MovementFilterArgs,
-        /// Paging.
-        #[command(flatten)]
-        page: PageArgs,
-    },
-    /// Reads one.
-    Get {
-        /// The wallet id.
-        wallet_id: String,
-        /// The transfer id.
-        transfer_id: String,
     },
 }
 

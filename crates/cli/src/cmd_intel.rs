@@ -35,14 +35,14 @@ fn paid(data: Value, receipt: Option<&Receipt>, human: String) -> Done {
 pub(crate) fn run(ctx: &Ctx, cmd: IntelCmd) -> Result<Done, CliError> {
     let done = match cmd {
         IntelCmd::Hud { address, max_wait } => {
-            let r = ctx.intel(max_wait)?.wallet_hud(&address);
+            let r = ctx.intel_paid(max_wait)?.wallet_hud(&address);
             ctx.progress.finish();
             let r = r.map_err(sdk)?;
             let v = to_json(&r.value);
             paid(v.clone(), r.receipt.as_ref(), hud_human(&v))
         }
         IntelCmd::Profile { address, max_wait } => {
-            let r = ctx.intel(max_wait)?.wallet_profile(&address);
+            let r = ctx.intel_paid(max_wait)?.wallet_profile(&address);
             ctx.progress.finish();
             let r = r.map_err(sdk)?;
             let v = to_json(&r.value);
@@ -69,7 +69,10 @@ pub(crate) fn run(ctx: &Ctx, cmd: IntelCmd) -> Result<Done, CliError> {
                     Order::Desc => SortOrder::Desc,
                 }),
             };
-            let r = ctx.intel(None)?.wallet_tokens(&address, p).map_err(sdk)?;
+            let r = ctx
+                .intel_paid(None)?
+                .wallet_tokens(&address, p)
+                .map_err(sdk)?;
             let rows: Vec<Vec<String>> = r
                 .data
                 .iter()
@@ -105,7 +108,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: IntelCmd) -> Result<Done, CliError> {
         }
         IntelCmd::BatchHud { wallets } => {
             let refs: Vec<&str> = wallets.iter().map(String::as_str).collect();
-            let r = ctx.intel(None)?.batch_hud(&refs).map_err(sdk)?;
+            let r = ctx.intel_paid(None)?.batch_hud(&refs).map_err(sdk)?;
             let v = to_json(&r.value);
             paid(v.clone(), r.receipt.as_ref(), batch_human(&v))
         }
@@ -289,7 +292,7 @@ where
 }
 
 fn holders(ctx: &Ctx, a: HoldersArgs, kind: Kind) -> Result<Done, CliError> {
-    let c = ctx.intel(a.wait.max_wait)?;
+    let c = ctx.intel_paid(a.wait.max_wait)?;
     if !wants_wait(&a.wait) {
         // queue_with: the handles carry the time the job was accepted (for the result TTL).
         let opts = sova::CallOptions::default();
@@ -387,7 +390,7 @@ pub(crate) fn holders_human(v: &Value) -> String {
 }
 
 fn similarity(ctx: &Ctx, a: WalletsJobArgs, agent: bool) -> Result<Done, CliError> {
-    let c = ctx.intel(a.wait.max_wait)?;
+    let c = ctx.intel_paid(a.wait.max_wait)?;
     let refs: Vec<&str> = a.wallets.iter().map(String::as_str).collect();
     if !wants_wait(&a.wait) {
         let opts = sova::CallOptions::default();
@@ -474,13 +477,14 @@ fn resume(
     let h = JobHandle::decode(handle).map_err(|e| {
         CliError::usage(e.to_string()).hint("pass the handle printed by --no-wait (job1.…)")
     })?;
-    let c = ctx.intel(max_wait)?;
     let done = match &h.follow_up {
         FollowUp::PrepaidRecall {
             endpoint,
             address,
             prepaid_job_id,
         } => {
+            // The re-call is where a wallet GET is charged: it may pay.
+            let c = ctx.intel_paid(max_wait)?;
             let waited = c.wait_job(&h);
             ctx.progress.finish();
             waited.map_err(sdk)?;
@@ -501,6 +505,8 @@ fn resume(
             paid(v, receipt.as_ref(), human)
         }
         _ => {
+            // Reading a stored result is free: this client never pays.
+            let c = ctx.intel(max_wait)?;
             let r: Result<Value, _> = c.resume(&h);
             ctx.progress.finish();
             let v = r.map_err(sdk)?;

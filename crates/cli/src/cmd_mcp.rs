@@ -19,11 +19,11 @@ pub(crate) fn server(ctx: &Ctx, a: &McpArgs) -> Result<SovaMcp, CliError> {
         .poll_interval(ctx.poll(None).interval)
         .timeouts(ctx.timeouts());
     if let Some(k) = &ctx.g.api_key {
-        b = b.api_key(k.clone());
+        b = b.api_key(k.expose());
     }
     // Job results need a key (with --sandbox, one the sandbox issued); never charged.
     if let Some(k) = &ctx.g.results_api_key {
-        b = b.results_api_key(k.clone());
+        b = b.results_api_key(k.expose());
     }
     // As the other commands: with an API key and no keypair named, no wallet is needed.
     let explicit = ctx.g.keypair.is_some() || ctx.sandbox.is_some();

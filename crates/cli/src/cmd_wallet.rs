@@ -54,22 +54,8 @@ pub(crate) fn run(ctx: &Ctx, cmd: WalletCmd) -> Result<Done, CliError> {
                 .get("value")
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
-            let ata = associated_token_address(
-                &wallet,
-                &programs::USDC_MAINNET,
-                &programs::TOKEN_PROGRAM_ID,
-            );
-            let usdc = match http::rpc(&rpc, "getTokenAccountBalance", json!([ata.to_string()])) {
-                Ok(v) => v
-                    .get("value")
-                    .and_then(|v| v.get("amount"))
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .unwrap_or(0),
-                // No token account yet: nothing held.
-                Err(e) if e.kind == "rpc" => 0,
-                Err(e) => return Err(e),
-            };
+            let ata = usdc_account(&wallet);
+            let usdc = usdc_balance(&rpc, &wallet)?;
             Ok(Done::new(
                 json!({"address": wallet.to_string(), "lamports": lamports, "sol": amount::fmt_units(lamports, SOL_DECIMALS),
                        "usdc": usdc, "usdcUi": amount::fmt_units(usdc, amount::USDC_DECIMALS), "usdcAccount": ata.to_string()}),
@@ -118,6 +104,27 @@ pub(crate) fn run(ctx: &Ctx, cmd: WalletCmd) -> Result<Done, CliError> {
     }
 }
 
+/// The wallet's USDC token account (associated token account of the USDC mint).
+fn usdc_account(wallet: &Pubkey) -> Pubkey {
+    associated_token_address(wallet, &programs::USDC_MAINNET, &programs::TOKEN_PROGRAM_ID)
+}
+
+/// The wallet's USDC, in base units, read from the RPC (0 when it has no token account).
+pub(crate) fn usdc_balance(rpc: &str, wallet: &Pubkey) -> Result<u64, CliError> {
+    let ata = usdc_account(wallet);
+    match http::rpc(rpc, "getTokenAccountBalance", json!([ata.to_string()])) {
+        Ok(v) => Ok(v
+            .get("value")
+            .and_then(|v| v.get("amount"))
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)),
+        // No token account yet: nothing held.
+        Err(e) if e.kind == "rpc" => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
 fn wallet(ctx: &Ctx, address: Option<&str>) -> Result<Pubkey, CliError> {
     match address {
         Some(a) => a
@@ -127,20 +134,17 @@ fn wallet(ctx: &Ctx, address: Option<&str>) -> Result<Pubkey, CliError> {
     }
 }
 
-/// Writes a Solana CLI keypair file (JSON array of 64 numbers), owner-only (0600) on Unix,
-/// also when `force` overwrites an existing file: its permissions are narrowed before the
-/// secret is written. The text buffer holding the secret is zeroized afterwards.
+/// Writes a Solana CLI keypair file (JSON array of 64 numbers), owner-only (0600) on Unix.
+///
+/// The file is created with `create_new` (`O_CREAT | O_EXCL`): an existing file or symlink at
+/// `path` is refused in the same system call that would create it, so there is no window
+/// between a check and the open, and a symlink is never followed. With `force` the key is
+/// written to a new file beside `path` the same way and renamed over it: the rename replaces
+/// whatever was at `path` (a symlink itself, not its target). The text buffer holding the
+/// secret is zeroized afterwards.
 pub(crate) fn write_keypair(path: &Path, k: &Keypair, force: bool) -> Result<(), CliError> {
-    if path.exists() && !force {
-        return Err(CliError::failure(format!(
-            "{} already exists; it was left untouched",
-            path.display()
-        ))
-        .hint("pass --force to overwrite it, or --out <file> to write elsewhere"));
-    }
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::failure(format!("could not create {}: {e}", dir.display())))?;
     }
@@ -156,26 +160,48 @@ pub(crate) fn write_keypair(path: &Path, k: &Keypair, force: bool) -> Result<(),
         let _ = write!(text, "{b}");
     }
     text.push(']');
-    let failed =
-        |e: std::io::Error| CliError::failure(format!("could not write {}: {e}", path.display()));
+    let failed = |p: &Path, e: std::io::Error| {
+        CliError::failure(format!("could not write {}: {e}", p.display()))
+    };
+    if !force {
+        return match create_secret_file(path, text.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(CliError::failure(
+                format!("{} already exists; it was left untouched", path.display()),
+            )
+            .hint("pass --force to overwrite it, or --out <file> to write elsewhere")),
+            r => r.map_err(|e| failed(path, e)),
+        };
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "keypair".to_owned());
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let tmp_name = format!(".{name}.{}.{nonce}.tmp", std::process::id());
+    let tmp = dir.map_or_else(|| Path::new(&tmp_name).to_path_buf(), |d| d.join(&tmp_name));
+    create_secret_file(&tmp, text.as_bytes()).map_err(|e| failed(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        failed(path, e)
+    })
+}
+
+/// Creates `path` (never an existing file, never through a symlink), owner-only on Unix, and
+/// writes `contents` to disk.
+fn create_secret_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(failed)?;
-    // `mode` applies only to a file this call creates; an overwritten one keeps its old
-    // permissions unless they are narrowed here, before anything secret is in it.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(failed)?;
-    }
-    f.write_all(text.as_bytes()).map_err(failed)?;
-    Ok(())
+    let mut f = opts.open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
 }
 
 #[cfg(test)]
@@ -223,6 +249,38 @@ mod tests {
             let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{mode:o}");
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn never_writes_through_a_symlink() {
+        let dir = scratch("symlink");
+        let k = Keypair::from_seed([4; 32]);
+        // A dangling link: its target must not be created.
+        let target = dir.join("elsewhere.json");
+        let link = dir.join("id.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = write_keypair(&link, &k, false).unwrap_err();
+        assert!(e.to_string().contains("already exists"), "{e}");
+        assert!(!target.exists(), "the link was followed");
+        // A link to an existing file: the file is left as it was.
+        std::fs::write(&target, "precious").unwrap();
+        write_keypair(&link, &k, false).unwrap_err();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+        // --force replaces the link itself, never its target.
+        write_keypair(&link, &k, true).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+        assert!(
+            !std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(Keypair::from_file(&link).unwrap().pubkey(), k.pubkey());
+        // No temporary file is left behind.
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 2, "{left:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

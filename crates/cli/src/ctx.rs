@@ -1,7 +1,7 @@
 //! What every command works with: the global options resolved once, the clients, the paying
 //! wallet, the progress bar and, with `--sandbox`, the embedded sandbox.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -51,10 +51,10 @@ impl Ctx {
         if ctx.g.sandbox {
             let mut b = Sandbox::builder().job_duration(Duration::from_millis(1500));
             if let Some(k) = &ctx.g.api_key {
-                b = b.api_key(k.clone(), 1000);
+                b = b.api_key(k.expose(), 1000);
             }
             if let Some(k) = &ctx.g.owner_key {
-                b = b.sovx_owner_key(k.clone());
+                b = b.sovx_owner_key(k.expose());
             }
             let sb = b.start_blocking().map_err(|e| {
                 CliError::failure(format!("could not start the embedded sandbox: {e}"))
@@ -64,13 +64,13 @@ impl Ctx {
             }
             ctx.g.base_url = Some(sb.intel_base_url());
             ctx.g.sx_base_url = Some(sb.sovx_base_url());
-            ctx.g.rpc = Some(sb.rpc_url());
+            ctx.g.rpc = Some(sb.rpc_url().into());
             if ctx.g.owner_key.is_none() {
-                ctx.g.owner_key = Some(sb.sovx_owner_key());
+                ctx.g.owner_key = Some(sb.sovx_owner_key().into());
             }
             if ctx.g.api_key.is_none() && ctx.g.results_api_key.is_none() {
                 // Results need a key; paid calls still pay with x402.
-                ctx.g.results_api_key = Some(sb.create_api_key(0));
+                ctx.g.results_api_key = Some(sb.create_api_key(0).into());
             }
             ctx.sandbox = Some(sb);
             // Fund whichever wallet pays (when it can be read).
@@ -107,25 +107,32 @@ impl Ctx {
 
     /// The Solana RPC URL.
     pub(crate) fn rpc_url(&self) -> String {
-        self.g.rpc.clone().unwrap_or_else(|| DEFAULT_RPC.to_owned())
+        self.g
+            .rpc
+            .as_ref()
+            .map_or_else(|| DEFAULT_RPC.to_owned(), |r| r.expose().to_owned())
     }
 
-    /// The keypair file: `--keypair`/`SOVA_KEYPAIR`, else `~/.config/solana/id.json`.
+    /// The keypair file the user named (`--keypair`/`SOVA_KEYPAIR`). There is no default:
+    /// the command line never pays from a wallet it found on its own
+    /// (`~/.config/solana/id.json` included).
     pub(crate) fn keypair_path(&self) -> Result<PathBuf, CliError> {
         match &self.g.keypair {
             Some(p) => Ok(p.clone()),
-            None => sova_x402::default_keypair_path().map_err(|e| {
-                CliError::failure(e.to_string()).hint("pass --keypair <file> or set SOVA_KEYPAIR")
-            }),
+            None => Err(CliError::usage("no wallet named").hint(
+                "pass --keypair <file> or set SOVA_KEYPAIR (the command line never uses ~/.config/solana/id.json on its own)",
+            )),
         }
     }
 
-    /// The paying keypair (the throwaway one under `--sandbox` without `--keypair`).
+    /// The paying keypair (the throwaway one under `--sandbox` without `--keypair`). A file
+    /// that other users may read is used, with a warning on stderr.
     pub(crate) fn keypair(&self) -> Result<Arc<Keypair>, CliError> {
         if let Some(k) = &self.throwaway {
             return Ok(k.clone());
         }
         let path = self.keypair_path()?;
+        warn_if_readable_by_others(&path);
         Keypair::from_file(&path).map(Arc::new).map_err(|e| {
             CliError::failure(e.to_string())
                 .hint("create one with `sova wallet new`, or pass --keypair <file> (SOVA_KEYPAIR)")
@@ -133,20 +140,15 @@ impl Ctx {
     }
 
     /// The x402 payer with the spend policy of `--max-payment` and `--budget`; `None` when
-    /// there is no keypair to pay with (the default file is missing and none was named).
+    /// no wallet was named (`--keypair`, `SOVA_KEYPAIR`, or the sandbox's throwaway one).
     pub(crate) fn payer(&self) -> Result<Option<Arc<Payer>>, CliError> {
         if let Some(p) = self.payer.get() {
             return Ok(p.clone());
         }
-        let explicit = self.g.keypair.is_some() || self.throwaway.is_some();
-        let keypair = match self.keypair() {
-            Ok(k) => Some(k),
-            Err(e) if explicit => return Err(e),
-            Err(_) => None,
-        };
-        let payer = match keypair {
-            None => None,
-            Some(k) => Some(Arc::new(self.build_payer(k, self.policy())?)),
+        let payer = if self.g.keypair.is_some() || self.throwaway.is_some() {
+            Some(Arc::new(self.build_payer(self.keypair()?, self.policy())?))
+        } else {
+            None
         };
         Ok(self.payer.get_or_init(|| payer).clone())
     }
@@ -209,10 +211,66 @@ impl Ctx {
         }
     }
 
-    /// The blocking Intel client (x402 when a keypair is available, the API key when given).
+    /// The blocking Intel client for calls that are free: it never pays with x402 (a free
+    /// endpoint that asks for payment fails with "payment required").
     pub(crate) fn intel(
         &self,
         max_wait: Option<Duration>,
+    ) -> Result<blocking::intel::Client, CliError> {
+        self.intel_client(max_wait, None)
+    }
+
+    /// The blocking Intel client for paid calls: the API key when given, x402 from the wallet
+    /// the user named. When it will pay with x402 it says `paying from <address>` on stderr
+    /// and checks that the wallet holds USDC before anything is signed.
+    pub(crate) fn intel_paid(
+        &self,
+        max_wait: Option<Duration>,
+    ) -> Result<blocking::intel::Client, CliError> {
+        // With an API key and no wallet named, no wallet is needed.
+        let want_payer = self.g.api_key.is_none() || self.g.keypair.is_some();
+        let payer = if want_payer { self.payer()? } else { None };
+        if let Some(p) = &payer {
+            let address = p.pubkey();
+            if !self.g.quiet {
+                let how = if self.g.api_key.is_some() {
+                    " (x402, when the API key does not cover a call)"
+                } else {
+                    ""
+                };
+                eprintln!("paying from {address}{how}");
+            }
+            if self.g.api_key.is_none() {
+                self.check_funded(&address)?;
+            }
+        }
+        self.intel_client(max_wait, payer)
+    }
+
+    /// Refuses to pay from a wallet without USDC: nothing is signed.
+    fn check_funded(&self, address: &sova_x402::Pubkey) -> Result<(), CliError> {
+        let held = crate::cmd_wallet::usdc_balance(&self.rpc_url(), address).map_err(|e| {
+            if e.code == crate::err::code::NETWORK {
+                e.hint("check --rpc (SOLANA_RPC_URL): payments need it; nothing was paid")
+            } else {
+                e
+            }
+        })?;
+        if held == 0 {
+            return Err(CliError::new(
+                crate::err::code::POLICY,
+                "unfunded",
+                format!("no USDC in {address}: the wallet cannot pay, so nothing was signed"),
+            )
+            .hint("fund it with USDC (and a little SOL); in a sandbox: sova wallet fund --keypair <file>"));
+        }
+        Ok(())
+    }
+
+    fn intel_client(
+        &self,
+        max_wait: Option<Duration>,
+        payer: Option<Arc<Payer>>,
     ) -> Result<blocking::intel::Client, CliError> {
         let mut b = blocking::intel::ClientBuilder::new()
             .base_url(self.intel_base())
@@ -220,14 +278,12 @@ impl Ctx {
             .poll(self.poll(max_wait))
             .timeouts(self.timeouts());
         if let Some(k) = &self.g.api_key {
-            b = b.api_key(k.clone());
+            b = b.api_key(k.expose());
         }
         if let Some(k) = &self.g.results_api_key {
-            b = b.results_api_key(k.clone());
+            b = b.results_api_key(k.expose());
         }
-        // With an API key and no keypair named, the default keypair is not needed.
-        let want_payer = self.g.api_key.is_none() || self.g.keypair.is_some();
-        if want_payer && let Some(p) = self.payer()? {
+        if let Some(p) = payer {
             b = b.x402(p);
         }
         let progress = self.progress.clone();
@@ -241,10 +297,10 @@ impl Ctx {
             .base_url(self.sx_base())
             .timeouts(self.timeouts());
         if let Some(k) = &self.g.owner_key {
-            b = b.owner_key(k.clone());
+            b = b.owner_key(k.expose());
         }
         if let Some(t) = &self.g.user_token {
-            b = b.user_token(t.clone());
+            b = b.user_token(t.expose());
         }
         b.build_blocking().map_err(|e| from_sdk(e, Service::Sx))
     }
@@ -268,6 +324,31 @@ impl Ctx {
             )),
         }
     }
+}
+
+/// Warns on stderr when a keypair file may be read by its group or by others.
+pub(crate) fn warn_if_readable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(m) = std::fs::metadata(path) {
+            let mode = m.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                eprintln!(
+                    "warning: {} holds a secret key and is readable by {} (mode {mode:o}); restrict it: chmod 600 {}",
+                    path.display(),
+                    if mode & 0o007 != 0 {
+                        "everyone"
+                    } else {
+                        "its group"
+                    },
+                    path.display()
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// The job progress bar, driven by the SDK's progress callback.

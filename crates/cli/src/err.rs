@@ -4,7 +4,11 @@ use std::fmt;
 
 use serde_json::{Value, json};
 use sova::Error as SdkError;
+use sova::protocol::jobs::{FollowUp, JobHandle};
 use sova_protocol::http::StatusCode;
+use sova_x402::RefusalReason;
+
+use crate::payment;
 
 /// Exit codes (documented in `sova --help`).
 pub(crate) mod code {
@@ -41,6 +45,20 @@ pub(crate) struct CliError {
     pub status: Option<u16>,
     /// Extra machine-readable details (payment reference, job handle).
     pub details: Option<Value>,
+    /// The payments of the call, when one was signed: they outrank every other outcome.
+    pub paid: Option<Box<Paid>>,
+}
+
+/// What a failed call did with money.
+#[derive(Debug, Clone)]
+pub(crate) struct Paid {
+    /// The payment that decides (`{state, amount, amountUsdc, signature, transaction}`).
+    pub payment: Value,
+    /// Every payment of the call, when there were several.
+    pub payments: Vec<Value>,
+    /// What went wrong besides the payment (`decode`, `job_pending`, …), when the payment
+    /// state took the exit code and the kind.
+    pub cause: Option<&'static str>,
 }
 
 impl CliError {
@@ -53,6 +71,7 @@ impl CliError {
             hint: None,
             status: None,
             details: None,
+            paid: None,
         }
     }
 
@@ -92,9 +111,20 @@ impl CliError {
                 "hint": self.hint,
                 "status": self.status,
                 "exitCode": self.code,
+                "cause": self.paid.as_ref().and_then(|p| p.cause),
+                "payment": self.paid.as_ref().map(|p| &p.payment),
                 "details": self.details,
             }
         })
+    }
+
+    /// The payment lines printed on stderr under the error line (empty without a payment).
+    pub(crate) fn payment_lines(&self) -> String {
+        match &self.paid {
+            None => String::new(),
+            Some(p) if p.payments.len() > 1 => p.payments.iter().map(payment::lines).collect(),
+            Some(p) => payment::lines(&p.payment),
+        }
     }
 }
 
@@ -113,28 +143,127 @@ pub(crate) enum Service {
     Sx,
 }
 
-/// Maps an SDK error to a command-line error with its hint and exit code.
+/// Maps an SDK error to a command-line error with its hint and exit code. The payment state
+/// comes first: when any payment of the call is not proven uncharged the exit code is 6, the
+/// kind names the state (`charged`, `may_have_charged`), `cause` keeps what else went wrong,
+/// and no hint suggests running the call again.
 pub(crate) fn from_sdk(e: SdkError, service: Service) -> CliError {
-    let message = one_line(&e.to_string());
+    let payments = payment::all(&e);
+    let state = payment::state(&e, &payments);
+    let message = one_line(&payment::strip(&e.to_string(), &payments));
     let status = e.status().map(|s| s.as_u16());
-    let payment = e.payment().map(|p| {
-        json!({"signature": p.signature, "memo": p.memo, "amount": p.amount, "asset": p.asset, "payTo": p.pay_to})
-    });
-    let mut err = match &e {
-        SdkError::PaymentRefused(_) => CliError::new(code::POLICY, "policy", message).hint(
-            "the spend policy stopped it before anything was signed: raise --max-payment or --budget if you mean it",
+    let mut err = outcome(&e, message, status, service);
+    err.status = status;
+    let Some(state) = state else { return err };
+    let docs: Vec<Value> = payments.iter().map(|p| payment::to_json(p)).collect();
+    // The payment that decides: the worst one (the first of them).
+    let main = payments
+        .iter()
+        .position(|p| payment::State::of(p) == state)
+        .and_then(|i| docs.get(i).cloned())
+        .or_else(|| docs.first().cloned())
+        .map_or_else(
+            || json!({"state": state.as_str()}),
+            |mut d| {
+                d["state"] = state.as_str().into();
+                d
+            },
+        );
+    let mut d = err.details.take().unwrap_or_else(|| json!({}));
+    d["payment"] = main.clone();
+    err.details = Some(d);
+    let mut paid = Paid {
+        payment: main,
+        payments: if docs.len() > 1 { docs } else { Vec::new() },
+        cause: None,
+    };
+    if state == payment::State::NotCharged {
+        err.paid = Some(Box::new(paid));
+        return err;
+    }
+    paid.cause = Some(err.kind);
+    err.paid = Some(Box::new(paid));
+    err.code = code::MAY_HAVE_CHARGED;
+    err.kind = state.as_str();
+    let lead = match state {
+        payment::State::Charged => "a payment was charged but the call did not complete",
+        _ => "a payment may have been charged but the call did not complete",
+    };
+    let reason = err
+        .message
+        .strip_prefix("a payment may have been charged but the call did not complete: ")
+        .unwrap_or(&err.message)
+        .to_owned();
+    err.message = format!("{lead}: {reason}");
+    err.hint = Some(paid_hint(&e, state));
+    err
+}
+
+/// The hint of a call whose payment is not proven uncharged: never a paid retry.
+fn paid_hint(e: &SdkError, state: payment::State) -> String {
+    let free_resume = |h: &str| {
+        JobHandle::decode(h).is_ok_and(|h| !matches!(h.follow_up, FollowUp::PrepaidRecall { .. }))
+    };
+    match e {
+        SdkError::JobPending { handle, .. } if free_resume(handle) => format!(
+            "the job was paid and is still running; its result is read without paying again: sova intel resume {handle}"
         ),
-        SdkError::PaymentUncertain { .. } => {
-            CliError::new(code::MAY_HAVE_CHARGED, "may_have_charged", message).hint(
-                "do not retry blindly: look the signature up on the RPC (or the sandbox ledger) before paying again",
+        SdkError::ResultAuthRequired {
+            handle: Some(h), ..
+        } if free_resume(h) => format!(
+            "the job was paid; reading its result needs an API key and is not paid again: sova --results-api-key <ak_…> intel resume {h}"
+        ),
+        SdkError::JobPending { .. } => {
+            "do not run the call again or resume it yet: either would sign a new payment; the handle is in the --json details".to_owned()
+        }
+        _ => match state {
+            payment::State::Charged => "do not run the call again: it would pay again; the signature above proves this payment".to_owned(),
+            _ => "do not run the call again: look the signature above up on the RPC first (it may still land)".to_owned(),
+        },
+    }
+}
+
+/// What went wrong, apart from the payment.
+fn outcome(e: &SdkError, message: String, status: Option<u16>, service: Service) -> CliError {
+    match e {
+        SdkError::PaymentRefused(refusals)
+            if refusals
+                .iter()
+                .all(|r| matches!(r.reason, RefusalReason::Policy(_))) =>
+        {
+            CliError::new(code::POLICY, "policy", message).hint(
+                "the spend policy stopped it before anything was signed: raise --max-payment or --budget if you mean it",
             )
+        }
+        SdkError::PaymentRefused(refusals) => {
+            let what: Vec<String> = refusals.iter().map(|r| r.reason.to_string()).collect();
+            CliError::new(
+                code::POLICY,
+                "payment_unsupported",
+                format!(
+                    "the server asks for a payment this client does not make: {}",
+                    what.join("; ")
+                ),
+            )
+            .hint("nothing was signed: this client pays USDC on Solana mainnet; is the server the deployment you meant?")
+        }
+        SdkError::PaymentUncertain { .. } => {
+            CliError::new(code::MAY_HAVE_CHARGED, "may_have_charged", message)
         }
         SdkError::PaymentRequired(_) => CliError::new(code::API, "payment_required", message)
             .hint(
                 "pay with x402: pass --keypair <file> (a wallet holding USDC and a little SOL), or --api-key ak_…",
             ),
-        SdkError::Payment(_) | SdkError::Rpc(_) => CliError::failure(message)
+        SdkError::Rpc(_) => CliError::network(message)
+            .hint("check that --rpc (SOLANA_RPC_URL) answers; nothing was paid"),
+        SdkError::Payment(_) => CliError::failure(message)
             .hint("check the keypair and that --rpc answers getLatestBlockhash"),
+        SdkError::Config(m) if is_challenge_fault(m) => CliError::new(
+            code::API,
+            "protocol",
+            format!("the server sent a payment challenge that cannot be read: {m}"),
+        )
+        .hint("a server fault, not your configuration; nothing was paid"),
         SdkError::Config(m) => {
             let hint = match service {
                 Service::Intel => "check --base-url, --api-key and --keypair",
@@ -153,24 +282,23 @@ pub(crate) fn from_sdk(e: SdkError, service: Service) -> CliError {
             Service::Sx => "check the arguments: amounts are decimals, dates ISO-8601 (2026-01-15)",
         }),
         SdkError::Transport { .. } | SdkError::CallTimeout { .. } => {
-            let mut c = CliError::network(message).hint(match service {
+            CliError::network(message).hint(match service {
                 Service::Intel => {
                     "is the server reachable? check --base-url (or start one: `sova sandbox`)"
                 }
                 Service::Sx => "is the server reachable? check --sx-base-url",
-            });
-            if e.payment().is_some() {
-                c.code = code::MAY_HAVE_CHARGED;
-                c.kind = "may_have_charged";
-                c.hint = Some(
-                    "a payment rode on this request: check its signature on chain before paying again"
-                        .into(),
-                );
-            }
-            c
+            })
         }
-        SdkError::JobPending { handle, .. } => {
+        SdkError::JobPending {
+            handle, waited, ..
+        } => {
             let h = handle.clone();
+            // The SDK's sentence names the handle to resume; the hint decides whether that
+            // is safe (it is not while a payment that rode on the job may still land).
+            let message = format!(
+                "the job is still running after {:.1} s",
+                waited.as_secs_f64()
+            );
             CliError::new(code::JOB_PENDING, "job_pending", message)
                 .hint(format!("continue later with: sova intel resume {h}"))
                 .details(json!({"handle": h}))
@@ -203,7 +331,7 @@ pub(crate) fn from_sdk(e: SdkError, service: Service) -> CliError {
                 .details(json!({"body": partial.body}))
         }
         SdkError::Decode { .. } => CliError::new(code::API, "decode", message)
-            .hint("the server's answer did not match the documented shape; rerun with --json to see the raw data"),
+            .hint("the server's answer did not match the documented shape: a server fault"),
         SdkError::Api { .. } if status == Some(402) && e.payment().is_some() => {
             CliError::new(code::API, "payment_failed", message).hint(
                 "the payment was turned down: check the wallet's USDC and SOL (`sova wallet balance`) and --rpc",
@@ -217,15 +345,18 @@ pub(crate) fn from_sdk(e: SdkError, service: Service) -> CliError {
             }
             c
         }
+        // Kinds this version does not know: an answer the server gave is the server's
+        // fault (a protocol error); anything else a plain failure.
+        _ if e.reached() == sova::Reached::Yes => CliError::new(code::API, "protocol", message)
+            .hint("the server's answer could not be used: a server fault"),
         _ => CliError::failure(message),
-    };
-    err.status = status;
-    if let Some(p) = payment {
-        let mut d = err.details.take().unwrap_or_else(|| json!({}));
-        d["payment"] = p;
-        err.details = Some(d);
     }
-    err
+}
+
+/// Whether a configuration error is really the server's unreadable payment challenge (the
+/// SDK reports it as configuration today).
+fn is_challenge_fault(m: &str) -> bool {
+    m.contains("payment challenge") || m.contains("PAYMENT-REQUIRED")
 }
 
 fn status_hint(status: Option<StatusCode>, service: Service) -> Option<&'static str> {

@@ -13,8 +13,10 @@
 //! after every paid call) and one JSON document on stdout with `--json`. Errors are one line
 //! on stderr with a hint (with `--json`, a JSON document `{"error": …}` on stdout too).
 //!
-//! Exit codes: 0 success; 1 other failure; 2 usage; 3 payment refused by the spend policy;
-//! 4 API error; 5 network error; 6 a payment may have been charged; 7 job still running.
+//! Exit codes: 0 success; 1 other failure; 2 usage; 3 no payment made (policy, unsupported
+//! network or asset, no USDC); 4 API or protocol error; 5 network error; 6 a payment was or
+//! may have been charged and the call did not complete (it outranks every other code); 7 job
+//! still running, no x402 payment in doubt.
 
 mod amount;
 mod cli;
@@ -30,6 +32,8 @@ mod demo;
 mod err;
 mod http;
 mod out;
+mod payment;
+mod secret;
 mod txdecode;
 
 use std::io::Write as _;
@@ -130,6 +134,8 @@ fn print_error(e: &CliError, json: bool, quiet: bool) {
     }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "error: {}", e.message);
+    // The payment comes first and is never left out, --quiet or not.
+    let _ = err.write_all(e.payment_lines().as_bytes());
     if !quiet && let Some(h) = &e.hint {
         let _ = writeln!(err, "hint: {h}");
     }

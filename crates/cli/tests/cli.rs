@@ -75,15 +75,11 @@ fn wallet_new_address_fund_balance() {
     let again = sova(&home, &["wallet", "new", "--out", f]).expect(code::FAILURE);
     assert!(again.stderr.contains("--force"), "{}", again.stderr);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
-    // The default path is ~/.config/solana/id.json.
-    let d = sova(&home, &["wallet", "new", "--json"])
-        .expect(code::OK)
-        .json();
-    assert!(s(&d["path"]).ends_with(".config/solana/id.json"));
-    let a = sova(&home, &["--json", "wallet", "address"])
-        .expect(code::OK)
-        .json();
-    assert_eq!(a["address"], d["address"]);
+    // No default wallet: ~/.config/solana/id.json is never picked on its own.
+    let r = sova(&home, &["wallet", "new", "--json"]).expect(code::USAGE);
+    assert!(r.stderr.contains("--keypair"), "{}", r.stderr);
+    assert!(!home.join(".config/solana/id.json").exists());
+    sova(&home, &["--json", "wallet", "address"]).expect(code::USAGE);
     let r = sova(&home, &["wallet", "address", "--keypair", f]).expect(code::OK);
     assert_eq!(r.stdout.trim(), address);
 
@@ -329,7 +325,15 @@ fn exit_codes_for_policy_api_network_and_usage_errors() {
     );
     assert!(
         r.stderr
-            .starts_with("error: payment refused by the spend policy")
+            .contains("\nerror: payment refused by the spend policy"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .starts_with(&format!("paying from {}\n", env.address)),
+        "{}",
+        r.stderr
     );
     assert!(env.my_payments().is_empty());
     // The budget too.
@@ -1157,14 +1161,19 @@ fn a_cold_wallet_can_be_resumed_and_is_paid_once() {
         "--poll-interval",
         "0.05",
     ];
-    // The wallet is queued and the wait is over at once: exit 7 and a handle.
+    // The wallet is queued and the wait is over at once: the payment rode on the request and
+    // nothing proves it cannot land, so exit 6 (not 7) with the handle, and no hint to resume
+    // (a resume signs a new payment while the first may still land).
     let r = sova(
         &home,
         &[&g[..], &["intel", "profile", WALLET2, "--max-wait", "0"]].concat(),
     )
-    .expect(code::JOB_PENDING)
-    .json();
-    let handle = s(&r["error"]["details"]["handle"]).to_owned();
+    .expect(code::CHARGED);
+    let e = r.json();
+    assert_eq!(e["error"]["payment"]["state"], "may_have_charged");
+    assert_eq!(e["error"]["cause"], "job_pending");
+    assert!(!r.stderr.contains("sova intel resume"), "{}", r.stderr);
+    let handle = s(&e["error"]["details"]["handle"]).to_owned();
     // Resumed: the prepaid re-call, one payment in all.
     let r = sova(&home, &[&g[..], &["intel", "resume", &handle]].concat())
         .expect(code::OK)

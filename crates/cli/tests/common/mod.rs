@@ -1,6 +1,8 @@
 //! Helpers: run the built `sova` binary with a clean environment, against an embedded sandbox.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub(crate) mod proxy;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -153,6 +155,15 @@ impl Env {
     /// Runs `sova <globals> args…`.
     pub(crate) fn run(&self, args: &[&str]) -> Run {
         let g = self.globals();
+        let mut all: Vec<&str> = g.iter().map(String::as_str).collect();
+        all.extend_from_slice(args);
+        sova(&self.home, &all)
+    }
+
+    /// Runs `sova <globals> args…` with the Intel base URL `base` (e.g. a proxy's).
+    pub(crate) fn run_at(&self, base: &str, args: &[&str]) -> Run {
+        let mut g = self.globals();
+        g[1] = base.to_owned();
         let mut all: Vec<&str> = g.iter().map(String::as_str).collect();
         all.extend_from_slice(args);
         sova(&self.home, &all)
