@@ -235,7 +235,7 @@ fn outcome(e: &SdkError, message: String, status: Option<u16>, service: Service)
                 "the spend policy stopped it before anything was signed: raise --max-payment or --budget if you mean it",
             )
         }
-        SdkError::PaymentRefused(refusals) => {
+        SdkError::PaymentRefused(refusals) | SdkError::PaymentMismatch(refusals) => {
             let what: Vec<String> = refusals.iter().map(|r| r.reason.to_string()).collect();
             CliError::new(
                 code::POLICY,
@@ -258,6 +258,10 @@ fn outcome(e: &SdkError, message: String, status: Option<u16>, service: Service)
             .hint("check that --rpc (SOLANA_RPC_URL) answers; nothing was paid"),
         SdkError::Payment(_) => CliError::failure(message)
             .hint("check the keypair and that --rpc answers getLatestBlockhash"),
+        SdkError::Protocol { .. } => CliError::new(code::API, "protocol", message)
+            .hint("a server fault, not your configuration"),
+        SdkError::Ledger { .. } => CliError::failure(message)
+            .hint("check --ledger (SOVA_LEDGER): the payment ledger must be readable and writable"),
         SdkError::Config(m) if is_challenge_fault(m) => CliError::new(
             code::API,
             "protocol",
