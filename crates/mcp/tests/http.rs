@@ -8,23 +8,20 @@ mod common;
 use std::time::Duration;
 
 use rmcp::model::ProtocolVersion;
-use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientLifecycleMode, ClientServiceExt, ServiceExt};
 use serde_json::json;
 
 use common::*;
 
-async fn connect(url: &str, user: User) -> Client {
-    user.serve(StreamableHttpClientTransport::from_uri(url.to_owned()))
-        .await
-        .unwrap()
+async fn connect(http: &Http, user: User) -> Client {
+    user.serve(transport(http)).await.unwrap()
 }
 
 /// A client on protocol 2026-07-28: no session, no server-to-client requests; approvals come
 /// back as `input_required` results that the client answers on a retry.
-async fn connect_stateless(url: &str, user: User) -> Client {
+async fn connect_stateless(http: &Http, user: User) -> Client {
     user.serve_with_lifecycle(
-        StreamableHttpClientTransport::from_uri(url.to_owned()),
+        transport(http),
         ClientLifecycleMode::Discover {
             preferred_versions: vec![ProtocolVersion::V_2026_07_28],
         },
@@ -391,7 +388,8 @@ async fn web_pages_cannot_drive_the_server() {
     let http = reqwest::Client::new();
     let post = |origin: Option<&str>| {
         let mut r = http
-            .post(&url)
+            .post(&url.url)
+            .bearer_auth(&url.token)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
             .body(init.to_string());
@@ -522,4 +520,55 @@ async fn without_a_results_key_the_job_is_paid_once_and_the_handle_returned() {
     assert!(h.queued_at_unix.is_some(), "the SDK stamped the handle");
     assert_eq!(ledger(&sb).len(), 1, "paid once, never for the read");
     client.cancel().await.unwrap();
+}
+
+/// Issue 16: any local process could spend the wallet through `--http`. Every request needs the
+/// bearer token; without it, or with a wrong one, `401` and nothing runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_requests_without_the_bearer_token_are_refused() {
+    let sb = sandbox(false).await;
+    let (http, _stop) = serve_http(server(&sb, 12, |b| b.approve_above(None))).await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "intruder", "version": "0"}}});
+    let client = reqwest::Client::new();
+    let post = |auth: Option<String>| {
+        let mut r = client
+            .post(&http.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(init.to_string());
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        r.send()
+    };
+    let none = post(None).await.unwrap();
+    assert_eq!(none.status().as_u16(), 401, "no token: refused");
+    assert!(
+        none.headers()
+            .get("www-authenticate")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("Bearer")),
+        "{:?}",
+        none.headers()
+    );
+    let wrong = post(Some(format!("Bearer {}x", &http.token[1..])))
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401, "a wrong token: refused");
+    let basic = post(Some(format!("Basic {}", http.token))).await.unwrap();
+    assert_eq!(basic.status().as_u16(), 401, "not a bearer token: refused");
+    let right = post(Some(format!("Bearer {}", http.token))).await.unwrap();
+    assert_eq!(right.status().as_u16(), 200, "the token: admitted");
+
+    // An rmcp client without the token cannot connect, so it cannot pay.
+    let bare = rmcp::transport::StreamableHttpClientTransport::from_uri(http.url.clone());
+    assert!(User::without_elicitation().serve(bare).await.is_err());
+    assert!(sb.payments().is_empty(), "nothing paid");
+
+    // Chosen tokens are checked; generated ones are long and never printed by Debug.
+    assert!(sova_mcp::BearerToken::new("short").is_err());
+    let t = sova_mcp::BearerToken::generate().unwrap();
+    assert_eq!(t.expose().len(), 64);
+    assert!(!format!("{t:?}").contains(t.expose()));
 }

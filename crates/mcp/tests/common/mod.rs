@@ -63,9 +63,28 @@ pub(crate) fn server(sb: &Sandbox, seed: u8, f: impl FnOnce(Builder) -> Builder)
     f(b).build().unwrap()
 }
 
-/// Serves `server` over streamable HTTP on a free loopback port; returns the MCP URL and a
-/// guard that stops it when dropped.
-pub(crate) async fn serve_http(server: SovaMcp) -> (String, tokio::sync::oneshot::Sender<()>) {
+/// Where a test server listens: its MCP URL and the bearer token it requires.
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    pub url: String,
+    pub token: String,
+}
+
+/// An rmcp HTTP transport to `http` carrying its bearer token.
+pub(crate) fn transport(
+    http: &Http,
+) -> rmcp::transport::StreamableHttpClientTransport<reqwest::Client> {
+    rmcp::transport::StreamableHttpClientTransport::from_config(
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            http.url.clone(),
+        )
+        .auth_header(http.token.clone()),
+    )
+}
+
+/// Serves `server` over streamable HTTP on a free loopback port, behind a fresh bearer token;
+/// returns the MCP URL with the token and a guard that stops it when dropped.
+pub(crate) async fn serve_http(server: SovaMcp) -> (Http, tokio::sync::oneshot::Sender<()>) {
     // rmcp's HTTP client builds a default reqwest client, which needs a crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let listener = sova_mcp::bind_http("127.0.0.1:0".parse().unwrap())
@@ -76,16 +95,21 @@ pub(crate) async fn serve_http(server: SovaMcp) -> (String, tokio::sync::oneshot
         listener.local_addr().unwrap(),
         sova_mcp::HTTP_PATH
     );
+    let token = sova_mcp::BearerToken::generate().unwrap();
+    let http = Http {
+        url,
+        token: token.expose().to_owned(),
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         server
-            .serve_http(listener, async {
+            .serve_http(listener, token, async {
                 let _ = rx.await;
             })
             .await
             .unwrap();
     });
-    (url, tx)
+    (http, tx)
 }
 
 /// What the test user answers to an approval request.
