@@ -27,6 +27,7 @@
 mod call;
 mod config;
 mod run;
+mod schema;
 mod serve;
 mod server;
 mod spend;

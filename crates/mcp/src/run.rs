@@ -37,8 +37,8 @@ impl Call<'_> {
                 let a: tools::TokenPnlArgs = self.args()?;
                 let mut ep = WalletTokensRequest::new(a.address);
                 ep.params = TokenPnlParams {
-                    page: a.page,
-                    page_size: a.page_size,
+                    page: Some(a.page.unwrap_or(1)),
+                    page_size: Some(a.page_size.unwrap_or(tools::DEFAULT_PAGE_SIZE)),
                     sort_by: a.sort_by.map(|s| match s {
                         tools::SortBy::NetSolProfitLoss => TokenSortBy::NetSolProfitLoss,
                         tools::SortBy::RealizedPnlSol => TokenSortBy::RealizedPnlSol,

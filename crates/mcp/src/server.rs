@@ -126,7 +126,7 @@ impl Inner {
             wait,
             poll_interval,
             approval_timeout,
-            tools: tools::all(),
+            tools: tools::all_with_wait(wait.as_secs()),
             log: Mutex::default(),
             approvals: Mutex::default(),
         }
@@ -314,6 +314,19 @@ impl SovaMcp {
             .clone()
             .map(Value::Object)
             .unwrap_or(Value::Null);
+        // Every argument is checked against the schema the tool advertises, before anything
+        // is sent or paid.
+        let schema = self
+            .inner
+            .tools
+            .iter()
+            .find(|t| t.name == tool)
+            .map(|t| t.input_schema.clone());
+        let checked = match (&schema, &arguments) {
+            (Some(s), Value::Null) => crate::schema::validate(s, &json!({})),
+            (Some(s), args) => crate::schema::validate(s, args),
+            (None, _) => Ok(()),
+        };
         let mut call = Call {
             inner: &self.inner,
             tool,
@@ -322,6 +335,13 @@ impl SovaMcp {
             approved: Approved::No,
             receipts: Vec::new(),
         };
+        if let Err(why) = checked {
+            let e = ToolError::new(
+                "invalid_input",
+                format!("Invalid arguments for {tool}: {why}. Nothing was sent or paid."),
+            );
+            return Ok(CallToolResponse::Complete(call.finish(Err(e))));
+        }
         // An MRTR retry: the client answered an approval request.
         if let Some(state) = &request.request_state {
             let pending = lock(&self.inner.approvals).remove(state);
