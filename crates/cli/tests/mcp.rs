@@ -64,7 +64,10 @@ fn sova_mcp_sandbox_serves_stdio_offline() {
     let r = &hud["result"];
     assert_ne!(r["isError"], true, "{r}");
     assert_eq!(r["structuredContent"]["data"]["walletAddress"], WALLET);
-    assert_eq!(r["_meta"]["x402/payment-response"]["amount"], "15000");
+    assert_eq!(
+        r["_meta"]["x402/payment-response"]["amount"]["baseUnits"],
+        15000
+    );
     send(
         json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
         "name": "budget_status", "arguments": {}}}),
@@ -84,7 +87,10 @@ fn sova_mcp_sandbox_serves_stdio_offline() {
     let r = &job["result"];
     assert_ne!(r["isError"], true, "{r}");
     assert_eq!(r["structuredContent"]["status"], "completed", "{r}");
-    assert_eq!(r["_meta"]["x402/payment-response"]["amount"], "300000");
+    assert_eq!(
+        r["_meta"]["x402/payment-response"]["amount"]["baseUnits"],
+        300_000
+    );
     drop(stdin); // EOF ends the session
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");

@@ -5,9 +5,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rmcp::RoleServer;
 use rmcp::model::{
-    CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams, ElicitResult,
-    ElicitationAction, ElicitationSchema, InputRequest, InputRequests, InputRequiredResult,
-    JsonObject, MetaObject, ProtocolVersion,
+    ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema,
+    InputRequest, InputRequests, InputRequiredResult, ProtocolVersion,
 };
 use rmcp::service::RequestContext;
 use serde_json::{Value, json};
@@ -16,10 +15,8 @@ use sova::protocol::Endpoint;
 use sova::{PaymentRef, PaymentState};
 use sova_x402::{PolicyRefusal, RefusalReason};
 
-use crate::server::{
-    APPROVAL_INPUT_KEY, Inner, PENDING_APPROVAL_TTL, PendingApproval, RECEIPT_META_KEY, lock,
-};
-use crate::spend::{SpendEntry, receipt_json, receipt_sentence};
+use crate::server::{APPROVAL_INPUT_KEY, Inner, PENDING_APPROVAL_TTL, PendingApproval, lock};
+use crate::spend::SpendEntry;
 use crate::usdc;
 
 // ---- one tool call ------------------------------------------------------------------------
@@ -29,6 +26,10 @@ pub(crate) struct Reply {
     pub(crate) summary: String,
     pub(crate) data: Value,
     pub(crate) pending: Option<Value>,
+    /// Which rows of each list `data` holds (when narrowed by offset/limit).
+    pub(crate) view: Option<Value>,
+    /// How to get more, in one sentence (paging, narrowing).
+    pub(crate) more: Option<String>,
 }
 
 impl Reply {
@@ -37,15 +38,45 @@ impl Reply {
             summary: summary.into(),
             data,
             pending: None,
+            view: None,
+            more: None,
         }
     }
 }
 
 /// A failed tool call, as the model reads it.
+#[derive(Debug, Clone)]
 pub(crate) struct ToolError {
     pub(crate) kind: &'static str,
     pub(crate) message: String,
     pub(crate) details: Value,
+    /// The payment the failed call carried: its state outranks the error.
+    pub(crate) payment: Option<PaymentNote>,
+}
+
+/// The payment a failed call carried, as the CLI reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PaymentNote {
+    /// `charged`, `may_have_charged` or `not_charged`.
+    pub(crate) state: &'static str,
+    pub(crate) amount: u64,
+    pub(crate) signature: String,
+}
+
+impl PaymentNote {
+    pub(crate) fn of(p: &PaymentRef, uncertain: bool) -> PaymentNote {
+        let state = match (uncertain, p.state) {
+            (true, _) => "may_have_charged",
+            (false, PaymentState::Charged) => "charged",
+            (false, PaymentState::NotCharged) => "not_charged",
+            (false, _) => "may_have_charged",
+        };
+        PaymentNote {
+            state,
+            amount: p.amount,
+            signature: p.signature.clone(),
+        }
+    }
 }
 
 impl ToolError {
@@ -54,11 +85,17 @@ impl ToolError {
             kind,
             message: message.into(),
             details: Value::Null,
+            payment: None,
         }
     }
 
     pub(crate) fn with(mut self, details: Value) -> ToolError {
         self.details = details;
+        self
+    }
+
+    pub(crate) fn paid(mut self, note: PaymentNote) -> ToolError {
+        self.payment = Some(note);
         self
     }
 }
@@ -399,7 +436,9 @@ impl Call<'_> {
             }
             return err;
         };
+        let note = PaymentNote::of(&p, uncertain);
         let reference = json!({
+            "state": note.state,
             "payerSignature": p.signature,
             "amount": usdc::json(p.amount),
             "asset": p.asset,
@@ -416,7 +455,8 @@ impl Call<'_> {
                     p.signature
                 ),
             )
-            .with(json!({"payment": reference, "cause": err.kind}));
+            .with(json!({"payment": reference, "cause": err.kind}))
+            .paid(note);
         }
         if p.state == PaymentState::Charged {
             self.record_charged(endpoint, &p);
@@ -426,6 +466,7 @@ impl Call<'_> {
                 p.signature
             ));
         }
+        err.payment = Some(note);
         if err.details.is_null() {
             err.details = json!({"payment": reference});
         } else if let Some(d) = err.details.as_object_mut() {
@@ -581,89 +622,6 @@ fn approval_id() -> String {
     }
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("approval-{hex}")
-}
-
-// ---- results --------------------------------------------------------------------------------
-
-impl Call<'_> {
-    pub(crate) fn finish(self, outcome: Result<Reply, ToolError>) -> CallToolResult {
-        let inner = self.inner;
-        let budget = inner.budget_sentence();
-        let payments: Vec<Value> = self.receipts.iter().map(receipt_json).collect();
-        let mut lines: Vec<String> = Vec::new();
-        let (ok, mut doc) = match outcome {
-            Ok(reply) => {
-                lines.push(reply.summary.clone());
-                let status = if reply.pending.is_some() {
-                    "pending"
-                } else {
-                    "completed"
-                };
-                (
-                    true,
-                    json!({
-                        "ok": true,
-                        "tool": self.tool,
-                        "status": status,
-                        "summary": reply.summary,
-                        "data": reply.data,
-                        "job": reply.pending,
-                    }),
-                )
-            }
-            Err(e) => {
-                lines.push(format!("Error ({}): {}", e.kind, e.message));
-                (
-                    false,
-                    json!({
-                        "ok": false,
-                        "tool": self.tool,
-                        "status": "error",
-                        "error": {"kind": e.kind, "message": e.message, "details": e.details},
-                    }),
-                )
-            }
-        };
-        for r in &self.receipts {
-            lines.push(receipt_sentence(r));
-        }
-        if (!self.receipts.is_empty() || !ok)
-            && let Some(b) = &budget
-        {
-            lines.push(b.clone());
-        }
-        doc["payments"] = Value::Array(payments.clone());
-        if inner.payer.is_some() {
-            doc["budget"] = json!({
-                "spent": inner.spent().map(usdc::json),
-                "remaining": inner.spent().map(|s| usdc::json(inner.limits.budget.saturating_sub(s))),
-            });
-        }
-        let mut text = lines.join("\n");
-        if ok {
-            text.push_str("\n\n");
-            text.push_str(&serde_json::to_string_pretty(&doc["data"]).unwrap_or_default());
-            if let Some(job) = doc.get("job").filter(|j| !j.is_null()) {
-                text.push_str("\n\njob: ");
-                text.push_str(&job.to_string());
-            }
-        }
-        let mut result = if ok {
-            CallToolResult::success(vec![ContentBlock::text(text)])
-        } else {
-            CallToolResult::error(vec![ContentBlock::text(text)])
-        };
-        result.structured_content = Some(doc);
-        if let Some(last) = payments.last() {
-            let mut meta = JsonObject::new();
-            meta.insert(RECEIPT_META_KEY.to_owned(), last.clone());
-            if payments.len() > 1 {
-                meta.insert("sova/payments".to_owned(), Value::Array(payments));
-            }
-            result = result.with_meta(Some(MetaObject(meta)));
-        }
-        result
-    }
 }
 
 #[cfg(test)]

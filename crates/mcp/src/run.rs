@@ -13,6 +13,7 @@ use sova::intel::{
 use sova::protocol::jobs::{FollowUp, JobHandle};
 
 use crate::call::{Call, Reply, Stop, ToolError};
+use crate::reply::narrow;
 use crate::server::{lock, to_json};
 use crate::tools::{self, Shape};
 use crate::usdc;
@@ -58,7 +59,15 @@ impl Call<'_> {
                     page.page_count(),
                     page.total
                 );
-                Ok(Reply::done(summary, to_json(&page)))
+                let mut reply = Reply::done(summary, to_json(&page));
+                if page.has_next_page() {
+                    reply.more = Some(format!(
+                        "More: wallet_token_pnl with page {} (pages 1 to {}; 0.045 USDC each).",
+                        page.page.saturating_add(1),
+                        page.page_count()
+                    ));
+                }
+                Ok(reply)
             }
             "batch_wallet_hud" => {
                 let a: tools::BatchArgs = self.args()?;
@@ -99,7 +108,9 @@ impl Call<'_> {
                         (q.handle, to_json(&q.accepted))
                     }
                 };
-                self.follow(handle, accepted, wait, "Holder profiles").await
+                let window = window(a.offset, a.limit);
+                self.follow(handle, accepted, wait, "Holder profiles", window)
+                    .await
             }
             "wallet_similarity" => {
                 let a: tools::SimilarityArgs = self.args()?;
@@ -115,7 +126,8 @@ impl Call<'_> {
                         (q.handle, to_json(&q.accepted))
                     }
                 };
-                self.follow(handle, accepted, wait, "Wallet similarity")
+                let window = window(a.offset, a.limit);
+                self.follow(handle, accepted, wait, "Wallet similarity", window)
                     .await
             }
             "deep_token_analysis" => {
@@ -123,7 +135,9 @@ impl Call<'_> {
                 let wait = self.inner.wait_for(a.wait_seconds);
                 let top_n = a.top_n.unwrap_or(sova::intel::DEFAULT_TOP_N);
                 let q = self.queue(&DeepRequest::new(a.mint).top_n(top_n)).await?;
-                self.follow(q.handle, to_json(&q.accepted), wait, "Deep token analysis")
+                let window = window(a.offset, a.limit);
+                let what = "Deep token analysis";
+                self.follow(q.handle, to_json(&q.accepted), wait, what, window)
                     .await
             }
             "job_status" => {
@@ -146,7 +160,7 @@ impl Call<'_> {
                         format!("{e}: pass the handle (job1.…) of a queued result. Nothing was sent or paid."),
                     )
                 })?;
-                self.job_wait(handle, wait).await
+                self.job_wait(handle, wait, window(a.offset, a.limit)).await
             }
             "pricing" => {
                 let _: tools::NoArgs = self.args()?;
@@ -242,6 +256,7 @@ impl Call<'_> {
         accepted: Value,
         wait: Duration,
         what: &str,
+        (offset, limit): (usize, usize),
     ) -> Result<Reply, Stop> {
         // The SDK stamped the handle with the time the job was accepted (queue_with).
         let waiter = self
@@ -250,8 +265,24 @@ impl Call<'_> {
             .map_err(|e| self.sdk_error("intel.jobs", e))?;
         match waiter.resume::<Value>(&handle).await {
             Ok(v) => {
-                let data = self.with_also(&handle, v).await?;
-                Ok(Reply::done(format!("{what}: completed."), data))
+                let mut data = self.with_also(&handle, v).await?;
+                let view = narrow(&mut data, offset, limit);
+                let mut reply = Reply::done(format!("{what}: completed."), data);
+                if let Some(v) = &view {
+                    let longest = v["lists"]
+                        .as_object()
+                        .and_then(|l| l.values().filter_map(Value::as_u64).max())
+                        .unwrap_or(0);
+                    let shown_to = (offset + limit).min(longest as usize);
+                    reply.more = Some(format!(
+                        "Showing rows {} to {shown_to} of each list (longest: {longest}). More rows of this result, free: job_wait with handle {} and offset {}, limit up to 100.",
+                        offset + 1,
+                        handle.encode(),
+                        offset + limit
+                    ));
+                }
+                reply.view = view;
+                Ok(reply)
             }
             Err(sova::Error::JobPending { waited, .. }) => {
                 Ok(pending_reply(&handle, accepted, waited, what))
@@ -285,7 +316,12 @@ impl Call<'_> {
         Ok(Value::Object(doc))
     }
 
-    async fn job_wait(&mut self, handle: JobHandle, wait: Duration) -> Result<Reply, Stop> {
+    async fn job_wait(
+        &mut self,
+        handle: JobHandle,
+        wait: Duration,
+        window: (usize, usize),
+    ) -> Result<Reply, Stop> {
         match &handle.follow_up {
             FollowUp::PrepaidRecall {
                 endpoint,
@@ -304,10 +340,18 @@ impl Call<'_> {
             }
             _ => {
                 let accepted = json!({"jobId": handle.job_id});
-                self.follow(handle, accepted, wait, "Job").await
+                self.follow(handle, accepted, wait, "Job", window).await
             }
         }
     }
+}
+
+/// The rows of each list to keep: `(offset, limit)`, defaults applied.
+fn window(offset: Option<u32>, limit: Option<u32>) -> (usize, usize) {
+    (
+        offset.unwrap_or(0) as usize,
+        limit.unwrap_or(tools::DEFAULT_LIMIT) as usize,
+    )
 }
 
 /// A readable name for a result key (`holder-profiles:result:…` → `holderProfiles`).
@@ -329,6 +373,8 @@ fn pending_reply(handle: &JobHandle, accepted: Value, waited: Duration, what: &s
             waited.as_secs_f64()
         ),
         data: accepted,
+        view: None,
+        more: None,
         pending: Some(json!({
             "handle": h,
             "jobId": handle.job_id,

@@ -52,7 +52,7 @@ async fn a_job_is_continued_by_job_wait_and_charged_once() {
         text(&r).contains("job_wait"),
         "the text says how to continue"
     );
-    assert_eq!(receipt(&r).unwrap()["amount"], (20 * CREDIT).to_string());
+    assert_eq!(receipt(&r).unwrap()["amount"]["baseUnits"], 20 * CREDIT);
     assert_eq!(ledger(&sb).len(), 1);
     let job_id = d["job"]["jobId"].as_str().unwrap().to_owned();
 
@@ -109,6 +109,15 @@ async fn a_job_is_continued_by_job_wait_and_charged_once() {
     );
     let report = call(&client, "spend_report", json!({})).await;
     assert_report_matches_ledger(&sb, ok(&report));
+    // One type for amounts: the receipt in _meta and the spend report agree exactly.
+    assert_eq!(
+        ok(&report)["data"]["payments"][0]["amount"],
+        receipt(&r).unwrap()["amount"]
+    );
+    assert_eq!(
+        receipt(&r).unwrap()["amount"],
+        json!({"baseUnits": 20 * CREDIT, "usdc": "0.300000"})
+    );
     client.cancel().await.unwrap();
 }
 
@@ -177,7 +186,7 @@ async fn approval_by_elicitation_accept_and_decline() {
         q[0]
     );
     let rec = receipt(&r).unwrap();
-    assert_eq!(rec["amount"], (20 * CREDIT).to_string());
+    assert_eq!(rec["amount"]["baseUnits"], 20 * CREDIT);
     assert!(text(&r).contains("approved by the user"), "{}", text(&r));
     assert_eq!(ledger(&sb).len(), 2);
 
@@ -221,7 +230,7 @@ async fn approval_on_protocol_2026_07_28_goes_through_input_required() {
     assert_eq!(ok(&r)["status"], "completed", "{}", text(&r));
     assert_eq!(user.questions().len(), 1);
     assert!(user.questions()[0].contains("0.300000 USDC"));
-    assert_eq!(receipt(&r).unwrap()["amount"], (20 * CREDIT).to_string());
+    assert_eq!(receipt(&r).unwrap()["amount"]["baseUnits"], 20 * CREDIT);
     assert_eq!(ledger(&sb).len(), 1);
 
     user.set(Answer::Decline);
@@ -308,7 +317,7 @@ async fn a_cold_wallet_is_analysed_and_paid_once() {
     let d = ok(&done).clone();
     assert_eq!(d["status"], "completed", "{}", text(&done));
     assert_eq!(d["data"]["walletAddress"], WALLET2);
-    assert_eq!(receipt(&done).unwrap()["amount"], (5 * CREDIT).to_string());
+    assert_eq!(receipt(&done).unwrap()["amount"]["baseUnits"], 5 * CREDIT);
     assert_eq!(
         ledger(&sb).len(),
         1,
@@ -349,6 +358,14 @@ async fn an_uncertain_payment_is_reported_with_its_reference_and_never_repeated(
 
     let r = call(&client, "wallet_hud", json!({"address": WALLET})).await;
     let d = err(&r, "payment_uncertain").clone();
+    // The payment's state outranks the error: first in the text and in the document.
+    assert!(
+        text(&r).starts_with("PAYMENT MAY HAVE BEEN CHARGED: 0.015000 USDC"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(d["payment"]["state"], "may_have_charged");
+    assert_eq!(d["payment"]["amount"]["usdc"], "0.015000");
     let paid = sb.payments();
     assert_eq!(paid.len(), 2, "one payment for the HUD, never a second");
     let hud = paid.iter().find(|p| p.route.contains("/hud")).unwrap();
@@ -373,7 +390,7 @@ async fn an_uncertain_payment_is_reported_with_its_reference_and_never_repeated(
     let unsure = rep["data"]["uncertain"].as_array().unwrap();
     assert_eq!(unsure.len(), 1);
     assert_eq!(unsure[0]["payerSignature"], hud.signature);
-    assert_eq!(unsure[0]["amount"], CREDIT);
+    assert_eq!(unsure[0]["amount"]["baseUnits"], CREDIT);
     assert!(text(&report).contains("unknown outcome"));
     client.cancel().await.unwrap();
 }
@@ -458,7 +475,14 @@ async fn a_payment_charged_by_a_failed_call_is_reported_and_listed() {
 
     let r = call(&client, "wallet_hud", json!({"address": WALLET})).await;
     // The payment landed but the answer was lost: charged, listed, never paid again.
-    err(&r, "charged_without_answer");
+    let d = err(&r, "charged_without_answer").clone();
+    assert!(
+        text(&r).starts_with("PAYMENT CHARGED: 0.015000 USDC (15000 base units), payer signature"),
+        "the state comes first: {}",
+        text(&r)
+    );
+    assert_eq!(d["payment"]["state"], "charged");
+    assert_eq!(d["payment"]["amount"]["baseUnits"], CREDIT);
     let paid = sb.payments();
     assert_eq!(paid.len(), 1, "one payment, never a second: {}", text(&r));
     let t = text(&r);
@@ -477,6 +501,7 @@ async fn a_payment_charged_by_a_failed_call_is_reported_and_listed() {
         rep["data"]["payments"][0]["payerSignature"],
         paid[0].signature
     );
+    assert_eq!(d["payment"]["signature"], paid[0].signature);
     assert!(rep["data"]["uncertain"].as_array().unwrap().is_empty());
     client.cancel().await.unwrap();
 }

@@ -263,7 +263,7 @@ pub(crate) fn assert_report_matches_ledger(sb: &Sandbox, report: &Value) {
                     .or(p["payerSignature"].as_str())
                     .expect("transaction")
                     .to_owned(),
-                p["amount"].as_u64().expect("amount"),
+                p["amount"]["baseUnits"].as_u64().expect("amount"),
             )
         })
         .collect();
