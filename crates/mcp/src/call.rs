@@ -302,7 +302,7 @@ impl Call<'_> {
             Some(t) if amount > t => {}
             _ => return Err(self.sdk_error(name, err).into()),
         }
-        self.ask_approval(amount, name).await?;
+        self.ask_approval(amount).await?;
         match call(client.clone(), capped(Some(amount))).await {
             Ok(Paid { value, receipt, .. }) => {
                 self.record(name, receipt.as_ref(), true);
@@ -312,25 +312,35 @@ impl Call<'_> {
         }
     }
 
-    fn approval_message(&self, amount: u64, endpoint: &str) -> String {
+    /// The prompt the user reads: the tool by its title and the amount in plain USDC.
+    fn approval_message(&self, amount: u64) -> String {
+        let title = self
+            .inner
+            .tools
+            .iter()
+            .find(|t| t.name == self.tool)
+            .and_then(|t| t.title.clone())
+            .unwrap_or_else(|| self.tool.to_owned());
         let mut m = format!(
-            "Sova Intel: the tool {} ({endpoint}) costs {} USDC, above your approval threshold of {} USDC.",
+            "Pay {} USDC for {title} ({})? It is above your approval threshold of {} USDC.",
+            usdc::plain(amount),
             self.tool,
-            usdc::format(amount),
-            usdc::format(self.inner.approve_above.unwrap_or(0))
+            usdc::plain(self.inner.approve_above.unwrap_or(0))
         );
-        if let Some(b) = self.inner.budget_sentence() {
-            m.push(' ');
-            m.push_str(&b);
+        if let Some(spent) = self.inner.spent() {
+            m.push_str(&format!(
+                " Spent so far: {} of {} USDC.",
+                usdc::plain(spent),
+                usdc::plain(self.inner.limits.budget)
+            ));
         }
-        m.push_str(" Approve this one payment?");
         m
     }
 
-    fn approval_request(&self, amount: u64, endpoint: &str) -> Result<ElicitRequestParams, Stop> {
+    fn approval_request(&self, amount: u64) -> Result<ElicitRequestParams, Stop> {
         let schema = ElicitationSchema::builder()
             .required_bool_property("approve", |b| {
-                b.title(format!("Pay {} USDC", usdc::format(amount)))
+                b.title(format!("Pay {} USDC", usdc::plain(amount)))
                     .description("Approve this one payment")
                     .with_default(false)
             })
@@ -343,13 +353,13 @@ impl Call<'_> {
             })?;
         Ok(ElicitRequestParams::FormElicitationParams {
             meta: None,
-            message: self.approval_message(amount, endpoint),
+            message: self.approval_message(amount),
             requested_schema: schema,
         })
     }
 
     /// Asks the user to approve `amount`. Returns when approved; otherwise stops the call.
-    async fn ask_approval(&mut self, amount: u64, endpoint: &str) -> Result<(), Stop> {
+    async fn ask_approval(&mut self, amount: u64) -> Result<(), Stop> {
         let price = format!("{} USDC", usdc::format(amount));
         let can_ask = self
             .ctx
@@ -366,7 +376,7 @@ impl Call<'_> {
             .with(json!({"amount": usdc::json(amount)}))
             .into());
         }
-        let params = self.approval_request(amount, endpoint)?;
+        let params = self.approval_request(amount)?;
         let stateless = self
             .ctx
             .protocol_version()

@@ -51,7 +51,26 @@ impl Call<'_> {
                         tools::Order::Desc => SortOrder::Desc,
                     }),
                 };
+                let (n, size) = (
+                    ep.params.page.unwrap_or(1),
+                    ep.params.page_size.unwrap_or(1),
+                );
+                let known = lock(&self.inner.pnl_totals).get(&ep.address).copied();
+                if let Some(total) = known {
+                    let last = total.div_ceil(u64::from(size.max(1))).max(1);
+                    if u64::from(n) > last {
+                        return Err(ToolError::new(
+                            "invalid_input",
+                            format!(
+                                "Page {n} is past the last page: {} has {total} tokens, {last} pages of {size}. Nothing was sent or paid.",
+                                ep.address
+                            ),
+                        )
+                        .into());
+                    }
+                }
                 let page = self.pay(&ep).await?;
+                lock(&self.inner.pnl_totals).insert(ep.address.clone(), page.total);
                 let summary = format!(
                     "Token PnL of {}: page {} of {} ({} tokens).",
                     ep.address,

@@ -97,6 +97,9 @@ pub(crate) struct Inner {
     pub(crate) tools: Vec<Tool>,
     pub(crate) log: Mutex<SpendLog>,
     pub(crate) approvals: Mutex<HashMap<String, PendingApproval>>,
+    /// Rows of per-token PnL per wallet, as the last page read said: a page past the end is
+    /// refused before paying.
+    pub(crate) pnl_totals: Mutex<HashMap<String, u64>>,
 }
 
 impl Inner {
@@ -129,6 +132,7 @@ impl Inner {
             tools: tools::all_with_wait(wait.as_secs()),
             log: Mutex::default(),
             approvals: Mutex::default(),
+            pnl_totals: Mutex::default(),
         }
     }
 

@@ -180,8 +180,14 @@ async fn approval_by_elicitation_accept_and_decline() {
     assert_eq!(d["status"], "completed", "{}", text(&r));
     let q = user.questions();
     assert_eq!(q.len(), 1, "{q:?}");
+    // The prompt names the tool and the amount in plain USDC, not the internal endpoint.
     assert!(
-        q[0].contains("0.300000 USDC") && q[0].contains("token_holder_profiles"),
+        q[0].starts_with("Pay 0.3 USDC for Token holder profiles (token_holder_profiles)?"),
+        "{}",
+        q[0]
+    );
+    assert!(
+        !q[0].contains("intel.") && !q[0].contains("0.300000"),
         "{}",
         q[0]
     );
@@ -229,7 +235,7 @@ async fn approval_on_protocol_2026_07_28_goes_through_input_required() {
     .await;
     assert_eq!(ok(&r)["status"], "completed", "{}", text(&r));
     assert_eq!(user.questions().len(), 1);
-    assert!(user.questions()[0].contains("0.300000 USDC"));
+    assert!(user.questions()[0].contains("Pay 0.3 USDC for Wallet similarity"));
     assert_eq!(receipt(&r).unwrap()["amount"]["baseUnits"], 20 * CREDIT);
     assert_eq!(ledger(&sb).len(), 1);
 
@@ -288,7 +294,27 @@ async fn a_per_tool_cap_refuses_that_tool_only() {
             .contains("wallet_profile")
     );
     assert!(sb.payments().is_empty());
-    ok(&call(&client, "wallet_token_pnl", json!({"address": WALLET})).await);
+    let first = call(&client, "wallet_token_pnl", json!({"address": WALLET})).await;
+    let total = ok(&first)["data"]["total"].as_u64().unwrap();
+    // A page past the last known page of this wallet is refused before paying (issue 18).
+    let beyond = total.div_ceil(20) + 1;
+    for page in [beyond, 4_294_967_295u64.min(100_000)] {
+        let r = call(
+            &client,
+            "wallet_token_pnl",
+            json!({"address": WALLET, "page": page}),
+        )
+        .await;
+        let d = err(&r, "invalid_input");
+        assert!(
+            d["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("past the last page"),
+            "{}",
+            text(&r)
+        );
+    }
     let b = call(&client, "budget_status", json!({})).await;
     assert_eq!(
         ok(&b)["data"]["toolCaps"]["wallet_profile"]["baseUnits"],
