@@ -13,6 +13,7 @@ use sova::intel::{
 use sova::protocol::jobs::{FollowUp, JobHandle};
 
 use crate::call::{Call, Reply, Stop, ToolError};
+use crate::progress::Reporter;
 use crate::reply::narrow;
 use crate::server::{lock, to_json};
 use crate::tools::{self, Shape};
@@ -248,9 +249,10 @@ impl Call<'_> {
         // The server holds the payment while its analysis runs and settles it on the
         // re-call, so the wait happens inside this call (at least WALLET_WAIT): a handle
         // returned here could only be continued with a second payment.
+        let progress = Reporter::for_request(self.ctx, self.tool);
         let client = self
             .inner
-            .waiter(wait.max(WALLET_WAIT))
+            .waiter(wait.max(WALLET_WAIT), progress)
             .map_err(|e| self.sdk_error(ep.name(), e))?;
         let summary = ep.summary();
         let value = self
@@ -278,9 +280,10 @@ impl Call<'_> {
         (offset, limit): (usize, usize),
     ) -> Result<Reply, Stop> {
         // The SDK stamped the handle with the time the job was accepted (queue_with).
+        let progress = Reporter::for_request(self.ctx, what);
         let waiter = self
             .inner
-            .waiter(wait)
+            .waiter(wait, progress)
             .map_err(|e| self.sdk_error("intel.jobs", e))?;
         match waiter.resume::<Value>(&handle).await {
             Ok(v) => {

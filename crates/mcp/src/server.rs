@@ -136,13 +136,22 @@ impl Inner {
         }
     }
 
-    /// A client whose job waits last at most `wait` (same transport, payer and policy).
-    pub(crate) fn waiter(&self, wait: Duration) -> Result<sova::intel::Client, sova::Error> {
+    /// A client whose job waits last at most `wait` (same transport, payer and policy),
+    /// telling `progress` about every job status read.
+    pub(crate) fn waiter(
+        &self,
+        wait: Duration,
+        progress: Option<crate::progress::Reporter>,
+    ) -> Result<sova::intel::Client, sova::Error> {
         let poll = PollConfig {
             interval: self.poll_interval,
             max_wait: wait,
         };
-        sova::intel::Client::with_transport(self.builder.clone().poll(poll), self.transport.clone())
+        let mut b = self.builder.clone().poll(poll);
+        if let Some(r) = progress {
+            b = b.on_progress(move |p| r.report(p));
+        }
+        sova::intel::Client::with_transport(b, self.transport.clone())
     }
 
     pub(crate) fn spent(&self) -> Option<u64> {

@@ -126,6 +126,8 @@ pub(crate) enum Answer {
 pub(crate) struct User {
     pub answer: Arc<Mutex<Option<Answer>>>,
     pub asked: Arc<Mutex<Vec<String>>>,
+    /// Progress notifications received: (token, progress, message).
+    pub progress: Arc<Mutex<Vec<(String, f64, String)>>>,
     can_ask: bool,
 }
 
@@ -147,6 +149,7 @@ impl User {
         User {
             answer: Arc::new(Mutex::new(answer)),
             asked: Arc::default(),
+            progress: Arc::default(),
             can_ask: answer.is_some(),
         }
     }
@@ -168,6 +171,22 @@ impl ClientHandler for User {
             ClientCapabilities::default()
         };
         ClientConfig::new(caps, Implementation::new("sova-mcp-tests", "0"))
+    }
+
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        let token = match params.progress_token.0 {
+            rmcp::model::NumberOrString::String(s) => s.to_string(),
+            rmcp::model::NumberOrString::Number(n) => n.to_string(),
+        };
+        self.progress.lock().unwrap().push((
+            token,
+            params.progress,
+            params.message.unwrap_or_default(),
+        ));
     }
 
     async fn create_elicitation(
@@ -198,6 +217,28 @@ pub(crate) async fn call(client: &Client, tool: &str, args: Value) -> CallToolRe
     if let Value::Object(m) = args {
         p = p.with_arguments(m);
     }
+    client
+        .call_tool(p)
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: {e}"))
+}
+
+/// Calls a tool with a progress token in `_meta`.
+pub(crate) async fn call_with_progress(
+    client: &Client,
+    tool: &str,
+    args: Value,
+    token: &str,
+) -> CallToolResult {
+    let mut p = CallToolRequestParams::new(tool.to_owned());
+    if let Value::Object(m) = args {
+        p = p.with_arguments(m);
+    }
+    let mut meta = rmcp::model::RequestMetaObject::default();
+    meta.set_progress_token(rmcp::model::ProgressToken(
+        rmcp::model::NumberOrString::String(token.to_owned().into()),
+    ));
+    p.meta = Some(meta);
     client
         .call_tool(p)
         .await
