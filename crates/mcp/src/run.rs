@@ -264,12 +264,6 @@ impl Call<'_> {
         Ok(Reply::done(format!("{summary}."), to_json(&value)))
     }
 
-    /// Continues a wallet GET whose analysis was still running: the re-call with
-    /// `X-Prepaid-Job-Id` is the documented charged answer (the earlier `202` was free).
-    async fn recall<R: WalletGet>(&mut self, recall: R, wait: Duration) -> Result<Reply, Stop> {
-        self.wallet(recall, wait).await
-    }
-
     /// Waits for a POST job up to `wait`, then fetches its result (free), or returns the handle.
     async fn follow(
         &mut self,
@@ -345,21 +339,18 @@ impl Call<'_> {
         window: (usize, usize),
     ) -> Result<Reply, Stop> {
         match &handle.follow_up {
+            // The re-call of a wallet GET is the charged answer, and the payment that was held
+            // for it cannot be carried over from the call that returned this handle: resuming
+            // here would sign a second payment. job_wait never pays, so it refuses.
             FollowUp::PrepaidRecall {
-                endpoint,
-                address,
-                prepaid_job_id,
-            } => {
-                if endpoint.contains("hud") {
-                    let r = WalletHudRequest::new(address.clone())
-                        .prepaid_job_id(prepaid_job_id.clone());
-                    self.recall(r, wait).await
-                } else {
-                    let r = WalletProfileRequest::new(address.clone())
-                        .prepaid_job_id(prepaid_job_id.clone());
-                    self.recall(r, wait).await
-                }
-            }
+                endpoint, address, ..
+            } => Err(ToolError::new(
+                "handle_not_resumable",
+                format!(
+                    "This handle continues {endpoint} of {address}, whose answer is charged when it is fetched; job_wait never pays, and the payment held for the first call cannot be reused here. Nothing was sent or paid. If that first call reported a payment, it may have been charged: check it before calling {endpoint} again."
+                ),
+            )
+            .into()),
             _ => {
                 let accepted = json!({"jobId": handle.job_id});
                 self.follow(handle, accepted, wait, "Job", window).await

@@ -62,9 +62,9 @@ pub struct WalletArgs {
     /// The wallet address (base58).
     #[schemars(schema_with = "address_schema")]
     pub address: String,
-    /// Seconds to wait when the wallet was never analysed and the server analyses it first;
-    /// after that the tool returns a handle for job_wait (free: the payment already made
-    /// rides on it). Default 45.
+    /// Seconds to wait when the wallet was never analysed and the server analyses it first.
+    /// A first analysis is waited for at least 120 s whatever this says, because the
+    /// payment rides on its answer. Default 45.
     #[serde(default)]
     #[schemars(range(min = 0, max = 300))]
     pub wait_seconds: Option<u32>,
@@ -411,7 +411,7 @@ pub(crate) fn all_with_wait(w: u64) -> Vec<Tool> {
             "wallet_hud",
             "Wallet HUD",
             paid(
-                "Use first to size up a Solana wallet: behaviour code, win rate, trimmed mean PnL, trades per day, holdings, bot and whale flags, data quality. Costs 1 credit (0.015 USDC). A wallet never analysed before is analysed first (a minute or two); past waitSeconds the tool returns a handle, and job_wait delivers the answer without paying again.",
+                "Use first to size up a Solana wallet: behaviour code, win rate, trimmed mean PnL, trades per day, holdings, bot and whale flags, data quality. Costs 1 credit (0.015 USDC). A wallet never analysed before is analysed first (a minute or two), and the tool waits for it inside the call, charged once in all.",
             ),
             Kind::Paid,
         ),
@@ -420,7 +420,7 @@ pub(crate) fn all_with_wait(w: u64) -> Vec<Tool> {
             "wallet_profile",
             "Wallet profile",
             paid(
-                "Use when the HUD is not enough: summary, KOL identity, HUD, behaviour and all-time PnL of one wallet. Costs 5 credits (0.075 USDC). A wallet never analysed before is analysed first; past waitSeconds the tool returns a handle, and job_wait delivers the answer without paying again.",
+                "Use when the HUD is not enough: summary, KOL identity, HUD, behaviour and all-time PnL of one wallet. Costs 5 credits (0.075 USDC). A wallet never analysed before is analysed first, and the tool waits for it inside the call, charged once in all.",
             ),
             Kind::Paid,
         ),

@@ -298,7 +298,8 @@ async fn a_per_tool_cap_refuses_that_tool_only() {
     let total = ok(&first)["data"]["total"].as_u64().unwrap();
     // A page past the last known page of this wallet is refused before paying (issue 18).
     let beyond = total.div_ceil(20) + 1;
-    for page in [beyond, 4_294_967_295u64.min(100_000)] {
+    // 100000 is the schema's maximum; above it the schema check refuses first.
+    for page in [beyond, 100_000] {
         let r = call(
             &client,
             "wallet_token_pnl",
@@ -622,4 +623,33 @@ async fn http_requests_without_the_bearer_token_are_refused() {
     let t = sova_mcp::BearerToken::generate().unwrap();
     assert_eq!(t.expose().len(), 64);
     assert!(!format!("{t:?}").contains(t.expose()));
+}
+
+/// Issue 16: job_wait never pays. A wallet handle (the re-call is the charged answer) is
+/// refused with the reason; nothing is sent or paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_wait_refuses_a_handle_it_could_only_continue_by_paying() {
+    use base64::Engine as _;
+    let sb = sandbox(false).await;
+    let (http, _stop) = serve_http(server(&sb, 13, |b| b.approve_above(None))).await;
+    let client = connect(&http, User::without_elicitation()).await;
+    let body = json!({"job_id": "intel-wallet-1", "follow_up": {"kind": "prepaid_recall",
+        "endpoint": "wallet_hud", "address": WALLET, "prepaid_job_id": "intel-wallet-1"}});
+    let handle = format!(
+        "job1.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body.to_string())
+    );
+    sova::protocol::jobs::JobHandle::decode(&handle).expect("a valid wallet handle");
+    let r = call(&client, "job_wait", json!({"handle": handle})).await;
+    let d = err(&r, "handle_not_resumable");
+    assert!(
+        d["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Nothing was sent or paid"),
+        "{}",
+        text(&r)
+    );
+    assert!(sb.payments().is_empty(), "job_wait paid nothing");
+    client.cancel().await.unwrap();
 }
