@@ -26,6 +26,7 @@
 
 mod call;
 mod config;
+mod describe;
 mod progress;
 mod reply;
 mod run;
