@@ -70,9 +70,22 @@ pub(crate) fn run(g: Global, a: &McpArgs) -> Result<Done, CliError> {
         None => Listen::Stdio,
     };
     server
-        .run(listen, |url| {
+        .run(listen, |url, token| {
+            // The token is printed even with --quiet: without it nobody can connect.
             if !quiet {
                 eprintln!("sova mcp: serving MCP at {url} (Ctrl-C stops)");
+            }
+            match token {
+                Some(t) => eprintln!(
+                    "sova mcp: clients must send Authorization: Bearer {} (set {} to choose the token)",
+                    t.expose(),
+                    sova_mcp::TOKEN_ENV
+                ),
+                None if !quiet => eprintln!(
+                    "sova mcp: clients must send Authorization: Bearer <the token in {}>",
+                    sova_mcp::TOKEN_ENV
+                ),
+                None => {}
             }
         })
         .map_err(|e| {

@@ -64,7 +64,10 @@ fn sova_mcp_sandbox_serves_stdio_offline() {
     let r = &hud["result"];
     assert_ne!(r["isError"], true, "{r}");
     assert_eq!(r["structuredContent"]["data"]["walletAddress"], WALLET);
-    assert_eq!(r["_meta"]["x402/payment-response"]["amount"], "15000");
+    assert_eq!(
+        r["_meta"]["x402/payment-response"]["amount"]["baseUnits"],
+        15000
+    );
     send(
         json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
         "name": "budget_status", "arguments": {}}}),
@@ -84,7 +87,10 @@ fn sova_mcp_sandbox_serves_stdio_offline() {
     let r = &job["result"];
     assert_ne!(r["isError"], true, "{r}");
     assert_eq!(r["structuredContent"]["status"], "completed", "{r}");
-    assert_eq!(r["_meta"]["x402/payment-response"]["amount"], "300000");
+    assert_eq!(
+        r["_meta"]["x402/payment-response"]["amount"]["baseUnits"],
+        300_000
+    );
     drop(stdin); // EOF ends the session
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -103,5 +109,77 @@ fn sova_mcp_http_listens_on_loopback_only() {
     assert!(r.stderr.contains("loopback"), "{}", r.stderr);
     let r = sova(&home, &["mcp", "--tool-cap", "no_such_tool=1"]).expect(2);
     assert!(r.stderr.contains("not a paid tool"), "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Sends one raw HTTP/1.1 POST of an `initialize` to `url`; returns the status code.
+fn post_initialize(url: &str, auth: Option<&str>) -> u16 {
+    use std::io::Read as _;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "cli-test", "version": "0"}}})
+    .to_string();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    let auth = auth
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\n{auth}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    String::from_utf8_lossy(&head[9..12]).parse().unwrap()
+}
+
+/// Issue 16: `sova mcp --http` prints a generated bearer token on stderr and refuses requests
+/// without it (401).
+#[test]
+fn sova_mcp_http_requires_the_printed_bearer_token() {
+    let home = temp_dir("mcp-http-token");
+    let mut child = sova_cmd(&home)
+        .args(["--sandbox", "mcp", "--http", "127.0.0.1:0"])
+        .env_remove("SOVA_MCP_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut url, mut token) = (None, None);
+    for line in err.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("serving MCP at ").nth(1) {
+            url = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(rest) = line.split("Authorization: Bearer ").nth(1) {
+            token = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if url.is_some() && token.is_some() {
+            break;
+        }
+    }
+    let (url, token) = (
+        url.expect("the URL on stderr"),
+        token.expect("the token on stderr"),
+    );
+    assert!(token.len() >= 32, "{token}");
+    assert_eq!(post_initialize(&url, None), 401, "no token");
+    assert_eq!(
+        post_initialize(&url, Some("not-the-token-at-all")),
+        401,
+        "wrong token"
+    );
+    assert_eq!(
+        post_initialize(&url, Some(&token)),
+        200,
+        "the printed token"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
     let _ = std::fs::remove_dir_all(&home);
 }

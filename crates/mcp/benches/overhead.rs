@@ -105,14 +105,20 @@ fn bench(c: &mut Criterion) {
         );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let s = server(&sb, 3);
+        let token = sova_mcp::BearerToken::generate().unwrap();
+        let config =
+            rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+                url,
+            )
+            .auth_header(token.expose().to_owned());
         tokio::spawn(async move {
-            s.serve_http(listener, async {
+            s.serve_http(listener, token, async {
                 let _ = rx.await;
             })
             .await
             .unwrap();
         });
-        let client = ().serve(StreamableHttpClientTransport::from_uri(url)).await.unwrap();
+        let client = ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap();
         (client, tx)
     });
     rt.block_on(call(&http));

@@ -5,9 +5,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rmcp::RoleServer;
 use rmcp::model::{
-    CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams, ElicitResult,
-    ElicitationAction, ElicitationSchema, InputRequest, InputRequests, InputRequiredResult,
-    JsonObject, MetaObject, ProtocolVersion,
+    ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema,
+    InputRequest, InputRequests, InputRequiredResult, ProtocolVersion,
 };
 use rmcp::service::RequestContext;
 use serde_json::{Value, json};
@@ -16,10 +15,9 @@ use sova::protocol::Endpoint;
 use sova::{PaymentRef, PaymentState};
 use sova_x402::{PolicyRefusal, RefusalReason};
 
-use crate::server::{
-    APPROVAL_INPUT_KEY, Inner, PENDING_APPROVAL_TTL, PendingApproval, RECEIPT_META_KEY, lock,
-};
-use crate::spend::{SpendEntry, receipt_json, receipt_sentence};
+use crate::describe::describe;
+use crate::server::{APPROVAL_INPUT_KEY, Inner, PENDING_APPROVAL_TTL, PendingApproval, lock};
+use crate::spend::SpendEntry;
 use crate::usdc;
 
 // ---- one tool call ------------------------------------------------------------------------
@@ -29,6 +27,10 @@ pub(crate) struct Reply {
     pub(crate) summary: String,
     pub(crate) data: Value,
     pub(crate) pending: Option<Value>,
+    /// Which rows of each list `data` holds (when narrowed by offset/limit).
+    pub(crate) view: Option<Value>,
+    /// How to get more, in one sentence (paging, narrowing).
+    pub(crate) more: Option<String>,
 }
 
 impl Reply {
@@ -37,15 +39,45 @@ impl Reply {
             summary: summary.into(),
             data,
             pending: None,
+            view: None,
+            more: None,
         }
     }
 }
 
 /// A failed tool call, as the model reads it.
+#[derive(Debug, Clone)]
 pub(crate) struct ToolError {
     pub(crate) kind: &'static str,
     pub(crate) message: String,
     pub(crate) details: Value,
+    /// The payment the failed call carried: its state outranks the error.
+    pub(crate) payment: Option<PaymentNote>,
+}
+
+/// The payment a failed call carried, as the CLI reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PaymentNote {
+    /// `charged`, `may_have_charged` or `not_charged`.
+    pub(crate) state: &'static str,
+    pub(crate) amount: u64,
+    pub(crate) signature: String,
+}
+
+impl PaymentNote {
+    pub(crate) fn of(p: &PaymentRef, uncertain: bool) -> PaymentNote {
+        let state = match (uncertain, p.state) {
+            (true, _) => "may_have_charged",
+            (false, PaymentState::Charged) => "charged",
+            (false, PaymentState::NotCharged) => "not_charged",
+            (false, _) => "may_have_charged",
+        };
+        PaymentNote {
+            state,
+            amount: p.amount,
+            signature: p.signature.clone(),
+        }
+    }
 }
 
 impl ToolError {
@@ -54,11 +86,17 @@ impl ToolError {
             kind,
             message: message.into(),
             details: Value::Null,
+            payment: None,
         }
     }
 
     pub(crate) fn with(mut self, details: Value) -> ToolError {
         self.details = details;
+        self
+    }
+
+    pub(crate) fn paid(mut self, note: PaymentNote) -> ToolError {
+        self.payment = Some(note);
         self
     }
 }
@@ -265,7 +303,7 @@ impl Call<'_> {
             Some(t) if amount > t => {}
             _ => return Err(self.sdk_error(name, err).into()),
         }
-        self.ask_approval(amount, name).await?;
+        self.ask_approval(amount).await?;
         match call(client.clone(), capped(Some(amount))).await {
             Ok(Paid { value, receipt, .. }) => {
                 self.record(name, receipt.as_ref(), true);
@@ -275,25 +313,35 @@ impl Call<'_> {
         }
     }
 
-    fn approval_message(&self, amount: u64, endpoint: &str) -> String {
+    /// The prompt the user reads: the tool by its title and the amount in plain USDC.
+    fn approval_message(&self, amount: u64) -> String {
+        let title = self
+            .inner
+            .tools
+            .iter()
+            .find(|t| t.name == self.tool)
+            .and_then(|t| t.title.clone())
+            .unwrap_or_else(|| self.tool.to_owned());
         let mut m = format!(
-            "Sova Intel: the tool {} ({endpoint}) costs {} USDC, above your approval threshold of {} USDC.",
+            "Pay {} USDC for {title} ({})? It is above your approval threshold of {} USDC.",
+            usdc::plain(amount),
             self.tool,
-            usdc::format(amount),
-            usdc::format(self.inner.approve_above.unwrap_or(0))
+            usdc::plain(self.inner.approve_above.unwrap_or(0))
         );
-        if let Some(b) = self.inner.budget_sentence() {
-            m.push(' ');
-            m.push_str(&b);
+        if let Some(spent) = self.inner.spent() {
+            m.push_str(&format!(
+                " Spent so far: {} of {} USDC.",
+                usdc::plain(spent),
+                usdc::plain(self.inner.limits.budget)
+            ));
         }
-        m.push_str(" Approve this one payment?");
         m
     }
 
-    fn approval_request(&self, amount: u64, endpoint: &str) -> Result<ElicitRequestParams, Stop> {
+    fn approval_request(&self, amount: u64) -> Result<ElicitRequestParams, Stop> {
         let schema = ElicitationSchema::builder()
             .required_bool_property("approve", |b| {
-                b.title(format!("Pay {} USDC", usdc::format(amount)))
+                b.title(format!("Pay {} USDC", usdc::plain(amount)))
                     .description("Approve this one payment")
                     .with_default(false)
             })
@@ -306,13 +354,13 @@ impl Call<'_> {
             })?;
         Ok(ElicitRequestParams::FormElicitationParams {
             meta: None,
-            message: self.approval_message(amount, endpoint),
+            message: self.approval_message(amount),
             requested_schema: schema,
         })
     }
 
     /// Asks the user to approve `amount`. Returns when approved; otherwise stops the call.
-    async fn ask_approval(&mut self, amount: u64, endpoint: &str) -> Result<(), Stop> {
+    async fn ask_approval(&mut self, amount: u64) -> Result<(), Stop> {
         let price = format!("{} USDC", usdc::format(amount));
         let can_ask = self
             .ctx
@@ -329,7 +377,7 @@ impl Call<'_> {
             .with(json!({"amount": usdc::json(amount)}))
             .into());
         }
-        let params = self.approval_request(amount, endpoint)?;
+        let params = self.approval_request(amount)?;
         let stateless = self
             .ctx
             .protocol_version()
@@ -399,7 +447,9 @@ impl Call<'_> {
             }
             return err;
         };
+        let note = PaymentNote::of(&p, uncertain);
         let reference = json!({
+            "state": note.state,
             "payerSignature": p.signature,
             "amount": usdc::json(p.amount),
             "asset": p.asset,
@@ -416,7 +466,8 @@ impl Call<'_> {
                     p.signature
                 ),
             )
-            .with(json!({"payment": reference, "cause": err.kind}));
+            .with(json!({"payment": reference, "cause": err.kind}))
+            .paid(note);
         }
         if p.state == PaymentState::Charged {
             self.record_charged(endpoint, &p);
@@ -426,6 +477,7 @@ impl Call<'_> {
                 p.signature
             ));
         }
+        err.payment = Some(note);
         if err.details.is_null() {
             err.details = json!({"payment": reference});
         } else if let Some(d) = err.details.as_object_mut() {
@@ -453,95 +505,6 @@ impl Call<'_> {
             "charged by a call that failed"
         );
         self.receipts.push(e);
-    }
-}
-
-/// The error of a failed call, by kind, as the model reads it.
-fn describe(e: sova::Error) -> ToolError {
-    use sova::Error as E;
-    match e {
-        E::Build(b) => ToolError::new("invalid_input", format!("{b}. Nothing was sent or paid.")),
-        E::PaymentRefused(ref refusals) => {
-            let why = refusals
-                .iter()
-                .find_map(|r| match &r.reason {
-                    RefusalReason::Policy(p) => Some(policy_sentence(p)),
-                    _ => None,
-                })
-                .unwrap_or_else(|| e.to_string());
-            ToolError::new("payment_refused", format!("{why} Nothing was signed or paid."))
-        }
-        E::PaymentRequired(_) => ToolError::new(
-            "payment_required",
-            format!(
-                "{e}. This server has no wallet to pay with; start it with a keypair (SOVA_KEYPAIR) or an API key (SOVA_API_KEY)."
-            ),
-        ),
-        E::Api { ref error, .. } => {
-            let d = json!({"status": error.status.as_u16()});
-            ToolError::new("api_error", e.to_string()).with(d)
-        }
-        E::Rpc(_) => ToolError::new("network_error", format!("{e}. Nothing was paid.")),
-        E::Payment(_) => ToolError::new("payment_error", format!("{e}. Nothing was sent or paid.")),
-        E::JobPending {
-            waited, ref handle, ..
-        } => ToolError::new(
-            "job_pending",
-            format!(
-                "The analysis is still running after {:.0} s. Continue it with job_wait and handle {handle}; waiting is free.",
-                waited.as_secs_f64()
-            ),
-        )
-        .with(json!({"handle": handle, "resumeTool": "job_wait"})),
-        // Only reached when the payment is known to be charged (else it is uncertain).
-        E::PaymentUncertain { .. } => ToolError::new(
-            "charged_without_answer",
-            format!("The payment was charged but the answer was not delivered: {e}."),
-        ),
-        E::JobFailed { .. } => ToolError::new("job_failed", e.to_string()),
-        E::ResultExpired { .. } => ToolError::new("result_expired", e.to_string()),
-        E::ResultAuthRequired { ref handle, .. } => {
-            let d = json!({"handle": handle, "resumeTool": "job_wait"});
-            ToolError::new(
-                "result_auth_required",
-                format!(
-                    "{e}. Restart this server with an API key for reading results (SOVA_RESULTS_API_KEY or SOVA_API_KEY) and continue with job_wait; the job is not paid again."
-                ),
-            )
-            .with(d)
-        }
-        E::PartialSuccess { ref partial, .. } => ToolError::new("partial_success", e.to_string())
-            .with(json!({"status": 206, "body": partial.body})),
-        E::Transport { .. } | E::CallTimeout { .. } => ToolError::new("network_error", e.to_string()),
-        other => ToolError::new("error", other.to_string()),
-    }
-}
-
-/// A spend-policy refusal in USDC, as one sentence.
-fn policy_sentence(p: &PolicyRefusal) -> String {
-    match p {
-        PolicyRefusal::OverCap { amount, cap, .. } => format!(
-            "The price, {} USDC, is above the per-payment cap of {} USDC (set when the server starts, --max-payment).",
-            usdc::format(*amount),
-            usdc::format(*cap)
-        ),
-        PolicyRefusal::OverBudget {
-            amount,
-            spent,
-            budget,
-            remaining,
-            ..
-        } => format!(
-            "The price, {} USDC, is above what is left of the session budget: {} USDC ({} of {} USDC spent).",
-            usdc::format(*amount),
-            usdc::format(*remaining),
-            usdc::format(*spent),
-            usdc::format(*budget)
-        ),
-        PolicyRefusal::RateLimited { count, limit } => format!(
-            "The payment rate limit is reached: {count} payments in the last minute (limit {limit} per minute)."
-        ),
-        other => format!("The spend policy refused the payment: {other}."),
     }
 }
 
@@ -581,89 +544,6 @@ fn approval_id() -> String {
     }
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("approval-{hex}")
-}
-
-// ---- results --------------------------------------------------------------------------------
-
-impl Call<'_> {
-    pub(crate) fn finish(self, outcome: Result<Reply, ToolError>) -> CallToolResult {
-        let inner = self.inner;
-        let budget = inner.budget_sentence();
-        let payments: Vec<Value> = self.receipts.iter().map(receipt_json).collect();
-        let mut lines: Vec<String> = Vec::new();
-        let (ok, mut doc) = match outcome {
-            Ok(reply) => {
-                lines.push(reply.summary.clone());
-                let status = if reply.pending.is_some() {
-                    "pending"
-                } else {
-                    "completed"
-                };
-                (
-                    true,
-                    json!({
-                        "ok": true,
-                        "tool": self.tool,
-                        "status": status,
-                        "summary": reply.summary,
-                        "data": reply.data,
-                        "job": reply.pending,
-                    }),
-                )
-            }
-            Err(e) => {
-                lines.push(format!("Error ({}): {}", e.kind, e.message));
-                (
-                    false,
-                    json!({
-                        "ok": false,
-                        "tool": self.tool,
-                        "status": "error",
-                        "error": {"kind": e.kind, "message": e.message, "details": e.details},
-                    }),
-                )
-            }
-        };
-        for r in &self.receipts {
-            lines.push(receipt_sentence(r));
-        }
-        if (!self.receipts.is_empty() || !ok)
-            && let Some(b) = &budget
-        {
-            lines.push(b.clone());
-        }
-        doc["payments"] = Value::Array(payments.clone());
-        if inner.payer.is_some() {
-            doc["budget"] = json!({
-                "spent": inner.spent().map(usdc::json),
-                "remaining": inner.spent().map(|s| usdc::json(inner.limits.budget.saturating_sub(s))),
-            });
-        }
-        let mut text = lines.join("\n");
-        if ok {
-            text.push_str("\n\n");
-            text.push_str(&serde_json::to_string_pretty(&doc["data"]).unwrap_or_default());
-            if let Some(job) = doc.get("job").filter(|j| !j.is_null()) {
-                text.push_str("\n\njob: ");
-                text.push_str(&job.to_string());
-            }
-        }
-        let mut result = if ok {
-            CallToolResult::success(vec![ContentBlock::text(text)])
-        } else {
-            CallToolResult::error(vec![ContentBlock::text(text)])
-        };
-        result.structured_content = Some(doc);
-        if let Some(last) = payments.last() {
-            let mut meta = JsonObject::new();
-            meta.insert(RECEIPT_META_KEY.to_owned(), last.clone());
-            if payments.len() > 1 {
-                meta.insert("sova/payments".to_owned(), Value::Array(payments));
-            }
-            result = result.with_meta(Some(MetaObject(meta)));
-        }
-        result
-    }
 }
 
 #[cfg(test)]

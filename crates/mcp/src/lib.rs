@@ -26,7 +26,11 @@
 
 mod call;
 mod config;
+mod describe;
+mod progress;
+mod reply;
 mod run;
+mod schema;
 mod serve;
 mod server;
 mod spend;
@@ -37,7 +41,7 @@ pub use config::{
     Builder, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_APPROVE_ABOVE, DEFAULT_BUDGET, DEFAULT_MAX_PAYMENT,
     DEFAULT_WAIT, Limits, MAX_WAIT, parse_threshold, parse_tool_caps,
 };
-pub use serve::{HTTP_PATH, Listen, bind_http};
+pub use serve::{BearerToken, HTTP_PATH, Listen, TOKEN_ENV, bind_http};
 pub use server::{APPROVAL_INPUT_KEY, RECEIPT_META_KEY, SovaMcp};
 pub use spend::{SpendEntry, UncertainEntry};
 

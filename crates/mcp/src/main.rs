@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! sova-mcp                          # stdio
-//! sova-mcp --http 127.0.0.1:8787    # streamable HTTP at http://127.0.0.1:8787/mcp
+//! sova-mcp --http 127.0.0.1:8787    # streamable HTTP at http://127.0.0.1:8787/mcp, behind a
+//!                                   # bearer token (SOVA_MCP_TOKEN, or one printed at start)
 //! ```
 
 use std::net::SocketAddr;
@@ -34,7 +35,22 @@ fn main() -> ExitCode {
     };
     let result = sova_mcp::Builder::from_env()
         .and_then(|b| b.build())
-        .and_then(|server| server.run(listen, |url| eprintln!("sova-mcp: serving MCP at {url}")));
+        .and_then(|server| {
+            server.run(listen, |url, token| {
+                eprintln!("sova-mcp: serving MCP at {url}");
+                match token {
+                    Some(t) => eprintln!(
+                        "sova-mcp: clients must send Authorization: Bearer {} (set {} to choose the token)",
+                        t.expose(),
+                        sova_mcp::TOKEN_ENV
+                    ),
+                    None => eprintln!(
+                        "sova-mcp: clients must send Authorization: Bearer <the token in {}>",
+                        sova_mcp::TOKEN_ENV
+                    ),
+                }
+            })
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

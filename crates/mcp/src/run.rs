@@ -13,6 +13,8 @@ use sova::intel::{
 use sova::protocol::jobs::{FollowUp, JobHandle};
 
 use crate::call::{Call, Reply, Stop, ToolError};
+use crate::progress::Reporter;
+use crate::reply::narrow;
 use crate::server::{lock, to_json};
 use crate::tools::{self, Shape};
 use crate::usdc;
@@ -37,8 +39,8 @@ impl Call<'_> {
                 let a: tools::TokenPnlArgs = self.args()?;
                 let mut ep = WalletTokensRequest::new(a.address);
                 ep.params = TokenPnlParams {
-                    page: a.page,
-                    page_size: a.page_size,
+                    page: Some(a.page.unwrap_or(1)),
+                    page_size: Some(a.page_size.unwrap_or(tools::DEFAULT_PAGE_SIZE)),
                     sort_by: a.sort_by.map(|s| match s {
                         tools::SortBy::NetSolProfitLoss => TokenSortBy::NetSolProfitLoss,
                         tools::SortBy::RealizedPnlSol => TokenSortBy::RealizedPnlSol,
@@ -50,7 +52,26 @@ impl Call<'_> {
                         tools::Order::Desc => SortOrder::Desc,
                     }),
                 };
+                let (n, size) = (
+                    ep.params.page.unwrap_or(1),
+                    ep.params.page_size.unwrap_or(1),
+                );
+                let known = lock(&self.inner.pnl_totals).get(&ep.address).copied();
+                if let Some(total) = known {
+                    let last = total.div_ceil(u64::from(size.max(1))).max(1);
+                    if u64::from(n) > last {
+                        return Err(ToolError::new(
+                            "invalid_input",
+                            format!(
+                                "Page {n} is past the last page: {} has {total} tokens, {last} pages of {size}. Nothing was sent or paid.",
+                                ep.address
+                            ),
+                        )
+                        .into());
+                    }
+                }
                 let page = self.pay(&ep).await?;
+                lock(&self.inner.pnl_totals).insert(ep.address.clone(), page.total);
                 let summary = format!(
                     "Token PnL of {}: page {} of {} ({} tokens).",
                     ep.address,
@@ -58,7 +79,15 @@ impl Call<'_> {
                     page.page_count(),
                     page.total
                 );
-                Ok(Reply::done(summary, to_json(&page)))
+                let mut reply = Reply::done(summary, to_json(&page));
+                if page.has_next_page() {
+                    reply.more = Some(format!(
+                        "More: wallet_token_pnl with page {} (pages 1 to {}; 0.045 USDC each).",
+                        page.page.saturating_add(1),
+                        page.page_count()
+                    ));
+                }
+                Ok(reply)
             }
             "batch_wallet_hud" => {
                 let a: tools::BatchArgs = self.args()?;
@@ -99,7 +128,9 @@ impl Call<'_> {
                         (q.handle, to_json(&q.accepted))
                     }
                 };
-                self.follow(handle, accepted, wait, "Holder profiles").await
+                let window = window(a.offset, a.limit);
+                self.follow(handle, accepted, wait, "Holder profiles", window)
+                    .await
             }
             "wallet_similarity" => {
                 let a: tools::SimilarityArgs = self.args()?;
@@ -115,7 +146,8 @@ impl Call<'_> {
                         (q.handle, to_json(&q.accepted))
                     }
                 };
-                self.follow(handle, accepted, wait, "Wallet similarity")
+                let window = window(a.offset, a.limit);
+                self.follow(handle, accepted, wait, "Wallet similarity", window)
                     .await
             }
             "deep_token_analysis" => {
@@ -123,7 +155,9 @@ impl Call<'_> {
                 let wait = self.inner.wait_for(a.wait_seconds);
                 let top_n = a.top_n.unwrap_or(sova::intel::DEFAULT_TOP_N);
                 let q = self.queue(&DeepRequest::new(a.mint).top_n(top_n)).await?;
-                self.follow(q.handle, to_json(&q.accepted), wait, "Deep token analysis")
+                let window = window(a.offset, a.limit);
+                let what = "Deep token analysis";
+                self.follow(q.handle, to_json(&q.accepted), wait, what, window)
                     .await
             }
             "job_status" => {
@@ -146,7 +180,7 @@ impl Call<'_> {
                         format!("{e}: pass the handle (job1.…) of a queued result. Nothing was sent or paid."),
                     )
                 })?;
-                self.job_wait(handle, wait).await
+                self.job_wait(handle, wait, window(a.offset, a.limit)).await
             }
             "pricing" => {
                 let _: tools::NoArgs = self.args()?;
@@ -215,9 +249,10 @@ impl Call<'_> {
         // The server holds the payment while its analysis runs and settles it on the
         // re-call, so the wait happens inside this call (at least WALLET_WAIT): a handle
         // returned here could only be continued with a second payment.
+        let progress = Reporter::for_request(self.ctx, self.tool);
         let client = self
             .inner
-            .waiter(wait.max(WALLET_WAIT))
+            .waiter(wait.max(WALLET_WAIT), progress)
             .map_err(|e| self.sdk_error(ep.name(), e))?;
         let summary = ep.summary();
         let value = self
@@ -229,12 +264,6 @@ impl Call<'_> {
         Ok(Reply::done(format!("{summary}."), to_json(&value)))
     }
 
-    /// Continues a wallet GET whose analysis was still running: the re-call with
-    /// `X-Prepaid-Job-Id` is the documented charged answer (the earlier `202` was free).
-    async fn recall<R: WalletGet>(&mut self, recall: R, wait: Duration) -> Result<Reply, Stop> {
-        self.wallet(recall, wait).await
-    }
-
     /// Waits for a POST job up to `wait`, then fetches its result (free), or returns the handle.
     async fn follow(
         &mut self,
@@ -242,16 +271,34 @@ impl Call<'_> {
         accepted: Value,
         wait: Duration,
         what: &str,
+        (offset, limit): (usize, usize),
     ) -> Result<Reply, Stop> {
         // The SDK stamped the handle with the time the job was accepted (queue_with).
+        let progress = Reporter::for_request(self.ctx, what);
         let waiter = self
             .inner
-            .waiter(wait)
+            .waiter(wait, progress)
             .map_err(|e| self.sdk_error("intel.jobs", e))?;
         match waiter.resume::<Value>(&handle).await {
             Ok(v) => {
-                let data = self.with_also(&handle, v).await?;
-                Ok(Reply::done(format!("{what}: completed."), data))
+                let mut data = self.with_also(&handle, v).await?;
+                let view = narrow(&mut data, offset, limit);
+                let mut reply = Reply::done(format!("{what}: completed."), data);
+                if let Some(v) = &view {
+                    let longest = v["lists"]
+                        .as_object()
+                        .and_then(|l| l.values().filter_map(Value::as_u64).max())
+                        .unwrap_or(0);
+                    let shown_to = (offset + limit).min(longest as usize);
+                    reply.more = Some(format!(
+                        "Showing rows {} to {shown_to} of each list (longest: {longest}). More rows of this result, free: job_wait with handle {} and offset {}, limit up to 100.",
+                        offset + 1,
+                        handle.encode(),
+                        offset + limit
+                    ));
+                }
+                reply.view = view;
+                Ok(reply)
             }
             Err(sova::Error::JobPending { waited, .. }) => {
                 Ok(pending_reply(&handle, accepted, waited, what))
@@ -285,29 +332,39 @@ impl Call<'_> {
         Ok(Value::Object(doc))
     }
 
-    async fn job_wait(&mut self, handle: JobHandle, wait: Duration) -> Result<Reply, Stop> {
+    async fn job_wait(
+        &mut self,
+        handle: JobHandle,
+        wait: Duration,
+        window: (usize, usize),
+    ) -> Result<Reply, Stop> {
         match &handle.follow_up {
+            // The re-call of a wallet GET is the charged answer, and the payment that was held
+            // for it cannot be carried over from the call that returned this handle: resuming
+            // here would sign a second payment. job_wait never pays, so it refuses.
             FollowUp::PrepaidRecall {
-                endpoint,
-                address,
-                prepaid_job_id,
-            } => {
-                if endpoint.contains("hud") {
-                    let r = WalletHudRequest::new(address.clone())
-                        .prepaid_job_id(prepaid_job_id.clone());
-                    self.recall(r, wait).await
-                } else {
-                    let r = WalletProfileRequest::new(address.clone())
-                        .prepaid_job_id(prepaid_job_id.clone());
-                    self.recall(r, wait).await
-                }
-            }
+                endpoint, address, ..
+            } => Err(ToolError::new(
+                "handle_not_resumable",
+                format!(
+                    "This handle continues {endpoint} of {address}, whose answer is charged when it is fetched; job_wait never pays, and the payment held for the first call cannot be reused here. Nothing was sent or paid. If that first call reported a payment, it may have been charged: check it before calling {endpoint} again."
+                ),
+            )
+            .into()),
             _ => {
                 let accepted = json!({"jobId": handle.job_id});
-                self.follow(handle, accepted, wait, "Job").await
+                self.follow(handle, accepted, wait, "Job", window).await
             }
         }
     }
+}
+
+/// The rows of each list to keep: `(offset, limit)`, defaults applied.
+fn window(offset: Option<u32>, limit: Option<u32>) -> (usize, usize) {
+    (
+        offset.unwrap_or(0) as usize,
+        limit.unwrap_or(tools::DEFAULT_LIMIT) as usize,
+    )
 }
 
 /// A readable name for a result key (`holder-profiles:result:…` → `holderProfiles`).
@@ -329,6 +386,8 @@ fn pending_reply(handle: &JobHandle, accepted: Value, waited: Duration, what: &s
             waited.as_secs_f64()
         ),
         data: accepted,
+        view: None,
+        more: None,
         pending: Some(json!({
             "handle": h,
             "jobId": handle.job_id,

@@ -97,6 +97,9 @@ pub(crate) struct Inner {
     pub(crate) tools: Vec<Tool>,
     pub(crate) log: Mutex<SpendLog>,
     pub(crate) approvals: Mutex<HashMap<String, PendingApproval>>,
+    /// Rows of per-token PnL per wallet, as the last page read said: a page past the end is
+    /// refused before paying.
+    pub(crate) pnl_totals: Mutex<HashMap<String, u64>>,
 }
 
 impl Inner {
@@ -126,19 +129,29 @@ impl Inner {
             wait,
             poll_interval,
             approval_timeout,
-            tools: tools::all(),
+            tools: tools::all_with_wait(wait.as_secs()),
             log: Mutex::default(),
             approvals: Mutex::default(),
+            pnl_totals: Mutex::default(),
         }
     }
 
-    /// A client whose job waits last at most `wait` (same transport, payer and policy).
-    pub(crate) fn waiter(&self, wait: Duration) -> Result<sova::intel::Client, sova::Error> {
+    /// A client whose job waits last at most `wait` (same transport, payer and policy),
+    /// telling `progress` about every job status read.
+    pub(crate) fn waiter(
+        &self,
+        wait: Duration,
+        progress: Option<crate::progress::Reporter>,
+    ) -> Result<sova::intel::Client, sova::Error> {
         let poll = PollConfig {
             interval: self.poll_interval,
             max_wait: wait,
         };
-        sova::intel::Client::with_transport(self.builder.clone().poll(poll), self.transport.clone())
+        let mut b = self.builder.clone().poll(poll);
+        if let Some(r) = progress {
+            b = b.on_progress(move |p| r.report(p));
+        }
+        sova::intel::Client::with_transport(b, self.transport.clone())
     }
 
     pub(crate) fn spent(&self) -> Option<u64> {
@@ -314,6 +327,19 @@ impl SovaMcp {
             .clone()
             .map(Value::Object)
             .unwrap_or(Value::Null);
+        // Every argument is checked against the schema the tool advertises, before anything
+        // is sent or paid.
+        let schema = self
+            .inner
+            .tools
+            .iter()
+            .find(|t| t.name == tool)
+            .map(|t| t.input_schema.clone());
+        let checked = match (&schema, &arguments) {
+            (Some(s), Value::Null) => crate::schema::validate(s, &json!({})),
+            (Some(s), args) => crate::schema::validate(s, args),
+            (None, _) => Ok(()),
+        };
         let mut call = Call {
             inner: &self.inner,
             tool,
@@ -322,6 +348,13 @@ impl SovaMcp {
             approved: Approved::No,
             receipts: Vec::new(),
         };
+        if let Err(why) = checked {
+            let e = ToolError::new(
+                "invalid_input",
+                format!("Invalid arguments for {tool}: {why}. Nothing was sent or paid."),
+            );
+            return Ok(CallToolResponse::Complete(call.finish(Err(e))));
+        }
         // An MRTR retry: the client answered an approval request.
         if let Some(state) = &request.request_state {
             let pending = lock(&self.inner.approvals).remove(state);

@@ -18,7 +18,8 @@ pub struct SpendEntry {
     pub tool: String,
     /// The API operation paid for (e.g. `intel.wallet_hud`).
     pub endpoint: String,
-    /// USDC base units paid.
+    /// USDC base units paid (serialized as `{"baseUnits": …, "usdc": "…"}`, as everywhere).
+    #[serde(serialize_with = "amount_json")]
     pub amount: u64,
     /// The settled transaction's signature, as the server reported it; `None` for a payment
     /// charged by a call that failed (no receipt came back: see `payer_signature`).
@@ -49,7 +50,8 @@ pub struct UncertainEntry {
     pub tool: String,
     /// The API operation.
     pub endpoint: String,
-    /// USDC base units.
+    /// USDC base units (serialized as `{"baseUnits": …, "usdc": "…"}`).
+    #[serde(serialize_with = "amount_json")]
     pub amount: u64,
     /// The payer's signature (the reference to reconcile with).
     pub payer_signature: String,
@@ -59,6 +61,11 @@ pub struct UncertainEntry {
     pub reason: String,
     /// When, RFC 3339 UTC.
     pub time: String,
+}
+
+/// An amount as every result shows it: `{"baseUnits": 15000, "usdc": "0.015000"}`.
+fn amount_json<S: serde::Serializer>(amount: &u64, s: S) -> Result<S::Ok, S::Error> {
+    usdc::json(*amount).serialize(s)
 }
 
 /// The session's payments.
@@ -156,14 +163,15 @@ impl SpendLog {
 }
 
 /// A receipt as the x402 `PAYMENT-RESPONSE` reads, with the payer's references: the value of
-/// `_meta["x402/payment-response"]`.
+/// `_meta["x402/payment-response"]`. Its amount has the shape of every amount of this server
+/// (`{"baseUnits", "usdc"}`), as in `spend_report`.
 pub(crate) fn receipt_json(e: &SpendEntry) -> Value {
     json!({
         "success": true,
         "transaction": e.transaction,
         "network": e.network,
         "payer": e.payer,
-        "amount": e.amount.to_string(),
+        "amount": usdc::json(e.amount),
         "asset": e.asset,
         "payTo": e.pay_to,
         "payerSignature": e.payer_signature,

@@ -62,8 +62,9 @@ pub struct WalletArgs {
     /// The wallet address (base58).
     #[schemars(schema_with = "address_schema")]
     pub address: String,
-    /// How long to wait, in seconds, when the wallet was never analysed and the server analyses
-    /// it first (at least 120; longer waits may be asked). After that, a handle for job_wait.
+    /// Seconds to wait when the wallet was never analysed and the server analyses it first.
+    /// A first analysis is waited for at least 120 s whatever this says, because the
+    /// payment rides on its answer. Default 45.
     #[serde(default)]
     #[schemars(range(min = 0, max = 300))]
     pub wait_seconds: Option<u32>,
@@ -73,7 +74,7 @@ pub struct WalletArgs {
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SortBy {
-    /// Net SOL profit and loss (the server's default).
+    /// Net SOL profit and loss (the default).
     NetSolProfitLoss,
     /// Realized PnL in SOL.
     RealizedPnlSol,
@@ -89,7 +90,7 @@ pub enum SortBy {
 pub enum Order {
     /// Ascending.
     Asc,
-    /// Descending (the server's default).
+    /// Descending (the default).
     Desc,
 }
 
@@ -100,18 +101,19 @@ pub struct TokenPnlArgs {
     /// The wallet address (base58).
     #[schemars(schema_with = "address_schema")]
     pub address: String,
-    /// Page number, from 1.
+    /// Page number, from 1. Default 1. Each page is a new paid call; a page past the last
+    /// one known for this wallet is refused before paying.
     #[serde(default)]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 100000))]
     pub page: Option<u32>,
-    /// Rows per page, 1 to 100.
+    /// Rows per page, 1 to 100. Default 20.
     #[serde(default)]
     #[schemars(range(min = 1, max = 100))]
     pub page_size: Option<u32>,
-    /// Sort key.
+    /// Sort key. Default netSolProfitLoss.
     #[serde(default)]
     pub sort_by: Option<SortBy>,
-    /// Sort direction.
+    /// Sort direction. Default desc.
     #[serde(default)]
     pub sort_order: Option<Order>,
 }
@@ -143,18 +145,26 @@ pub struct HoldersArgs {
     /// The token mint (base58).
     #[schemars(schema_with = "address_schema")]
     pub mint: String,
-    /// How many top holders to profile: 1 to 50 (agent shape) or 1 to 100 (full); default 20.
+    /// How many top holders to profile: 1 to 50 (agent shape) or 1 to 100 (full). Default 20.
     #[serde(default)]
     #[schemars(range(min = 1, max = 100))]
     pub top_n: Option<u32>,
-    /// `agent` (compact, default) or `full`.
+    /// `agent` (compact) or `full`. Default agent.
     #[serde(default)]
     pub shape: Shape,
-    /// How long to wait for the job, in seconds (default: the server's wait window; 0 returns
-    /// the handle at once).
+    /// Seconds to wait for the job before returning a handle for job_wait (free); 0 returns
+    /// the handle at once. Default 45.
     #[serde(default)]
     #[schemars(range(min = 0, max = 300))]
     pub wait_seconds: Option<u32>,
+    /// Rows of each list to return, from `offset`. Default 10.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+    /// The first row of each list to return (0-based). Default 0.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1000))]
+    pub offset: Option<u32>,
 }
 
 /// `wallet_similarity`.
@@ -164,13 +174,22 @@ pub struct SimilarityArgs {
     /// 2 to 30 wallet addresses (base58).
     #[schemars(schema_with = "addresses_schema", length(min = 2, max = 30))]
     pub wallets: Vec<String>,
-    /// `agent` (compact, default) or `full`.
+    /// `agent` (compact) or `full`. Default agent.
     #[serde(default)]
     pub shape: Shape,
-    /// How long to wait for the job, in seconds (default: the server's wait window).
+    /// Seconds to wait for the job before returning a handle for job_wait (free); 0 returns
+    /// the handle at once. Default 45.
     #[serde(default)]
     #[schemars(range(min = 0, max = 300))]
     pub wait_seconds: Option<u32>,
+    /// Rows of each list to return, from `offset`. Default 10.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+    /// The first row of each list to return (0-based). Default 0.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1000))]
+    pub offset: Option<u32>,
 }
 
 /// `deep_token_analysis`.
@@ -180,14 +199,23 @@ pub struct DeepArgs {
     /// The token mint (base58).
     #[schemars(schema_with = "address_schema")]
     pub mint: String,
-    /// How many top holders: 1 to 50, default 20.
+    /// How many top holders: 1 to 50. Default 20.
     #[serde(default)]
     #[schemars(range(min = 1, max = 50))]
     pub top_n: Option<u32>,
-    /// How long to wait for the job, in seconds (default: the server's wait window).
+    /// Seconds to wait for the job before returning a handle for job_wait (free); 0 returns
+    /// the handle at once. Default 45.
     #[serde(default)]
     #[schemars(range(min = 0, max = 300))]
     pub wait_seconds: Option<u32>,
+    /// Rows of each list to return, from `offset`. Default 10.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+    /// The first row of each list to return (0-based). Default 0.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1000))]
+    pub offset: Option<u32>,
 }
 
 /// `job_status`.
@@ -195,6 +223,7 @@ pub struct DeepArgs {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobStatusArgs {
     /// The job id (from a queued result).
+    #[schemars(length(min = 1, max = 200))]
     pub job_id: String,
 }
 
@@ -202,12 +231,21 @@ pub struct JobStatusArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobWaitArgs {
-    /// The handle of a queued result (`job1.…`).
+    /// The handle of a pending result (`job1.…` or `call1.…`), exactly as returned.
+    #[schemars(length(min = 1, max = 4000))]
     pub handle: String,
-    /// How long to wait, in seconds (default: the server's wait window).
+    /// Seconds to wait before returning the same handle again; 0 checks once. Default 45.
     #[serde(default)]
     #[schemars(range(min = 0, max = 300))]
     pub wait_seconds: Option<u32>,
+    /// Rows of each list to return, from `offset`. Default 10.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+    /// The first row of each list to return (0-based). Default 0.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1000))]
+    pub offset: Option<u32>,
 }
 
 /// Tools without arguments.
@@ -215,124 +253,266 @@ pub struct JobWaitArgs {
 #[serde(deny_unknown_fields)]
 pub struct NoArgs {}
 
-fn schema<T: JsonSchema + 'static>() -> Arc<JsonObject> {
-    match rmcp::handler::server::tool::schema_for_input::<T>() {
+/// The default of each optional argument, as the descriptions state it (`waitSeconds` is the
+/// server's wait window).
+fn defaults(wait_seconds: u64) -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        ("waitSeconds", json!(wait_seconds)),
+        ("page", json!(1)),
+        ("pageSize", json!(DEFAULT_PAGE_SIZE)),
+        ("sortBy", json!("netSolProfitLoss")),
+        ("sortOrder", json!("desc")),
+        ("topN", json!(sova::intel::DEFAULT_TOP_N)),
+        ("shape", json!("agent")),
+        ("limit", json!(DEFAULT_LIMIT)),
+        ("offset", json!(0)),
+    ]
+}
+
+/// Rows per page of `wallet_token_pnl` when not asked.
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// Rows of each list in a job result when not asked.
+pub const DEFAULT_LIMIT: u32 = 10;
+
+fn schema<T: JsonSchema + 'static>(wait_seconds: u64) -> Arc<JsonObject> {
+    let raw = match rmcp::handler::server::tool::schema_for_input::<T>() {
         Ok(s) => s,
         Err(_) => rmcp::handler::server::tool::schema_for_type::<T>(),
+    };
+    let mut s = crate::schema::portable(&raw);
+    if let Some(serde_json::Value::Object(props)) = s.get_mut("properties") {
+        for (name, value) in defaults(wait_seconds) {
+            if let Some(serde_json::Value::Object(p)) = props.get_mut(name) {
+                // The wait window is configurable: the description says the one in force.
+                if name == "waitSeconds"
+                    && let Some(serde_json::Value::String(d)) = p.get_mut("description")
+                {
+                    *d = d.replace("Default 45.", &format!("Default {wait_seconds}."));
+                }
+                p.insert("default".into(), value);
+            }
+        }
+    }
+    s.insert("additionalProperties".into(), false.into());
+    Arc::new(s)
+}
+
+/// The `outputSchema` every tool publishes: the envelope of `structuredContent`.
+pub fn output_schema() -> Arc<JsonObject> {
+    let amount = serde_json::json!({
+        "type": "object",
+        "properties": {"baseUnits": {"type": "integer", "minimum": 0}, "usdc": {"type": "string"}},
+        "required": ["baseUnits", "usdc"],
+    });
+    let v = serde_json::json!({
+        "type": "object",
+        "properties": {
+            "ok": {"type": "boolean", "description": "false when the call failed (then see error)"},
+            "tool": {"type": "string"},
+            "status": {"type": "string", "enum": ["completed", "pending", "error"]},
+            "summary": {"type": "string", "description": "the sentence the text starts with"},
+            "data": {"description": "the full result of the API (narrowed by limit/offset where the tool has them)"},
+            "view": {
+                "type": "object",
+                "description": "which rows of each list data holds: offset, limit and each list's total",
+            },
+            "job": {
+                "type": "object",
+                "description": "present while the result is pending: continue with job_wait(handle), free",
+                "properties": {
+                    "handle": {"type": "string"},
+                    "jobId": {"type": "string"},
+                    "resumeTool": {"type": "string"},
+                },
+                "required": ["handle", "resumeTool"],
+            },
+            "payments": {
+                "type": "array",
+                "description": "the payments this call made (receipts)",
+                "items": {"type": "object"},
+            },
+            "payment": {
+                "type": "object",
+                "description": "on an error that carries a payment: its state first",
+                "properties": {
+                    "state": {"type": "string", "enum": ["charged", "may_have_charged", "not_charged"]},
+                    "amount": amount,
+                    "signature": {"type": "string"},
+                },
+                "required": ["state", "amount", "signature"],
+            },
+            "budget": {
+                "type": "object",
+                "properties": {"spent": amount, "remaining": amount},
+            },
+            "error": {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {},
+                },
+                "required": ["kind", "message"],
+            },
+        },
+        "required": ["ok", "tool", "status", "payments"],
+    });
+    match v {
+        serde_json::Value::Object(m) => Arc::new(m),
+        _ => Arc::new(JsonObject::new()),
     }
 }
 
+/// What a tool touches, for its annotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Pays per call and calls the API.
+    Paid,
+    /// Free, calls the API, changes nothing.
+    FreeRemote,
+    /// Free, answers from this server's own state.
+    Local,
+}
+
 fn tool<T: JsonSchema + 'static>(
+    wait_seconds: u64,
     name: &'static str,
     title: &str,
     description: impl Into<std::borrow::Cow<'static, str>>,
-    paid: bool,
+    kind: Kind,
 ) -> Tool {
     let mut notes = ToolAnnotations::new();
     notes.title = Some(title.to_owned());
-    notes.read_only_hint = Some(!paid);
+    notes.read_only_hint = Some(kind != Kind::Paid);
     notes.destructive_hint = Some(false);
-    notes.idempotent_hint = Some(!paid);
-    notes.open_world_hint = Some(paid);
-    Tool::new(name, description, schema::<T>())
+    notes.idempotent_hint = Some(kind != Kind::Paid);
+    notes.open_world_hint = Some(kind != Kind::Local);
+    Tool::new(name, description, schema::<T>(wait_seconds))
         .with_title(title)
         .with_annotations(notes)
+        .with_raw_output_schema(output_schema())
 }
 
-const PAYMENT_NOTE: &str = " Paid per call with x402 (Solana USDC) inside the session's spend policy; a payment above the approval threshold is shown to the user first. The result reports the payment (amount, transaction) and the budget left.";
+const PAYMENT_NOTE: &str = " Paid per call with x402 (Solana USDC) within the session's spend policy; a price above the approval threshold is shown to the user first. The result states what was paid and the budget left.";
 
-/// Every tool of the server, in the order they are listed.
+const MORE_NOTE: &str = " The text summarizes (at most 4,000 characters); the full data is in structuredContent. Lists show `limit` rows from `offset`; more rows of the same result come free from job_wait with the handle, offset and limit.";
+
+/// Every tool of the server, in the order they are listed, with the default wait window.
 pub fn all() -> Vec<Tool> {
+    all_with_wait(crate::DEFAULT_WAIT.as_secs())
+}
+
+/// Every tool, with `waitSeconds` defaulting to `wait_seconds`.
+pub(crate) fn all_with_wait(w: u64) -> Vec<Tool> {
     vec![
         tool::<WalletArgs>(
+            w,
             "wallet_hud",
             "Wallet HUD",
             paid(
-                "A wallet's HUD: behaviour code, win rate, trimmed mean PnL, trades per day, holdings, bot and whale flags, data quality. 1 credit (0.015 USDC). A wallet never analysed before is analysed first, which can take a minute or two; the tool waits for it (charged once in all).",
+                "Use first to size up a Solana wallet: behaviour code, win rate, trimmed mean PnL, trades per day, holdings, bot and whale flags, data quality. Costs 1 credit (0.015 USDC). A wallet never analysed before is analysed first (a minute or two), and the tool waits for it inside the call, charged once in all.",
             ),
-            true,
+            Kind::Paid,
         ),
         tool::<WalletArgs>(
+            w,
             "wallet_profile",
             "Wallet profile",
             paid(
-                "A wallet's full profile: summary, KOL identity, HUD, behaviour and all-time PnL. 5 credits (0.075 USDC). A wallet never analysed before is analysed first, which can take a minute or two; the tool waits for it (charged once in all).",
+                "Use when the HUD is not enough: summary, KOL identity, HUD, behaviour and all-time PnL of one wallet. Costs 5 credits (0.075 USDC). A wallet never analysed before is analysed first, and the tool waits for it inside the call, charged once in all.",
             ),
-            true,
+            Kind::Paid,
         ),
         tool::<TokenPnlArgs>(
+            w,
             "wallet_token_pnl",
             "Wallet PnL per token",
             paid(
-                "Per-token PnL of a wallet, one page (realized and unrealized PnL in SOL, ROI, SOL spent, win rate). 3 credits (0.045 USDC).",
+                "Use to see which tokens a wallet made or lost money on: one page of per-token rows (realized and unrealized PnL in SOL, ROI, SOL spent, win rate), with the total number of rows and pages. Costs 3 credits (0.045 USDC) per page.",
             ),
-            true,
+            Kind::Paid,
         ),
         tool::<BatchArgs>(
+            w,
             "batch_wallet_hud",
             "HUD of up to 30 wallets",
             paid(
-                "The HUD of 1 to 30 wallets in one call. 5 credits (0.075 USDC) flat. Wallets not analysed yet are listed as queued with their job ids (job_status is free).",
+                "Use to compare many wallets at once: the HUD of 1 to 30 wallets. Costs 5 credits (0.075 USDC) flat. Wallets not analysed yet come back as queued with job ids (job_status is free).",
             ),
-            true,
+            Kind::Paid,
         ),
         tool::<HoldersArgs>(
+            w,
             "token_holder_profiles",
             "Token holder profiles",
-            paid(
-                "Profiles of a token's top holders (behaviour, supply share, hold times). An async job: 20 credits (0.30 USDC), charged once when it is queued. Waits up to waitSeconds, then returns the result or a handle; continue with job_wait, which is free however often it is called.",
+            paid_more(
+                "Use to learn who holds a token: profiles of its top holders (behaviour, supply share, hold times). Costs 20 credits (0.30 USDC), charged once when the job is queued. Waits up to waitSeconds, then returns the result or a handle for job_wait (free).",
             ),
-            true,
+            Kind::Paid,
         ),
         tool::<SimilarityArgs>(
+            w,
             "wallet_similarity",
             "Wallet similarity",
-            paid(
-                "How similar 2 to 30 wallets trade (shared tokens, capital overlap, coordination). An async job: 20 credits (0.30 USDC), charged once when it is queued. Waits up to waitSeconds, then returns the result or a handle for job_wait (free).",
+            paid_more(
+                "Use to check whether 2 to 30 wallets trade alike (shared tokens, capital overlap, coordination). Costs 20 credits (0.30 USDC), charged once when the job is queued. Waits up to waitSeconds, then returns the result or a handle for job_wait (free).",
             ),
-            true,
+            Kind::Paid,
         ),
         tool::<DeepArgs>(
+            w,
             "deep_token_analysis",
             "Deep token analysis",
-            paid(
-                "Holder profiles of a token's top holders, then the similarity of those holders. An async bundle: 35 credits (0.525 USDC), charged once when it is queued. Waits up to waitSeconds, then returns both results or a handle for job_wait (free).",
+            paid_more(
+                "Use for a full picture of a token: holder profiles of its top holders, then how similar those holders trade. Costs 35 credits (0.525 USDC), charged once when the job is queued. Waits up to waitSeconds, then returns both results or a handle for job_wait (free).",
             ),
-            true,
+            Kind::Paid,
         ),
         tool::<JobStatusArgs>(
+            w,
             "job_status",
             "Job status",
-            "The state of a queued job (waiting, active, completed, failed) and its progress. Free.",
-            false,
+            "Use to check a queued job by id: its state (waiting, active, completed, failed) and progress. Free.",
+            Kind::FreeRemote,
         ),
         tool::<JobWaitArgs>(
+            w,
             "job_wait",
-            "Continue a queued job",
-            "Continues a queued job from its handle: waits up to waitSeconds and returns the result, or the same handle when the job is still running. Polling and fetching results are free; the job was paid when it was queued and is never queued again. A queued wallet HUD or profile is fetched once more when its analysis completes; the wallet is charged once in all, and any payment goes through the spend policy.",
-            true,
+            "Continue a pending result",
+            format!(
+                "Use with the handle a paid tool returned when its result was not ready: waits up to waitSeconds and returns the result, or the same handle while it is still running. Free, however often it is called: it never queues or pays again (a handle whose payment is in doubt is refused, with the reason).{MORE_NOTE}"
+            ),
+            Kind::FreeRemote,
         ),
         tool::<NoArgs>(
+            w,
             "pricing",
             "Pricing",
-            "The live price list of Sova Intel (credits per endpoint; 1 credit = 0.015 USDC). Free.",
-            false,
+            "Use to see what each Sova Intel endpoint costs (credits per endpoint; 1 credit = 0.015 USDC). Free.",
+            Kind::FreeRemote,
         ),
         tool::<NoArgs>(
+            w,
             "budget_status",
             "Budget status",
-            "The session's spend policy: per-payment cap, budget, spent, remaining, approval threshold, per-tool caps and payments in the last minute. Free.",
-            false,
+            "Use before paid calls to see what is left: per-payment cap, budget, spent, remaining, approval threshold, per-tool caps and payments in the last minute. Free.",
+            Kind::Local,
         ),
         tool::<NoArgs>(
+            w,
             "spend_report",
             "Spend report",
-            "Every payment of this session: amount, transaction, endpoint, time; and any payment whose outcome is unknown, with its reference. Free.",
-            false,
+            "Use to account for money: every payment of this session (amount, transaction, tool, time) and any payment whose outcome is unknown, with its reference. Free.",
+            Kind::Local,
         ),
     ]
 }
 
 fn paid(description: &str) -> String {
     format!("{description}{PAYMENT_NOTE}")
+}
+
+fn paid_more(description: &str) -> String {
+    format!("{description}{PAYMENT_NOTE}{MORE_NOTE}")
 }

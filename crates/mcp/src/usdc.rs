@@ -26,6 +26,19 @@ pub fn format(units: u64) -> String {
     sova_protocol::units::format_units(units, DECIMALS)
 }
 
+/// Formats base units as plain USDC, without trailing zeros (`300000` → `"0.3"`,
+/// `2_000_000` → `"2"`): what a person reads in an approval prompt.
+///
+/// ```
+/// assert_eq!(sova_mcp::usdc::plain(300_000), "0.3");
+/// assert_eq!(sova_mcp::usdc::plain(15_000), "0.015");
+/// assert_eq!(sova_mcp::usdc::plain(2_000_000), "2");
+/// ```
+pub fn plain(units: u64) -> String {
+    let s = format(units);
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// An amount as JSON: `{"baseUnits": 15000, "usdc": "0.015000"}`.
 pub(crate) fn json(units: u64) -> serde_json::Value {
     serde_json::json!({"baseUnits": units, "usdc": format(units)})

@@ -8,23 +8,20 @@ mod common;
 use std::time::Duration;
 
 use rmcp::model::ProtocolVersion;
-use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientLifecycleMode, ClientServiceExt, ServiceExt};
 use serde_json::json;
 
 use common::*;
 
-async fn connect(url: &str, user: User) -> Client {
-    user.serve(StreamableHttpClientTransport::from_uri(url.to_owned()))
-        .await
-        .unwrap()
+async fn connect(http: &Http, user: User) -> Client {
+    user.serve(transport(http)).await.unwrap()
 }
 
 /// A client on protocol 2026-07-28: no session, no server-to-client requests; approvals come
 /// back as `input_required` results that the client answers on a retry.
-async fn connect_stateless(url: &str, user: User) -> Client {
+async fn connect_stateless(http: &Http, user: User) -> Client {
     user.serve_with_lifecycle(
-        StreamableHttpClientTransport::from_uri(url.to_owned()),
+        transport(http),
         ClientLifecycleMode::Discover {
             preferred_versions: vec![ProtocolVersion::V_2026_07_28],
         },
@@ -55,7 +52,7 @@ async fn a_job_is_continued_by_job_wait_and_charged_once() {
         text(&r).contains("job_wait"),
         "the text says how to continue"
     );
-    assert_eq!(receipt(&r).unwrap()["amount"], (20 * CREDIT).to_string());
+    assert_eq!(receipt(&r).unwrap()["amount"]["baseUnits"], 20 * CREDIT);
     assert_eq!(ledger(&sb).len(), 1);
     let job_id = d["job"]["jobId"].as_str().unwrap().to_owned();
 
@@ -112,6 +109,15 @@ async fn a_job_is_continued_by_job_wait_and_charged_once() {
     );
     let report = call(&client, "spend_report", json!({})).await;
     assert_report_matches_ledger(&sb, ok(&report));
+    // One type for amounts: the receipt in _meta and the spend report agree exactly.
+    assert_eq!(
+        ok(&report)["data"]["payments"][0]["amount"],
+        receipt(&r).unwrap()["amount"]
+    );
+    assert_eq!(
+        receipt(&r).unwrap()["amount"],
+        json!({"baseUnits": 20 * CREDIT, "usdc": "0.300000"})
+    );
     client.cancel().await.unwrap();
 }
 
@@ -174,13 +180,19 @@ async fn approval_by_elicitation_accept_and_decline() {
     assert_eq!(d["status"], "completed", "{}", text(&r));
     let q = user.questions();
     assert_eq!(q.len(), 1, "{q:?}");
+    // The prompt names the tool and the amount in plain USDC, not the internal endpoint.
     assert!(
-        q[0].contains("0.300000 USDC") && q[0].contains("token_holder_profiles"),
+        q[0].starts_with("Pay 0.3 USDC for Token holder profiles (token_holder_profiles)?"),
+        "{}",
+        q[0]
+    );
+    assert!(
+        !q[0].contains("intel.") && !q[0].contains("0.300000"),
         "{}",
         q[0]
     );
     let rec = receipt(&r).unwrap();
-    assert_eq!(rec["amount"], (20 * CREDIT).to_string());
+    assert_eq!(rec["amount"]["baseUnits"], 20 * CREDIT);
     assert!(text(&r).contains("approved by the user"), "{}", text(&r));
     assert_eq!(ledger(&sb).len(), 2);
 
@@ -223,8 +235,8 @@ async fn approval_on_protocol_2026_07_28_goes_through_input_required() {
     .await;
     assert_eq!(ok(&r)["status"], "completed", "{}", text(&r));
     assert_eq!(user.questions().len(), 1);
-    assert!(user.questions()[0].contains("0.300000 USDC"));
-    assert_eq!(receipt(&r).unwrap()["amount"], (20 * CREDIT).to_string());
+    assert!(user.questions()[0].contains("Pay 0.3 USDC for Wallet similarity"));
+    assert_eq!(receipt(&r).unwrap()["amount"]["baseUnits"], 20 * CREDIT);
     assert_eq!(ledger(&sb).len(), 1);
 
     user.set(Answer::Decline);
@@ -282,7 +294,28 @@ async fn a_per_tool_cap_refuses_that_tool_only() {
             .contains("wallet_profile")
     );
     assert!(sb.payments().is_empty());
-    ok(&call(&client, "wallet_token_pnl", json!({"address": WALLET})).await);
+    let first = call(&client, "wallet_token_pnl", json!({"address": WALLET})).await;
+    let total = ok(&first)["data"]["total"].as_u64().unwrap();
+    // A page past the last known page of this wallet is refused before paying (issue 18).
+    let beyond = total.div_ceil(20) + 1;
+    // 100000 is the schema's maximum; above it the schema check refuses first.
+    for page in [beyond, 100_000] {
+        let r = call(
+            &client,
+            "wallet_token_pnl",
+            json!({"address": WALLET, "page": page}),
+        )
+        .await;
+        let d = err(&r, "invalid_input");
+        assert!(
+            d["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("past the last page"),
+            "{}",
+            text(&r)
+        );
+    }
     let b = call(&client, "budget_status", json!({})).await;
     assert_eq!(
         ok(&b)["data"]["toolCaps"]["wallet_profile"]["baseUnits"],
@@ -311,7 +344,7 @@ async fn a_cold_wallet_is_analysed_and_paid_once() {
     let d = ok(&done).clone();
     assert_eq!(d["status"], "completed", "{}", text(&done));
     assert_eq!(d["data"]["walletAddress"], WALLET2);
-    assert_eq!(receipt(&done).unwrap()["amount"], (5 * CREDIT).to_string());
+    assert_eq!(receipt(&done).unwrap()["amount"]["baseUnits"], 5 * CREDIT);
     assert_eq!(
         ledger(&sb).len(),
         1,
@@ -352,6 +385,14 @@ async fn an_uncertain_payment_is_reported_with_its_reference_and_never_repeated(
 
     let r = call(&client, "wallet_hud", json!({"address": WALLET})).await;
     let d = err(&r, "payment_uncertain").clone();
+    // The payment's state outranks the error: first in the text and in the document.
+    assert!(
+        text(&r).starts_with("PAYMENT MAY HAVE BEEN CHARGED: 0.015000 USDC"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(d["payment"]["state"], "may_have_charged");
+    assert_eq!(d["payment"]["amount"]["usdc"], "0.015000");
     let paid = sb.payments();
     assert_eq!(paid.len(), 2, "one payment for the HUD, never a second");
     let hud = paid.iter().find(|p| p.route.contains("/hud")).unwrap();
@@ -376,7 +417,7 @@ async fn an_uncertain_payment_is_reported_with_its_reference_and_never_repeated(
     let unsure = rep["data"]["uncertain"].as_array().unwrap();
     assert_eq!(unsure.len(), 1);
     assert_eq!(unsure[0]["payerSignature"], hud.signature);
-    assert_eq!(unsure[0]["amount"], CREDIT);
+    assert_eq!(unsure[0]["amount"]["baseUnits"], CREDIT);
     assert!(text(&report).contains("unknown outcome"));
     client.cancel().await.unwrap();
 }
@@ -391,7 +432,8 @@ async fn web_pages_cannot_drive_the_server() {
     let http = reqwest::Client::new();
     let post = |origin: Option<&str>| {
         let mut r = http
-            .post(&url)
+            .post(&url.url)
+            .bearer_auth(&url.token)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
             .body(init.to_string());
@@ -460,7 +502,14 @@ async fn a_payment_charged_by_a_failed_call_is_reported_and_listed() {
 
     let r = call(&client, "wallet_hud", json!({"address": WALLET})).await;
     // The payment landed but the answer was lost: charged, listed, never paid again.
-    err(&r, "charged_without_answer");
+    let d = err(&r, "charged_without_answer").clone();
+    assert!(
+        text(&r).starts_with("PAYMENT CHARGED: 0.015000 USDC (15000 base units), payer signature"),
+        "the state comes first: {}",
+        text(&r)
+    );
+    assert_eq!(d["payment"]["state"], "charged");
+    assert_eq!(d["payment"]["amount"]["baseUnits"], CREDIT);
     let paid = sb.payments();
     assert_eq!(paid.len(), 1, "one payment, never a second: {}", text(&r));
     let t = text(&r);
@@ -479,6 +528,7 @@ async fn a_payment_charged_by_a_failed_call_is_reported_and_listed() {
         rep["data"]["payments"][0]["payerSignature"],
         paid[0].signature
     );
+    assert_eq!(d["payment"]["signature"], paid[0].signature);
     assert!(rep["data"]["uncertain"].as_array().unwrap().is_empty());
     client.cancel().await.unwrap();
 }
@@ -521,5 +571,85 @@ async fn without_a_results_key_the_job_is_paid_once_and_the_handle_returned() {
     let h = sova::protocol::jobs::JobHandle::decode(&handle).unwrap();
     assert!(h.queued_at_unix.is_some(), "the SDK stamped the handle");
     assert_eq!(ledger(&sb).len(), 1, "paid once, never for the read");
+    client.cancel().await.unwrap();
+}
+
+/// Issue 16: any local process could spend the wallet through `--http`. Every request needs the
+/// bearer token; without it, or with a wrong one, `401` and nothing runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_requests_without_the_bearer_token_are_refused() {
+    let sb = sandbox(false).await;
+    let (http, _stop) = serve_http(server(&sb, 12, |b| b.approve_above(None))).await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "intruder", "version": "0"}}});
+    let client = reqwest::Client::new();
+    let post = |auth: Option<String>| {
+        let mut r = client
+            .post(&http.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(init.to_string());
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        r.send()
+    };
+    let none = post(None).await.unwrap();
+    assert_eq!(none.status().as_u16(), 401, "no token: refused");
+    assert!(
+        none.headers()
+            .get("www-authenticate")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("Bearer")),
+        "{:?}",
+        none.headers()
+    );
+    let wrong = post(Some(format!("Bearer {}x", &http.token[1..])))
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401, "a wrong token: refused");
+    let basic = post(Some(format!("Basic {}", http.token))).await.unwrap();
+    assert_eq!(basic.status().as_u16(), 401, "not a bearer token: refused");
+    let right = post(Some(format!("Bearer {}", http.token))).await.unwrap();
+    assert_eq!(right.status().as_u16(), 200, "the token: admitted");
+
+    // An rmcp client without the token cannot connect, so it cannot pay.
+    let bare = rmcp::transport::StreamableHttpClientTransport::from_uri(http.url.clone());
+    assert!(User::without_elicitation().serve(bare).await.is_err());
+    assert!(sb.payments().is_empty(), "nothing paid");
+
+    // Chosen tokens are checked; generated ones are long and never printed by Debug.
+    assert!(sova_mcp::BearerToken::new("short").is_err());
+    let t = sova_mcp::BearerToken::generate().unwrap();
+    assert_eq!(t.expose().len(), 64);
+    assert!(!format!("{t:?}").contains(t.expose()));
+}
+
+/// Issue 16: job_wait never pays. A wallet handle (the re-call is the charged answer) is
+/// refused with the reason; nothing is sent or paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_wait_refuses_a_handle_it_could_only_continue_by_paying() {
+    use base64::Engine as _;
+    let sb = sandbox(false).await;
+    let (http, _stop) = serve_http(server(&sb, 13, |b| b.approve_above(None))).await;
+    let client = connect(&http, User::without_elicitation()).await;
+    let body = json!({"job_id": "intel-wallet-1", "follow_up": {"kind": "prepaid_recall",
+        "endpoint": "wallet_hud", "address": WALLET, "prepaid_job_id": "intel-wallet-1"}});
+    let handle = format!(
+        "job1.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body.to_string())
+    );
+    sova::protocol::jobs::JobHandle::decode(&handle).expect("a valid wallet handle");
+    let r = call(&client, "job_wait", json!({"handle": handle})).await;
+    let d = err(&r, "handle_not_resumable");
+    assert!(
+        d["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Nothing was sent or paid"),
+        "{}",
+        text(&r)
+    );
+    assert!(sb.payments().is_empty(), "job_wait paid nothing");
     client.cancel().await.unwrap();
 }

@@ -99,7 +99,7 @@ async fn every_tool_over_stdio_and_the_receipts_match_the_ledger() {
     let mut paid = 0u64;
     let mut expect_paid = |r: &rmcp::model::CallToolResult, credits: u64| {
         let rec = receipt(r).unwrap_or_else(|| panic!("no receipt: {}", text(r)));
-        assert_eq!(rec["amount"], (credits * CREDIT).to_string(), "{}", text(r));
+        assert_eq!(rec["amount"]["baseUnits"], credits * CREDIT, "{}", text(r));
         let tx = rec["transaction"].as_str().unwrap();
         assert_eq!(
             ledger(&sb).get(tx),

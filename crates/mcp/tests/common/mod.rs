@@ -63,9 +63,28 @@ pub(crate) fn server(sb: &Sandbox, seed: u8, f: impl FnOnce(Builder) -> Builder)
     f(b).build().unwrap()
 }
 
-/// Serves `server` over streamable HTTP on a free loopback port; returns the MCP URL and a
-/// guard that stops it when dropped.
-pub(crate) async fn serve_http(server: SovaMcp) -> (String, tokio::sync::oneshot::Sender<()>) {
+/// Where a test server listens: its MCP URL and the bearer token it requires.
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    pub url: String,
+    pub token: String,
+}
+
+/// An rmcp HTTP transport to `http` carrying its bearer token.
+pub(crate) fn transport(
+    http: &Http,
+) -> rmcp::transport::StreamableHttpClientTransport<reqwest::Client> {
+    rmcp::transport::StreamableHttpClientTransport::from_config(
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            http.url.clone(),
+        )
+        .auth_header(http.token.clone()),
+    )
+}
+
+/// Serves `server` over streamable HTTP on a free loopback port, behind a fresh bearer token;
+/// returns the MCP URL with the token and a guard that stops it when dropped.
+pub(crate) async fn serve_http(server: SovaMcp) -> (Http, tokio::sync::oneshot::Sender<()>) {
     // rmcp's HTTP client builds a default reqwest client, which needs a crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let listener = sova_mcp::bind_http("127.0.0.1:0".parse().unwrap())
@@ -76,16 +95,21 @@ pub(crate) async fn serve_http(server: SovaMcp) -> (String, tokio::sync::oneshot
         listener.local_addr().unwrap(),
         sova_mcp::HTTP_PATH
     );
+    let token = sova_mcp::BearerToken::generate().unwrap();
+    let http = Http {
+        url,
+        token: token.expose().to_owned(),
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         server
-            .serve_http(listener, async {
+            .serve_http(listener, token, async {
                 let _ = rx.await;
             })
             .await
             .unwrap();
     });
-    (url, tx)
+    (http, tx)
 }
 
 /// What the test user answers to an approval request.
@@ -102,6 +126,8 @@ pub(crate) enum Answer {
 pub(crate) struct User {
     pub answer: Arc<Mutex<Option<Answer>>>,
     pub asked: Arc<Mutex<Vec<String>>>,
+    /// Progress notifications received: (token, progress, message).
+    pub progress: Arc<Mutex<Vec<(String, f64, String)>>>,
     can_ask: bool,
 }
 
@@ -123,6 +149,7 @@ impl User {
         User {
             answer: Arc::new(Mutex::new(answer)),
             asked: Arc::default(),
+            progress: Arc::default(),
             can_ask: answer.is_some(),
         }
     }
@@ -144,6 +171,22 @@ impl ClientHandler for User {
             ClientCapabilities::default()
         };
         ClientConfig::new(caps, Implementation::new("sova-mcp-tests", "0"))
+    }
+
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<RoleClient>,
+    ) {
+        let token = match params.progress_token.0 {
+            rmcp::model::NumberOrString::String(s) => s.to_string(),
+            rmcp::model::NumberOrString::Number(n) => n.to_string(),
+        };
+        self.progress.lock().unwrap().push((
+            token,
+            params.progress,
+            params.message.unwrap_or_default(),
+        ));
     }
 
     async fn create_elicitation(
@@ -174,6 +217,28 @@ pub(crate) async fn call(client: &Client, tool: &str, args: Value) -> CallToolRe
     if let Value::Object(m) = args {
         p = p.with_arguments(m);
     }
+    client
+        .call_tool(p)
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: {e}"))
+}
+
+/// Calls a tool with a progress token in `_meta`.
+pub(crate) async fn call_with_progress(
+    client: &Client,
+    tool: &str,
+    args: Value,
+    token: &str,
+) -> CallToolResult {
+    let mut p = CallToolRequestParams::new(tool.to_owned());
+    if let Value::Object(m) = args {
+        p = p.with_arguments(m);
+    }
+    let mut meta = rmcp::model::RequestMetaObject::default();
+    meta.set_progress_token(rmcp::model::ProgressToken(
+        rmcp::model::NumberOrString::String(token.to_owned().into()),
+    ));
+    p.meta = Some(meta);
     client
         .call_tool(p)
         .await
@@ -239,7 +304,7 @@ pub(crate) fn assert_report_matches_ledger(sb: &Sandbox, report: &Value) {
                     .or(p["payerSignature"].as_str())
                     .expect("transaction")
                     .to_owned(),
-                p["amount"].as_u64().expect("amount"),
+                p["amount"]["baseUnits"].as_u64().expect("amount"),
             )
         })
         .collect();
