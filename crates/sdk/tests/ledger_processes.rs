@@ -7,6 +7,11 @@
 #![cfg(all(feature = "blocking", feature = "sqlite"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "postgres")]
+mod support {
+    pub mod postgres;
+}
+
 const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 
 use std::process::Command;
@@ -186,6 +191,18 @@ fn eight_processes_share_one_sqlite_budget() {
     let (paid, refused, other) = run_children(&sb, &location);
     let ledger = Ledger::open(&location).unwrap();
     check(&sb, &ledger, paid, refused, other, "sqlite");
+}
+
+/// The fleet: eight processes, one PostgreSQL server (each process its own connection, as
+/// machines of a fleet would have), one budget.
+#[cfg(feature = "postgres")]
+#[test]
+fn eight_processes_share_one_postgres_budget() {
+    let pg = support::postgres::TestPostgres::start("fleet");
+    let sb = sandbox();
+    let (paid, refused, other) = run_children(&sb, &pg.url);
+    let ledger = Ledger::open(&pg.url).unwrap();
+    check(&sb, &ledger, paid, refused, other, "postgres");
 }
 
 /// A fresh directory under the target directory (no system temp clean-up races).

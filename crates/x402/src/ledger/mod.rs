@@ -172,3 +172,19 @@ pub fn unix_ms() -> u64 {
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
 }
+
+/// Helpers for tests of code that uses the ledger (not a stable API).
+#[cfg(feature = "sqlite")]
+#[doc(hidden)]
+pub mod testing {
+    /// Writes `version` as the schema version of the SQLite ledger at `path`.
+    pub fn set_schema_version(path: &std::path::Path, version: u32) -> Result<(), String> {
+        let c = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+        c.execute(
+            "UPDATE sova_meta SET value = ?1 WHERE key = 'schema_version'",
+            [version.to_string()],
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+}

@@ -403,7 +403,14 @@ pub(crate) fn check_caps(
     mut held: impl FnMut(&Scope, u64) -> Result<u64, LedgerError>,
     recent: impl FnOnce() -> Result<u64, LedgerError>,
 ) -> Result<Option<PolicyRefusal>, LedgerError> {
-    for cap in req.caps.iter().filter(|c| c.asset == req.asset) {
+    let applies = |c: &&Cap| {
+        c.asset == req.asset
+            && match &c.scope {
+                Scope::Wallet => true,
+                Scope::Named(n) => req.scope.as_deref() == Some(n.as_str()),
+            }
+    };
+    for cap in req.caps.iter().filter(applies) {
         let since = cap.budget.window.since(req.now_ms);
         let spent = held(&cap.scope, since)?;
         let remaining = cap.budget.amount.saturating_sub(spent);
