@@ -619,6 +619,19 @@ impl<R: Runner> IntelClient<R> {
         )
     }
 
+    /// [`Self::reconcile_pending`], reclaiming reservations idle for `reclaim_after`
+    /// (default 120 s) — e.g. right after a crash, when no other process uses the wallet.
+    pub fn reconcile_pending_reclaiming_after(
+        &self,
+        reclaim_after: std::time::Duration,
+    ) -> R::Ret<'_, crate::flow::Reconciled> {
+        self.run(
+            "intel.reconcile_pending",
+            &CallOptions::default(),
+            crate::flow::ReconcileJournal::all_reclaiming_after(reclaim_after),
+        )
+    }
+
     /// Reconciles one payment (see [`Self::reconcile_pending`]), by the reference an error
     /// or a receipt carried.
     pub fn reconcile(&self, payment: &crate::PaymentRef) -> R::Ret<'_, crate::flow::Reconciled> {

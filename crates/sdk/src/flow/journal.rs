@@ -77,6 +77,7 @@ enum Phase {
 /// Reconciles the journal's open payments of this client's wallet (or one payment).
 pub struct ReconcileJournal {
     only: Option<String>,
+    reclaim_after_ms: u64,
     entries: Vec<Entry>,
     at: usize,
     out: Reconciled,
@@ -90,6 +91,15 @@ impl ReconcileJournal {
         Self::new(None)
     }
 
+    /// [`Self::all`], reclaiming reservations idle for `reclaim_after` (default
+    /// [`RECLAIM_AFTER_MS`]): a shorter time is safe for money (a reclaimed reservation is
+    /// never signed or sent) but fails a live call that was about to sign.
+    pub fn all_reclaiming_after(reclaim_after: std::time::Duration) -> Self {
+        let mut r = Self::new(None);
+        r.reclaim_after_ms = u64::try_from(reclaim_after.as_millis()).unwrap_or(u64::MAX);
+        r
+    }
+
     /// One payment, by ledger id.
     pub fn one(id: &str) -> Self {
         Self::new(Some(id.to_owned()))
@@ -98,6 +108,7 @@ impl ReconcileJournal {
     fn new(only: Option<String>) -> Self {
         ReconcileJournal {
             only,
+            reclaim_after_ms: RECLAIM_AFTER_MS,
             entries: Vec::new(),
             at: 0,
             out: Reconciled::default(),
@@ -200,11 +211,11 @@ impl Machine for ReconcileJournal {
             Some(id) => vec![Op::Get(id.clone())],
             None => vec![
                 Op::Reclaim {
-                    older_than_ms: now.saturating_sub(RECLAIM_AFTER_MS),
+                    older_than_ms: now.saturating_sub(self.reclaim_after_ms),
                     now_ms: now,
                 },
                 Op::List(Query {
-                    statuses: vec![Status::Sent, Status::Uncertain],
+                    statuses: vec![Status::Signed, Status::Sent, Status::Uncertain],
                     payer: Some(p.payer.pubkey().to_string()),
                     ..Query::default()
                 }),

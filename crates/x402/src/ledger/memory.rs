@@ -172,8 +172,7 @@ impl MemoryStore {
             .entries
             .values()
             .filter(|e| {
-                matches!(e.status, Status::Reserved | Status::Signed)
-                    && e.updated_ms < older_than_ms
+                e.status == Status::Reserved && e.updated_ms < older_than_ms
             })
             .map(|e| e.id.clone())
             .collect();

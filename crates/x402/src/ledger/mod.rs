@@ -15,8 +15,8 @@
 //!
 //! The journal's statuses ([`Status`]) move forward only: `reserved → signed → sent →
 //! settled | landed | expired | failed | uncertain`, or `released` before sending. A crash
-//! at any point leaves a record that the next start resolves: unsent payments are
-//! reclaimed ([`Ledger::reclaim`]), sent ones are reconciled with our own RPC.
+//! at any point leaves a record that the next start resolves: reservations are reclaimed
+//! ([`Ledger::reclaim`]), signed and sent payments are reconciled with our own RPC.
 
 pub mod budget;
 mod handle;
@@ -47,10 +47,10 @@ pub use types::{
 /// `sqlite:PATH`, or `postgres://…`).
 pub const LEDGER_ENV: &str = "SOVA_LEDGER";
 
-/// How long an unsent payment (reserved or signed) may stay unchanged before another
-/// process may reclaim it as left behind by a process that stopped. A live call signs and
-/// sends within milliseconds; a payment reclaimed under a live call is never sent (its
-/// move to `sent` is refused).
+/// How long a reservation (not yet signed) may stay unchanged before another process may
+/// reclaim it as left behind by a process that stopped. A live call signs within
+/// milliseconds of reserving; a reservation reclaimed under a live call is never signed
+/// (its move to `signed` is refused).
 pub const RECLAIM_AFTER_MS: u64 = 120_000;
 
 /// The default ledger file: `$XDG_DATA_HOME/sova/ledger.sqlite3`, else

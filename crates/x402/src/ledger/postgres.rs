@@ -323,7 +323,7 @@ fn get(tx: &mut Transaction<'_>, id: &str) -> Result<Option<Entry>, LedgerError>
 fn reclaim(tx: &mut Transaction<'_>, older: u64, now: u64) -> Result<Vec<String>, LedgerError> {
     let ids: Vec<String> = tx
         .query(
-            "SELECT id FROM sova_payments WHERE status IN ('reserved', 'signed') AND updated_ms < $1",
+            "SELECT id FROM sova_payments WHERE status = 'reserved' AND updated_ms < $1",
             &[&(older as i64)],
         )
         .map_err(db)?

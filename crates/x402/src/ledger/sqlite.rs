@@ -343,7 +343,7 @@ fn reclaim(
     let mut stmt = tx
         .prepare(
             "SELECT id FROM sova_payments
-             WHERE status IN ('reserved', 'signed') AND updated_ms < ?1",
+             WHERE status = 'reserved' AND updated_ms < ?1",
         )
         .map_err(db)?;
     let ids: Vec<String> = stmt

@@ -62,9 +62,11 @@ impl Status {
         )
     }
 
-    /// Whether reconciliation with our RPC may settle it (it may have left the process).
+    /// Whether reconciliation with our RPC may settle it: it may have left the process
+    /// (`sent`, `uncertain`), or it was signed by a process that may have stopped before
+    /// journaling the send (`signed`: the chain decides once its blockhash expires).
     pub const fn needs_reconciliation(self) -> bool {
-        matches!(self, Status::Sent | Status::Uncertain)
+        matches!(self, Status::Signed | Status::Sent | Status::Uncertain)
     }
 
     /// The name stored in the ledger (`reserved`, `signed`, …).
@@ -232,6 +234,8 @@ impl Transition {
         match (from, self.to) {
             (Reserved, Signed | Released) => true,
             (Signed, Sent | Released) => true,
+            // A signed payment of a stopped process, resolved by the chain.
+            (Signed, Landed | Expired | Failed) => true,
             (Sent | Uncertain, Settled | Landed | Expired | Failed | Uncertain) => true,
             // The flow knows the transport never delivered it (e.g. the connection was
             // refused): released, as if never sent.
@@ -334,8 +338,9 @@ pub enum Op {
         /// From (Unix ms).
         since_ms: u64,
     },
-    /// Releases `Reserved` and `Signed` payments older than `older_than_ms` (their process
-    /// died before sending them: nothing left), returning their ids.
+    /// Releases reservations (never signed) idle since before `older_than_ms`: their
+    /// process stopped before signing. Returns their ids. Signed payments are left to the
+    /// chain (reconciliation), since their process may have sent them.
     Reclaim {
         /// Cut-off (Unix ms).
         older_than_ms: u64,
