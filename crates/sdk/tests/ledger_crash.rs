@@ -101,7 +101,10 @@ impl Store for CrashStore {
 fn client(base: &str, rpc: &str, ledger: Ledger, scope: &str) -> intel::Client {
     let policy = SpendPolicy::builder()
         .max_per_payment(programs::USDC_MAINNET, 1_000_000)
-        .budget_over(programs::USDC_MAINNET, Budget::new(1_000 * PRICE, Window::Day))
+        .budget_over(
+            programs::USDC_MAINNET,
+            Budget::new(1_000 * PRICE, Window::Day),
+        )
         .ledger(ledger)
         // The journal tells the kill points apart by scope.
         .scope(scope)
@@ -152,7 +155,11 @@ fn sigkill_at_every_point_then_recover() {
         .sync_hold(Duration::from_millis(50))
         .start_blocking()
         .unwrap();
-    sb.fund_wallet(&Keypair::from_seed([SEED; 32]).pubkey(), 1_000_000_000, 1_000_000_000);
+    sb.fund_wallet(
+        &Keypair::from_seed([SEED; 32]).pubkey(),
+        1_000_000_000,
+        1_000_000_000,
+    );
     sb.warm_wallet(WALLET);
     let dir = std::env::temp_dir().join(sova_x402::ledger::new_id("sova-crash-"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -185,7 +192,12 @@ fn sigkill_at_every_point_then_recover() {
     let chain = sb.payments();
     // A restarted process reconciles once every blockhash has expired.
     sb.expire_blockhashes();
-    let restarted = client(&sb.intel_base_url(), &sb.rpc_url(), ledger.clone(), "restart");
+    let restarted = client(
+        &sb.intel_base_url(),
+        &sb.rpc_url(),
+        ledger.clone(),
+        "restart",
+    );
     let report = restarted
         .reconcile_pending_reclaiming_after(Duration::ZERO)
         .unwrap();
@@ -211,7 +223,9 @@ fn sigkill_at_every_point_then_recover() {
         }
     }
     // The crash table: per kill point, calls, chain payments, journaled, double, stuck.
-    eprintln!("| kill point | processes killed | paid calls | chain payments | journaled | double | stuck |");
+    eprintln!(
+        "| kill point | processes killed | paid calls | chain payments | journaled | double | stuck |"
+    );
     eprintln!("|---|---|---|---|---|---|---|");
     for point in POINTS {
         let mine: Vec<&sova_x402::ledger::Entry> = after
@@ -220,12 +234,20 @@ fn sigkill_at_every_point_then_recover() {
             .collect();
         let on_chain = mine
             .iter()
-            .filter(|e| e.signature.as_deref().is_some_and(|s| chain_sigs.contains(s)))
+            .filter(|e| {
+                e.signature
+                    .as_deref()
+                    .is_some_and(|s| chain_sigs.contains(s))
+            })
             .count();
         let mut reqs = HashSet::new();
         let dbl = mine
             .iter()
-            .filter(|e| e.signature.as_deref().is_some_and(|s| chain_sigs.contains(s)))
+            .filter(|e| {
+                e.signature
+                    .as_deref()
+                    .is_some_and(|s| chain_sigs.contains(s))
+            })
             .filter(|e| !reqs.insert(e.request_id.clone()))
             .count();
         eprintln!(
@@ -262,7 +284,11 @@ fn sigkill_at_every_point_then_recover() {
         report.reclaimed.len(),
         stuck.len()
     );
-    assert!(after.len() >= 200, "at least 200 paid calls: {}", after.len());
+    assert!(
+        after.len() >= 200,
+        "at least 200 paid calls: {}",
+        after.len()
+    );
     assert_eq!(double, 0, "no logical request paid twice");
     assert!(held >= chain_total, "budget {held} < chain {chain_total}");
     assert!(stuck.is_empty(), "stuck after recovery: {stuck:?}");

@@ -44,7 +44,11 @@ fn setup(seed: u8, delay_ms: u64) -> (Sandbox, Ledger, std::path::PathBuf) {
         .sync_hold(Duration::from_millis(50))
         .start_blocking()
         .unwrap();
-    sb.fund_wallet(&Keypair::from_seed([seed; 32]).pubkey(), 1_000_000_000, 1_000_000_000);
+    sb.fund_wallet(
+        &Keypair::from_seed([seed; 32]).pubkey(),
+        1_000_000_000,
+        1_000_000_000,
+    );
     sb.warm_wallet(WALLET);
     sb.add_fault(Fault {
         route: None,
@@ -78,11 +82,22 @@ fn a_payment_that_never_lands_is_released_once_its_blockhash_expires() {
     let first = client(&sb, seed, ledger.clone());
     let e = first.wallet_hud(WALLET).unwrap_err();
     assert!(e.may_have_charged(), "{e}");
-    let id = e.payment().and_then(|p| p.ledger_id.clone()).expect("ledger id");
+    let id = e
+        .payment()
+        .and_then(|p| p.ledger_id.clone())
+        .expect("ledger id");
     assert_eq!(ledger.get(&id).unwrap().unwrap().status, Status::Uncertain);
-    assert_eq!(held(&ledger, seed), PRICE, "the budget keeps an uncertain payment");
+    assert_eq!(
+        held(&ledger, seed),
+        PRICE,
+        "the budget keeps an uncertain payment"
+    );
     // While the blockhash is valid, reconciliation cannot decide: nothing is released.
-    let restarted = client(&sb, seed, Ledger::sqlite(&dir.join("ledger.sqlite3")).unwrap());
+    let restarted = client(
+        &sb,
+        seed,
+        Ledger::sqlite(&dir.join("ledger.sqlite3")).unwrap(),
+    );
     let r = restarted.reconcile_pending().unwrap();
     assert_eq!(r.pending().count(), 1, "{r:?}");
     assert_eq!(held(&ledger, seed), PRICE);
@@ -113,9 +128,16 @@ fn a_payment_that_lands_after_the_call_is_committed_as_charged() {
     let r = first.reconcile(&payment).unwrap();
     assert_eq!(r.checked.len(), 1);
     assert_eq!(r.checked[0].after, Status::Landed, "{r:?}");
-    let entry = ledger.get(payment.ledger_id.as_deref().unwrap()).unwrap().unwrap();
+    let entry = ledger
+        .get(payment.ledger_id.as_deref().unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(entry.status, Status::Landed);
-    assert_eq!(held(&ledger, seed), PRICE, "a landed payment keeps its budget");
+    assert_eq!(
+        held(&ledger, seed),
+        PRICE,
+        "a landed payment keeps its budget"
+    );
     // Nothing more to do, and expiry changes nothing.
     sb.expire_blockhashes();
     assert!(first.reconcile_pending().unwrap().checked.is_empty());

@@ -250,11 +250,7 @@ fn contract(ledger: &Ledger, label: &str) {
     let mut ids = ledger.reclaim(T0 + 1, T0 + 2).unwrap();
     ids.retain(|i| i.starts_with(&format!("{label}-r")));
     ids.sort();
-    assert_eq!(
-        ids,
-        vec![format!("{label}-r0")],
-        "{label}"
-    );
+    assert_eq!(ids, vec![format!("{label}-r0")], "{label}");
     let listed: Vec<Entry> = ledger
         .list(Query {
             payer: Some(rw),

@@ -171,9 +171,7 @@ impl MemoryStore {
         let ids: Vec<String> = self
             .entries
             .values()
-            .filter(|e| {
-                e.status == Status::Reserved && e.updated_ms < older_than_ms
-            })
+            .filter(|e| e.status == Status::Reserved && e.updated_ms < older_than_ms)
             .map(|e| e.id.clone())
             .collect();
         for id in &ids {
