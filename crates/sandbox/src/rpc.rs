@@ -26,6 +26,7 @@ const INVALID_REQUEST: i64 = -32600;
 const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
 const SEND_FAILED: i64 = -32002;
+const MIN_CONTEXT_SLOT_NOT_REACHED: i64 = -32016;
 
 struct RpcError(i64, String);
 
@@ -93,6 +94,21 @@ fn pubkey_param(params: &[Value], i: usize) -> Result<Pubkey, RpcError> {
 
 fn config(params: &[Value], i: usize) -> Option<&serde_json::Map<String, Value>> {
     params.get(i).and_then(Value::as_object)
+}
+
+/// `minContextSlot` in a config object: a node that has not reached it refuses, as Solana's
+/// RPC does (-32016).
+fn min_context_slot(config: Option<&Value>, slot: u64) -> Result<(), RpcError> {
+    match config
+        .and_then(|c| c.get("minContextSlot"))
+        .and_then(Value::as_u64)
+    {
+        Some(min) if slot < min => Err(err(
+            MIN_CONTEXT_SLOT_NOT_REACHED,
+            format!("Minimum context slot has not been reached (node at {slot}, asked {min})"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn context(ledger: &Ledger, value: Value) -> Value {
@@ -165,6 +181,19 @@ fn dispatch(state: &Shared, method: &str, params: &[Value]) -> Result<Value, Rpc
         "getVersion" => Ok(json!({"solana-core": "2.2.0-sova-sandbox", "feature-set": 0})),
         "getSlot" => Ok(json!(lock(&state.ledger).slot())),
         "getBlockHeight" => Ok(json!(lock(&state.ledger).block_height())),
+        "getEpochInfo" => {
+            let l = lock(&state.ledger);
+            let slot = l.slot();
+            min_context_slot(params.first(), slot)?;
+            Ok(json!({
+                "absoluteSlot": slot,
+                "blockHeight": l.block_height(),
+                "epoch": slot / 432_000,
+                "slotIndex": slot % 432_000,
+                "slotsInEpoch": 432_000,
+                "transactionCount": Value::Null,
+            }))
+        }
         "getGenesisHash" => Ok(json!("5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp")),
         "getLatestBlockhash" => {
             let mut l = lock(&state.ledger);
@@ -249,6 +278,7 @@ fn dispatch(state: &Shared, method: &str, params: &[Value]) -> Result<Value, Rpc
             ))
         }
         "getSignaturesForAddress" => {
+            min_context_slot(params.get(1), lock(&state.ledger).slot())?;
             let k = pubkey_param(params, 0)?;
             let cfg = config(params, 1);
             let limit = cfg

@@ -148,6 +148,18 @@ pub struct Evidence<'a> {
     pub signatures_complete: bool,
     /// The `getBlockHeight` answer, read **before** the lookups.
     pub block_height: Option<u64>,
+    /// The slot the block height was read at (`getEpochInfo`), when known.
+    pub height_slot: Option<u64>,
+    /// The slot the status lookup was answered at (its `context.slot`), when known. A lookup
+    /// answered at a slot before `height_slot` came from a node behind the one that read the
+    /// height: it cannot prove absence.
+    pub statuses_slot: Option<u64>,
+}
+
+/// Whether a commitment is `confirmed` or `finalized` (an absent one: the node's default,
+/// the commitment asked for, `confirmed`).
+fn at_least_confirmed(status: Option<&str>) -> bool {
+    matches!(status, None | Some("confirmed") | Some("finalized"))
 }
 
 /// Whether a node's memo text (`"[len] text"`, several joined by `"; "`) holds exactly
@@ -254,9 +266,22 @@ impl PaymentRecord {
     pub fn reconcile(&self, evidence: &Evidence<'_>) -> Reconciliation {
         let mut searched = false;
         if let (Some(sig), Some(statuses)) = (&self.transaction_signature, evidence.statuses) {
-            searched = true;
+            // Slot-consistent evidence: the lookup must come from a node at least as far as
+            // the one that read the height.
+            searched = match (evidence.height_slot, evidence.statuses_slot) {
+                (Some(h), Some(s)) => s >= h,
+                _ => true,
+            };
             if let Some(Some(st)) = statuses.first() {
                 return match &st.err {
+                    // A failure counts only at `confirmed` or better: a processed one may
+                    // still be dropped from a minority fork.
+                    Some(e)
+                        if !e.is_null()
+                            && !at_least_confirmed(st.confirmation_status.as_deref()) =>
+                    {
+                        Reconciliation::Pending
+                    }
                     Some(e) if !e.is_null() => Reconciliation::FailedOnChain {
                         signature: sig.clone(),
                         error: e.to_string(),
@@ -284,6 +309,12 @@ impl PaymentRecord {
                     return Reconciliation::Pending;
                 }
                 return match &found.err {
+                    Some(e)
+                        if !e.is_null()
+                            && !at_least_confirmed(found.confirmation_status.as_deref()) =>
+                    {
+                        Reconciliation::Pending
+                    }
                     Some(e) if !e.is_null() => Reconciliation::FailedOnChain {
                         signature: found.signature.clone(),
                         error: e.to_string(),

@@ -197,6 +197,70 @@ impl RpcCall for GetBlockHeight {
     }
 }
 
+/// `getEpochInfo` at commitment `confirmed`, answered only by a node that has seen
+/// `min_context_slot`: the block height and the slot it was read at, as one consistent
+/// pair. Reconciliation reads it first, so a node lagging behind the one that gave us the
+/// blockhash cannot pass for proof that the blockhash expired.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GetEpochInfo {
+    /// The slot the answering node must have reached (the slot our blockhash was read at).
+    pub min_context_slot: Option<u64>,
+}
+
+/// A `getEpochInfo` answer: the block height and the slot it was read at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochInfo {
+    /// The block height.
+    pub block_height: u64,
+    /// The slot the node was at.
+    pub absolute_slot: u64,
+}
+
+impl RpcCall for GetEpochInfo {
+    type Output = EpochInfo;
+    fn method(&self) -> &'static str {
+        "getEpochInfo"
+    }
+    fn params(&self) -> Value {
+        match self.min_context_slot {
+            Some(s) => json!([{"commitment": "confirmed", "minContextSlot": s}]),
+            None => json!([{"commitment": "confirmed"}]),
+        }
+    }
+    fn parse_result(&self, result: &Value) -> Result<EpochInfo, RpcError> {
+        let m = self.method();
+        let field = |k: &str| {
+            result
+                .get(k)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| malformed(m, format!("`{k}` is not a non-negative integer")))
+        };
+        let info = EpochInfo {
+            block_height: field("blockHeight")?,
+            absolute_slot: field("absoluteSlot")?,
+        };
+        if let Some(min) = self.min_context_slot
+            && info.absolute_slot < min
+        {
+            return Err(malformed(
+                m,
+                format!(
+                    "the node is at slot {} behind the required {min}",
+                    info.absolute_slot
+                ),
+            ));
+        }
+        Ok(info)
+    }
+}
+
+/// The `context.slot` of a JSON-RPC answer (`{"result": {"context": {"slot": …}}}`), when
+/// present: the slot the node answered at.
+pub fn context_slot(body: &[u8]) -> Option<u64> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    v.get("result")?.get("context")?.get("slot")?.as_u64()
+}
+
 /// `getAccountInfo` of a mint (base64 encoding), read into a [`MintInfo`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GetMintInfo {
@@ -285,6 +349,8 @@ pub struct GetSignaturesForAddress {
     pub limit: u16,
     /// Start searching backwards from this signature.
     pub before: Option<String>,
+    /// The slot the answering node must have reached.
+    pub min_context_slot: Option<u64>,
 }
 
 impl GetSignaturesForAddress {
@@ -294,6 +360,7 @@ impl GetSignaturesForAddress {
             address,
             limit: limit.clamp(1, 1000),
             before: None,
+            min_context_slot: None,
         }
     }
 }
@@ -306,10 +373,13 @@ impl RpcCall for GetSignaturesForAddress {
     fn params(&self) -> Value {
         // Members in alphabetical order, so the text is the same with or without
         // serde_json's `preserve_order`.
-        let cfg = match &self.before {
+        let mut cfg = match &self.before {
             Some(b) => json!({"before": b, "commitment": "confirmed", "limit": self.limit}),
             None => json!({"commitment": "confirmed", "limit": self.limit}),
         };
+        if let (Some(s), Some(o)) = (self.min_context_slot, cfg.as_object_mut()) {
+            o.insert("minContextSlot".into(), json!(s));
+        }
         json!([self.address.to_string(), cfg])
     }
     fn parse_result(&self, result: &Value) -> Result<Vec<SignatureInfo>, RpcError> {

@@ -4,13 +4,13 @@
 
 use sova_protocol::http::{Request, Response};
 use sova_x402::rpc::{
-    GetBlockHeight, GetSignatureStatuses, GetSignaturesForAddress, RpcCall, SignatureInfo,
-    SignatureStatus,
+    GetEpochInfo, GetSignatureStatuses, GetSignaturesForAddress, RpcCall, SignatureInfo,
+    SignatureStatus, context_slot,
 };
 use sova_x402::{Evidence, PaymentRecord, Reconciliation};
 
 enum Asking {
-    Height(GetBlockHeight),
+    Height(GetEpochInfo),
     Statuses(GetSignatureStatuses),
     Signatures(GetSignaturesForAddress),
 }
@@ -29,6 +29,8 @@ pub(crate) struct Reconcile {
     rpc_url: String,
     asking: Asking,
     height: Option<u64>,
+    height_slot: Option<u64>,
+    statuses_slot: Option<u64>,
     statuses: Option<Vec<Option<SignatureStatus>>>,
     signatures: Option<Vec<SignatureInfo>>,
     complete: bool,
@@ -37,20 +39,25 @@ pub(crate) struct Reconcile {
 }
 
 impl Reconcile {
-    /// Starts with the block height.
+    /// Starts with the block height, read from a node that has seen our blockhash's slot.
     pub(crate) fn start(record: PaymentRecord, rpc_url: &str) -> (Reconcile, RecStep) {
+        let first = GetEpochInfo {
+            min_context_slot: record.blockhash_slot,
+        };
         let mut rec = Reconcile {
             record,
             rpc_url: rpc_url.to_owned(),
-            asking: Asking::Height(GetBlockHeight),
+            asking: Asking::Height(first),
             height: None,
+            height_slot: None,
+            statuses_slot: None,
             statuses: None,
             signatures: None,
             complete: false,
             pages: 0,
             next_id: 1,
         };
-        let step = rec.ask(Asking::Height(GetBlockHeight));
+        let step = rec.ask(Asking::Height(first));
         (rec, step)
     }
 
@@ -75,6 +82,8 @@ impl Reconcile {
             signatures: self.signatures.as_deref(),
             signatures_complete: self.complete,
             block_height: self.height,
+            height_slot: self.height_slot,
+            statuses_slot: self.statuses_slot,
         }))
     }
 
@@ -87,11 +96,14 @@ impl Reconcile {
         match &self.asking {
             Asking::Height(c) => match c.parse(body) {
                 Ok(h) => {
-                    self.height = Some(h);
+                    self.height = Some(h.block_height);
+                    self.height_slot = Some(h.absolute_slot);
                     let calls = self.record.reconcile_calls();
                     if let Some(s) = calls.statuses {
                         self.ask(Asking::Statuses(s))
-                    } else if let Some(s) = calls.signatures {
+                    } else if let Some(mut s) = calls.signatures {
+                        // The history must come from a node at least as far along.
+                        s.min_context_slot = self.height_slot;
                         self.ask(Asking::Signatures(s))
                     } else {
                         self.verdict()
@@ -102,6 +114,7 @@ impl Reconcile {
             Asking::Statuses(c) => {
                 if let Ok(v) = c.parse(body) {
                     self.statuses = Some(v);
+                    self.statuses_slot = context_slot(body);
                 }
                 self.verdict()
             }
@@ -112,7 +125,10 @@ impl Reconcile {
                     let complete = self.record.signature_search_complete(&page);
                     self.signatures.get_or_insert_with(Vec::new).extend(page);
                     match next {
-                        Some(n) => self.ask(Asking::Signatures(n)),
+                        Some(mut n) => {
+                            n.min_context_slot = self.height_slot;
+                            self.ask(Asking::Signatures(n))
+                        }
                         None => {
                             // Complete when the history ends or reaches past our blockhash's
                             // slot; stopping at the page limit leaves it incomplete.

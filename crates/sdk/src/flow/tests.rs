@@ -269,7 +269,10 @@ fn drive_full<M: Machine>(
 fn chain(method: &str) -> Response<Vec<u8>> {
     match method {
         "getLatestBlockhash" => resp(200, BLOCKHASH_ANSWER),
-        "getBlockHeight" => resp(200, r#"{"jsonrpc":"2.0","id":3,"result":100}"#),
+        "getEpochInfo" => resp(
+            200,
+            r#"{"jsonrpc":"2.0","id":3,"result":{"absoluteSlot":5,"blockHeight":100}}"#,
+        ),
         "getSignatureStatuses" => resp(
             200,
             r#"{"jsonrpc":"2.0","id":1,"result":{"context":{"slot":5},"value":[null]}}"#,
@@ -281,7 +284,10 @@ fn chain(method: &str) -> Response<Vec<u8>> {
 /// The chain once the blockhash expired (height past 3090), transaction not found.
 fn expired_chain(method: &str) -> Response<Vec<u8>> {
     match method {
-        "getBlockHeight" => resp(200, r#"{"jsonrpc":"2.0","id":3,"result":99999}"#),
+        "getEpochInfo" => resp(
+            200,
+            r#"{"jsonrpc":"2.0","id":3,"result":{"absoluteSlot":5,"blockHeight":99999}}"#,
+        ),
         other => chain(other),
     }
 }
@@ -490,11 +496,7 @@ fn nothing_charged_is_not_proof() {
     // The block height is read before the signature lookup.
     assert_eq!(
         log.rpc,
-        [
-            "getLatestBlockhash",
-            "getBlockHeight",
-            "getSignatureStatuses"
-        ]
+        ["getLatestBlockhash", "getEpochInfo", "getSignatureStatuses"]
     );
 }
 
@@ -527,7 +529,7 @@ fn a_price_change_pays_again_only_on_proof() {
         log.rpc,
         [
             "getLatestBlockhash",
-            "getBlockHeight",
+            "getEpochInfo",
             "getSignatureStatuses",
             "getLatestBlockhash"
         ]
@@ -607,11 +609,7 @@ fn a_timeout_then_refused_still_may_have_charged() {
     assert_eq!(spent(&p), 15_000);
     assert_eq!(
         log.rpc,
-        [
-            "getLatestBlockhash",
-            "getBlockHeight",
-            "getSignatureStatuses"
-        ]
+        ["getLatestBlockhash", "getEpochInfo", "getSignatureStatuses"]
     );
 }
 
@@ -713,11 +711,7 @@ fn an_ambiguous_402_is_reconciled_and_never_repaid() {
     assert_eq!(log.api.len(), 2, "no second payment");
     assert_eq!(
         log.rpc,
-        [
-            "getLatestBlockhash",
-            "getBlockHeight",
-            "getSignatureStatuses"
-        ]
+        ["getLatestBlockhash", "getEpochInfo", "getSignatureStatuses"]
     );
     assert_eq!(spent(&p), 15_000, "the landed payment stays spent");
 }
@@ -739,6 +733,77 @@ fn expired_and_unlanded_payments_are_released() {
     assert_eq!(e.status(), Some(StatusCode::BAD_REQUEST));
     assert_eq!(e.payment().unwrap().state, PaymentState::NotCharged);
     assert_eq!(spent(&p), 0);
+}
+
+/// Slot-consistent evidence: a status lookup answered by a node behind the one that read
+/// the (expired) height proves nothing, and neither does a node behind our blockhash.
+#[test]
+fn a_lagging_node_cannot_prove_a_payment_dead() {
+    fn lagging_statuses(method: &str) -> Response<Vec<u8>> {
+        match method {
+            "getEpochInfo" => resp(
+                200,
+                r#"{"jsonrpc":"2.0","id":3,"result":{"absoluteSlot":500,"blockHeight":99999}}"#,
+            ),
+            // Answered at slot 5, before the height's slot 500: another, lagging node.
+            other => chain(other),
+        }
+    }
+    fn behind_our_blockhash(method: &str) -> Response<Vec<u8>> {
+        match method {
+            "getEpochInfo" => resp(
+                200,
+                r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32016,"message":"Minimum context slot has not been reached"}}"#,
+            ),
+            other => expired_chain(other),
+        }
+    }
+    for (label, rpc) in [
+        (
+            "lagging statuses",
+            lagging_statuses as fn(&str) -> Response<Vec<u8>>,
+        ),
+        ("node behind the blockhash", behind_our_blockhash),
+    ] {
+        let p = payments(100_000, 1_000_000);
+        cached(&p, "GET intel.wallet_hud", challenge(15_000));
+        let (r, _, _) = drive(
+            Some(&p),
+            settings(),
+            hud(),
+            &mut |_, _| Answer::Ok(resp(400, r#"{"message":"bad","statusCode":400}"#)),
+            &rpc,
+        );
+        let e = r.unwrap_err();
+        assert!(e.may_have_charged(), "{label}: {e}");
+        assert_eq!(spent(&p), 15_000, "{label}: the budget keeps it");
+    }
+}
+
+/// A failed transaction counts only at `confirmed` or better.
+#[test]
+fn a_processed_failure_is_not_proof() {
+    fn processed_failure(method: &str) -> Response<Vec<u8>> {
+        match method {
+            "getSignatureStatuses" => resp(
+                200,
+                r#"{"jsonrpc":"2.0","id":1,"result":{"context":{"slot":9},"value":[{"slot":8,"confirmations":0,"err":{"InstructionError":[0,"Custom"]},"confirmationStatus":"processed"}]}}"#,
+            ),
+            other => expired_chain(other),
+        }
+    }
+    let p = payments(100_000, 1_000_000);
+    cached(&p, "GET intel.wallet_hud", challenge(15_000));
+    let (r, _, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |_, _| Answer::Ok(resp(400, r#"{"message":"bad","statusCode":400}"#)),
+        &processed_failure,
+    );
+    let e = r.unwrap_err();
+    assert!(e.may_have_charged(), "{e}");
+    assert_eq!(spent(&p), 15_000);
 }
 
 #[test]
