@@ -109,9 +109,30 @@ const FEATURE_BUILDS: &[&[&str]] = &[
         "--features",
         "async,blocking",
     ],
+    // The ledger backends on their own, each with one client.
+    &[
+        "build",
+        "-p",
+        "sova",
+        "--no-default-features",
+        "--features",
+        "blocking,sqlite",
+    ],
+    &[
+        "build",
+        "-p",
+        "sova",
+        "--no-default-features",
+        "--features",
+        "async,postgres",
+    ],
     // The command line without `sova mcp` (no async client, no rmcp).
     &["build", "-p", "sova-cli", "--no-default-features"],
 ];
+
+/// The most crates the async client may pull in without a ledger backend (issue 15: the
+/// backends sit behind features so the core stays light).
+const ASYNC_CLIENT_MAX_CRATES: usize = 200;
 
 struct Step {
     name: &'static str,
@@ -214,6 +235,8 @@ fn ci() -> Result<(), String> {
             1 => "build: sova with async only",
             2 => "build: sova with blocking only",
             3 => "build: sova with async and blocking",
+            4 => "build: sova blocking with the SQLite ledger",
+            5 => "build: sova async with the PostgreSQL ledger",
             _ => "build: sova-cli without mcp",
         };
         steps.push(s);
@@ -432,6 +455,7 @@ fn deps() -> Result<(), String> {
         .filter_map(|l| l.split_whitespace().next())
         .filter(|l| !l.is_empty())
         .collect();
+    client_weight()?;
     let forbidden: Vec<&&str> = crates
         .iter()
         .filter(|c| PROTOCOL_FORBIDDEN.iter().any(|f| c.starts_with(f)))
@@ -450,6 +474,50 @@ fn deps() -> Result<(), String> {
             "sova-protocol pulls {} crates (limit {PROTOCOL_MAX_CRATES}). Inspect with:\n    cargo tree -p sova-protocol -e normal",
             crates.len()
         ));
+    }
+    Ok(())
+}
+
+/// The async client's dependency weight, without and with each ledger backend; fails when
+/// the client without a backend passes [`ASYNC_CLIENT_MAX_CRATES`].
+fn client_weight() -> Result<(), String> {
+    eprintln!("\n==> dependency weight of the async client (sova --no-default-features)");
+    for features in ["async", "async,sqlite", "async,postgres", "async,sqlite,postgres"] {
+        let out = Command::new(cargo())
+            .args([
+                "tree",
+                "-p",
+                "sova",
+                "--no-default-features",
+                "--features",
+                features,
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+                "--format",
+                "{p}",
+            ])
+            .output()
+            .map_err(|e| format!("could not run cargo tree: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cargo tree failed: {}\nReproduce with:\n    cargo tree -p sova --no-default-features --features {features}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let n = text
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .collect::<BTreeSet<&str>>()
+            .len();
+        eprintln!("    features {features}: {n} crates");
+        if features == "async" && n > ASYNC_CLIENT_MAX_CRATES {
+            return Err(format!(
+                "the async client pulls {n} crates (limit {ASYNC_CLIENT_MAX_CRATES}). Inspect with:\n    cargo tree -p sova --no-default-features --features async -e normal"
+            ));
+        }
     }
     Ok(())
 }

@@ -611,6 +611,23 @@ impl<R: Runner> IntelClient<R> {
     /// others stay until their blockhash expires (60–90 s on mainnet). Unsent payments of
     /// stopped processes are reclaimed. Run it at start, after an error that may have
     /// charged, and periodically in long-lived processes. Free: no API request.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "blocking")]
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use sova_x402::{Budget, Window};
+    /// let client = sova::blocking::intel::ClientBuilder::from_env() // SOVA_LEDGER, else SQLite
+    ///     .keypair_file("bot.json")
+    ///     .budget_over(Budget::new(10_000_000, Window::Day)) // 10 USDC per rolling day
+    ///     .build_blocking()?;
+    /// let resolved = client.reconcile_pending()?; // after a restart
+    /// println!(
+    ///     "{} payments looked up, {} base units released",
+    ///     resolved.checked.len(),
+    ///     resolved.released_amount()
+    /// );
+    /// # Ok(()) }
+    /// ```
     pub fn reconcile_pending(&self) -> R::Ret<'_, crate::flow::Reconciled> {
         self.run(
             "intel.reconcile_pending",

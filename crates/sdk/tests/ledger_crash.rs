@@ -187,7 +187,6 @@ fn sigkill_at_every_point_then_recover() {
         }
     }
     let ledger = Ledger::sqlite(&path).unwrap();
-    let before = ledger.list(Query::default()).unwrap();
     // The chain (the sandbox's settlements) before recovery.
     let chain = sb.payments();
     // A restarted process reconciles once every blockhash has expired.

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 const BIN: &str = "/usr/lib/postgresql/15/bin";
 
 /// A running server (or the shared one) and a database created for one test.
-pub struct TestPostgres {
+pub(crate) struct TestPostgres {
     /// The connection URL of the test's database.
-    pub url: String,
+    pub(crate) url: String,
     own: Option<(PathBuf, bool)>,
 }
 
@@ -55,7 +55,7 @@ fn free_port() -> u16 {
 
 impl TestPostgres {
     /// A database of its own on the shared server, or on a server started now.
-    pub fn start(name: &str) -> TestPostgres {
+    pub(crate) fn start(name: &str) -> TestPostgres {
         if let Ok(base) = std::env::var("SOVA_TEST_POSTGRES_URL")
             && !base.trim().is_empty()
         {
