@@ -5,6 +5,7 @@
 //! sova intel hud <wallet> --keypair id.json     # pay per call with x402
 //! sova sx users create --first-name …          # SovX onboarding
 //! sova x402 decode <header value>              # read any x402 header
+//! sova payments list                           # the payment ledger
 //! sova sandbox                                 # the offline emulator
 //! sova mcp --sandbox                           # the MCP server for AI agents, offline
 //! ```
@@ -23,6 +24,7 @@ mod cli;
 mod cmd_intel;
 #[cfg(feature = "mcp")]
 mod cmd_mcp;
+mod cmd_payments;
 mod cmd_sandbox;
 mod cmd_sx;
 mod cmd_wallet;
@@ -31,10 +33,12 @@ mod ctx;
 mod demo;
 mod err;
 mod http;
+mod ledger;
 mod out;
 mod payment;
 mod secret;
 mod txdecode;
+mod when;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
             return exit(status);
         }
     };
+    init_logs(cli.global.verbose);
     let json = cli.global.json;
     let quiet = cli.global.quiet;
     match run(cli) {
@@ -70,6 +75,24 @@ fn main() -> ExitCode {
             exit(e.code)
         }
     }
+}
+
+/// Logs on stderr: `RUST_LOG` when set, else warnings, and Sova's own events with `-v`
+/// (info: payment events) or `-vv` (debug). Libraries emit; only the binary subscribes.
+fn init_logs(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(match verbose {
+            0 => "warn",
+            1 => "warn,sova=info",
+            2 => "warn,sova=debug",
+            _ => "warn,sova=trace",
+        })
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .try_init();
 }
 
 fn exit(c: i32) -> ExitCode {
@@ -104,6 +127,10 @@ fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Wallet(c) => {
             let ctx = ctx::Ctx::new(cli.global)?;
             cmd_wallet::run(&ctx, c)
+        }
+        Command::Payments(c) => {
+            let ctx = ctx::Ctx::new(cli.global)?;
+            cmd_payments::run(&ctx, c)
         }
         #[cfg(feature = "mcp")]
         Command::Mcp(a) => cmd_mcp::run(cli.global, &a),
