@@ -34,6 +34,8 @@ const FUND_LAMPORTS: u64 = 1_000_000_000;
 const FUND_USDC: u64 = 5_000_000;
 const MAX_PAYMENT: u64 = 1_000_000;
 const BUDGET: u64 = 5_000_000;
+/// Steps of the tour.
+const STEPS: usize = 10;
 /// The cap of the refusal step: 0.1 USDC, below the deep bundle's 0.525 USDC.
 const SMALL_CAP: u64 = 100_000;
 
@@ -58,7 +60,7 @@ impl Tour {
     where
         F: FnOnce(&mut Tour) -> Result<(String, Value), String>,
     {
-        self.say(&format!("\n[{n}/8] {title}\n"));
+        self.say(&format!("\n[{n}/{STEPS}] {title}\n"));
         let started = Instant::now();
         let r = f(self);
         let ms = started.elapsed().as_millis() as u64;
@@ -106,7 +108,7 @@ pub(crate) fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
         failed: 0,
     };
     tour.say(&format!(
-        "{}An offline tour of the Sova SDK: Sova Intel paid per call with x402 (Solana USDC),\njobs, the spend policy and a SovX onboarding, against an embedded sandbox.\n",
+        "{}An offline tour of the Sova SDK: Sova Intel paid per call with x402 (Solana USDC),\njobs, the spend policy, a SovX onboarding and the payment ledger, against an embedded sandbox.\n",
         out::heading("sova demo")
     ));
 
@@ -504,6 +506,35 @@ pub(crate) fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
         },
     );
 
+    // The treasury before the ledger steps: their wallets pay it too.
+    let treasury_after = sb.usdc_balance(&treasury);
+
+    // 9 and 10. The payment ledger (wallets of their own: the summary below is untouched).
+    match crate::demo_ledger::DemoLedger::new() {
+        Ok(store) => {
+            tour.step(
+                9,
+                "the payment ledger: a budget held across two runs sharing one ledger file",
+                |_| crate::demo_ledger::budget_across_runs(&sb, &store, [WALLET_A, WALLET_B]),
+            );
+            tour.step(
+                10,
+                "the payment ledger: a crashed payment resolved at the next start",
+                |_| crate::demo_ledger::crash_recovered(&sb, &store, WALLET_A),
+            );
+        }
+        Err(err) => {
+            for (n, title) in [
+                (9, "the payment ledger: budget"),
+                (10, "the payment ledger: crash"),
+            ] {
+                tour.step(n, title, |_| {
+                    Err(format!("no temporary ledger file: {err}"))
+                });
+            }
+        }
+    }
+
     // Summary and the ledger check.
     let ours: Vec<_> = sb
         .payments()
@@ -513,7 +544,6 @@ pub(crate) fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
     let ledger_sum: u64 = ours.iter().map(|p| p.amount).sum();
     let reported_sum: u64 = tour.receipts.iter().map(|r| r.amount).sum();
     let payer_after = sb.usdc_balance(&me);
-    let treasury_after = sb.usdc_balance(&treasury);
     let sol_after = sb.sol_balance(&me);
     let signatures_match = tour.receipts.iter().all(|r| {
         let sig = r.transaction.as_deref().unwrap_or(&r.payer_signature);

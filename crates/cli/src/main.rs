@@ -31,6 +31,7 @@ mod cmd_wallet;
 mod cmd_x402;
 mod ctx;
 mod demo;
+mod demo_ledger;
 mod err;
 mod http;
 mod ledger;
@@ -77,16 +78,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs on stderr: `RUST_LOG` when set, else warnings, and Sova's own events with `-v`
+/// Logs on stderr: `RUST_LOG` when set, else errors only, and Sova's own events with `-v`
 /// (info: payment events) or `-vv` (debug). Libraries emit; only the binary subscribes.
 fn init_logs(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new(match verbose {
-            0 => "warn",
-            1 => "warn,sova=info",
-            2 => "warn,sova=debug",
-            _ => "warn,sova=trace",
+            // The command line reports failures itself: the SDK's warnings would repeat them.
+            0 => "error",
+            1 => "error,sova=info",
+            2 => "error,sova=debug",
+            _ => "error,sova=trace",
         })
     });
     let _ = tracing_subscriber::fmt()
