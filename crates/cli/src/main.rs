@@ -32,6 +32,7 @@ mod cmd_x402;
 mod ctx;
 mod demo;
 mod demo_ledger;
+mod demo_sx;
 mod err;
 mod http;
 mod ledger;

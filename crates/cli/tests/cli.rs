@@ -1089,6 +1089,11 @@ fn demo(mode: &str) {
     let steps = d["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 10);
     assert!(steps.iter().all(|s| s["ok"] == true), "{d:#}");
+    // The payment ledger: one run paid, the next was refused; a crash was resolved.
+    assert_eq!(steps[8]["detail"]["paid"], 1, "{d:#}");
+    assert_eq!(steps[9]["detail"]["before"], "sent", "{d:#}");
+    assert_eq!(steps[9]["detail"]["after"], "expired", "{d:#}");
+    assert_eq!(steps[9]["detail"]["heldAfter"], 0, "{d:#}");
     let sum = &d["summary"];
     assert_eq!(sum["ledgerMatchesReceipts"], true);
     assert_eq!(sum["payments"], 5);
