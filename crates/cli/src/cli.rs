@@ -9,9 +9,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::amount::{parse_seconds, parse_usdc};
 use crate::secret::Secret;
+use sova_x402::{Budget, Window};
 
+mod payments;
 mod sx;
+pub(crate) use payments::*;
 pub(crate) use sx::*;
+
+/// A budget `AMOUNT[/WINDOW]` in USDC, a rolling day without a window (clap value parser).
+fn parse_budget(text: &str) -> Result<Budget, String> {
+    Budget::parse(text, 6, Window::Day).map_err(|e| e.to_string())
+}
 
 /// The exit codes, shown at the end of `sova --help`.
 pub(crate) const EXIT_CODES: &str = "\
@@ -27,7 +35,7 @@ Exit codes:
   5  network error (no answer from the server or the RPC)
   6  a payment was charged, or may have been, and the call did not complete (charged but the
      answer was unreadable, lost, or the job still runs): the payment and its signature are
-     shown; do not run the call again before reconciling
+     shown; do not run the call again before reconciling: `sova payments reconcile`
   7  the job is still running after the wait and no x402 payment rode on it (e.g. paid with
      an API key); resume it with `sova intel resume <handle>`
 
@@ -112,9 +120,25 @@ pub(crate) struct Global {
     /// Largest single x402 payment, in USDC (e.g. 0.05) [default: 1].
     #[arg(long, global = true, env = "SOVA_MAX_PAYMENT", value_name = "USDC", value_parser = parse_usdc)]
     pub max_payment: Option<u64>,
-    /// Total x402 spend allowed for this run, in USDC [default: 10].
-    #[arg(long, global = true, env = "SOVA_BUDGET", value_name = "USDC", value_parser = parse_usdc)]
-    pub budget: Option<u64>,
+    /// x402 spend allowed over a rolling window, in USDC: AMOUNT[/WINDOW], the window hour,
+    /// day, week, 30d or total (e.g. 0.5/hour) [default: 10/day]. Counted in the payment
+    /// ledger (--ledger), so every run and process sharing it shares the budget.
+    #[arg(long, global = true, env = "SOVA_BUDGET", value_name = "USDC[/WINDOW]", value_parser = parse_budget)]
+    pub budget: Option<Budget>,
+    /// The payment ledger that holds budgets and the journal of every payment: a SQLite file
+    /// (a path or sqlite:PATH), postgres://… (a fleet), or `memory` (this run only)
+    /// [default: $XDG_DATA_HOME/sova/ledger.sqlite3, else ~/.local/share/sova/ledger.sqlite3].
+    #[arg(
+        long,
+        global = true,
+        env = "SOVA_LEDGER",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub ledger: Option<Secret>,
+    /// More logs on stderr (-v: payment events; -vv: debug); RUST_LOG overrides.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// SovX base URL [default: https://api.sandbox.sovera.io/sovx/v1].
     #[arg(
         long,
@@ -177,7 +201,11 @@ pub(crate) enum Command {
     Wallet(WalletCmd),
     /// Run the offline sandbox (Intel, SovX, Solana RPC) in the foreground.
     Sandbox(SandboxArgs),
-    /// A guided tour on an embedded sandbox: x402 payments, jobs, policy, SovX.
+    /// The payment ledger: list, show, reconcile and report the payments of every run.
+    #[command(subcommand)]
+    Payments(PaymentsCmd),
+    /// A guided tour on an embedded sandbox: x402 payments, jobs, policy, the payment
+    /// ledger, SovX.
     Demo(DemoArgs),
     #[cfg(feature = "mcp")]
     /// The Sova Intel MCP server for AI agents: stdio, or streamable HTTP with --http; paid per

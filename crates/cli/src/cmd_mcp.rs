@@ -5,7 +5,7 @@
 use sova_mcp::{Listen, SovaMcp};
 
 use crate::cli::{Global, McpArgs};
-use crate::ctx::{Ctx, DEFAULT_BUDGET, DEFAULT_MAX_PAYMENT};
+use crate::ctx::{Ctx, DEFAULT_MAX_PAYMENT};
 use crate::err::CliError;
 use crate::out::Done;
 
@@ -15,7 +15,8 @@ pub(crate) fn server(ctx: &Ctx, a: &McpArgs) -> Result<SovaMcp, CliError> {
         .base_url(ctx.intel_base())
         .rpc_url(ctx.rpc_url())
         .max_payment(ctx.g.max_payment.unwrap_or(DEFAULT_MAX_PAYMENT))
-        .budget(ctx.g.budget.unwrap_or(DEFAULT_BUDGET))
+        // The MCP server counts its own budget (the amount; its window is the MCP's own).
+        .budget(ctx.budget().amount)
         .poll_interval(ctx.poll(None).interval)
         .timeouts(ctx.timeouts());
     if let Some(k) = &ctx.g.api_key {

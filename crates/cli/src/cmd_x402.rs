@@ -189,7 +189,9 @@ fn sign(
     // Signing the given challenge is what the user asked for: self-paid options too.
     let payer = Payer::builder()
         .shared_signer(keypair)
-        .policy(Arc::new(ctx.policy()))
+        // A header handed to the user is not journaled: nothing here can follow it to the
+        // network, and the ledger would reclaim it as never sent. The caps still apply.
+        .policy(Arc::new(ctx.policy_in(sova_x402::Ledger::memory())))
         .self_paid(sova_x402::SelfPaid::Anywhere)
         .payload_shape(shape)
         .build()

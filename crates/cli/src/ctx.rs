@@ -10,15 +10,15 @@ use sova::blocking;
 use sova::protocol::jobs::PollConfig;
 use sova::protocol::transport::Timeouts;
 use sova_sandbox::Sandbox;
-use sova_x402::{Keypair, Payer, SpendPolicy, programs};
+use sova_x402::{Budget, Keypair, Ledger, Payer, SpendPolicy, Window, programs};
 
 use crate::cli::Global;
 use crate::err::{CliError, Service, from_sdk};
 
 /// Default largest single payment: 1 USDC.
 pub(crate) const DEFAULT_MAX_PAYMENT: u64 = 1_000_000;
-/// Default budget of one run: 10 USDC.
-pub(crate) const DEFAULT_BUDGET: u64 = 10_000_000;
+/// Default budget: 10 USDC per rolling day, counted in the ledger.
+pub(crate) const DEFAULT_BUDGET: Budget = Budget::new(10_000_000, Window::Day);
 /// Default RPC.
 pub(crate) const DEFAULT_RPC: &str = sova::intel::DEFAULT_RPC_URL;
 /// What `--sandbox` gives a throwaway wallet.
@@ -35,6 +35,7 @@ pub(crate) struct Ctx {
     pub progress: JobProgress,
     throwaway: Option<Arc<Keypair>>,
     payer: OnceLock<Option<Arc<Payer>>>,
+    ledger: OnceLock<Ledger>,
 }
 
 impl Ctx {
@@ -47,6 +48,7 @@ impl Ctx {
             progress,
             throwaway: None,
             payer: OnceLock::new(),
+            ledger: OnceLock::new(),
         };
         if ctx.g.sandbox {
             let mut b = Sandbox::builder().job_duration(Duration::from_millis(1500));
@@ -146,25 +148,45 @@ impl Ctx {
             return Ok(p.clone());
         }
         let payer = if self.g.keypair.is_some() || self.throwaway.is_some() {
-            Some(Arc::new(self.build_payer(self.keypair()?, self.policy())?))
+            Some(Arc::new(self.build_payer(self.keypair()?, self.policy()?)?))
         } else {
             None
         };
         Ok(self.payer.get_or_init(|| payer).clone())
     }
 
-    /// The spend policy of `--max-payment` and `--budget` (USDC).
-    pub(crate) fn policy(&self) -> SpendPolicy {
+    /// The spend policy of `--max-payment` and `--budget` (USDC), counted in the payment
+    /// ledger (`--ledger`).
+    pub(crate) fn policy(&self) -> Result<SpendPolicy, CliError> {
+        Ok(self.policy_in(self.ledger()?))
+    }
+
+    /// The spend policy of `--max-payment` and `--budget`, counted in `ledger`.
+    pub(crate) fn policy_in(&self, ledger: Ledger) -> SpendPolicy {
         SpendPolicy::builder()
             .max_per_payment(
                 programs::USDC_MAINNET,
                 self.g.max_payment.unwrap_or(DEFAULT_MAX_PAYMENT),
             )
-            .budget(
-                programs::USDC_MAINNET,
-                self.g.budget.unwrap_or(DEFAULT_BUDGET),
-            )
+            .budget_over(programs::USDC_MAINNET, self.budget())
+            .ledger(ledger)
             .build()
+    }
+
+    /// The budget of `--budget` (default 10 USDC a rolling day).
+    pub(crate) fn budget(&self) -> Budget {
+        self.g.budget.unwrap_or(DEFAULT_BUDGET)
+    }
+
+    /// The payment ledger, opened once: `--ledger`/`SOVA_LEDGER`, else the default SQLite
+    /// file (with `--sandbox`: this run's memory, so sandbox money never enters the real
+    /// journal). Its payment events are logged (`-v`).
+    pub(crate) fn ledger(&self) -> Result<Ledger, CliError> {
+        if let Some(l) = self.ledger.get() {
+            return Ok(l.clone());
+        }
+        let l = crate::ledger::open(self.g.ledger.as_ref(), self.sandbox.is_some())?;
+        Ok(self.ledger.get_or_init(|| l).clone())
     }
 
     /// A payer for `keypair` under `policy`.
@@ -232,6 +254,8 @@ impl Ctx {
         let payer = if want_payer { self.payer()? } else { None };
         if let Some(p) = &payer {
             let address = p.pubkey();
+            // What a crash or an earlier run left open is resolved before paying again.
+            self.reconcile_at_start(p.clone())?;
             if !self.g.quiet {
                 let how = if self.g.api_key.is_some() {
                     " (x402, when the API key does not cover a call)"
@@ -245,6 +269,29 @@ impl Ctx {
             }
         }
         self.intel_client(max_wait, payer)
+    }
+
+    /// Runs `reconcile_pending()` for the wallet of `payer` (cheap when nothing is open) and
+    /// says on stderr what it resolved.
+    fn reconcile_at_start(&self, payer: Arc<Payer>) -> Result<(), CliError> {
+        let client = self.intel_client(None, Some(payer))?;
+        let done = client
+            .reconcile_pending()
+            .map_err(|e| from_sdk(e, Service::Intel))?;
+        if !self.g.quiet {
+            eprint!("{}", crate::ledger::resolved_lines(&done));
+        }
+        Ok(())
+    }
+
+    /// The blocking Intel client that reconciles the wallet's payments (never pays, never
+    /// checks the balance); `None` without a wallet.
+    pub(crate) fn reconciler(&self) -> Result<blocking::intel::Client, CliError> {
+        let payer = self.payer()?.ok_or_else(|| {
+            CliError::usage("no wallet named: reconciliation looks up the payments of one wallet")
+                .hint("pass --keypair <file> (SOVA_KEYPAIR) and --rpc <url> (SOLANA_RPC_URL)")
+        })?;
+        self.intel_client(None, Some(payer))
     }
 
     /// Refuses to pay from a wallet without USDC: nothing is signed.

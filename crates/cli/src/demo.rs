@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use sova::blocking;
 use sova::call::Receipt;
 use sova::protocol::jobs::PollConfig;
-use sova::sx::{Individual, NewUser, NewWallet, Side, WalletNetwork};
 use sova_sandbox::Sandbox;
 use sova_x402::{Keypair, Payer, SpendPolicy, programs};
 
@@ -34,6 +33,8 @@ const FUND_LAMPORTS: u64 = 1_000_000_000;
 const FUND_USDC: u64 = 5_000_000;
 const MAX_PAYMENT: u64 = 1_000_000;
 const BUDGET: u64 = 5_000_000;
+/// Steps of the tour.
+const STEPS: usize = 10;
 /// The cap of the refusal step: 0.1 USDC, below the deep bundle's 0.525 USDC.
 const SMALL_CAP: u64 = 100_000;
 
@@ -58,7 +59,7 @@ impl Tour {
     where
         F: FnOnce(&mut Tour) -> Result<(String, Value), String>,
     {
-        self.say(&format!("\n[{n}/8] {title}\n"));
+        self.say(&format!("\n[{n}/{STEPS}] {title}\n"));
         let started = Instant::now();
         let r = f(self);
         let ms = started.elapsed().as_millis() as u64;
@@ -106,7 +107,7 @@ pub(crate) fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
         failed: 0,
     };
     tour.say(&format!(
-        "{}An offline tour of the Sova SDK: Sova Intel paid per call with x402 (Solana USDC),\njobs, the spend policy and a SovX onboarding, against an embedded sandbox.\n",
+        "{}An offline tour of the Sova SDK: Sova Intel paid per call with x402 (Solana USDC),\njobs, the spend policy, a SovX onboarding and the payment ledger, against an embedded sandbox.\n",
         out::heading("sova demo")
     ));
 
@@ -380,129 +381,37 @@ pub(crate) fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
     tour.step(
         8,
         "SovX onboarding: user → activate → token → wallet → quote → order → balance",
-        |t| {
-            let owner = blocking::sx::ClientBuilder::new()
-                .base_url(sb.sovx_base_url())
-                .owner_key(sb.sovx_owner_key())
-                .build_blocking()
-                .map_err(e)?;
-            let individual = Individual {
-                dob: Some("1990-10-15".into()),
-                residential_country_code: Some("US".into()),
-                residential_address: Some("123 Sovera Lane".into()),
-                residential_city: Some("Cheyenne".into()),
-                residential_state: Some("WY".into()),
-                residential_postal_code: Some("82001".into()),
-                id_type: Some("ssn".into()),
-                id_number: Some("123456789".into()),
-                ..Individual::default()
-            };
-            let user = NewUser::individual(
-                "Ada",
-                "Lovelace",
-                "ada@example.com",
-                "US",
-                "+1 555 010 0001",
-                individual,
-            );
-            t.calls += 1;
-            let created = owner.create_user(user).map_err(e)?;
-            let uid = created
-                .data
-                .user_id
-                .clone()
-                .ok_or("the new user has no id")?
-                .to_string();
-            t.calls += 1;
-            let active = owner.activate_user(&uid).map_err(e)?;
-            t.calls += 1;
-            let token = owner.issue_user_token(&uid).map_err(e)?;
-            let as_user = owner.for_user(token.data.token.clone());
-            t.calls += 1;
-            let wallet = as_user
-                .create_wallet(
-                    &uid,
-                    NewWallet::new(
-                        "main",
-                        vec![WalletNetwork::new("networks/solana-devnet", "usdc")],
-                    ),
-                )
-                .map_err(e)?;
-            let wid = wallet.data.wallet_id.to_string();
-            if !sb.sovx_fund(&wid, "usd", "1000") {
-                return Err("the sandbox could not credit the wallet".into());
-            }
-            t.calls += 1;
-            let quote = as_user
-                .quote_amount(&wid, "btcusd", Side::Buy, sova::sx::Decimal::from(100))
-                .map_err(e)?;
-            t.calls += 1;
-            let order = as_user
-                .place_order(&wid, quote.data.quote_id.as_str())
-                .map_err(e)?;
-            t.calls += 1;
-            let balance = as_user.user_balance(&uid).map_err(e)?;
-            let status = |v: &Value| out::scalar(v.get("status").unwrap_or(&Value::Null));
-            let active_v = serde_json::to_value(&active.data).unwrap_or_default();
-            let order_v = serde_json::to_value(&order.data).unwrap_or_default();
-            let mut text = out::kv(&[
-                ("user", format!("{uid} ({})", status(&active_v))),
-                (
-                    "user token",
-                    format!(
-                        "issued, expires {}",
-                        token.data.expires.clone().unwrap_or_default()
-                    ),
-                ),
-                ("wallet", wid.clone()),
-                ("funded", "1000 USD (sandbox credit)".to_owned()),
-                (
-                    "quote",
-                    format!(
-                        "buy btc for 100 USD: {} BTC at {}",
-                        quote
-                            .data
-                            .quantity
-                            .map(|q| q.to_string())
-                            .unwrap_or_else(|| "?".into()),
-                        quote
-                            .data
-                            .price()
-                            .map(|p| p.to_string())
-                            .unwrap_or_else(|| "?".into())
-                    ),
-                ),
-                (
-                    "order",
-                    format!(
-                        "{} {}",
-                        order.data.id.clone().unwrap_or_default(),
-                        status(&order_v)
-                    ),
-                ),
-            ]);
-            let rows: Vec<Vec<String>> = balance
-                .data
-                .iter()
-                .map(|b| {
-                    vec![
-                        b.currency.clone(),
-                        b.balance
-                            .map(|d| d.to_string())
-                            .unwrap_or_else(|| "-".into()),
-                        b.available
-                            .map(|d| d.to_string())
-                            .unwrap_or_else(|| "-".into()),
-                    ]
-                })
-                .collect();
-            text.push_str(&out::table(&["currency", "balance", "available"], &rows));
-            Ok((
-                text,
-                json!({"userId": uid, "walletId": wid, "order": order_v}),
-            ))
-        },
+        |t| crate::demo_sx::onboarding(&sb, &mut t.calls),
     );
+
+    // The treasury before the ledger steps: their wallets pay it too.
+    let treasury_after = sb.usdc_balance(&treasury);
+
+    // 9 and 10. The payment ledger (wallets of their own: the summary below is untouched).
+    match crate::demo_ledger::DemoLedger::new() {
+        Ok(store) => {
+            tour.step(
+                9,
+                "the payment ledger: a budget held across two runs sharing one ledger file",
+                |_| crate::demo_ledger::budget_across_runs(&sb, &store, [WALLET_A, WALLET_B]),
+            );
+            tour.step(
+                10,
+                "the payment ledger: a crashed payment resolved at the next start",
+                |_| crate::demo_ledger::crash_recovered(&sb, &store, WALLET_A),
+            );
+        }
+        Err(err) => {
+            for (n, title) in [
+                (9, "the payment ledger: budget"),
+                (10, "the payment ledger: crash"),
+            ] {
+                tour.step(n, title, |_| {
+                    Err(format!("no temporary ledger file: {err}"))
+                });
+            }
+        }
+    }
 
     // Summary and the ledger check.
     let ours: Vec<_> = sb
@@ -513,7 +422,6 @@ pub(crate) fn run(g: &Global, args: &DemoArgs) -> Result<Done, CliError> {
     let ledger_sum: u64 = ours.iter().map(|p| p.amount).sum();
     let reported_sum: u64 = tour.receipts.iter().map(|r| r.amount).sum();
     let payer_after = sb.usdc_balance(&me);
-    let treasury_after = sb.usdc_balance(&treasury);
     let sol_after = sb.sol_balance(&me);
     let signatures_match = tour.receipts.iter().all(|r| {
         let sig = r.transaction.as_deref().unwrap_or(&r.payer_signature);

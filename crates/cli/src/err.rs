@@ -218,7 +218,7 @@ fn paid_hint(e: &SdkError, state: payment::State) -> String {
         }
         _ => match state {
             payment::State::Charged => "do not run the call again: it would pay again; the signature above proves this payment".to_owned(),
-            _ => "do not run the call again: look the signature above up on the RPC first (it may still land)".to_owned(),
+            _ => "do not run the call again yet: it may still land; `sova payments reconcile` resolves it once our RPC can tell (its budget comes back if it never lands)".to_owned(),
         },
     }
 }

@@ -31,6 +31,25 @@ pub(crate) fn send(request: http::Request<Vec<u8>>) -> Result<(u16, Vec<u8>), Cl
     Ok((response.status().as_u16(), response.into_body()))
 }
 
+/// Sends a request and returns the status and the `PAYMENT-REQUIRED` header, if any.
+pub(crate) fn send_headers(
+    request: http::Request<Vec<u8>>,
+) -> Result<(u16, Option<String>), CliError> {
+    let target = request.uri().to_string();
+    let response = transport().send(request, TIMEOUT).map_err(|e| {
+        CliError::network(format!(
+            "{target}: {}",
+            crate::err::one_line(&e.to_string())
+        ))
+    })?;
+    let required = response
+        .headers()
+        .get("payment-required")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok((response.status().as_u16(), required))
+}
+
 /// POSTs JSON and reads a JSON answer.
 pub(crate) fn post_json(url: &str, body: &Value) -> Result<(u16, Value), CliError> {
     let request = http::Request::post(url)

@@ -5,6 +5,7 @@
 //! sova intel hud <wallet> --keypair id.json     # pay per call with x402
 //! sova sx users create --first-name …          # SovX onboarding
 //! sova x402 decode <header value>              # read any x402 header
+//! sova payments list                           # the payment ledger
 //! sova sandbox                                 # the offline emulator
 //! sova mcp --sandbox                           # the MCP server for AI agents, offline
 //! ```
@@ -23,18 +24,23 @@ mod cli;
 mod cmd_intel;
 #[cfg(feature = "mcp")]
 mod cmd_mcp;
+mod cmd_payments;
 mod cmd_sandbox;
 mod cmd_sx;
 mod cmd_wallet;
 mod cmd_x402;
 mod ctx;
 mod demo;
+mod demo_ledger;
+mod demo_sx;
 mod err;
 mod http;
+mod ledger;
 mod out;
 mod payment;
 mod secret;
 mod txdecode;
+mod when;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -58,6 +64,7 @@ fn main() -> ExitCode {
             return exit(status);
         }
     };
+    init_logs(cli.global.verbose);
     let json = cli.global.json;
     let quiet = cli.global.quiet;
     match run(cli) {
@@ -70,6 +77,25 @@ fn main() -> ExitCode {
             exit(e.code)
         }
     }
+}
+
+/// Logs on stderr: `RUST_LOG` when set, else errors only, and Sova's own events with `-v`
+/// (info: payment events) or `-vv` (debug). Libraries emit; only the binary subscribes.
+fn init_logs(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(match verbose {
+            // The command line reports failures itself: the SDK's warnings would repeat them.
+            0 => "error",
+            1 => "error,sova=info",
+            2 => "error,sova=debug",
+            _ => "error,sova=trace",
+        })
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .try_init();
 }
 
 fn exit(c: i32) -> ExitCode {
@@ -104,6 +130,10 @@ fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Wallet(c) => {
             let ctx = ctx::Ctx::new(cli.global)?;
             cmd_wallet::run(&ctx, c)
+        }
+        Command::Payments(c) => {
+            let ctx = ctx::Ctx::new(cli.global)?;
+            cmd_payments::run(&ctx, c)
         }
         #[cfg(feature = "mcp")]
         Command::Mcp(a) => cmd_mcp::run(cli.global, &a),

@@ -1087,8 +1087,13 @@ fn demo(mode: &str) {
     let d = r.json();
     assert_eq!(d["passed"], true, "{d:#}");
     let steps = d["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 8);
+    assert_eq!(steps.len(), 10);
     assert!(steps.iter().all(|s| s["ok"] == true), "{d:#}");
+    // The payment ledger: one run paid, the next was refused; a crash was resolved.
+    assert_eq!(steps[8]["detail"]["paid"], 1, "{d:#}");
+    assert_eq!(steps[9]["detail"]["before"], "sent", "{d:#}");
+    assert_eq!(steps[9]["detail"]["after"], "expired", "{d:#}");
+    assert_eq!(steps[9]["detail"]["heldAfter"], 0, "{d:#}");
     let sum = &d["summary"];
     assert_eq!(sum["ledgerMatchesReceipts"], true);
     assert_eq!(sum["payments"], 5);
@@ -1117,8 +1122,11 @@ fn demo_human_output_has_headings_and_summary() {
     let home = temp_dir("demo-human");
     let r = sova(&home, &["demo"]).expect(code::OK);
     for needle in [
-        "[1/8]",
-        "[8/8]",
+        "[1/10]",
+        "[8/10]",
+        "[10/10]",
+        "budget held across two runs",
+        "crashed payment resolved",
         "receipt: paid 0.015000 USDC",
         "== summary ==",
         "check: ledger payments = reported payments  ok",
