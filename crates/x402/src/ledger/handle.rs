@@ -32,8 +32,11 @@ pub struct Event {
 /// A callback for [`Event`]s. It runs on the ledger's thread: keep it short.
 pub type EventFn = Arc<dyn Fn(&Event) + Send + Sync>;
 
+/// The replies once they are in, and the task to wake then.
+type SlotState = (Option<Result<Vec<Reply>, LedgerError>>, Option<Waker>);
+
 struct Slot {
-    result: Mutex<(Option<Result<Vec<Reply>, LedgerError>>, Option<Waker>)>,
+    result: Mutex<SlotState>,
     ready: Condvar,
 }
 
