@@ -482,7 +482,12 @@ fn deps() -> Result<(), String> {
 /// the client without a backend passes [`ASYNC_CLIENT_MAX_CRATES`].
 fn client_weight() -> Result<(), String> {
     eprintln!("\n==> dependency weight of the async client (sova --no-default-features)");
-    for features in ["async", "async,sqlite", "async,postgres", "async,sqlite,postgres"] {
+    for features in [
+        "async",
+        "async,sqlite",
+        "async,postgres",
+        "async,sqlite,postgres",
+    ] {
         let out = Command::new(cargo())
             .args([
                 "tree",

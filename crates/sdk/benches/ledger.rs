@@ -31,7 +31,10 @@ fn client(sb: &Sandbox, seed: u8, ledger: Ledger) -> sova::intel::Client {
     sb.fund_wallet(&kp.pubkey(), 100_000_000_000, 1_000_000_000_000);
     let policy = SpendPolicy::builder()
         .max_per_payment(programs::USDC_MAINNET, 1_000_000)
-        .budget_over(programs::USDC_MAINNET, Budget::new(u64::MAX / 4, Window::Day))
+        .budget_over(
+            programs::USDC_MAINNET,
+            Budget::new(u64::MAX / 4, Window::Day),
+        )
         .ledger(ledger)
         .build();
     let payer = Payer::builder()

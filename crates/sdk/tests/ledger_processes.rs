@@ -9,7 +9,7 @@
 
 #[cfg(feature = "postgres")]
 mod support {
-    pub mod postgres;
+    pub(crate) mod postgres;
 }
 
 const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";

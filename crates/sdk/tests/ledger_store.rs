@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support {
-    pub mod postgres;
+    pub(crate) mod postgres;
 }
 
 use std::sync::Arc;
