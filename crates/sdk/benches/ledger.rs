@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 use sova_sandbox::{Mode, Sandbox};
-use sova_x402::ledger::{Cap, ReserveOutcome, ReserveRequest, Scope};
+use sova_x402::ledger::{
+    Cap, Durability, PostgresStore, ReserveOutcome, ReserveRequest, Scope, SqliteStore,
+};
 use sova_x402::{Budget, Keypair, Ledger, Payer, SpendPolicy, Window, programs};
 
 const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
@@ -204,17 +206,40 @@ fn latency(c: &mut Criterion) {
     sb.warm_wallet(WALLET);
     let dir = temp_dir("sova-ledger-bench-");
     let pg = pg::TestPostgres::start("bench");
+    let sqlite = |name: &str, d: Durability| {
+        Ledger::worker(Box::new(
+            SqliteStore::open(&dir.join(name)).unwrap().durability(d),
+        ))
+        .unwrap()
+    };
+    let postgres = |d: Durability| {
+        Ledger::worker(Box::new(
+            PostgresStore::connect(&pg.url).unwrap().durability(d),
+        ))
+        .unwrap()
+    };
     let ledgers = [
         ("memory", Ledger::memory()),
         (
-            "sqlite (WAL, synchronous=FULL)",
-            Ledger::sqlite(&dir.join("ledger.sqlite3")).unwrap(),
+            "sqlite (WAL; write-ahead step FULL, the rest NORMAL: the default)",
+            sqlite("wa.sqlite3", Durability::WriteAhead),
         ),
-        ("postgresql (loopback)", Ledger::open(&pg.url).unwrap()),
+        (
+            "sqlite (WAL, synchronous=FULL on every commit)",
+            sqlite("full.sqlite3", Durability::Full),
+        ),
+        (
+            "postgresql loopback (write-ahead step synchronous, the rest async: the default)",
+            postgres(Durability::WriteAhead),
+        ),
+        (
+            "postgresql loopback (synchronous_commit on every commit)",
+            postgres(Durability::Full),
+        ),
     ];
     fsync_floor();
     let mut g = c.benchmark_group("paid call by ledger");
-    g.sample_size(30).measurement_time(Duration::from_secs(4));
+    g.sample_size(20).measurement_time(Duration::from_secs(3));
     for (i, (label, ledger)) in ledgers.iter().enumerate() {
         measure(&rt, &sb, label, ledger.clone(), 10 + i as u8);
         let client = client(&sb, 20 + i as u8, ledger.clone());

@@ -39,8 +39,8 @@ pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use types::{
-    Cap, Charge, Entry, LedgerError, Op, Query, Reply, ReserveOutcome, ReserveRequest, Scope,
-    Status, Store, Transition, TransitionOutcome,
+    Cap, Charge, Durability, Entry, LedgerError, Op, Query, Reply, ReserveOutcome, ReserveRequest,
+    Scope, Status, Store, Transition, TransitionOutcome,
 };
 
 /// The environment variable naming the ledger (`memory`, a SQLite path or

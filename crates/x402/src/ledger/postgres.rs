@@ -10,8 +10,8 @@ use postgres::{Client, NoTls, Transaction};
 
 use super::sql::{self, Arg, Row};
 use super::types::{
-    Entry, LedgerError, MINUTE_MS, Op, Query, Reply, ReserveOutcome, ReserveRequest, Scope, Status,
-    Store, Transition, TransitionOutcome, check_caps,
+    Durability, Entry, LedgerError, MINUTE_MS, Op, Query, Reply, ReserveOutcome, ReserveRequest,
+    Scope, Status, Store, Transition, TransitionOutcome, check_caps,
 };
 
 /// The advisory lock key of schema migrations.
@@ -21,6 +21,7 @@ const MIGRATION_LOCK: i64 = 0x5641_5f4c_4544_4752; // "SOVA_LEDGR"-ish
 pub struct PostgresStore {
     client: Client,
     location: String,
+    durability: Durability,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -55,6 +56,12 @@ pub(crate) fn redact_url(url: &str) -> String {
 }
 
 impl PostgresStore {
+    /// How durable each commit is (default [`Durability::WriteAhead`]).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
     /// Connects to `url` (`postgres://user:password@host:port/db`; no TLS: use a local
     /// socket, loopback or a tunnel) and creates or migrates the schema. Blocking: call it
     /// outside async code (the ledger's worker thread does).
@@ -68,7 +75,7 @@ impl PostgresStore {
         let mut tx = client.transaction().map_err(|e| open_err(e.to_string()))?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .map_err(|e| open_err(e.to_string()))?;
-        tx.batch_execute(sql::POSTGRES_SCHEMA)
+        tx.batch_execute(&sql::schema(true))
             .map_err(|e| open_err(e.to_string()))?;
         let version: Option<String> = tx
             .query_opt(
@@ -94,7 +101,11 @@ impl PostgresStore {
             }
         }
         tx.commit().map_err(|e| open_err(e.to_string()))?;
-        Ok(PostgresStore { client, location })
+        Ok(PostgresStore {
+            client,
+            location,
+            durability: Durability::default(),
+        })
     }
 }
 
@@ -105,21 +116,24 @@ fn held(
     asset: &str,
     since: u64,
 ) -> Result<u64, LedgerError> {
-    let since = since as i64;
-    let row = match scope {
-        Scope::Wallet => tx.query_one(
-            "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM sova_payments
-             WHERE ($1 = '' OR payer = $1) AND asset = $2 AND created_ms >= $3 AND holds = 1",
-            &[&payer, &asset, &since],
-        ),
-        Scope::Named(n) => tx.query_one(
-            "SELECT COALESCE(SUM(amount), 0)::BIGINT FROM sova_payments
-             WHERE ($1 = '' OR payer = $1) AND asset = $2 AND created_ms >= $3 AND holds = 1 AND scope = $4",
-            &[&payer, &asset, &since, n],
-        ),
-    }
-    .map_err(db)?;
+    let (sql, args) = sql::held_query(payer, scope, asset, since, |i| format!("${i}"));
+    let sql = sql.replace("SUM(amount), 0)", "SUM(amount), 0)::BIGINT");
+    let owned = pg_args(args);
+    let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| &**b).collect();
+    let row = tx.query_one(&sql, &refs).map_err(db)?;
     Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+}
+
+/// Bound values for the postgres client.
+fn pg_args(args: Vec<Arg>) -> Vec<Box<dyn ToSql + Sync>> {
+    args.into_iter()
+        .map(|a| -> Box<dyn ToSql + Sync> {
+            match a {
+                Arg::Int(i) => Box::new(i),
+                Arg::Text(t) => Box::new(t),
+            }
+        })
+        .collect()
 }
 
 fn event(
@@ -227,18 +241,7 @@ fn transition(tx: &mut Transaction<'_>, t: &Transition) -> Result<TransitionOutc
     if !t.allowed_from(from) {
         return Ok(TransitionOutcome::Conflict(from));
     }
-    let record = t
-        .record
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| LedgerError::Store(e.to_string()))?;
-    let signature = t.record.as_ref().map(|r| r.payer_signature.clone());
-    let txid = t.transaction_id.clone().or_else(|| {
-        t.record
-            .as_ref()
-            .and_then(|r| r.transaction_signature.clone())
-    });
+    let (record, signature, txid) = sql::transition_values(t)?;
     tx.execute(
         "UPDATE sova_payments SET status = $2, holds = $3, updated_ms = $4,
             record = COALESCE($5, record), signature = COALESCE($6, signature),
@@ -293,15 +296,7 @@ fn list(tx: &mut Transaction<'_>, q: &Query) -> Result<Vec<Entry>, LedgerError> 
         sql::COLUMNS,
         q.limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default()
     );
-    let owned: Vec<Box<dyn ToSql + Sync>> = args
-        .into_iter()
-        .map(|a| -> Box<dyn ToSql + Sync> {
-            match a {
-                Arg::Int(i) => Box::new(i),
-                Arg::Text(t) => Box::new(t),
-            }
-        })
-        .collect();
+    let owned = pg_args(args);
     let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| &**b).collect();
     tx.query(&text, &refs)
         .map_err(db)?
@@ -343,7 +338,13 @@ fn reclaim(tx: &mut Transaction<'_>, older: u64, now: u64) -> Result<Vec<String>
 
 impl Store for PostgresStore {
     fn apply(&mut self, ops: &[Op]) -> Result<Vec<Reply>, LedgerError> {
+        let flush = self.durability.must_flush(ops);
         let mut tx = self.client.transaction().map_err(db)?;
+        if !flush {
+            // Reservations and outcomes: committed without waiting for the server's disk.
+            tx.batch_execute("SET LOCAL synchronous_commit = off")
+                .map_err(db)?;
+        }
         let mut replies = Vec::with_capacity(ops.len());
         for op in ops {
             replies.push(match op {

@@ -1,25 +1,33 @@
 //! What the SQL backends share: the schema, the column list and the row decoding.
 
-use super::types::{Entry, LedgerError, Query, Status};
+use super::types::{Entry, LedgerError, Query, Scope, Status, Transition};
 
 /// The schema version this SDK writes. Opening a newer ledger fails with an error that
 /// says to upgrade; older ones are migrated.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
-/// The SQLite schema (idempotent).
-pub(crate) const SQLITE_SCHEMA: &str = "
+/// The schema (idempotent), for SQLite or PostgreSQL: the same tables, with each
+/// database's integer and sequence types.
+pub(crate) fn schema(postgres: bool) -> String {
+    let (int, serial) = if postgres {
+        ("BIGINT", "BIGSERIAL PRIMARY KEY")
+    } else {
+        ("INTEGER", "INTEGER PRIMARY KEY AUTOINCREMENT")
+    };
+    format!(
+        "
 CREATE TABLE IF NOT EXISTS sova_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sova_payments (
     id TEXT PRIMARY KEY,
     request_id TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL,
+    created_ms {int} NOT NULL,
+    updated_ms {int} NOT NULL,
     status TEXT NOT NULL,
-    holds INTEGER NOT NULL,
+    holds {int} NOT NULL,
     payer TEXT NOT NULL,
     scope TEXT,
     asset TEXT NOT NULL,
-    amount INTEGER NOT NULL,
+    amount {int} NOT NULL,
     pay_to TEXT NOT NULL,
     host TEXT,
     endpoint TEXT,
@@ -30,51 +38,39 @@ CREATE TABLE IF NOT EXISTS sova_payments (
     transaction_b64 TEXT,
     detail TEXT
 );
-CREATE INDEX IF NOT EXISTS sova_payments_budget ON sova_payments (payer, asset, created_ms);
+CREATE INDEX IF NOT EXISTS sova_payments_held ON sova_payments (payer, asset, holds, created_ms, amount);
+CREATE INDEX IF NOT EXISTS sova_payments_recent ON sova_payments (payer, created_ms);
 CREATE INDEX IF NOT EXISTS sova_payments_status ON sova_payments (status);
 CREATE TABLE IF NOT EXISTS sova_events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq {serial},
     payment_id TEXT NOT NULL,
-    at_ms INTEGER NOT NULL,
+    at_ms {int} NOT NULL,
     status TEXT NOT NULL,
     detail TEXT
 );
-";
+"
+    )
+}
 
-/// The PostgreSQL schema (idempotent).
-pub(crate) const POSTGRES_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS sova_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sova_payments (
-    id TEXT PRIMARY KEY,
-    request_id TEXT NOT NULL,
-    created_ms BIGINT NOT NULL,
-    updated_ms BIGINT NOT NULL,
-    status TEXT NOT NULL,
-    holds BIGINT NOT NULL,
-    payer TEXT NOT NULL,
-    scope TEXT,
-    asset TEXT NOT NULL,
-    amount BIGINT NOT NULL,
-    pay_to TEXT NOT NULL,
-    host TEXT,
-    endpoint TEXT,
-    digest TEXT UNIQUE,
-    signature TEXT,
-    transaction_id TEXT,
-    record TEXT,
-    transaction_b64 TEXT,
-    detail TEXT
-);
-CREATE INDEX IF NOT EXISTS sova_payments_budget ON sova_payments (payer, asset, created_ms);
-CREATE INDEX IF NOT EXISTS sova_payments_status ON sova_payments (status);
-CREATE TABLE IF NOT EXISTS sova_events (
-    seq BIGSERIAL PRIMARY KEY,
-    payment_id TEXT NOT NULL,
-    at_ms BIGINT NOT NULL,
-    status TEXT NOT NULL,
-    detail TEXT
-);
-";
+/// What a transition writes besides its status: the record as JSON, the payer's signature
+/// and the transaction id (named, or known from the record).
+pub(crate) fn transition_values(
+    t: &Transition,
+) -> Result<(Option<String>, Option<String>, Option<String>), LedgerError> {
+    let record = t
+        .record
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| LedgerError::Store(e.to_string()))?;
+    let signature = t.record.as_ref().map(|r| r.payer_signature.clone());
+    let txid = t.transaction_id.clone().or_else(|| {
+        t.record
+            .as_ref()
+            .and_then(|r| r.transaction_signature.clone())
+    });
+    Ok((record, signature, txid))
+}
 
 /// The columns read into a [`Row`], in order.
 pub(crate) const COLUMNS: &str = "id, request_id, created_ms, updated_ms, status, payer, scope, \
@@ -140,6 +136,33 @@ pub(crate) enum Arg {
     Int(i64),
     /// A text.
     Text(String),
+}
+
+/// The sum of the amounts held by `payer` (every wallet when empty) in `asset` and `scope`
+/// since `since`, as SQL and its arguments: a range over the covering index
+/// `(payer, asset, holds, created_ms, amount)`.
+pub(crate) fn held_query(
+    payer: &str,
+    scope: &Scope,
+    asset: &str,
+    since: u64,
+    ph: impl Fn(usize) -> String,
+) -> (String, Vec<Arg>) {
+    let mut sql = format!(
+        "SELECT COALESCE(SUM(amount), 0) FROM sova_payments WHERE asset = {} AND holds = 1 AND created_ms >= {}",
+        ph(1),
+        ph(2)
+    );
+    let mut args = vec![Arg::Text(asset.to_owned()), Arg::Int(since as i64)];
+    if !payer.is_empty() {
+        args.push(Arg::Text(payer.to_owned()));
+        sql.push_str(&format!(" AND payer = {}", ph(args.len())));
+    }
+    if let Scope::Named(n) = scope {
+        args.push(Arg::Text(n.clone()));
+        sql.push_str(&format!(" AND scope = {}", ph(args.len())));
+    }
+    (sql, args)
 }
 
 /// The `WHERE` clause of a listing and its arguments; `ph(n)` writes the n-th placeholder

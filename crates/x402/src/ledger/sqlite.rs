@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::sql::{self, Arg, Row};
 use super::types::{
-    Entry, LedgerError, MINUTE_MS, Op, Query, Reply, ReserveOutcome, ReserveRequest, Scope, Status,
-    Store, Transition, TransitionOutcome, check_caps,
+    Durability, Entry, LedgerError, MINUTE_MS, Op, Query, Reply, ReserveOutcome, ReserveRequest,
+    Scope, Status, Store, Transition, TransitionOutcome, check_caps,
 };
 
 /// How long a writer waits for another process's transaction before failing.
@@ -23,6 +23,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    durability: Durability,
+    /// The `synchronous` level the connection is at (`true`: FULL).
+    full: bool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -72,9 +75,30 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_owned(),
+            durability: Durability::default(),
+            full: true,
         };
         store.migrate().map_err(|e| open_err(e.to_string()))?;
         Ok(store)
+    }
+
+    /// How durable each commit is (default [`Durability::WriteAhead`]).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Sets `synchronous` for the next transaction (FULL: flushed before the commit
+    /// returns; NORMAL in WAL mode: survives a process crash, flushed at the next FULL
+    /// commit or checkpoint).
+    fn set_full(&mut self, full: bool) -> Result<(), LedgerError> {
+        if self.full != full {
+            self.conn
+                .pragma_update(None, "synchronous", if full { "FULL" } else { "NORMAL" })
+                .map_err(db)?;
+            self.full = full;
+        }
+        Ok(())
     }
 
     fn migrate(&mut self) -> Result<(), LedgerError> {
@@ -82,7 +106,7 @@ impl SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        tx.execute_batch(sql::SQLITE_SCHEMA).map_err(db)?;
+        tx.execute_batch(&sql::schema(false)).map_err(db)?;
         let version: Option<String> = tx
             .query_row(
                 "SELECT value FROM sova_meta WHERE key = 'schema_version'",
@@ -118,21 +142,10 @@ fn held(
     asset: &str,
     since: u64,
 ) -> Result<u64, LedgerError> {
-    let v: i64 = match scope {
-        Scope::Wallet => tx.query_row(
-            "SELECT COALESCE(SUM(amount), 0) FROM sova_payments
-             WHERE (?1 = '' OR payer = ?1) AND asset = ?2 AND created_ms >= ?3 AND holds = 1",
-            params![payer, asset, since as i64],
-            |r| r.get(0),
-        ),
-        Scope::Named(n) => tx.query_row(
-            "SELECT COALESCE(SUM(amount), 0) FROM sova_payments
-             WHERE (?1 = '' OR payer = ?1) AND asset = ?2 AND created_ms >= ?3 AND holds = 1 AND scope = ?4",
-            params![payer, asset, since as i64, n],
-            |r| r.get(0),
-        ),
-    }
-    .map_err(db)?;
+    let (sql, args) = sql::held_query(payer, scope, asset, since, |i| format!("?{i}"));
+    let v: i64 = tx
+        .query_row(&sql, rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+        .map_err(db)?;
     Ok(u64::try_from(v).unwrap_or(0))
 }
 
@@ -237,18 +250,7 @@ fn transition(
     if !t.allowed_from(from) {
         return Ok(TransitionOutcome::Conflict(from));
     }
-    let record = t
-        .record
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| LedgerError::Store(e.to_string()))?;
-    let signature = t.record.as_ref().map(|r| r.payer_signature.clone());
-    let txid = t.transaction_id.clone().or_else(|| {
-        t.record
-            .as_ref()
-            .and_then(|r| r.transaction_signature.clone())
-    });
+    let (record, signature, txid) = sql::transition_values(t)?;
     tx.execute(
         "UPDATE sova_payments SET status = ?2, holds = ?3, updated_ms = ?4,
             record = COALESCE(?5, record), signature = COALESCE(?6, signature),
@@ -372,6 +374,7 @@ impl Store for SqliteStore {
         } else {
             TransactionBehavior::Deferred
         };
+        self.set_full(self.durability.must_flush(ops))?;
         let tx = self.conn.transaction_with_behavior(behavior).map_err(db)?;
         let mut replies = Vec::with_capacity(ops.len());
         for op in ops {

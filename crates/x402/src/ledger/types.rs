@@ -315,6 +315,37 @@ pub struct Query {
     pub limit: Option<u32>,
 }
 
+/// How durable a commit must be before the ledger answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Every commit is flushed to disk before it returns (SQLite `synchronous = FULL`,
+    /// PostgreSQL `synchronous_commit = on`).
+    Full,
+    /// The write-ahead step — a payment journaled as `signed` or `sent`, before it leaves the
+    /// process — is flushed to disk before it returns; reservations and outcomes are
+    /// committed without waiting for the disk (SQLite `synchronous = NORMAL` in WAL mode,
+    /// PostgreSQL `synchronous_commit = off`): they survive a crash of the process (SIGKILL)
+    /// at once, and are flushed with the next write-ahead commit or within a fraction of a
+    /// second; after a power loss, what was lost is rebuilt from the chain by
+    /// reconciliation (a reservation lost with its process was never signed; an outcome lost
+    /// is found again on chain). The default: one disk flush per paid call.
+    #[default]
+    WriteAhead,
+}
+
+impl Durability {
+    /// Whether a batch of `ops` must be flushed to disk before the ledger answers.
+    pub fn must_flush(self, ops: &[Op]) -> bool {
+        match self {
+            Durability::Full => true,
+            Durability::WriteAhead => ops.iter().any(
+                |o| matches!(o, Op::Transition(t) if matches!(t.to, Status::Signed | Status::Sent)),
+            ),
+        }
+    }
+}
+
 /// What a backend is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
