@@ -135,6 +135,26 @@ impl SqliteStore {
     }
 }
 
+/// `query_row` through the connection's statement cache (a paid call runs the same dozen
+/// statements: prepared once per connection, not per call).
+fn query_cached<T, P: rusqlite::Params>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: P,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    tx.prepare_cached(sql)?.query_row(params, f)
+}
+
+/// `execute` through the statement cache.
+fn exec_cached<P: rusqlite::Params>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
+}
+
 fn held(
     tx: &rusqlite::Transaction<'_>,
     payer: &str,
@@ -143,9 +163,10 @@ fn held(
     since: u64,
 ) -> Result<u64, LedgerError> {
     let (sql, args) = sql::held_query(payer, scope, asset, since, |i| format!("?{i}"));
-    let v: i64 = tx
-        .query_row(&sql, rusqlite::params_from_iter(args.iter()), |r| r.get(0))
-        .map_err(db)?;
+    let v: i64 = query_cached(tx, &sql, rusqlite::params_from_iter(args.iter()), |r| {
+        r.get(0)
+    })
+    .map_err(db)?;
     Ok(u64::try_from(v).unwrap_or(0))
 }
 
@@ -153,24 +174,26 @@ fn reserve(
     tx: &rusqlite::Transaction<'_>,
     req: &ReserveRequest,
 ) -> Result<ReserveOutcome, LedgerError> {
-    let exists: Option<i64> = tx
-        .query_row(
-            "SELECT 1 FROM sova_payments WHERE id = ?1",
-            [&req.id],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db)?;
+    let exists: Option<i64> = query_cached(
+        tx,
+        "SELECT 1 FROM sova_payments WHERE id = ?1",
+        [&req.id],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(db)?;
     if exists.is_some() {
         return Ok(ReserveOutcome::Reserved);
     }
     if let Some(d) = &req.message_digest {
-        let dup: Option<i64> = tx
-            .query_row("SELECT 1 FROM sova_payments WHERE digest = ?1", [d], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(db)?;
+        let dup: Option<i64> = query_cached(
+            tx,
+            "SELECT 1 FROM sova_payments WHERE digest = ?1",
+            [d],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
         if dup.is_some() {
             return Ok(ReserveOutcome::Duplicate);
         }
@@ -179,7 +202,8 @@ fn reserve(
         req,
         |scope, since| held(tx, &req.payer, scope, &req.asset, since),
         || {
-            tx.query_row(
+            query_cached(
+                tx,
                 "SELECT COUNT(*) FROM sova_payments
                  WHERE payer = ?1 AND created_ms > ?2 AND status <> 'released'",
                 params![req.payer, req.now_ms.saturating_sub(MINUTE_MS) as i64],
@@ -192,7 +216,8 @@ fn reserve(
     if let Some(r) = refusal {
         return Ok(ReserveOutcome::Refused(r));
     }
-    tx.execute(
+    exec_cached(
+        tx,
         "INSERT INTO sova_payments(id, request_id, created_ms, updated_ms, status, holds, payer,
             scope, asset, amount, pay_to, host, endpoint, digest)
          VALUES (?1, ?2, ?3, ?3, 'reserved', 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -222,7 +247,8 @@ fn event(
     at: u64,
     detail: Option<&str>,
 ) -> Result<(), LedgerError> {
-    tx.execute(
+    exec_cached(
+        tx,
         "INSERT INTO sova_events(payment_id, at_ms, status, detail) VALUES (?1, ?2, ?3, ?4)",
         params![id, at as i64, status.as_str(), detail],
     )
@@ -234,14 +260,14 @@ fn transition(
     tx: &rusqlite::Transaction<'_>,
     t: &Transition,
 ) -> Result<TransitionOutcome, LedgerError> {
-    let current: Option<String> = tx
-        .query_row(
-            "SELECT status FROM sova_payments WHERE id = ?1",
-            [&t.id],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db)?;
+    let current: Option<String> = query_cached(
+        tx,
+        "SELECT status FROM sova_payments WHERE id = ?1",
+        [&t.id],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(db)?;
     let Some(current) = current else {
         return Ok(TransitionOutcome::NotFound);
     };
@@ -251,7 +277,8 @@ fn transition(
         return Ok(TransitionOutcome::Conflict(from));
     }
     let (record, signature, txid) = sql::transition_values(t)?;
-    tx.execute(
+    exec_cached(
+        tx,
         "UPDATE sova_payments SET status = ?2, holds = ?3, updated_ms = ?4,
             record = COALESCE(?5, record), signature = COALESCE(?6, signature),
             transaction_b64 = COALESCE(?7, transaction_b64),
@@ -314,7 +341,7 @@ fn list(tx: &rusqlite::Transaction<'_>, q: &Query) -> Result<Vec<Entry>, LedgerE
         sql::COLUMNS,
         q.limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default()
     );
-    let mut stmt = tx.prepare(&text).map_err(db)?;
+    let mut stmt = tx.prepare_cached(&text).map_err(db)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(args.iter()), row)
         .map_err(db)?;
@@ -326,7 +353,8 @@ fn list(tx: &rusqlite::Transaction<'_>, q: &Query) -> Result<Vec<Entry>, LedgerE
 }
 
 fn get(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Entry>, LedgerError> {
-    tx.query_row(
+    query_cached(
+        tx,
         &format!("SELECT {} FROM sova_payments WHERE id = ?1", sql::COLUMNS),
         [id],
         row,
