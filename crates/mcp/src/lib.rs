@@ -27,6 +27,7 @@
 mod call;
 mod config;
 mod describe;
+mod journal;
 mod progress;
 mod reply;
 mod run;
@@ -39,8 +40,10 @@ pub mod usdc;
 
 pub use config::{
     Builder, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_APPROVE_ABOVE, DEFAULT_BUDGET, DEFAULT_MAX_PAYMENT,
-    DEFAULT_WAIT, Limits, MAX_WAIT, parse_threshold, parse_tool_caps,
+    DEFAULT_RECONCILE_EVERY, DEFAULT_WAIT, DEFAULT_WINDOW, Limits, MAX_WAIT, parse_budget,
+    parse_threshold, parse_tool_caps,
 };
+pub use journal::Reconciler;
 pub use serve::{BearerToken, HTTP_PATH, Listen, TOKEN_ENV, bind_http};
 pub use server::{APPROVAL_INPUT_KEY, RECEIPT_META_KEY, SovaMcp};
 pub use spend::{SpendEntry, UncertainEntry};
