@@ -35,8 +35,8 @@ pub const APPROVAL_INPUT_KEY: &str = "sova_payment_approval";
 pub(crate) const PENDING_APPROVAL_TTL: Duration = Duration::from_secs(600);
 
 const INSTRUCTIONS: &str = "Sova Intel: on-chain intelligence on Solana wallets and tokens. \
-Paid tools pay per call in Solana USDC (x402) inside this session's spend policy: a per-payment \
-cap, a session budget, optional per-tool caps, and the user's approval above a threshold. \
+Paid tools pay per call in Solana USDC (x402) inside the spend policy: a per-payment \
+cap, a budget over a rolling window kept in the payment ledger (shared with every server on it), optional per-tool caps, and the user's approval above a threshold. \
 Every result states what was paid and the budget left; budget_status and spend_report are free. \
 Long jobs return a handle: continue with job_wait, which never pays again. When a result says a \
 payment may have been charged, do not call the tool again: report the reference to the user.";
@@ -50,8 +50,10 @@ the server was started with (`SOVA_KEYPAIR` or `SOLANA_PRIVATE_KEY`). 1 credit =
 no way in for an x402-only caller. With x402, also set `SOVA_RESULTS_API_KEY=ak_…` (a key used \
 only to read results, never charged); without any key the job tools stop before the read and \
 return the handle, and the job is not paid again.
-* **Spend policy:** a per-payment cap (`--max-payment`, `SOVA_MAX_PAYMENT`), a session budget \
-(`--budget`, `SOVA_BUDGET`), optional per-tool caps (`--tool-cap tool=USDC`, `SOVA_MCP_TOOL_CAPS`) \
+* **Spend policy:** a per-payment cap (`--max-payment`, `SOVA_MAX_PAYMENT`), a budget over a \
+rolling window (`--budget`, `SOVA_BUDGET`: `AMOUNT[/WINDOW]`, default 10 USDC a day) counted in the \
+payment ledger (`SOVA_LEDGER`; default a SQLite file in the user's data directory), so it survives \
+restarts and every server on the machine shares it, optional per-tool caps (`--tool-cap tool=USDC`, `SOVA_MCP_TOOL_CAPS`) \
 and a rate limit (`SOVA_PAYMENTS_PER_MINUTE`). Nothing is signed when a rule refuses.
 * **Approval:** a payment above `--approve-above` (`SOVA_MCP_APPROVE_ABOVE`, default 0.10 USDC) is \
 shown to the user first through MCP elicitation; clients that cannot ask get a refusal and nothing \
@@ -60,6 +62,9 @@ is paid.
 (transaction, amount, asset, payTo, network, payer signature); `spend_report` lists them all.
 * **Jobs:** holder profiles, similarity and the deep analysis are charged once, when queued. \
 `job_wait` continues a job from its handle for free, however often it is called.
+* **Payments:** `payments` lists the journal of payments (free); payments whose outcome is unknown \
+are reconciled with our own Solana RPC at start, every 30 s, and on demand (`payments` with \
+`reconcile: true`).
 * **Uncertain payments:** when a payment was sent and its outcome is unknown, the result says so \
 with the payer signature. Do not call the tool again; check the transaction first.
 ";
@@ -342,7 +347,9 @@ fn resource_list() -> Vec<Resource> {
             .with_mime_type("text/markdown"),
         Resource::new("sova://budget", "budget")
             .with_title("Budget")
-            .with_description("The session's spend policy, what was spent and what is left.")
+            .with_description(
+                "The spend policy, what was spent and what is left (from the payment ledger).",
+            )
             .with_mime_type("application/json"),
     ]
 }

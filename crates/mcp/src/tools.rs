@@ -431,7 +431,7 @@ fn tool<T: JsonSchema + 'static>(
         .with_raw_output_schema(output_schema())
 }
 
-const PAYMENT_NOTE: &str = " Paid per call with x402 (Solana USDC) within the session's spend policy; a price above the approval threshold is shown to the user first. The result states what was paid and the budget left.";
+const PAYMENT_NOTE: &str = " Paid per call with x402 (Solana USDC) within the spend policy (a budget shared through the payment ledger); a price above the approval threshold is shown to the user first. The result states what was paid and the budget left.";
 
 const MORE_NOTE: &str = " The text summarizes (at most 4,000 characters); the full data is in structuredContent. Lists show `limit` rows from `offset`; more rows of the same result come free from job_wait with the handle, offset and limit.";
 
