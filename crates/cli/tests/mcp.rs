@@ -55,7 +55,7 @@ fn sova_mcp_sandbox_serves_stdio_offline() {
     send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
     send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}));
     let tools = answer(&mut lines, 2);
-    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 12);
+    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 13);
     send(
         json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
         "name": "wallet_hud", "arguments": {"address": WALLET}}}),
@@ -77,6 +77,12 @@ fn sova_mcp_sandbox_serves_stdio_offline() {
         b["result"]["structuredContent"]["data"]["spent"]["baseUnits"],
         15_000
     );
+    // The budget is counted in the default ledger file, shared by every `sova mcp`.
+    assert_eq!(
+        b["result"]["structuredContent"]["data"]["ledgerDurable"],
+        true
+    );
+    assert!(home.join(".local/share/sova/ledger.sqlite3").exists());
     // A job: paid once with x402, its result read with the key the sandbox issued (results
     // need one, as in the docs).
     send(

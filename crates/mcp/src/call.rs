@@ -31,6 +31,8 @@ pub(crate) struct Reply {
     pub(crate) view: Option<Value>,
     /// How to get more, in one sentence (paging, narrowing).
     pub(crate) more: Option<String>,
+    /// The summary already lists what matters: no key figures of the data in the text.
+    pub(crate) quiet: bool,
 }
 
 impl Reply {
@@ -41,6 +43,7 @@ impl Reply {
             pending: None,
             view: None,
             more: None,
+            quiet: false,
         }
     }
 }
@@ -314,7 +317,7 @@ impl Call<'_> {
     }
 
     /// The prompt the user reads: the tool by its title and the amount in plain USDC.
-    fn approval_message(&self, amount: u64) -> String {
+    async fn approval_message(&self, amount: u64) -> String {
         let title = self
             .inner
             .tools
@@ -328,7 +331,7 @@ impl Call<'_> {
             self.tool,
             usdc::plain(self.inner.approve_above.unwrap_or(0))
         );
-        if let Some(spent) = self.inner.spent() {
+        if let Some(spent) = self.inner.spent().await {
             m.push_str(&format!(
                 " Spent so far: {} of {} USDC.",
                 usdc::plain(spent),
@@ -338,7 +341,7 @@ impl Call<'_> {
         m
     }
 
-    fn approval_request(&self, amount: u64) -> Result<ElicitRequestParams, Stop> {
+    async fn approval_request(&self, amount: u64) -> Result<ElicitRequestParams, Stop> {
         let schema = ElicitationSchema::builder()
             .required_bool_property("approve", |b| {
                 b.title(format!("Pay {} USDC", usdc::plain(amount)))
@@ -354,7 +357,7 @@ impl Call<'_> {
             })?;
         Ok(ElicitRequestParams::FormElicitationParams {
             meta: None,
-            message: self.approval_message(amount),
+            message: self.approval_message(amount).await,
             requested_schema: schema,
         })
     }
@@ -377,7 +380,7 @@ impl Call<'_> {
             .with(json!({"amount": usdc::json(amount)}))
             .into());
         }
-        let params = self.approval_request(amount)?;
+        let params = self.approval_request(amount).await?;
         let stateless = self
             .ctx
             .protocol_version()

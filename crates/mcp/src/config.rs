@@ -9,6 +9,7 @@ use std::time::Duration;
 use sova::protocol::jobs::PollConfig;
 use sova::protocol::transport::Timeouts;
 use sova_transport_async::{AsyncTransport, ReqwestTransport};
+use sova_x402::ledger::{Budget, Ledger, Window};
 use sova_x402::{Keypair, Payer, Signer, SpendPolicy, programs};
 
 use crate::server::{Inner, SovaMcp};
@@ -17,8 +18,12 @@ use crate::{Error, usdc};
 
 /// Default largest single payment: 1 USDC.
 pub const DEFAULT_MAX_PAYMENT: u64 = 1_000_000;
-/// Default session budget: 10 USDC.
+/// Default budget: 10 USDC per rolling day ([`DEFAULT_WINDOW`]), counted in the ledger.
 pub const DEFAULT_BUDGET: u64 = 10_000_000;
+/// The window of a budget given without one: a rolling day.
+pub const DEFAULT_WINDOW: Window = Window::Day;
+/// How often uncertain payments are reconciled in the background while the server runs.
+pub const DEFAULT_RECONCILE_EVERY: Duration = Duration::from_secs(30);
 /// Default approval threshold: payments above 0.10 USDC need the user's approval.
 pub const DEFAULT_APPROVE_ABOVE: u64 = 100_000;
 /// Default wait window of the job tools (as Sova's own MCP server: 45 s).
@@ -49,7 +54,9 @@ pub struct Builder {
     signer: Option<Arc<dyn Signer>>,
     rpc_url: Option<String>,
     max_payment: Option<u64>,
-    budget: Option<u64>,
+    budget: Option<Budget>,
+    ledger: Option<Ledger>,
+    reconcile_every: Option<Duration>,
     per_minute: Option<u32>,
     approve_above: Option<Option<u64>>,
     tool_caps: BTreeMap<String, u64>,
@@ -72,6 +79,7 @@ impl fmt::Debug for Builder {
             .field("rpc_url", &self.rpc_url)
             .field("max_payment", &self.max_payment)
             .field("budget", &self.budget)
+            .field("ledger", &self.ledger)
             .field("per_minute", &self.per_minute)
             .field("approve_above", &self.approve_above)
             .field("tool_caps", &self.tool_caps)
@@ -111,6 +119,12 @@ pub fn parse_threshold(text: &str) -> Result<Option<u64>, String> {
     }
 }
 
+/// Parses a budget: `AMOUNT[/WINDOW]` in USDC, the window `hour`, `day`, `week`, `30d` or
+/// `total` (default: a rolling day), e.g. `10/day` or `2.5`.
+pub fn parse_budget(text: &str) -> Result<Budget, String> {
+    Budget::parse(text.trim(), 6, DEFAULT_WINDOW).map_err(|e| e.to_string())
+}
+
 /// Parses per-tool caps: `tool=USDC[,tool=USDC…]` (e.g. `deep_token_analysis=0.6`).
 pub fn parse_tool_caps(text: &str) -> Result<BTreeMap<String, u64>, String> {
     let mut caps = BTreeMap::new();
@@ -132,7 +146,7 @@ pub fn parse_tool_caps(text: &str) -> Result<BTreeMap<String, u64>, String> {
 
 impl Builder {
     /// A builder with the defaults: the production API, no credential, a 1 USDC per-payment
-    /// cap, a 10 USDC budget, approval above 0.10 USDC, a 45 s wait window.
+    /// cap, a budget of 10 USDC a rolling day in a memory ledger, approval above 0.10 USDC, a 45 s wait window.
     pub fn new() -> Self {
         Self::default()
     }
@@ -140,7 +154,9 @@ impl Builder {
     /// Reads the environment: `SOVA_BASE_URL`, `SOVA_API_KEY`, `SOVA_RESULTS_API_KEY`,
     /// `SOVA_KEYPAIR` (a keypair
     /// file) or `SOLANA_PRIVATE_KEY` (base58 or a JSON array), `SOLANA_RPC_URL`,
-    /// `SOVA_MAX_PAYMENT` and `SOVA_BUDGET` (USDC), `SOVA_PAYMENTS_PER_MINUTE`,
+    /// `SOVA_MAX_PAYMENT` (USDC), `SOVA_BUDGET` (`AMOUNT[/WINDOW]`, e.g. `10/day`),
+    /// `SOVA_LEDGER` (`memory`, a SQLite file or `postgres://…`; default: the SQLite file in
+    /// the user's data directory), `SOVA_PAYMENTS_PER_MINUTE`,
     /// `SOVA_MCP_APPROVE_ABOVE` (USDC or `off`), `SOVA_MCP_TOOL_CAPS` (`tool=USDC,…`),
     /// `SOVA_WAIT_TIMEOUT_MS` and `SOVA_POLL_INTERVAL_MS`.
     pub fn from_env() -> Result<Self, Error> {
@@ -155,7 +171,11 @@ impl Builder {
             b = b.keypair(Keypair::from_env("SOLANA_PRIVATE_KEY")?);
         }
         b.max_payment = env_usdc("SOVA_MAX_PAYMENT")?;
-        b.budget = env_usdc("SOVA_BUDGET")?;
+        if let Some(v) = env("SOVA_BUDGET") {
+            b.budget =
+                Some(parse_budget(&v).map_err(|e| Error::Config(format!("SOVA_BUDGET: {e}")))?);
+        }
+        b.ledger = Some(Ledger::from_env().map_err(|e| Error::Config(e.to_string()))?);
         if let Some(v) = env("SOVA_PAYMENTS_PER_MINUTE") {
             b.per_minute = Some(v.trim().parse().map_err(|_| {
                 Error::Config(format!("SOVA_PAYMENTS_PER_MINUTE: {v:?} is not a number"))
@@ -220,9 +240,35 @@ impl Builder {
         self
     }
 
-    /// The session budget, in USDC base units (default 10 USDC).
+    /// The budget, in USDC base units per rolling day (default 10 USDC a day). It is
+    /// counted in the ledger ([`Builder::ledger`]): every server and process sharing the
+    /// ledger shares it, and it survives restarts. [`Builder::budget_over`] takes another
+    /// window.
     pub fn budget(mut self, base_units: u64) -> Self {
-        self.budget = Some(base_units);
+        self.budget = Some(Budget::new(base_units, DEFAULT_WINDOW));
+        self
+    }
+
+    /// The budget over a window (`Budget::parse("10/day", 6, Window::Day)`; see
+    /// [`parse_budget`]).
+    pub fn budget_over(mut self, budget: Budget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The payment ledger that holds the budget and the journal of payments (default: this
+    /// process's memory; [`Builder::from_env`] opens `SOVA_LEDGER` or the default SQLite
+    /// file). Servers on one ledger file share one budget; `budget_status`, `spend_report`
+    /// and `payments` read it.
+    pub fn ledger(mut self, ledger: Ledger) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// How often payments whose outcome is unknown are reconciled with our RPC while the
+    /// server runs (default 30 s; also once at start).
+    pub fn reconcile_every(mut self, every: Duration) -> Self {
+        self.reconcile_every = Some(every);
         self
     }
 
@@ -281,11 +327,16 @@ impl Builder {
                 )));
             }
         }
+        let budget = self
+            .budget
+            .unwrap_or(Budget::new(DEFAULT_BUDGET, DEFAULT_WINDOW));
         let limits = Limits {
             max_payment: self.max_payment.unwrap_or(DEFAULT_MAX_PAYMENT),
-            budget: self.budget.unwrap_or(DEFAULT_BUDGET),
+            budget: budget.amount,
+            window: budget.window,
             per_minute: self.per_minute,
         };
+        let ledger = self.ledger.unwrap_or_else(Ledger::memory);
         let wait = self.wait.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT);
         let poll_interval = self
             .poll_interval
@@ -297,7 +348,8 @@ impl Builder {
             Some(signer) => {
                 let mut policy = SpendPolicy::builder()
                     .max_per_payment(programs::USDC_MAINNET, limits.max_payment)
-                    .budget(programs::USDC_MAINNET, limits.budget);
+                    .budget_over(programs::USDC_MAINNET, budget)
+                    .ledger(ledger.clone());
                 if let Some(n) = limits.per_minute {
                     policy = policy.payments_per_minute(n);
                 }
@@ -354,6 +406,8 @@ impl Builder {
             wait,
             poll_interval,
             self.approval_timeout.unwrap_or(DEFAULT_APPROVAL_TIMEOUT),
+            ledger,
+            self.reconcile_every.unwrap_or(DEFAULT_RECONCILE_EVERY),
         )))
     }
 }
@@ -363,8 +417,10 @@ impl Builder {
 pub struct Limits {
     /// Largest single payment.
     pub max_payment: u64,
-    /// Session budget.
+    /// The budget over [`Limits::window`], counted in the ledger.
     pub budget: u64,
+    /// The budget's window.
+    pub window: Window,
     /// Payments allowed per minute, if limited.
     pub per_minute: Option<u32>,
 }
@@ -382,6 +438,12 @@ mod tests {
         assert_eq!(caps["wallet_hud"], 20_000);
         assert!(parse_tool_caps("budget_status=1").is_err());
         assert!(parse_tool_caps("wallet_hud").is_err());
+        assert_eq!(parse_budget("10"), Ok(Budget::new(10_000_000, Window::Day)));
+        assert_eq!(
+            parse_budget("0.5/week"),
+            Ok(Budget::new(500_000, Window::Week))
+        );
+        assert!(parse_budget("1/fortnight").is_err());
     }
 
     #[test]

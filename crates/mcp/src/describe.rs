@@ -83,7 +83,7 @@ fn policy_sentence(p: &PolicyRefusal) -> String {
             remaining,
             ..
         } => format!(
-            "The price, {} USDC, is above what is left of the session budget: {} USDC ({} of {} USDC spent).",
+            "The price, {} USDC, is above what is left of the budget (shared by every server and process on the payment ledger): {} USDC ({} of {} USDC spent).",
             usdc::format(*amount),
             usdc::format(*remaining),
             usdc::format(*spent),

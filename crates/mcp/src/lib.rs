@@ -2,13 +2,16 @@
 //! Intel endpoint as a tool an AI agent can call, paid per call with x402 (Solana USDC)
 //! **inside a budget**.
 //!
-//! * Every payment goes through the SDK's spend policy (a per-payment cap, a session budget,
-//!   an optional rate limit) and optional per-tool caps, checked before anything is signed.
+//! * Every payment goes through the SDK's spend policy (a per-payment cap, a budget over a
+//!   rolling window counted in the payment ledger, an optional rate limit) and optional
+//!   per-tool caps, checked before anything is signed. The ledger is a SQLite file by default:
+//!   every server on the machine shares the budget, and it survives restarts.
 //! * Above an approval threshold the user is asked first, through MCP elicitation (an
 //!   `elicitation/create` request on protocol versions up to 2025-11-25; an `input_required`
 //!   result on 2026-07-28). A client that cannot ask gets a refusal; nothing is paid.
 //! * Every paid result carries its receipt in `_meta["x402/payment-response"]` and in the text
-//!   the model reads; `spend_report` lists the session's receipts, `budget_status` the budget.
+//!   the model reads; `spend_report` and `payments` list the ledger's payments,
+//!   `budget_status` the budget; payments of unknown outcome are reconciled in the background.
 //! * Long jobs return a resumable handle quickly; `job_wait` continues them for free.
 //! * An uncertain payment is reported as such, with its reference, and never retried.
 //!
@@ -27,6 +30,7 @@
 mod call;
 mod config;
 mod describe;
+mod journal;
 mod progress;
 mod reply;
 mod run;
@@ -39,8 +43,10 @@ pub mod usdc;
 
 pub use config::{
     Builder, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_APPROVE_ABOVE, DEFAULT_BUDGET, DEFAULT_MAX_PAYMENT,
-    DEFAULT_WAIT, Limits, MAX_WAIT, parse_threshold, parse_tool_caps,
+    DEFAULT_RECONCILE_EVERY, DEFAULT_WAIT, DEFAULT_WINDOW, Limits, MAX_WAIT, parse_budget,
+    parse_threshold, parse_tool_caps,
 };
+pub use journal::Reconciler;
 pub use serve::{BearerToken, HTTP_PATH, Listen, TOKEN_ENV, bind_http};
 pub use server::{APPROVAL_INPUT_KEY, RECEIPT_META_KEY, SovaMcp};
 pub use spend::{SpendEntry, UncertainEntry};

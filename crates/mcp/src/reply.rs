@@ -181,9 +181,19 @@ fn payment_line(p: &PaymentNote) -> String {
 
 impl Call<'_> {
     /// The result of the call: text, structured content, receipt.
-    pub(crate) fn finish(self, outcome: Result<Reply, ToolError>) -> CallToolResult {
+    pub(crate) async fn finish(self, outcome: Result<Reply, ToolError>) -> CallToolResult {
         let inner = self.inner;
-        let budget = inner.budget_sentence();
+        // One read of the ledger: the budget held now, by every server sharing it.
+        let spent = inner.spent().await;
+        let budget = spent.map(|s| {
+            format!(
+                "Budget: {} of {} USDC spent {}, {} USDC left.",
+                usdc::format(s),
+                usdc::format(inner.limits.budget),
+                crate::journal::window_phrase(inner.limits.window),
+                usdc::format(inner.limits.budget.saturating_sub(s))
+            )
+        });
         let payments: Vec<Value> = self.receipts.iter().map(receipt_json).collect();
         let mut lines: Vec<String> = Vec::new();
         let mut tail: Vec<String> = Vec::new();
@@ -196,7 +206,7 @@ impl Call<'_> {
                     "completed"
                 };
                 let fig = figures(&reply.data);
-                if !fig.is_empty() && reply.pending.is_none() {
+                if !fig.is_empty() && reply.pending.is_none() && !reply.quiet {
                     lines.push(fig);
                 }
                 if let Some(more) = &reply.more {
@@ -246,9 +256,7 @@ impl Call<'_> {
             tail.push(b.clone());
         }
         doc["payments"] = Value::Array(payments.clone());
-        if inner.payer.is_some()
-            && let Some(spent) = inner.spent()
-        {
+        if let Some(spent) = spent {
             doc["budget"] = json!({
                 "spent": usdc::json(spent),
                 "remaining": usdc::json(inner.limits.budget.saturating_sub(spent)),

@@ -17,7 +17,6 @@ use crate::progress::Reporter;
 use crate::reply::narrow;
 use crate::server::{lock, to_json};
 use crate::tools::{self, Shape};
-use crate::usdc;
 
 impl Call<'_> {
     // ---- the tools ----------------------------------------------------------------------
@@ -197,30 +196,23 @@ impl Call<'_> {
             }
             "budget_status" => {
                 let _: tools::NoArgs = self.args()?;
-                let v = self.inner.budget_json();
+                let v = self.inner.budget_json().await;
                 let summary = self
                     .inner
-                    .budget_sentence()
+                    .budget_sentence(&v)
                     .unwrap_or_else(|| "No x402 wallet: calls use the API key's credits.".into());
                 Ok(Reply::done(summary, v))
             }
             "spend_report" => {
                 let _: tools::NoArgs = self.args()?;
-                let v = self.inner.spend_report_json();
-                let (n, total, unsure) = {
-                    let log = lock(&self.inner.log);
-                    (log.settled.len(), log.total(), log.uncertain.len())
-                };
-                let mut summary = format!(
-                    "{n} payments this session, {} USDC in all.",
-                    usdc::format(total)
-                );
-                if unsure > 0 {
-                    summary.push_str(&format!(
-                        " {unsure} payments have an unknown outcome (listed under uncertain)."
-                    ));
-                }
+                let (summary, v) = crate::journal::spend_report(self.inner)
+                    .await
+                    .map_err(ledger_error)?;
                 Ok(Reply::done(summary, v))
+            }
+            "payments" => {
+                let a: tools::PaymentsArgs = self.args()?;
+                crate::journal::payments(self.inner, a).await
             }
             other => Err(ToolError::new("unknown_tool", format!("no tool named {other}")).into()),
         }
@@ -359,6 +351,17 @@ impl Call<'_> {
     }
 }
 
+/// A ledger that could not be read: nothing was paid by the free tool that read it.
+pub(crate) fn ledger_error(e: sova_x402::ledger::LedgerError) -> Stop {
+    ToolError::new(
+        "ledger_unavailable",
+        format!(
+            "{e}. Nothing was sent or paid; no payment is made while the ledger cannot be read."
+        ),
+    )
+    .into()
+}
+
 /// The rows of each list to keep: `(offset, limit)`, defaults applied.
 fn window(offset: Option<u32>, limit: Option<u32>) -> (usize, usize) {
     (
@@ -388,6 +391,7 @@ fn pending_reply(handle: &JobHandle, accepted: Value, waited: Duration, what: &s
         data: accepted,
         view: None,
         more: None,
+        quiet: false,
         pending: Some(json!({
             "handle": h,
             "jobId": handle.job_id,

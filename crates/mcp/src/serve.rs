@@ -171,6 +171,8 @@ impl SovaMcp {
 
     /// Serves one MCP session over stdin/stdout until the client closes it.
     pub async fn serve_stdio(self) -> Result<(), Error> {
+        // Payments of unknown outcome are reconciled at start and every 30 s while serving.
+        let _reconciler = self.start_reconciler();
         let running = self
             .serve(rmcp::transport::stdio())
             .await
@@ -193,6 +195,8 @@ impl SovaMcp {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let local = listener.local_addr().ok();
+        // Payments of unknown outcome are reconciled at start and every 30 s while serving.
+        let _reconciler = self.start_reconciler();
         let mut config = StreamableHttpServerConfig::default();
         if let Some(a) = local {
             // Accept the Host header with its port too (clients send `127.0.0.1:PORT`).

@@ -15,7 +15,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sova::protocol::jobs::PollConfig;
 use sova_transport_async::AsyncTransport;
-use sova_x402::{Payer, programs};
+use sova_x402::Payer;
+use sova_x402::ledger::Ledger;
 
 use crate::call::{Approved, Call, Stop, ToolError, accepted, declined};
 use crate::config::{Builder, Limits, MAX_WAIT};
@@ -34,8 +35,8 @@ pub const APPROVAL_INPUT_KEY: &str = "sova_payment_approval";
 pub(crate) const PENDING_APPROVAL_TTL: Duration = Duration::from_secs(600);
 
 const INSTRUCTIONS: &str = "Sova Intel: on-chain intelligence on Solana wallets and tokens. \
-Paid tools pay per call in Solana USDC (x402) inside this session's spend policy: a per-payment \
-cap, a session budget, optional per-tool caps, and the user's approval above a threshold. \
+Paid tools pay per call in Solana USDC (x402) inside the spend policy: a per-payment \
+cap, a budget over a rolling window kept in the payment ledger (shared with every server on it), optional per-tool caps, and the user's approval above a threshold. \
 Every result states what was paid and the budget left; budget_status and spend_report are free. \
 Long jobs return a handle: continue with job_wait, which never pays again. When a result says a \
 payment may have been charged, do not call the tool again: report the reference to the user.";
@@ -49,8 +50,10 @@ the server was started with (`SOVA_KEYPAIR` or `SOLANA_PRIVATE_KEY`). 1 credit =
 no way in for an x402-only caller. With x402, also set `SOVA_RESULTS_API_KEY=ak_…` (a key used \
 only to read results, never charged); without any key the job tools stop before the read and \
 return the handle, and the job is not paid again.
-* **Spend policy:** a per-payment cap (`--max-payment`, `SOVA_MAX_PAYMENT`), a session budget \
-(`--budget`, `SOVA_BUDGET`), optional per-tool caps (`--tool-cap tool=USDC`, `SOVA_MCP_TOOL_CAPS`) \
+* **Spend policy:** a per-payment cap (`--max-payment`, `SOVA_MAX_PAYMENT`), a budget over a \
+rolling window (`--budget`, `SOVA_BUDGET`: `AMOUNT[/WINDOW]`, default 10 USDC a day) counted in the \
+payment ledger (`SOVA_LEDGER`; default a SQLite file in the user's data directory), so it survives \
+restarts and every server on the machine shares it, optional per-tool caps (`--tool-cap tool=USDC`, `SOVA_MCP_TOOL_CAPS`) \
 and a rate limit (`SOVA_PAYMENTS_PER_MINUTE`). Nothing is signed when a rule refuses.
 * **Approval:** a payment above `--approve-above` (`SOVA_MCP_APPROVE_ABOVE`, default 0.10 USDC) is \
 shown to the user first through MCP elicitation; clients that cannot ask get a refusal and nothing \
@@ -59,6 +62,9 @@ is paid.
 (transaction, amount, asset, payTo, network, payer signature); `spend_report` lists them all.
 * **Jobs:** holder profiles, similarity and the deep analysis are charged once, when queued. \
 `job_wait` continues a job from its handle for free, however often it is called.
+* **Payments:** `payments` lists the journal of payments (free); payments whose outcome is unknown \
+are reconciled with our own Solana RPC at start, every 30 s, and on demand (`payments` with \
+`reconcile: true`).
 * **Uncertain payments:** when a payment was sent and its outcome is unknown, the result says so \
 with the payer signature. Do not call the tool again; check the transaction first.
 ";
@@ -100,6 +106,10 @@ pub(crate) struct Inner {
     /// Rows of per-token PnL per wallet, as the last page read said: a page past the end is
     /// refused before paying.
     pub(crate) pnl_totals: Mutex<HashMap<String, u64>>,
+    /// The payment ledger: the budget and the journal, shared with every server on it.
+    pub(crate) ledger: Ledger,
+    /// How often the background reconciliation runs.
+    pub(crate) reconcile_every: Duration,
 }
 
 impl Inner {
@@ -116,6 +126,8 @@ impl Inner {
         wait: Duration,
         poll_interval: Duration,
         approval_timeout: Duration,
+        ledger: Ledger,
+        reconcile_every: Duration,
     ) -> Inner {
         Inner {
             client,
@@ -133,6 +145,8 @@ impl Inner {
             log: Mutex::default(),
             approvals: Mutex::default(),
             pnl_totals: Mutex::default(),
+            ledger,
+            reconcile_every,
         }
     }
 
@@ -154,15 +168,18 @@ impl Inner {
         sova::intel::Client::with_transport(b, self.transport.clone())
     }
 
-    pub(crate) fn spent(&self) -> Option<u64> {
-        self.payer
-            .as_ref()
-            .map(|p| p.policy().spent(&programs::USDC_MAINNET))
+    /// Base units the wallet holds in the budget's window, from the ledger (`None` without a
+    /// wallet or when the ledger cannot be read).
+    pub(crate) async fn spent(&self) -> Option<u64> {
+        let p = self.payer.as_ref()?;
+        crate::journal::held(&self.ledger, &p.pubkey().to_string(), self.limits.window)
+            .await
+            .ok()
     }
 
-    /// The budget as JSON (the `budget_status` tool and the `sova://budget` resource).
-    pub(crate) fn budget_json(&self) -> Value {
-        let log = lock(&self.log);
+    /// The budget as JSON (the `budget_status` tool and the `sova://budget` resource), read
+    /// from the ledger: every server on it shares the budget.
+    pub(crate) async fn budget_json(&self) -> Value {
         let mode = match (&self.payer, self.api_key) {
             (Some(_), true) => "api-key+x402",
             (Some(_), false) => "x402",
@@ -179,39 +196,54 @@ impl Inner {
             "asset": "USDC",
             "maxPayment": usdc::json(self.limits.max_payment),
             "budget": usdc::json(self.limits.budget),
+            "window": self.limits.window.as_str(),
             "approveAbove": self.approve_above.map(usdc::json),
             "toolCaps": caps,
-            "paymentsPerMinute": {"limit": self.limits.per_minute, "lastMinute": log.last_minute()},
-            "payments": log.settled.len(),
-            "paid": usdc::json(log.total()),
-            "uncertainPayments": log.uncertain.len(),
+            "ledger": self.ledger.describe(),
+            "ledgerDurable": self.ledger.is_durable(),
         });
         if let Some(p) = &self.payer {
-            let spent = p.policy().spent(&programs::USDC_MAINNET);
             doc["wallet"] = json!(p.pubkey().to_string());
-            doc["spent"] = usdc::json(spent);
-            doc["remaining"] = usdc::json(self.limits.budget.saturating_sub(spent));
+        }
+        match crate::journal::spent(self).await {
+            None => {}
+            Some(Ok(s)) => {
+                doc["spent"] = usdc::json(s.held);
+                doc["remaining"] = usdc::json(self.limits.budget.saturating_sub(s.held));
+                doc["payments"] = json!(s.charged.0);
+                doc["paid"] = usdc::json(s.charged.1);
+                doc["uncertainPayments"] = json!(s.unsure.0);
+                doc["uncertainAmount"] = usdc::json(s.unsure.1);
+                doc["paymentsPerMinute"] =
+                    json!({"limit": self.limits.per_minute, "lastMinute": s.last_minute});
+            }
+            Some(Err(e)) => doc["ledgerError"] = json!(e.to_string()),
         }
         doc
     }
 
-    pub(crate) fn budget_sentence(&self) -> Option<String> {
-        let spent = self.spent()?;
-        Some(format!(
-            "Budget: {} of {} USDC spent, {} USDC left.",
+    /// The sentence of `budget_status`, from its document.
+    pub(crate) fn budget_sentence(&self, doc: &Value) -> Option<String> {
+        self.payer.as_ref()?;
+        let Some(spent) = doc["spent"]["baseUnits"].as_u64() else {
+            return Some(format!(
+                "The payment ledger could not be read ({}); no payment is made until it can.",
+                doc["ledgerError"].as_str().unwrap_or("unknown error")
+            ));
+        };
+        let mut s = format!(
+            "Budget: {} of {} USDC spent {}, {} USDC left (shared by every server on the ledger).",
             usdc::format(spent),
             usdc::format(self.limits.budget),
+            crate::journal::window_phrase(self.limits.window),
             usdc::format(self.limits.budget.saturating_sub(spent))
-        ))
-    }
-
-    pub(crate) fn spend_report_json(&self) -> Value {
-        let log = lock(&self.log);
-        json!({
-            "payments": log.settled,
-            "total": usdc::json(log.total()),
-            "uncertain": log.uncertain,
-        })
+        );
+        if let Some(n) = doc["uncertainPayments"].as_u64().filter(|n| *n > 0) {
+            s.push_str(&format!(
+                " {n} payments may have been charged and count until reconciled."
+            ));
+        }
+        Some(s)
     }
 
     pub(crate) fn wait_for(&self, seconds: Option<u32>) -> Duration {
@@ -270,7 +302,22 @@ impl SovaMcp {
         self.inner.payer.as_ref().map(|p| p.pubkey())
     }
 
-    /// Every settled payment of this server, in order.
+    /// The payment ledger: the budget and the journal this server shares with every server
+    /// and process on it.
+    pub fn ledger(&self) -> &Ledger {
+        &self.inner.ledger
+    }
+
+    /// Starts reconciling payments whose outcome is unknown: once now, then every
+    /// [`Builder::reconcile_every`](crate::Builder::reconcile_every) (30 s by default),
+    /// until the guard is dropped. [`SovaMcp::serve_stdio`] and [`SovaMcp::serve_http`] run
+    /// one while they serve. Needs a Tokio runtime.
+    pub fn start_reconciler(&self) -> crate::journal::Reconciler {
+        crate::journal::start(Arc::clone(&self.inner))
+    }
+
+    /// Every settled payment this server made in this session, in order (the ledger holds
+    /// every server's: see the `spend_report` and `payments` tools).
     pub fn spend_report(&self) -> Vec<SpendEntry> {
         lock(&self.inner.log).settled.clone()
     }
@@ -300,7 +347,9 @@ fn resource_list() -> Vec<Resource> {
             .with_mime_type("text/markdown"),
         Resource::new("sova://budget", "budget")
             .with_title("Budget")
-            .with_description("The session's spend policy, what was spent and what is left.")
+            .with_description(
+                "The spend policy, what was spent and what is left (from the payment ledger).",
+            )
             .with_mime_type("application/json"),
     ]
 }
@@ -353,7 +402,7 @@ impl SovaMcp {
                 "invalid_input",
                 format!("Invalid arguments for {tool}: {why}. Nothing was sent or paid."),
             );
-            return Ok(CallToolResponse::Complete(call.finish(Err(e))));
+            return Ok(CallToolResponse::Complete(call.finish(Err(e)).await));
         }
         // An MRTR retry: the client answered an approval request.
         if let Some(state) = &request.request_state {
@@ -373,7 +422,7 @@ impl SovaMcp {
                     Some(r) if accepted(&r) => call.approved = Approved::UpTo(p.amount),
                     Some(r) => {
                         let e = declined(&price, r.action);
-                        return Ok(CallToolResponse::Complete(call.finish(Err(e))));
+                        return Ok(CallToolResponse::Complete(call.finish(Err(e)).await));
                     }
                     None => {
                         let e = ToolError::new(
@@ -382,14 +431,14 @@ impl SovaMcp {
                                 "No answer to the approval request for {price}. Nothing was signed or paid."
                             ),
                         );
-                        return Ok(CallToolResponse::Complete(call.finish(Err(e))));
+                        return Ok(CallToolResponse::Complete(call.finish(Err(e)).await));
                     }
                 }
             }
         }
         match call.run().await {
-            Ok(reply) => Ok(CallToolResponse::Complete(call.finish(Ok(reply)))),
-            Err(Stop::Error(e)) => Ok(CallToolResponse::Complete(call.finish(Err(e)))),
+            Ok(reply) => Ok(CallToolResponse::Complete(call.finish(Ok(reply)).await)),
+            Err(Stop::Error(e)) => Ok(CallToolResponse::Complete(call.finish(Err(e)).await)),
             Err(Stop::Input(input)) => Ok(CallToolResponse::InputRequired(input)),
         }
     }
@@ -407,7 +456,7 @@ impl SovaMcp {
             }
             "sova://help" => (HELP.to_owned(), "text/markdown"),
             "sova://budget" => (
-                serde_json::to_string_pretty(&self.inner.budget_json()).unwrap_or_default(),
+                serde_json::to_string_pretty(&self.inner.budget_json().await).unwrap_or_default(),
                 "application/json",
             ),
             other => {

@@ -148,18 +148,6 @@ impl SpendLog {
             time: rfc3339(SystemTime::now()),
         });
     }
-
-    /// Settled payments in the last 60 seconds.
-    pub(crate) fn last_minute(&self) -> usize {
-        self.settled
-            .iter()
-            .filter(|e| e.at.is_some_and(|t| t.elapsed().as_secs() < 60))
-            .count()
-    }
-
-    pub(crate) fn total(&self) -> u64 {
-        self.settled.iter().map(|e| e.amount).sum()
-    }
 }
 
 /// A receipt as the x402 `PAYMENT-RESPONSE` reads, with the payer's references: the value of
@@ -194,6 +182,11 @@ pub(crate) fn receipt_sentence(e: &SpendEntry) -> String {
         },
         e.transaction.as_deref().unwrap_or(&e.payer_signature),
     )
+}
+
+/// Unix milliseconds as RFC 3339 in UTC with milliseconds.
+pub(crate) fn rfc3339_ms(ms: u64) -> String {
+    sova_protocol::time::iso8601_millis(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
 /// `time` as RFC 3339 in UTC with milliseconds (`2026-11-23T11:39:14.123Z`).

@@ -23,6 +23,7 @@ pub const ALL: &[&str] = &[
     "pricing",
     "budget_status",
     "spend_report",
+    "payments",
 ];
 
 /// The tools that pay (per-tool caps name these).
@@ -248,6 +249,39 @@ pub struct JobWaitArgs {
     pub offset: Option<u32>,
 }
 
+/// Which payments `payments` lists, by what they mean for the money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentState {
+    /// Charged (settled by the server or landed on chain).
+    Charged,
+    /// May have been charged: signed or sent, outcome not known yet.
+    MayHaveCharged,
+    /// Not charged and never will be (expired, failed on chain, released).
+    NotCharged,
+}
+
+/// `payments`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentsArgs {
+    /// Payments to list, newest first: 1 to 20. Default 10.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 20))]
+    pub limit: Option<u32>,
+    /// How many of the newest payments to skip (paging). Default 0.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1000))]
+    pub offset: Option<u32>,
+    /// Only payments in this state. Default: every state.
+    #[serde(default)]
+    pub state: Option<PaymentState>,
+    /// First reconcile the payments whose outcome is unknown with our own Solana RPC (free;
+    /// it only updates the journal). Default false.
+    #[serde(default)]
+    pub reconcile: Option<bool>,
+}
+
 /// Tools without arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -267,6 +301,7 @@ fn defaults(wait_seconds: u64) -> Vec<(&'static str, serde_json::Value)> {
         ("shape", json!("agent")),
         ("limit", json!(DEFAULT_LIMIT)),
         ("offset", json!(0)),
+        ("reconcile", json!(false)),
     ]
 }
 
@@ -373,6 +408,8 @@ enum Kind {
     FreeRemote,
     /// Free, answers from this server's own state.
     Local,
+    /// Free, reads the payment journal and, when asked, updates it from our RPC.
+    Journal,
 }
 
 fn tool<T: JsonSchema + 'static>(
@@ -384,7 +421,7 @@ fn tool<T: JsonSchema + 'static>(
 ) -> Tool {
     let mut notes = ToolAnnotations::new();
     notes.title = Some(title.to_owned());
-    notes.read_only_hint = Some(kind != Kind::Paid);
+    notes.read_only_hint = Some(!matches!(kind, Kind::Paid | Kind::Journal));
     notes.destructive_hint = Some(false);
     notes.idempotent_hint = Some(kind != Kind::Paid);
     notes.open_world_hint = Some(kind != Kind::Local);
@@ -394,7 +431,7 @@ fn tool<T: JsonSchema + 'static>(
         .with_raw_output_schema(output_schema())
 }
 
-const PAYMENT_NOTE: &str = " Paid per call with x402 (Solana USDC) within the session's spend policy; a price above the approval threshold is shown to the user first. The result states what was paid and the budget left.";
+const PAYMENT_NOTE: &str = " Paid per call with x402 (Solana USDC) within the spend policy (a budget shared through the payment ledger); a price above the approval threshold is shown to the user first. The result states what was paid and the budget left.";
 
 const MORE_NOTE: &str = " The text summarizes (at most 4,000 characters); the full data is in structuredContent. Lists show `limit` rows from `offset`; more rows of the same result come free from job_wait with the handle, offset and limit.";
 
@@ -496,15 +533,22 @@ pub(crate) fn all_with_wait(w: u64) -> Vec<Tool> {
             w,
             "budget_status",
             "Budget status",
-            "Use before paid calls to see what is left: per-payment cap, budget, spent, remaining, approval threshold, per-tool caps and payments in the last minute. Free.",
+            "Use before paid calls to see what is left: per-payment cap, budget and its window, spent, remaining, approval threshold, per-tool caps and payments in the last minute, from the payment ledger shared by every server on it. Free.",
             Kind::Local,
         ),
         tool::<NoArgs>(
             w,
             "spend_report",
             "Spend report",
-            "Use to account for money: every payment of this session (amount, transaction, tool, time) and any payment whose outcome is unknown, with its reference. Free.",
+            "Use to account for money: every payment of this wallet in the budget's window, from the payment ledger shared by every server on it (amount, transaction, tool, time), and any payment whose outcome is unknown, with its reference. Free.",
             Kind::Local,
+        ),
+        tool::<PaymentsArgs>(
+            w,
+            "payments",
+            "Payments",
+            "Use to look up recent payments in the payment journal (newest first, paged with offset and limit; filter by state), or with reconcile: true to settle payments whose outcome is unknown: our own Solana RPC decides whether each landed (charged) or can never land (its budget comes back). Free: it never pays.",
+            Kind::Journal,
         ),
     ]
 }

@@ -52,7 +52,7 @@ async fn default_answers(client: &Client) -> Vec<(String, usize, usize, bool)> {
     rec("job_status", &st);
     let w = call(client, "job_wait", json!({"handle": handle})).await;
     rec("job_wait", &w);
-    for tool in ["pricing", "budget_status", "spend_report"] {
+    for tool in ["pricing", "budget_status", "spend_report", "payments"] {
         let r = call(client, tool, json!({})).await;
         rec(tool, &r);
     }

@@ -32,7 +32,7 @@ async fn schemas_are_portable_defaults_true_and_annotations_honest() {
         .await
         .unwrap();
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 12);
+    assert_eq!(tools.len(), 13);
     for t in &tools {
         let schema = Value::Object((*t.input_schema).clone());
         let mut pairs = Vec::new();

@@ -51,6 +51,7 @@ const TOOLS: &[&str] = &[
     "pricing",
     "budget_status",
     "spend_report",
+    "payments",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
