@@ -9,22 +9,17 @@ use crate::ctx::{Ctx, DEFAULT_MAX_PAYMENT};
 use crate::err::CliError;
 use crate::out::Done;
 
-/// Builds the server from the options. The budget (`--budget`, USDC per rolling day) is
-/// counted in the payment ledger named by `SOVA_LEDGER` (default: the SQLite file in the
-/// user's data directory), so it survives restarts and every `sova mcp` on the machine shares
-/// it.
+/// Builds the server from the options. The budget (`--budget AMOUNT[/WINDOW]`, default 10
+/// USDC per rolling day) is counted in the payment ledger of `--ledger` / `SOVA_LEDGER`
+/// (default: the SQLite file in the user's data directory; with `--sandbox`, memory), so it
+/// survives restarts and every `sova mcp` and `sova` command on the machine shares it.
 pub(crate) fn server(ctx: &Ctx, a: &McpArgs) -> Result<SovaMcp, CliError> {
-    let ledger = sova_x402::Ledger::from_env().map_err(|e| {
-        CliError::failure(format!("could not start the MCP server: {e}"))
-            .hint("set SOVA_LEDGER to a writable SQLite file, `memory`, or a postgres:// URL")
-    })?;
     let mut b = SovaMcp::builder()
-        .ledger(ledger)
+        .ledger(ctx.ledger()?)
         .base_url(ctx.intel_base())
         .rpc_url(ctx.rpc_url())
         .max_payment(ctx.g.max_payment.unwrap_or(DEFAULT_MAX_PAYMENT))
-        // The MCP server counts its own budget (the amount; its window is the MCP's own).
-        .budget(ctx.budget().amount)
+        .budget_over(ctx.budget())
         .poll_interval(ctx.poll(None).interval)
         .timeouts(ctx.timeouts());
     if let Some(k) = &ctx.g.api_key {
