@@ -25,9 +25,14 @@ fn answer(lines: &mut impl Iterator<Item = std::io::Result<String>>, id: u64) ->
 #[test]
 fn sova_mcp_sandbox_serves_stdio_offline() {
     let home = temp_dir("mcp");
+    // With --sandbox the ledger is memory unless one is named: sandbox USDC never counts
+    // against the user's real budget. Here a file is named, as two editors would share it.
+    let ledger = home.join("shared-ledger.sqlite3");
     let mut child = sova_cmd(&home)
         .args([
             "--sandbox",
+            "--ledger",
+            ledger.to_str().unwrap(),
             "--poll-interval",
             "0.1",
             "mcp",
@@ -77,12 +82,13 @@ fn sova_mcp_sandbox_serves_stdio_offline() {
         b["result"]["structuredContent"]["data"]["spent"]["baseUnits"],
         15_000
     );
-    // The budget is counted in the default ledger file, shared by every `sova mcp`.
+    // The budget is counted in the ledger file named by --ledger, shared by every `sova mcp`
+    // and `sova` command that opens it.
     assert_eq!(
         b["result"]["structuredContent"]["data"]["ledgerDurable"],
         true
     );
-    assert!(home.join(".local/share/sova/ledger.sqlite3").exists());
+    assert!(ledger.exists());
     // A job: paid once with x402, its result read with the key the sandbox issued (results
     // need one, as in the docs).
     send(
