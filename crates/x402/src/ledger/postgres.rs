@@ -241,7 +241,11 @@ fn transition(tx: &mut Transaction<'_>, t: &Transition) -> Result<TransitionOutc
     if !t.allowed_from(from) {
         return Ok(TransitionOutcome::Conflict(from));
     }
-    let (record, signature, txid) = sql::transition_values(t)?;
+    let sql::TransitionValues {
+        record,
+        signature,
+        txid,
+    } = sql::transition_values(t)?;
     tx.execute(
         "UPDATE sova_payments SET status = $2, holds = $3, updated_ms = $4,
             record = COALESCE($5, record), signature = COALESCE($6, signature),

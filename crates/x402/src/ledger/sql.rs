@@ -52,11 +52,18 @@ CREATE TABLE IF NOT EXISTS sova_events (
     )
 }
 
-/// What a transition writes besides its status: the record as JSON, the payer's signature
-/// and the transaction id (named, or known from the record).
-pub(crate) fn transition_values(
-    t: &Transition,
-) -> Result<(Option<String>, Option<String>, Option<String>), LedgerError> {
+/// What a transition writes besides its status.
+pub(crate) struct TransitionValues {
+    /// The record, as JSON.
+    pub(crate) record: Option<String>,
+    /// The payer's signature.
+    pub(crate) signature: Option<String>,
+    /// The transaction id (named, or known from the record).
+    pub(crate) txid: Option<String>,
+}
+
+/// The values a transition writes besides its status.
+pub(crate) fn transition_values(t: &Transition) -> Result<TransitionValues, LedgerError> {
     let record = t
         .record
         .as_ref()
@@ -69,7 +76,11 @@ pub(crate) fn transition_values(
             .as_ref()
             .and_then(|r| r.transaction_signature.clone())
     });
-    Ok((record, signature, txid))
+    Ok(TransitionValues {
+        record,
+        signature,
+        txid,
+    })
 }
 
 /// The columns read into a [`Row`], in order.

@@ -276,7 +276,11 @@ fn transition(
     if !t.allowed_from(from) {
         return Ok(TransitionOutcome::Conflict(from));
     }
-    let (record, signature, txid) = sql::transition_values(t)?;
+    let sql::TransitionValues {
+        record,
+        signature,
+        txid,
+    } = sql::transition_values(t)?;
     exec_cached(
         tx,
         "UPDATE sova_payments SET status = ?2, holds = ?3, updated_ms = ?4,
