@@ -62,10 +62,12 @@ impl TestPostgres {
             let db = format!("{name}_{}", std::process::id());
             let admin = postgres::Client::connect(&base, postgres::NoTls);
             let mut admin = admin.unwrap_or_else(|e| panic!("SOVA_TEST_POSTGRES_URL: {e}"));
+            // One statement each: DROP/CREATE DATABASE cannot run in a transaction block.
             admin
-                .batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"
-                ))
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+                .expect("drop an old test database");
+            admin
+                .batch_execute(&format!("CREATE DATABASE {db}"))
                 .expect("create the test database");
             let (head, _) = base.rsplit_once('/').expect("a URL with a database");
             return TestPostgres {
