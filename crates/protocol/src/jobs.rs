@@ -279,6 +279,11 @@ pub struct JobHandle {
     /// or refuses to pay; it never signs a second payment for the same logical request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<HandlePayment>,
+    /// The origin (`scheme://host:port`) of the server that accepted the job, when the
+    /// client recorded it: the job exists only there, so a resume against another server
+    /// (or an embedded sandbox that is gone) is refused before anything is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// A handle string that could not be read.
@@ -302,6 +307,15 @@ impl JobHandle {
     pub fn queued_at(mut self, unix: Option<u64>) -> JobHandle {
         if self.queued_at_unix.is_none() {
             self.queued_at_unix = unix;
+        }
+        self
+    }
+
+    /// The same handle, recorded as accepted by the server at `origin`, unless it already
+    /// names one.
+    pub fn from_origin(mut self, origin: &str) -> JobHandle {
+        if self.origin.is_none() {
+            self.origin = Some(origin.to_owned());
         }
         self
     }
@@ -400,6 +414,7 @@ mod tests {
             },
             also: vec![],
             queued_at_unix: Some(1_700_000_000),
+            origin: None,
             payment: None,
         };
         let s = h.encode();
@@ -430,6 +445,7 @@ mod tests {
             },
             also: vec![],
             queued_at_unix: None,
+            origin: None,
             payment: None,
         };
         assert_eq!(h.age(2_000), None);

@@ -281,6 +281,56 @@ async fn queued_handles_carry_the_queue_time() {
     assert_eq!(r.profiles.len(), 3);
 }
 
+/// A handle names the server that accepted its job: resumed against another server (here
+/// a second sandbox, as when an embedded one is gone) it is refused before anything is
+/// sent or paid. Fails without the origin stamp: the second server was asked for a job it
+/// never had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_of_another_server_is_refused_before_anything_is_sent() {
+    let sb = sandbox(Mode::Sova).await;
+    let key = sb.create_api_key(100);
+    let client = sova::intel::ClientBuilder::new()
+        .base_url(sb.intel_base_url())
+        .api_key(key.clone())
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+    let q = client
+        .queue_with(
+            &sova::intel::HoldersRequest::new(MINT).top_n(3),
+            &sova::CallOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        q.handle.origin.as_deref(),
+        Some(sb.intel_base_url().split("/api").next().unwrap())
+    );
+    let other = sandbox(Mode::Sova).await;
+    let elsewhere = sova::intel::ClientBuilder::new()
+        .base_url(other.intel_base_url())
+        .api_key(key)
+        .poll(fast_poll())
+        .build()
+        .unwrap();
+    let handle = sova::protocol::jobs::JobHandle::decode(&q.handle.encode()).unwrap();
+    let e = elsewhere
+        .resume::<sova::protocol::intel::HolderProfilesResult>(&handle)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::ResumeRefused { .. }), "{e}");
+    assert!(e.to_string().contains("cannot be resumed here"), "{e}");
+    assert!(e.to_string().contains("embedded sandbox"), "{e}");
+    assert_eq!(
+        other.requests().values().sum::<u64>(),
+        0,
+        "nothing was sent"
+    );
+    // On its own server the same handle resumes.
+    let r: sova::protocol::intel::HolderProfilesResult = client.resume(&handle).await.unwrap();
+    assert_eq!(r.profiles.len(), 3);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_spend_policy_refuses_before_anything_is_signed() {
     let sb = sandbox(Mode::Sova).await;

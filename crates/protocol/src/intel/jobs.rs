@@ -83,6 +83,7 @@ fn fetch(job_id: &str, result_key: String) -> JobHandle {
         follow_up: FollowUp::FetchResult { result_key },
         also: Vec::new(),
         queued_at_unix: None,
+        origin: None,
         payment: None,
     }
 }
@@ -239,6 +240,7 @@ impl DeepJobAccepted {
             },
             also: vec![self.holder_profiles_result_key()],
             queued_at_unix: None,
+            origin: None,
             payment: None,
         }
     }
@@ -273,6 +275,7 @@ fn prepaid_recall(endpoint: &str, address: &str, queued: &WalletQueued) -> JobHa
         },
         also: Vec::new(),
         queued_at_unix: None,
+        origin: None,
         payment: None,
     }
 }

@@ -132,7 +132,7 @@ fn wallet_get_once<E: WalletFallback>(endpoint: E) -> impl Machine<Value = Paid<
         match first.value {
             Fetched::Ready(value) => Ok(ready(Ok(paid_from(cx, value)))),
             Fetched::Queued(q) => {
-                let handle = again.follow_up(&q);
+                let handle = again.follow_up(&q).from_origin(cx.base.origin());
                 let recall = again.recall(&q);
                 let pending = handle.encode();
                 Ok(Box::new(JobWait::new(handle).and_then(move |_, ()| {
@@ -140,8 +140,10 @@ fn wallet_get_once<E: WalletFallback>(endpoint: E) -> impl Machine<Value = Paid<
                         move |cx, second| -> Result<Boxed<Paid<E::Data>>, Error> {
                             match second.value {
                                 Fetched::Ready(value) => Ok(ready(Ok(paid_from(cx, value)))),
+                                // The re-call answered 202 again: the job's wait is the
+                                // call's so far (not zero).
                                 Fetched::Queued(_) => Err(Error::JobPending {
-                                    waited: std::time::Duration::ZERO,
+                                    waited: cx.now.saturating_duration_since(cx.started),
                                     handle: pending,
                                     payment: None,
                                 }),
@@ -307,7 +309,9 @@ pub struct Queued<A> {
 
 /// Stamps a handle with the time of the answer being handled.
 fn stamped(cx: &Ctx<'_>, handle: JobHandle) -> JobHandle {
-    handle.queued_at(cx.unix_now())
+    handle
+        .queued_at(cx.unix_now())
+        .from_origin(cx.base.origin())
 }
 
 /// A charged POST job, queued: its `202` with a stamped handle.
@@ -446,6 +450,7 @@ pub fn batch_hud_complete(
                     },
                     also: Vec::new(),
                     queued_at_unix: None,
+                    origin: None,
                     payment: None,
                 })
                 .collect();

@@ -115,6 +115,30 @@ impl Machine for JobWait {
 
     fn start(&mut self, cx: &mut Ctx<'_>, now: Instant) -> Step<Result<(), Error>> {
         self.started = Some(now);
+        if let Some(origin) = &self.handle.origin
+            && origin != cx.base.origin()
+        {
+            // The job exists only on the server that accepted it.
+            let loopback = origin.contains("://127.")
+                || origin.contains("://localhost")
+                || origin.contains("://[::1]");
+            let why = if loopback {
+                " (a local server, e.g. an embedded sandbox, whose jobs are gone with it)"
+            } else {
+                ""
+            };
+            return self.over(Err(Error::ResumeRefused {
+                reason: format!(
+                    "this handle's job was accepted by {origin}{why}, not by {}: it cannot be resumed here; nothing was sent or paid",
+                    cx.base.origin()
+                ),
+                payment: self
+                    .handle
+                    .payment
+                    .as_ref()
+                    .map(|p| Box::new(crate::error::PaymentRef::from_handle(p))),
+            }));
+        }
         match self.handle.job_id.clone() {
             Some(id) => self.ask(cx, id, now),
             None => self.over(Ok(())),

@@ -1358,6 +1358,7 @@ fn deep_handle(queued_at: Option<u64>) -> sova_protocol::jobs::JobHandle {
         },
         also: vec!["holder-profiles:result:hp-1".into()],
         queued_at_unix: queued_at,
+        origin: None,
         payment: None,
     }
 }
