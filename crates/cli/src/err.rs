@@ -258,6 +258,8 @@ fn outcome(e: &SdkError, message: String, status: Option<u16>, service: Service)
             .hint("check that --rpc (SOLANA_RPC_URL) answers; nothing was paid"),
         SdkError::Payment(_) => CliError::failure(message)
             .hint("check the keypair and that --rpc answers getLatestBlockhash"),
+        SdkError::Unfunded { .. } => CliError::new(code::POLICY, "unfunded", message)
+            .hint("fund the wallet with USDC (and a little SOL); in a sandbox: sova wallet fund --keypair <file>"),
         SdkError::Protocol { .. } => CliError::new(code::API, "protocol", message)
             .hint("a server fault, not your configuration"),
         SdkError::Ledger { .. } => CliError::failure(message)

@@ -122,7 +122,7 @@ proptest! {
 
     #[test]
     fn job_handles_round_trip(job in prop::option::of(text()), key in text(), also in prop::collection::vec(text(), 0..3), at in prop::option::of(any::<u64>())) {
-        let h = JobHandle { job_id: job, follow_up: FollowUp::FetchResult { result_key: key }, also, queued_at_unix: at, payment: None };
+        let h = JobHandle { job_id: job, follow_up: FollowUp::FetchResult { result_key: key }, also, queued_at_unix: at, payment: None, origin: None };
         prop_assert_eq!(JobHandle::decode(&h.encode()).unwrap(), h);
     }
 

@@ -193,6 +193,17 @@ pub enum Error {
         /// The payment attached, if any.
         payment: Option<Box<PaymentRef>>,
     },
+    /// The wallet does not hold enough USDC for the payment the server asks: nothing was
+    /// signed or sent.
+    #[error("no USDC to pay with in {address}: it holds {} USDC, the price is {} USDC; nothing was signed", sova_protocol::units::format_units(*.held, 6), sova_protocol::units::format_units(*.needed, 6))]
+    Unfunded {
+        /// The wallet.
+        address: String,
+        /// USDC held, base units.
+        held: u64,
+        /// The price, base units.
+        needed: u64,
+    },
     /// The payment ledger could not be read or written (or refused a change of a payment's
     /// state, because another process resolved it). The action it guarded did not happen:
     /// a payment that was not yet journaled as sent was never sent.
@@ -332,6 +343,7 @@ impl Error {
             }
             Error::Transport { reached, .. } => *reached,
             Error::Ledger { .. } => Reached::Maybe,
+            Error::Unfunded { .. } => Reached::No,
             Error::CallTimeout { .. } | Error::PaymentUncertain { .. } => Reached::Maybe,
             Error::Api { .. }
             | Error::Decode { .. }

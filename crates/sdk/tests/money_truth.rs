@@ -153,6 +153,7 @@ async fn resume_refuses_to_pay_again_and_says_why() {
         },
         also: Vec::new(),
         queued_at_unix: None,
+        origin: None,
         payment,
     };
     let charged = HandlePayment::new(

@@ -254,6 +254,39 @@ impl RpcCall for GetEpochInfo {
     }
 }
 
+/// `getTokenAccountBalance` of a token account, in base units. A node that does not find
+/// the account answers with an error; [`GetTokenBalance::missing`] tells it apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GetTokenBalance {
+    /// The token account.
+    pub account: Pubkey,
+}
+
+impl GetTokenBalance {
+    /// Whether `e` says the account does not exist (nothing held).
+    pub fn missing(e: &RpcError) -> bool {
+        matches!(e, RpcError::Node { message, .. } if message.contains("could not find account"))
+    }
+}
+
+impl RpcCall for GetTokenBalance {
+    type Output = u64;
+    fn method(&self) -> &'static str {
+        "getTokenAccountBalance"
+    }
+    fn params(&self) -> Value {
+        json!([self.account.to_string(), {"commitment": "confirmed"}])
+    }
+    fn parse_result(&self, result: &Value) -> Result<u64, RpcError> {
+        result
+            .get("value")
+            .and_then(|v| v.get("amount"))
+            .and_then(Value::as_str)
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| malformed(self.method(), "no `value.amount` in base units"))
+    }
+}
+
 /// The `context.slot` of a JSON-RPC answer (`{"result": {"context": {"slot": …}}}`), when
 /// present: the slot the node answered at.
 pub fn context_slot(body: &[u8]) -> Option<u64> {

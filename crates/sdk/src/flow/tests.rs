@@ -133,6 +133,8 @@ fn payments(cap: u64, budget: u64) -> Payments {
         .policy(Arc::new(policy))
         .build()
         .unwrap();
+    // The balance check has its own tests (`an_unfunded_wallet_*`).
+    payer.set_funded(true);
     Payments {
         payer: Arc::new(payer),
         rpc_url: "http://127.0.0.1:2/rpc".into(),
@@ -778,6 +780,71 @@ fn a_lagging_node_cannot_prove_a_payment_dead() {
         assert!(e.may_have_charged(), "{label}: {e}");
         assert_eq!(spent(&p), 15_000, "{label}: the budget keeps it");
     }
+}
+
+/// Before this client's first USDC payment our RPC is asked for the wallet's balance: an
+/// unfunded wallet is told so, and nothing is signed or sent.
+#[test]
+fn an_unfunded_wallet_is_told_so_before_anything_is_signed() {
+    fn balance(held: &'static str) -> impl Fn(&str) -> Response<Vec<u8>> {
+        move |method: &str| match method {
+            "getTokenAccountBalance" if held == "missing" => resp(
+                200,
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"Invalid param: could not find account"}}"#,
+            ),
+            "getTokenAccountBalance" => resp(
+                200,
+                &format!(
+                    r#"{{"jsonrpc":"2.0","id":1,"result":{{"context":{{"slot":1}},"value":{{"amount":"{held}","decimals":6,"uiAmountString":"0"}}}}}}"#
+                ),
+            ),
+            other => chain(other),
+        }
+    }
+    for held in ["missing", "14999"] {
+        let p = payments(100_000, 1_000_000);
+        p.payer.set_funded(false);
+        let required = challenge(15_000);
+        let (r, log, stats) = drive(
+            Some(&p),
+            settings(),
+            hud(),
+            &mut |_, _| Answer::Ok(with_challenge(402, &required, "{}")),
+            &balance(held),
+        );
+        let e = r.unwrap_err();
+        assert!(
+            matches!(e, Error::Unfunded { needed: 15_000, .. }),
+            "{held}: {e}"
+        );
+        assert!(e.to_string().contains("no USDC to pay with"), "{e}");
+        assert_eq!(e.payment_state(), PaymentState::NotCharged);
+        assert_eq!(stats.payments, 0, "nothing signed");
+        assert_eq!(log.api.len(), 1, "only the unpaid request went out");
+        assert_eq!(spent(&p), 0);
+    }
+    // Enough USDC: checked once, then the payment goes out; the next call asks no RPC.
+    let p = payments(100_000, 1_000_000);
+    p.payer.set_funded(false);
+    let (r, log, _) = drive(
+        Some(&p),
+        settings(),
+        hud(),
+        &mut |n, req| {
+            if n == 1 {
+                Answer::Ok(with_challenge(402, &challenge(15_000), "{}"))
+            } else {
+                settled_with(req, 200, HUD)
+            }
+        },
+        &balance("15000"),
+    );
+    r.unwrap();
+    assert_eq!(
+        log.rpc.first().map(String::as_str),
+        Some("getTokenAccountBalance")
+    );
+    assert!(p.payer.known_funded());
 }
 
 /// A failed transaction counts only at `confirmed` or better.

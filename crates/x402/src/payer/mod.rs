@@ -625,6 +625,7 @@ impl PayerBuilder {
             verify_options,
             recent: Mutex::new(RecentSignatures::default()),
             trust_requirement_blockhash: self.trust_requirement_blockhash,
+            funded: std::sync::atomic::AtomicBool::new(false),
         })
     }
 }
@@ -702,6 +703,8 @@ pub struct Payer {
     verify_options: VerifyOptions,
     recent: Mutex<RecentSignatures>,
     trust_requirement_blockhash: bool,
+    /// Whether the wallet's balance was seen to cover a payment.
+    funded: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Payer {
@@ -771,6 +774,19 @@ impl Payer {
     /// The network paid on.
     pub fn network(&self) -> &str {
         &self.network
+    }
+
+    /// Whether a balance check (by the caller, through its RPC) saw the wallet hold enough
+    /// for a payment. The SDK checks once per payer, before its first payment, so an
+    /// unfunded wallet is told so before anything is signed, and later calls cost no RPC.
+    pub fn known_funded(&self) -> bool {
+        self.funded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records the outcome of a balance check (see [`Payer::known_funded`]).
+    pub fn set_funded(&self, funded: bool) {
+        self.funded
+            .store(funded, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The spend policy.

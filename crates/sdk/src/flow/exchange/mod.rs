@@ -26,6 +26,11 @@ const MAX_PAYMENTS: u32 = 2;
 enum PrepRpc {
     Blockhash(GetLatestBlockhash),
     Mint(GetMintInfo),
+    /// The wallet's USDC, before this client's first USDC payment.
+    Balance {
+        call: sova_x402::rpc::GetTokenBalance,
+        needed: u64,
+    },
 }
 
 /// Why the payment's outcome is unclear, and what the server answered (if it did).

@@ -65,6 +65,23 @@ where
                 "this request already signed {MAX_PAYMENTS} payments; not signing another"
             )));
         }
+        if !p.payer.known_funded()
+            && let Some(needed) = usdc_price(&required, p, &cx.host)
+        {
+            // Once per client: an unfunded wallet is told so before anything is signed.
+            let account = sova_x402::associated_token_address(
+                &p.payer.pubkey(),
+                &sova_x402::programs::USDC_MAINNET,
+                &sova_x402::programs::TOKEN_PROGRAM_ID,
+            );
+            let call = sova_x402::rpc::GetTokenBalance { account };
+            let req = call.http_request(&p.rpc_url, 1);
+            self.phase = Phase::Preparing {
+                required: Box::new(required),
+                rpc: PrepRpc::Balance { call, needed },
+            };
+            return self.send_rpc(cx, req);
+        }
         let mut ctx = PrepareContext::new(now)
             .host(&cx.host)
             .documented_form(self.fallback)
@@ -208,6 +225,25 @@ where
                 Ok(latest) => self.prepare(cx, required, Some(latest), now),
                 Err(e) => self.fail(Error::Rpc(e.to_string())),
             },
+            PrepRpc::Balance { call, needed } => {
+                let held = match call.parse(response.body()) {
+                    Ok(h) => h,
+                    Err(e) if sova_x402::rpc::GetTokenBalance::missing(&e) => 0,
+                    Err(e) => return self.fail(Error::Rpc(e.to_string())),
+                };
+                let Some(p) = cx.payments else {
+                    return self.fail(Error::internal("x402 is not configured"));
+                };
+                if held < needed {
+                    return self.fail(Error::Unfunded {
+                        address: p.payer.pubkey().to_string(),
+                        held,
+                        needed,
+                    });
+                }
+                p.payer.set_funded(true);
+                self.prepare(cx, required, None, now)
+            }
             PrepRpc::Mint(call) => match call.parse(response.body()) {
                 Ok(info) => {
                     if let Some(p) = cx.payments {
@@ -219,4 +255,24 @@ where
             },
         }
     }
+}
+
+/// The smallest USDC (mainnet) price among the options this payer would pay (its network,
+/// and the rules of the spend policy that need no history): the balance is checked only
+/// once the payment is otherwise acceptable, so a mismatch or a cap is reported as such.
+fn usdc_price(required: &PaymentRequired, p: &crate::call::Payments, host: &str) -> Option<u64> {
+    let usdc = sova_x402::programs::USDC_MAINNET;
+    required
+        .accepts
+        .iter()
+        .filter(|r| {
+            r.asset == sova_protocol::x402::USDC_MAINNET_MINT
+                && r.network == p.payer.network()
+                && p.payer
+                    .policy()
+                    .check_static(&usdc, r.amount.0, &r.pay_to, Some(host))
+                    .is_ok()
+        })
+        .map(|r| r.amount.0)
+        .min()
 }
