@@ -236,24 +236,46 @@ impl Call<'_> {
 
     /// A wallet GET that may fall back to a job (HUD, profile): one logical request in the
     /// SDK (the GET, its free `202`, the job wait and the re-call with `X-Prepaid-Job-Id`),
-    /// with one payment that rides on the re-call.
+    /// with one payment that rides on the re-call. When the server's analysis outlasts
+    /// `wait` (default 45 s, under the 60 s at which common clients give up), the tool
+    /// returns a handle that carries the held payment; `job_wait` continues it with that same
+    /// payment, never a new one.
     async fn wallet<R: WalletGet>(&mut self, ep: R, wait: Duration) -> Result<Reply, Stop> {
-        // The server holds the payment while its analysis runs and settles it on the
-        // re-call, so the wait happens inside this call (at least WALLET_WAIT): a handle
-        // returned here could only be continued with a second payment.
         let progress = Reporter::for_request(self.ctx, self.tool);
         let client = self
             .inner
-            .waiter(wait.max(WALLET_WAIT), progress)
+            .waiter(wait, progress)
             .map_err(|e| self.sdk_error(ep.name(), e))?;
         let summary = ep.summary();
-        let value = self
+        let what = summary.clone();
+        let outcome = self
             .pay_by(ep.name(), &client, move |c, o| {
                 let ep = ep.clone();
-                Box::pin(async move { c.wallet_get_with(ep, &o).await })
+                Box::pin(async move {
+                    match c.wallet_get_with(ep, &o).await {
+                        Ok(p) => Ok(p.map(|v| WalletOutcome::Done(to_json(&v)))),
+                        // The analysis is still running: the handle carries the payment.
+                        Err(sova::Error::JobPending { handle, waited, .. }) => {
+                            Ok(sova::Paid::free(WalletOutcome::Pending { handle, waited }))
+                        }
+                        Err(e) => Err(e),
+                    }
+                })
             })
             .await?;
-        Ok(Reply::done(format!("{summary}."), to_json(&value)))
+        match outcome {
+            WalletOutcome::Done(value) => Ok(Reply::done(format!("{summary}."), value)),
+            WalletOutcome::Pending { handle, waited } => {
+                let h = JobHandle::decode(&handle).map_err(|e| {
+                    Stop::from(ToolError::new(
+                        "internal",
+                        format!("the SDK returned an unreadable handle: {e}"),
+                    ))
+                })?;
+                let accepted = json!({"status": "analysing", "payment": "held for the answer"});
+                Ok(pending_reply(&h, accepted, waited, &what))
+            }
+        }
     }
 
     /// Waits for a POST job up to `wait`, then fetches its result (free), or returns the handle.
@@ -331,18 +353,58 @@ impl Call<'_> {
         window: (usize, usize),
     ) -> Result<Reply, Stop> {
         match &handle.follow_up {
-            // The re-call of a wallet GET is the charged answer, and the payment that was held
-            // for it cannot be carried over from the call that returned this handle: resuming
-            // here would sign a second payment. job_wait never pays, so it refuses.
+            // The re-call of a wallet GET is the charged answer: it goes out with the payment
+            // the handle carries (held since the first call), never a new one. A handle
+            // without a payment that may still be charged cannot be continued for free.
             FollowUp::PrepaidRecall {
                 endpoint, address, ..
-            } => Err(ToolError::new(
-                "handle_not_resumable",
-                format!(
-                    "This handle continues {endpoint} of {address}, whose answer is charged when it is fetched; job_wait never pays, and the payment held for the first call cannot be reused here. Nothing was sent or paid. If that first call reported a payment, it may have been charged: check it before calling {endpoint} again."
-                ),
-            )
-            .into()),
+            } if !handle.payment.as_ref().is_some_and(|p| {
+                p.state != sova::PaymentState::NotCharged && p.header_value.is_some()
+            }) =>
+            {
+                Err(ToolError::new(
+                    "handle_not_resumable",
+                    format!(
+                        "This handle continues {endpoint} of {address}, whose answer is charged when it is fetched, and it carries no payment that job_wait could send again; job_wait never pays. Nothing was sent or paid. If that first call reported a payment, it may have been charged: check it before calling {endpoint} again."
+                    ),
+                )
+                .into())
+            }
+            FollowUp::PrepaidRecall { endpoint, .. } => {
+                let name: &'static str = if endpoint.contains("profile") {
+                    "intel.wallet_profile"
+                } else {
+                    "intel.wallet_hud"
+                };
+                let progress = Reporter::for_request(self.ctx, "job_wait");
+                let waiter = self
+                    .inner
+                    .waiter(wait, progress)
+                    .map_err(|e| self.sdk_error(name, e))?;
+                match waiter.resume_paid::<Value>(&handle).await {
+                    Ok(paid) => {
+                        // The held payment settled now: its receipt is this call's.
+                        self.record(name, paid.receipt.as_ref(), true);
+                        Ok(Reply::done(format!("{endpoint}: completed."), paid.value))
+                    }
+                    Err(sova::Error::JobPending { handle, waited, .. }) => {
+                        match JobHandle::decode(&handle) {
+                            Ok(h) => Ok(pending_reply(
+                                &h,
+                                json!({"status": "analysing"}),
+                                waited,
+                                "Job",
+                            )),
+                            Err(e) => Err(ToolError::new(
+                                "internal",
+                                format!("the SDK returned an unreadable handle: {e}"),
+                            )
+                            .into()),
+                        }
+                    }
+                    Err(e) => Err(self.sdk_error(name, e).into()),
+                }
+            }
             _ => {
                 let accepted = json!({"jobId": handle.job_id});
                 self.follow(handle, accepted, wait, "Job", window).await
@@ -400,11 +462,14 @@ fn pending_reply(handle: &JobHandle, accepted: Value, waited: Duration, what: &s
     }
 }
 
-/// The two wallet GETs that may fall back to a job.
-/// How long a wallet tool waits at least for the server's analysis (the `202` fallback)
-/// before giving up; the payment it signed rides on the re-call.
-const WALLET_WAIT: Duration = Duration::from_secs(120);
+/// What a wallet tool's call ended with: the data, or a handle while the server's analysis
+/// runs (the payment held for its answer rides on the handle).
+enum WalletOutcome {
+    Done(Value),
+    Pending { handle: String, waited: Duration },
+}
 
+/// The two wallet GETs that may fall back to a job.
 trait WalletGet: sova::flow::intel::WalletFallback<Data = <Self as WalletGet>::Data> + Sync {
     type Data: Serialize + Send + 'static;
     fn summary(&self) -> String;

@@ -63,9 +63,9 @@ pub struct WalletArgs {
     /// The wallet address (base58).
     #[schemars(schema_with = "address_schema")]
     pub address: String,
-    /// Seconds to wait when the wallet was never analysed and the server analyses it first.
-    /// A first analysis is waited for at least 120 s whatever this says, because the
-    /// payment rides on its answer. Default 45.
+    /// Seconds to wait when the wallet was never analysed and the server analyses it first;
+    /// past them a handle for job_wait comes back, carrying the payment held for the answer
+    /// (job_wait sends that same payment, never a new one). Default 45.
     #[serde(default)]
     #[schemars(range(min = 0, max = 300))]
     pub wait_seconds: Option<u32>,
@@ -448,7 +448,7 @@ pub(crate) fn all_with_wait(w: u64) -> Vec<Tool> {
             "wallet_hud",
             "Wallet HUD",
             paid(
-                "Use first to size up a Solana wallet: behaviour code, win rate, trimmed mean PnL, trades per day, holdings, bot and whale flags, data quality. Costs 1 credit (0.015 USDC). A wallet never analysed before is analysed first (a minute or two), and the tool waits for it inside the call, charged once in all.",
+                "Use first to size up a Solana wallet: behaviour code, win rate, trimmed mean PnL, trades per day, holdings, bot and whale flags, data quality. Costs 1 credit (0.015 USDC). A wallet never analysed before is analysed first (a minute or two): the tool waits up to waitSeconds, then returns a handle for job_wait, which fetches the answer with the same payment (charged once in all).",
             ),
             Kind::Paid,
         ),
@@ -457,7 +457,7 @@ pub(crate) fn all_with_wait(w: u64) -> Vec<Tool> {
             "wallet_profile",
             "Wallet profile",
             paid(
-                "Use when the HUD is not enough: summary, KOL identity, HUD, behaviour and all-time PnL of one wallet. Costs 5 credits (0.075 USDC). A wallet never analysed before is analysed first, and the tool waits for it inside the call, charged once in all.",
+                "Use when the HUD is not enough: summary, KOL identity, HUD, behaviour and all-time PnL of one wallet. Costs 5 credits (0.075 USDC). A wallet never analysed before is analysed first: the tool waits up to waitSeconds, then returns a handle for job_wait, which fetches the answer with the same payment (charged once in all).",
             ),
             Kind::Paid,
         ),

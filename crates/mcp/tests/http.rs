@@ -332,15 +332,11 @@ async fn a_cold_wallet_is_analysed_and_paid_once() {
     let (url, _stop) = serve_http(server).await;
     let client = connect(&url, User::approving()).await;
 
-    // A cold wallet answers 202 (free) while the server analyses it; the tool waits for the
-    // job inside the call and re-calls with X-Prepaid-Job-Id, carrying the payment it
-    // signed for the first request: one payment for the logical request.
-    let done = call(
-        &client,
-        "wallet_profile",
-        json!({"address": WALLET2, "waitSeconds": 0}),
-    )
-    .await;
+    // A cold wallet answers 202 (free) while the server analyses it; within the wait window
+    // the tool waits for the job inside the call and re-calls with X-Prepaid-Job-Id,
+    // carrying the payment it signed for the first request: one payment for the logical
+    // request. (Past the window it returns a handle: see the test after this one.)
+    let done = call(&client, "wallet_profile", json!({"address": WALLET2})).await;
     let d = ok(&done).clone();
     assert_eq!(d["status"], "completed", "{}", text(&done));
     assert_eq!(d["data"]["walletAddress"], WALLET2);
@@ -651,5 +647,44 @@ async fn job_wait_refuses_a_handle_it_could_only_continue_by_paying() {
         text(&r)
     );
     assert!(sb.payments().is_empty(), "job_wait paid nothing");
+    client.cancel().await.unwrap();
+}
+
+/// A cold wallet's analysis outlasting `waitSeconds`: the wallet tool answers with a handle
+/// before the wait is over (not after 120 s), and job_wait fetches the answer with the payment
+/// held since the first call: one payment in all, settled once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_wallet_returns_a_handle_and_job_wait_pays_nothing_more() {
+    let sb = sandbox(true).await;
+    let (http, _stop) = serve_http(server(&sb, 14, |b| b.approve_above(None))).await;
+    let client = connect(&http, User::without_elicitation()).await;
+    let r = call(
+        &client,
+        "wallet_hud",
+        json!({"address": WALLET, "waitSeconds": 0}),
+    )
+    .await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let t = text(&r);
+    assert!(t.contains("job_wait"), "{t}");
+    let doc = r.structured_content.clone().unwrap();
+    let handle = doc["job"]["handle"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a handle: {doc}"))
+        .to_owned();
+    assert!(
+        sb.payments().is_empty(),
+        "nothing settled yet: the payment is held"
+    );
+    let done = call(
+        &client,
+        "job_wait",
+        json!({"handle": handle, "waitSeconds": 20}),
+    )
+    .await;
+    assert_ne!(done.is_error, Some(true), "{}", text(&done));
+    let paid = sb.payments();
+    assert_eq!(paid.len(), 1, "one payment for the logical request");
+    assert!(paid[0].delivered, "and the answer was delivered");
     client.cancel().await.unwrap();
 }
