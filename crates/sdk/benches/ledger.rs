@@ -11,11 +11,12 @@
 //!
 //! PostgreSQL: `SOVA_TEST_POSTGRES_URL` when set, else a server started on loopback.
 
+#[path = "../tests/support/ledger_payer.rs"]
+mod ledger_payer;
 #[path = "../tests/support/postgres.rs"]
 mod pg;
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
@@ -23,31 +24,21 @@ use sova_sandbox::{Mode, Sandbox};
 use sova_x402::ledger::{
     Cap, Durability, PostgresStore, ReserveOutcome, ReserveRequest, Scope, SqliteStore,
 };
-use sova_x402::{Budget, Keypair, Ledger, Payer, SpendPolicy, Window, programs};
+use sova_x402::{Budget, Keypair, Ledger, Window};
 
 const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 const USDC: &str = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
 
 fn client(sb: &Sandbox, seed: u8, ledger: Ledger) -> sova::intel::Client {
-    let kp = Keypair::from_seed([seed; 32]);
-    sb.fund_wallet(&kp.pubkey(), 100_000_000_000, 1_000_000_000_000);
-    let policy = SpendPolicy::builder()
-        .max_per_payment(programs::USDC_MAINNET, 1_000_000)
-        .budget_over(
-            programs::USDC_MAINNET,
-            Budget::new(u64::MAX / 4, Window::Day),
-        )
-        .ledger(ledger)
-        .build();
-    let payer = Payer::builder()
-        .sova_host("127.0.0.1")
-        .signer(kp)
-        .policy(Arc::new(policy))
-        .build()
-        .unwrap();
+    sb.fund_wallet(
+        &Keypair::from_seed([seed; 32]).pubkey(),
+        100_000_000_000,
+        1_000_000_000_000,
+    );
+    let payer = ledger_payer::payer(seed, u64::MAX / 4, ledger, None);
     sova::intel::ClientBuilder::new()
         .base_url(sb.intel_base_url())
-        .x402(Arc::new(payer))
+        .x402(payer)
         .rpc_url(sb.rpc_url())
         .build()
         .unwrap()

@@ -3,31 +3,25 @@
 #![cfg(all(feature = "async", feature = "sqlite"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support {
+    pub(crate) mod ledger_payer;
+}
+
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sova_sandbox::{Fault, FaultKind, Mode, Sandbox};
 use sova_x402::ledger::{Event, Op, Reply, SqliteStore, Status, Store};
-use sova_x402::{Budget, Keypair, Ledger, Payer, SpendPolicy, Window, programs};
+use sova_x402::{Keypair, Ledger};
 
 const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 
 fn client(sb: &Sandbox, seed: u8, ledger: Ledger) -> sova::intel::Client {
-    let policy = SpendPolicy::builder()
-        .max_per_payment(programs::USDC_MAINNET, 1_000_000)
-        .budget_over(programs::USDC_MAINNET, Budget::new(1_000_000, Window::Day))
-        .ledger(ledger)
-        .build();
-    let payer = Payer::builder()
-        .sova_host("127.0.0.1")
-        .signer(Keypair::from_seed([seed; 32]))
-        .policy(Arc::new(policy))
-        .build()
-        .unwrap();
+    let payer = support::ledger_payer::payer(seed, 1_000_000, ledger, None);
     sova::intel::ClientBuilder::new()
         .base_url(sb.intel_base_url())
-        .x402(Arc::new(payer))
+        .x402(payer)
         .rpc_url(sb.rpc_url())
         .build()
         .unwrap()

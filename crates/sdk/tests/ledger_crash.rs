@@ -4,11 +4,15 @@
 //! blockhashes expire. Every payment on the chain must be in the journal, none paid twice,
 //! the budget must hold at least what the chain took, and nothing may stay stuck.
 //!
-//! The children are this test binary (`child_crashes`, ignored unless `SOVA_CRASH_CHILD`
-//! is set). Each wraps the SQLite store to kill itself at its point, on a call chosen at
+//! The children are this test binary, re-running this test with `SOVA_CRASH_CHILD` set (it
+//! then acts as a child). Each wraps the SQLite store to kill itself at its point, on a call chosen at
 //! random.
 #![cfg(all(feature = "blocking", feature = "sqlite"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support {
+    pub(crate) mod ledger_payer;
+}
 
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
@@ -19,7 +23,7 @@ use std::time::Duration;
 use sova::blocking::intel;
 use sova_sandbox::{Mode, Sandbox};
 use sova_x402::ledger::{Op, Query, Reply, SqliteStore, Status, Store};
-use sova_x402::{Budget, Keypair, Ledger, Payer, SpendPolicy, Window, programs};
+use sova_x402::{Keypair, Ledger, programs};
 
 const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 const SEED: u8 = 43;
@@ -99,36 +103,18 @@ impl Store for CrashStore {
 }
 
 fn client(base: &str, rpc: &str, ledger: Ledger, scope: &str) -> intel::Client {
-    let policy = SpendPolicy::builder()
-        .max_per_payment(programs::USDC_MAINNET, 1_000_000)
-        .budget_over(
-            programs::USDC_MAINNET,
-            Budget::new(1_000 * PRICE, Window::Day),
-        )
-        .ledger(ledger)
-        // The journal tells the kill points apart by scope.
-        .scope(scope)
-        .build();
-    let payer = Payer::builder()
-        .sova_host("127.0.0.1")
-        .signer(Keypair::from_seed([SEED; 32]))
-        .policy(Arc::new(policy))
-        .build()
-        .unwrap();
+    let payer = support::ledger_payer::payer(SEED, 1_000 * PRICE, ledger, Some(scope));
     intel::ClientBuilder::new()
         .base_url(base)
-        .x402(Arc::new(payer))
+        .x402(payer)
         .rpc_url(rpc)
         .build_blocking()
         .unwrap()
 }
 
-#[test]
-#[ignore = "run by the parent test as a child process"]
-fn child_crashes() {
-    let Ok(spec) = std::env::var("SOVA_CRASH_CHILD") else {
-        return;
-    };
+/// A child (run by the test with `SOVA_CRASH_CHILD` set): pays until it kills itself at its
+/// point.
+fn child_crashes(spec: &str) {
     let p: Vec<&str> = spec.split('|').collect();
     let (base, rpc, path, point, victim) = (p[0], p[1], p[2], p[3], p[4].parse().unwrap());
     let point = POINTS.iter().find(|x| **x == point).copied().unwrap();
@@ -150,6 +136,10 @@ fn child_crashes() {
 
 #[test]
 fn sigkill_at_every_point_then_recover() {
+    if let Ok(spec) = std::env::var("SOVA_CRASH_CHILD") {
+        child_crashes(&spec);
+        return;
+    }
     let sb = Sandbox::builder()
         .mode(Mode::Sova)
         .sync_hold(Duration::from_millis(50))
@@ -177,7 +167,11 @@ fn sigkill_at_every_point_then_recover() {
                 path.display()
             );
             let out = Command::new(&exe)
-                .args(["--exact", "child_crashes", "--ignored", "--nocapture"])
+                .args([
+                    "--exact",
+                    "sigkill_at_every_point_then_recover",
+                    "--nocapture",
+                ])
                 .env("SOVA_CRASH_CHILD", &spec)
                 .output()
                 .unwrap();

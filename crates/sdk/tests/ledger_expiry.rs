@@ -5,32 +5,25 @@
 #![cfg(all(feature = "blocking", feature = "sqlite"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod support {
+    pub(crate) mod ledger_payer;
+}
+
 use std::time::Duration;
 
 use sova::blocking::intel;
 use sova_sandbox::{Fault, FaultKind, Mode, Sandbox};
 use sova_x402::ledger::{Scope, Status};
-use sova_x402::{Budget, Keypair, Ledger, Payer, SpendPolicy, Window, programs};
+use sova_x402::{Keypair, Ledger, programs};
 
 const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 const PRICE: u64 = 15_000;
 
 fn client(sb: &Sandbox, seed: u8, ledger: Ledger) -> intel::Client {
-    let policy = SpendPolicy::builder()
-        .max_per_payment(programs::USDC_MAINNET, 1_000_000)
-        .budget_over(programs::USDC_MAINNET, Budget::new(10 * PRICE, Window::Day))
-        .ledger(ledger)
-        .build();
-    let payer = Payer::builder()
-        .sova_host("127.0.0.1")
-        .signer(Keypair::from_seed([seed; 32]))
-        .policy(Arc::new(policy))
-        .build()
-        .unwrap();
+    let payer = support::ledger_payer::payer(seed, 10 * PRICE, ledger, None);
     intel::ClientBuilder::new()
         .base_url(sb.intel_base_url())
-        .x402(Arc::new(payer))
+        .x402(payer)
         .rpc_url(sb.rpc_url())
         // One attempt: the call ends while the held payment is still in the server's hands.
         .retry(sova::protocol::retry::RetryPolicy::none())

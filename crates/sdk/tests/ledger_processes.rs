@@ -2,26 +2,26 @@
 //! file (or one PostgreSQL server) against one sandbox, under one budget.
 //!
 //! The parent test starts the sandbox and re-runs this test binary as child processes
-//! (`child_pays`, ignored unless `SOVA_LEDGER_CHILD` is set); each child pays with its own
+//! with `SOVA_LEDGER_CHILD` set: the same test then acts as a child); each child pays with its own
 //! client and reports what happened on its last line.
 #![cfg(all(feature = "blocking", feature = "sqlite"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[cfg(feature = "postgres")]
 mod support {
+    pub(crate) mod ledger_payer;
+    #[cfg(feature = "postgres")]
     pub(crate) mod postgres;
 }
 
 const WALLET: &str = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
 
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sova::blocking::intel;
 use sova_sandbox::{Mode, Sandbox};
 use sova_x402::ledger::{Query, Status};
-use sova_x402::{Budget, Keypair, Ledger, Payer, SpendPolicy, Window, programs};
+use sova_x402::{Keypair, Ledger, programs};
 
 /// The price of a wallet HUD (1 credit), in USDC base units.
 const PRICE: u64 = 15_000;
@@ -31,13 +31,20 @@ const CALLS: usize = 25;
 const ALLOWED: u64 = 100;
 const SEED: u8 = 41;
 
+/// When this process is one of a test's children (`SOVA_LEDGER_CHILD` set by the parent),
+/// it pays and reports instead of running the test, and the test returns.
+fn as_child() -> bool {
+    match std::env::var("SOVA_LEDGER_CHILD") {
+        Ok(spec) => {
+            child_pays(&spec);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// One child: `CALLS` paid calls, then a `RESULT paid=… refused=… other=…` line.
-#[test]
-#[ignore = "run by the parent tests as a child process"]
-fn child_pays() {
-    let Ok(spec) = std::env::var("SOVA_LEDGER_CHILD") else {
-        return;
-    };
+fn child_pays(spec: &str) {
     let mut parts = spec.splitn(3, '|');
     let (base, rpc, ledger) = (
         parts.next().unwrap().to_owned(),
@@ -45,23 +52,10 @@ fn child_pays() {
         parts.next().unwrap().to_owned(),
     );
     let ledger = Ledger::open(&ledger).unwrap();
-    let policy = SpendPolicy::builder()
-        .max_per_payment(programs::USDC_MAINNET, 1_000_000)
-        .budget_over(
-            programs::USDC_MAINNET,
-            Budget::new(ALLOWED * PRICE, Window::Day),
-        )
-        .ledger(ledger)
-        .build();
-    let payer = Payer::builder()
-        .sova_host("127.0.0.1")
-        .signer(Keypair::from_seed([SEED; 32]))
-        .policy(Arc::new(policy))
-        .build()
-        .unwrap();
+    let payer = support::ledger_payer::payer(SEED, ALLOWED * PRICE, ledger, None);
     let client = intel::ClientBuilder::new()
         .base_url(base)
-        .x402(Arc::new(payer))
+        .x402(payer)
         .rpc_url(rpc)
         .build_blocking()
         .unwrap();
@@ -81,19 +75,14 @@ fn child_pays() {
 }
 
 /// Runs `PROCESSES` children on `ledger` and returns (paid, refused, other) summed.
-fn run_children(sb: &Sandbox, ledger: &str) -> (u64, u64, u64) {
+/// The children re-run this binary's test `test` (which acts as a child, see [`as_child`]).
+fn run_children(sb: &Sandbox, ledger: &str, test: &str) -> (u64, u64, u64) {
     let exe = std::env::current_exe().unwrap();
     let spec = format!("{}|{}|{ledger}", sb.intel_base_url(), sb.rpc_url());
     let children: Vec<_> = (0..PROCESSES)
         .map(|_| {
             Command::new(&exe)
-                .args([
-                    "--exact",
-                    "child_pays",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
+                .args(["--exact", test, "--nocapture", "--test-threads=1"])
                 .env("SOVA_LEDGER_CHILD", &spec)
                 .stdout(std::process::Stdio::piped())
                 .spawn()
@@ -184,11 +173,15 @@ fn check(sb: &Sandbox, ledger: &Ledger, paid: u64, refused: u64, other: u64, lab
 
 #[test]
 fn eight_processes_share_one_sqlite_budget() {
+    if as_child() {
+        return;
+    }
     let sb = sandbox();
     let dir = tempfile_dir("sqlite-procs");
     let path = dir.join("ledger.sqlite3");
     let location = format!("sqlite:{}", path.display());
-    let (paid, refused, other) = run_children(&sb, &location);
+    let (paid, refused, other) =
+        run_children(&sb, &location, "eight_processes_share_one_sqlite_budget");
     let ledger = Ledger::open(&location).unwrap();
     check(&sb, &ledger, paid, refused, other, "sqlite");
 }
@@ -198,9 +191,13 @@ fn eight_processes_share_one_sqlite_budget() {
 #[cfg(feature = "postgres")]
 #[test]
 fn eight_processes_share_one_postgres_budget() {
+    if as_child() {
+        return;
+    }
     let pg = support::postgres::TestPostgres::start("fleet");
     let sb = sandbox();
-    let (paid, refused, other) = run_children(&sb, &pg.url);
+    let (paid, refused, other) =
+        run_children(&sb, &pg.url, "eight_processes_share_one_postgres_budget");
     let ledger = Ledger::open(&pg.url).unwrap();
     check(&sb, &ledger, paid, refused, other, "postgres");
 }
