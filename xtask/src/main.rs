@@ -429,34 +429,9 @@ fn bench(args: &[String]) -> Result<(), String> {
 /// Checks that `sova-protocol` stays light: no HTTP client, runtime or Solana crate, and at
 /// most [`PROTOCOL_MAX_CRATES`] crates in its normal dependency tree.
 fn deps() -> Result<(), String> {
-    let out = Command::new(cargo())
-        .args([
-            "tree",
-            "-p",
-            "sova-protocol",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--format",
-            "{p}",
-        ])
-        .output()
-        .map_err(|e| format!("could not run cargo tree: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo tree failed: {}\nReproduce with:\n    cargo tree -p sova-protocol -e normal",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let crates: BTreeSet<&str> = text
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|l| !l.is_empty())
-        .collect();
+    let crates = tree_crates(&["-p", "sova-protocol"])?;
     client_weight()?;
-    let forbidden: Vec<&&str> = crates
+    let forbidden: Vec<&String> = crates
         .iter()
         .filter(|c| PROTOCOL_FORBIDDEN.iter().any(|f| c.starts_with(f)))
         .collect();
@@ -488,35 +463,14 @@ fn client_weight() -> Result<(), String> {
         "async,postgres",
         "async,sqlite,postgres",
     ] {
-        let out = Command::new(cargo())
-            .args([
-                "tree",
-                "-p",
-                "sova",
-                "--no-default-features",
-                "--features",
-                features,
-                "-e",
-                "normal",
-                "--prefix",
-                "none",
-                "--format",
-                "{p}",
-            ])
-            .output()
-            .map_err(|e| format!("could not run cargo tree: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "cargo tree failed: {}\nReproduce with:\n    cargo tree -p sova --no-default-features --features {features}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let text = String::from_utf8_lossy(&out.stdout);
-        let n = text
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .collect::<BTreeSet<&str>>()
-            .len();
+        let n = tree_crates(&[
+            "-p",
+            "sova",
+            "--no-default-features",
+            "--features",
+            features,
+        ])?
+        .len();
         eprintln!("    features {features}: {n} crates");
         if features == "async" && n > ASYNC_CLIENT_MAX_CRATES {
             return Err(format!(
@@ -525,4 +479,27 @@ fn client_weight() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The packages in the normal dependency tree that `cargo tree <selection>` prints.
+fn tree_crates(selection: &[&str]) -> Result<BTreeSet<String>, String> {
+    let out = Command::new(cargo())
+        .arg("tree")
+        .args(selection)
+        .args(["-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .output()
+        .map_err(|e| format!("could not run cargo tree: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo tree failed: {}\nReproduce with:\n    cargo tree {} -e normal",
+            String::from_utf8_lossy(&out.stderr),
+            selection.join(" ")
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
